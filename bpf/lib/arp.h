@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * ARP responder for container-facing veths. There is no bridge: every
+ * address a container may talk to on its network (the gateway and its peers)
+ * is answered with the host-side veth MAC, so all of its traffic reaches our
+ * tc hook and is routed by BPF.
+ */
+#ifndef BPFNET_LIB_ARP_H
+#define BPFNET_LIB_ARP_H
+
+#include "lib/maps.h"
+
+/* From linux/if_arp.h, which drags in libc headers BPF cannot use. */
+#define ARPHRD_ETHER 1
+#define ARPOP_REQUEST 1
+#define ARPOP_REPLY 2
+
+struct arp_eth_ipv4 {
+	__be16 hrd;
+	__be16 pro;
+	__u8 hln;
+	__u8 pln;
+	__be16 op;
+	__u8 sha[ETH_ALEN_BYTES];
+	__be32 sip;
+	__u8 tha[ETH_ALEN_BYTES];
+	__be32 tip;
+} __attribute__((packed));
+
+/* Whether the endpoint's network has someone at @tip the sender may ARP for. */
+static __always_inline int arp_target_answerable(const struct bpfnet_endpoint *src,
+						 const struct bpfnet_network *net, __be32 tip)
+{
+	if (tip == src->ip) /* its own address: a DAD probe or an announcement */
+		return 0;
+	if (tip == net->gateway)
+		return 1;
+	const struct bpfnet_endpoint *peer = bpf_map_lookup_elem(&bpfnet_ep_ip, &tip);
+	return peer && peer->network == src->network;
+}
+
+/*
+ * Returns TC_ACT_OK to hand an ARP reply from the container to the host
+ * stack, TC_ACT_REDIRECT after turning a request into our reply, or a
+ * negative drop reason.
+ */
+static __always_inline int arp_from_container(struct __sk_buff *skb, __u32 ifindex,
+					      const struct bpfnet_endpoint *src)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct arp_eth_ipv4 *arp = (void *)(eth + 1);
+
+	if ((void *)(arp + 1) > data_end)
+		return -BPFNET_DROP_MALFORMED;
+	if (arp->hrd != bpf_htons(ARPHRD_ETHER) || arp->pro != bpf_htons(ETH_P_IP) ||
+	    arp->hln != ETH_ALEN_BYTES || arp->pln != 4)
+		return -BPFNET_DROP_INVALID_ARP;
+	/* Anti-spoofing: sender must be the endpoint (0.0.0.0 is a DAD probe). */
+	if (!mac_equal(arp->sha, src->mac) || (arp->sip != src->ip && arp->sip != 0))
+		return -BPFNET_DROP_INVALID_ARP;
+
+	if (arp->op == bpf_htons(ARPOP_REPLY))
+		return TC_ACT_OK; /* answering the host's neighbour resolution */
+	if (arp->op != bpf_htons(ARPOP_REQUEST))
+		return -BPFNET_DROP_INVALID_ARP;
+
+	const struct bpfnet_network *net = bpf_map_lookup_elem(&bpfnet_nets, &src->network);
+	if (!net)
+		return -BPFNET_DROP_NO_NETWORK;
+	__be32 tip = arp->tip;
+	if (!arp_target_answerable(src, net, tip))
+		return -BPFNET_DROP_ARP_NO_TARGET;
+
+	/* Turn the request into the reply in place. */
+	__be32 sip = arp->sip;
+	arp->op = bpf_htons(ARPOP_REPLY);
+	mac_copy(arp->tha, arp->sha);
+	arp->tip = sip;
+	mac_copy(arp->sha, src->gw_mac);
+	arp->sip = tip;
+	mac_copy(eth->h_dest, src->mac);
+	mac_copy(eth->h_source, src->gw_mac);
+	/* Back out of the same veth, i.e. into the container. */
+	return bpf_redirect(ifindex, 0);
+}
+
+#endif

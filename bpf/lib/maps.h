@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The pinned maps. Every program object includes this file; LIBBPF_PIN_BY_NAME
+ * makes all of them (and every daemon restart) share one instance of each map
+ * under the daemon's --bpffs directory.
+ */
+#ifndef BPFNET_LIB_MAPS_H
+#define BPFNET_LIB_MAPS_H
+
+#include "lib/common.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFNET_MAX_ENDPOINTS);
+	__type(key, __be32);
+	__type(value, struct bpfnet_endpoint);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfnet_ep_ip SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFNET_MAX_ENDPOINTS);
+	__type(key, __u32);
+	__type(value, struct bpfnet_endpoint);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfnet_ep_if SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFNET_MAX_NETWORKS);
+	__type(key, __u32);
+	__type(value, struct bpfnet_network);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfnet_nets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, BPFNET_MAX_NETWORKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct bpfnet_subnet_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfnet_subnets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, BPFNET_MAX_METRICS);
+	__type(key, struct bpfnet_metrics_key);
+	__type(value, struct bpfnet_metrics_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfnet_metrics SEC(".maps");
+
+#endif

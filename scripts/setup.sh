@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs every build, test and demo dependency from Debian packages.
+# Idempotent: apt-get only runs when a package is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+  libfmt-dev libboost-program-options-dev libbenchmark-dev libgtest-dev
+  nlohmann-json3-dev libnl-3-dev libnl-route-3-dev libsystemd-dev
+  iproute2 iputils-ping curl iperf3 python3 socat procps systemd
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# bpffs for the default pin dir; harmless when already mounted.
+if ! mountpoint -q /sys/fs/bpf; then
+  mount -t bpf bpf /sys/fs/bpf
+fi

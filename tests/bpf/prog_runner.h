@@ -1,0 +1,33 @@
+// Runs a loaded BPF program on one frame through BPF_PROG_TEST_RUN.
+#pragma once
+
+#include <bpf/bpf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "packet.h"
+
+namespace bpfnet::test {
+
+struct RunResult {
+  uint32_t retval = 0;
+  Bytes out;
+};
+
+inline RunResult run_prog(int prog_fd, const Bytes& in, uint32_t repeat = 1) {
+  RunResult r;
+  r.out.resize(in.size() + 256);
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(),
+              .data_out = r.out.data(), .data_size_in = static_cast<uint32_t>(in.size()),
+              .data_size_out = static_cast<uint32_t>(r.out.size()), .repeat = static_cast<int>(repeat));
+  if (bpf_prog_test_run_opts(prog_fd, &opts) != 0)
+    throw std::runtime_error(std::string("BPF_PROG_TEST_RUN: ") + std::strerror(errno));
+  r.retval = opts.retval;
+  r.out.resize(opts.data_size_out);
+  return r;
+}
+
+}  // namespace bpfnet::test

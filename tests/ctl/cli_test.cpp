@@ -1,0 +1,355 @@
+#include "ctl/cli.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <map>
+#include <sstream>
+
+#include "ctl/render.h"
+#include "fake_server.h"
+
+namespace bpfnet::ctl {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A daemon in memory: answers by "op" or "op name", records the requests.
+struct FakeDaemon {
+  std::map<std::string, Json> results;        // key -> result
+  std::map<std::string, std::string> errors;  // key -> daemon error
+  bool down = false;                          // throw ConnectError
+  std::vector<Json> requests;
+  std::vector<std::string> sockets;  // socket paths the factory was asked for
+
+  TransportFactory factory() {
+    return [this](const std::string& socket) -> Transport {
+      sockets.push_back(socket);
+      return [this, socket](const Json& request) -> Json {
+        requests.push_back(request);
+        if (down) {
+          throw ConnectError("Cannot connect to the bpfnet daemon at unix://" + socket +
+                             ". Is bpfnetd running?");
+        }
+        std::string key = request["op"].get<std::string>();
+        if (request["args"].contains("name"))
+          key += " " + request["args"]["name"].get<std::string>();
+        if (auto e = errors.find(key); e != errors.end()) throw DaemonError(e->second);
+        if (auto r = results.find(key); r != results.end()) return r->second;
+        throw DaemonError("no canned answer for " + key);
+      };
+    };
+  }
+};
+
+struct CliRun {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+CliRun run_with(FakeDaemon& daemon, const std::vector<std::string>& args) {
+  std::ostringstream out;
+  std::ostringstream err;
+  const int status = run_cli(args, out, err, daemon.factory());
+  return {status, out.str(), err.str()};
+}
+
+Json net(const std::string& name, const std::string& id) {
+  Json n = Json::object();
+  n["Name"] = name;
+  n["Id"] = id;
+  n["Scope"] = "local";
+  n["Driver"] = "bridge";
+  return n;
+}
+
+const std::string kIdA = "aaaaaaaaaaaa1111111111111111111111111111111111111111111111111111";
+const std::string kIdB = "bbbbbbbbbbbb2222222222222222222222222222222222222222222222222222";
+
+TEST(Cli, UsageErrorIsOneLineAndContactsNoDaemon) {
+  FakeDaemon daemon;
+  const CliRun r = run_with(daemon, {"network", "create", "a", "--subnet"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "bpfnetctl: network create: flag needs an argument: --subnet\n");
+  EXPECT_TRUE(daemon.sockets.empty());
+}
+
+TEST(Cli, HelpGoesToStdout) {
+  FakeDaemon daemon;
+  const CliRun r = run_with(daemon, {"network", "create", "--help"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out.rfind("Usage:  bpfnetctl network create", 0), 0u);
+  EXPECT_EQ(r.err, "");
+  EXPECT_TRUE(daemon.sockets.empty());
+}
+
+TEST(Cli, LsPrintsTheTableAndUsesTheSocket) {
+  FakeDaemon daemon;
+  daemon.results["network.ls"] = Json::array({net("b", kIdB), net("a", kIdA)});
+  const CliRun r = run_with(daemon, {"--socket", "/tmp/other.sock", "network", "ls"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out,
+            "NETWORK ID     NAME      DRIVER    SCOPE\n"
+            "aaaaaaaaaaaa   a         bridge    local\n"
+            "bbbbbbbbbbbb   b         bridge    local\n");
+  EXPECT_EQ(daemon.sockets, std::vector<std::string>{"/tmp/other.sock"});
+}
+
+TEST(Cli, DaemonErrorDockerStyle) {
+  FakeDaemon daemon;
+  daemon.errors["network.create front"] = "network with name front already exists";
+  const CliRun r = run_with(daemon, {"network", "create", "front"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "Error response from daemon: network with name front already exists\n");
+}
+
+TEST(Cli, CreatePrintsTheId) {
+  FakeDaemon daemon;
+  daemon.results["network.create front"] = net("front", kIdA);
+  const CliRun r = run_with(daemon, {"network", "create", "--subnet", "10.9.0.0/16", "front"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, kIdA + "\n");
+  ASSERT_EQ(daemon.requests.size(), 1u);
+  EXPECT_EQ(daemon.requests[0]["args"]["subnet"], "10.9.0.0/16");
+}
+
+TEST(Cli, NoDaemon) {
+  FakeDaemon daemon;
+  daemon.down = true;
+  const CliRun r = run_with(daemon, {"network", "ls"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "Cannot connect to the bpfnet daemon at unix:///run/bpfnet/bpfnetd.sock. Is bpfnetd "
+            "running?\n");
+}
+
+TEST(Cli, VersionWithoutDaemonStillShowsTheClient) {
+  FakeDaemon daemon;
+  daemon.down = true;
+  const CliRun r = run_with(daemon, {"version"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, render_client_version());
+  EXPECT_NE(r.err.find("Cannot connect"), std::string::npos);
+}
+
+TEST(Cli, Version) {
+  FakeDaemon daemon;
+  daemon.results["ping"] = Json::parse(R"({"version":"0.1.0"})");
+  const CliRun r = run_with(daemon, {"version"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, render_client_version() + "\nServer:\n Version:  0.1.0\n");
+}
+
+TEST(Cli, InspectPrintsTheFoundAndFailsForTheMissing) {
+  FakeDaemon daemon;
+  daemon.results["network.inspect a"] = net("a", kIdA);
+  daemon.errors["network.inspect nope"] = "network nope not found";
+  const CliRun r = run_with(daemon, {"network", "inspect", "nope", "a"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, Json::array({net("a", kIdA)}).dump(4) + "\n");
+  EXPECT_EQ(r.err, "Error: No such network: nope\n");
+}
+
+TEST(Cli, InspectAllMissing) {
+  FakeDaemon daemon;
+  daemon.errors["network.inspect x"] = "network x not found";
+  daemon.errors["network.inspect y"] = "No such network: y";
+  const CliRun r = run_with(daemon, {"network", "inspect", "x", "y"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "[]\n");
+  EXPECT_EQ(r.err, "Error: No such network: x\nError: No such network: y\n");
+}
+
+TEST(Cli, InspectOtherDaemonError) {
+  FakeDaemon daemon;
+  daemon.errors["network.inspect a"] = "network name a is ambiguous (2 matches found)";
+  // "matches found" is not "not found".
+  const CliRun r = run_with(daemon, {"network", "inspect", "a"});
+  EXPECT_EQ(r.err, "Error response from daemon: network name a is ambiguous (2 matches found)\n");
+}
+
+TEST(Cli, InspectSuccess) {
+  FakeDaemon daemon;
+  daemon.results["network.inspect a"] = net("a", kIdA);
+  daemon.results["network.inspect b"] = net("b", kIdB);
+  const CliRun r = run_with(daemon, {"network", "inspect", "a", "b"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out, Json::array({net("a", kIdA), net("b", kIdB)}).dump(4) + "\n");
+}
+
+TEST(Cli, RmGoesOnAfterAnError) {
+  FakeDaemon daemon;
+  daemon.results["network.rm a"] = Json::parse(R"({"id":"1"})");
+  daemon.errors["network.rm busy"] =
+      "error while removing network: network busy has active endpoints";
+  daemon.results["network.rm " + kIdB.substr(0, 12)] = Json::parse(R"({"id":"2"})");
+  const CliRun r = run_with(daemon, {"network", "rm", "a", "busy", kIdB.substr(0, 12)});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "a\n" + kIdB.substr(0, 12) + "\n");  // the names as given
+  EXPECT_EQ(r.err,
+            "Error response from daemon: error while removing network: network busy has active "
+            "endpoints\n");
+  EXPECT_EQ(daemon.requests.size(), 3u);
+}
+
+TEST(Cli, RmJson) {
+  FakeDaemon daemon;
+  daemon.results["network.rm a"] = Json::parse(R"({"id":"1"})");
+  const CliRun r = run_with(daemon, {"network", "rm", "-o", "json", "a"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, Json::parse(R"([{"name":"a","id":"1"}])").dump(4) + "\n");
+}
+
+TEST(Cli, RmStopsWhenTheDaemonIsGone) {
+  FakeDaemon daemon;
+  daemon.down = true;
+  const CliRun r = run_with(daemon, {"network", "rm", "a", "b"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(daemon.requests.size(), 1u);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+}
+
+TEST(Cli, ConnectAndDisconnectPrintNothing) {
+  FakeDaemon daemon;
+  daemon.results["network.connect"] = Json::parse(R"({"container":"web","ip":"10.0.0.2"})");
+  daemon.results["network.disconnect"] = Json::object();
+  CliRun r = run_with(daemon, {"network", "connect", "front", "web", "--netns", "web"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "");
+  r = run_with(daemon, {"network", "disconnect", "front", "web"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "");
+  r = run_with(daemon, {"network", "connect", "front", "web", "--netns", "web", "-o", "json"});
+  EXPECT_EQ(r.out, "{\n    \"container\": \"web\",\n    \"ip\": \"10.0.0.2\"\n}\n");
+}
+
+TEST(Cli, UnexpectedResultShape) {
+  FakeDaemon daemon;
+  daemon.results["network.ls"] = Json::object();
+  const CliRun r = run_with(daemon, {"network", "ls"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err,
+            "bpfnetctl: unexpected result from daemon: expected an array of networks, got: {}\n");
+}
+
+TEST(Cli, StatsJson) {
+  FakeDaemon daemon;
+  daemon.results["stats"] = Json::parse(R"({"endpoints":[],"drops":[]})");
+  const CliRun r = run_with(daemon, {"stats", "-o", "json"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "{\n    \"endpoints\": [],\n    \"drops\": []\n}\n");
+}
+
+TEST(IsNotFound, Wording) {
+  EXPECT_TRUE(is_not_found("network x not found"));
+  EXPECT_TRUE(is_not_found("No such network: x"));
+  EXPECT_TRUE(is_not_found("Network X Not Found"));
+  EXPECT_FALSE(is_not_found("network x has active endpoints"));
+}
+
+// --- over a real unix socket ------------------------------------------------
+
+TEST(CliSocket, LsAgainstFakeServer) {
+  fake::FakeServer server([](const std::string&) {
+    return fake::Reply{R"({"ok":true,"result":[{"Name":"none","Id":")" + kIdB +
+                       R"(","Scope":"local","Driver":"null"}]})"
+                       "\n"};
+  });
+  std::ostringstream out;
+  std::ostringstream err;
+  const int status =
+      run_cli({"--socket", server.socket(), "network", "ls"}, out, err, socket_transport(5s));
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(err.str(), "");
+  EXPECT_EQ(out.str(),
+            "NETWORK ID     NAME      DRIVER    SCOPE\n"
+            "bbbbbbbbbbbb   none      null      local\n");
+  EXPECT_EQ(server.requests(), std::vector<std::string>{R"({"op":"network.ls","args":{}})"});
+}
+
+TEST(CliSocket, ErrorAgainstFakeServer) {
+  fake::FakeServer server([](const std::string&) {
+    return fake::Reply{R"({"ok":false,"error":"network front not found"})"
+                       "\n"};
+  });
+  std::ostringstream out;
+  std::ostringstream err;
+  const int status = run_cli({"network", "disconnect", "front", "web", "--socket", server.socket()},
+                             out, err, socket_transport(5s));
+  EXPECT_EQ(status, 1);
+  EXPECT_EQ(err.str(), "Error response from daemon: network front not found\n");
+}
+
+TEST(CliSocket, MalformedAgainstFakeServer) {
+  fake::FakeServer server([](const std::string&) { return fake::Reply{"<html>\n"}; });
+  std::ostringstream out;
+  std::ostringstream err;
+  const int status =
+      run_cli({"--socket", server.socket(), "stats"}, out, err, socket_transport(5s));
+  EXPECT_EQ(status, 1);
+  EXPECT_EQ(err.str(), "bpfnetctl: malformed response from daemon: not JSON: <html>\n");
+}
+
+// --- the executable ---------------------------------------------------------
+
+CliRun run_binary(const std::vector<std::string>& args) {
+  int out_pipe[2];
+  int err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) return {-1, "", ""};
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out_pipe[1], 1);
+    ::dup2(err_pipe[1], 2);
+    std::vector<char*> argv{const_cast<char*>(BPFNETCTL_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(BPFNETCTL_BINARY, argv.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  auto slurp = [](int fd) {
+    std::string s;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) s.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+    return s;
+  };
+  // Small outputs: reading one pipe after the other cannot deadlock here.
+  CliRun r{-1, slurp(out_pipe[0]), slurp(err_pipe[0])};
+  int wstatus = 0;
+  ::waitpid(pid, &wstatus, 0);
+  r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+  return r;
+}
+
+TEST(Binary, ExitStatusAndStreams) {
+  CliRun r = run_binary({"--socket", "/nonexistent/bpfnetd.sock", "network", "ls"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "Cannot connect to the bpfnet daemon at unix:///nonexistent/bpfnetd.sock. Is bpfnetd "
+            "running?\n");
+
+  r = run_binary({"network", "frob"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err,
+            "bpfnetctl: network: unknown command \"frob\" (see 'bpfnetctl network --help')\n");
+
+  r = run_binary({"--help"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, global_help());
+  EXPECT_EQ(r.err, "");
+}
+
+}  // namespace
+}  // namespace bpfnet::ctl

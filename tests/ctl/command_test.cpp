@@ -1,0 +1,370 @@
+#include "ctl/command.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace bpfnet::ctl {
+namespace {
+
+using Args = std::vector<std::string>;
+
+// The UsageError message of parse_command(args), or "<no error>".
+std::string usage_error(const Args& args) {
+  try {
+    parse_command(args);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+Json only_request(const Command& cmd) {
+  EXPECT_EQ(cmd.requests.size(), 1u);
+  return cmd.requests.empty() ? Json() : cmd.requests[0].to_json();
+}
+
+// --- global flags -----------------------------------------------------------
+
+TEST(ParseGlobal, Defaults) {
+  const Command cmd = parse_command({"network", "ls"});
+  EXPECT_EQ(cmd.socket_path, "/run/bpfnet/bpfnetd.sock");
+  EXPECT_EQ(cmd.output, Output::kTable);
+}
+
+TEST(ParseGlobal, SocketBeforeVerb) {
+  EXPECT_EQ(parse_command({"--socket", "/tmp/x.sock", "stats"}).socket_path, "/tmp/x.sock");
+  EXPECT_EQ(parse_command({"--socket=/tmp/y.sock", "stats"}).socket_path, "/tmp/y.sock");
+}
+
+TEST(ParseGlobal, SocketAfterVerb) {
+  EXPECT_EQ(parse_command({"network", "ls", "--socket", "/tmp/z.sock"}).socket_path, "/tmp/z.sock");
+}
+
+TEST(ParseGlobal, OutputBeforeVerb) {
+  EXPECT_EQ(parse_command({"-o", "json", "network", "ls"}).output, Output::kJson);
+  EXPECT_EQ(parse_command({"--output", "json", "stats"}).output, Output::kJson);
+  EXPECT_EQ(parse_command({"--output=json", "stats"}).output, Output::kJson);
+  EXPECT_EQ(parse_command({"-ojson", "stats"}).output, Output::kJson);
+}
+
+TEST(ParseGlobal, OutputAfterVerbOverrides) {
+  EXPECT_EQ(parse_command({"network", "ls", "-o", "json"}).output, Output::kJson);
+  EXPECT_EQ(parse_command({"-o", "json", "network", "ls", "-o", "table"}).output, Output::kTable);
+  EXPECT_EQ(parse_command({"stats", "--format", "json"}).output, Output::kJson);
+}
+
+TEST(ParseGlobal, GlobalOutputAppliesToNetworkCreate) {
+  const Command cmd = parse_command({"-o", "json", "network", "create", "n"});
+  EXPECT_EQ(cmd.output, Output::kJson);
+  EXPECT_EQ(only_request(cmd)["args"]["options"], Json::object());
+}
+
+TEST(ParseGlobal, Help) {
+  for (const Args& args : {Args{"--help"}, Args{"-h"}, Args{"help"}, Args{"-o", "json", "-h"}}) {
+    const Command cmd = parse_command(args);
+    EXPECT_EQ(cmd.verb, Verb::kHelp);
+    EXPECT_NE(cmd.help_text.find("Usage:  bpfnetctl [OPTIONS] COMMAND"), std::string::npos);
+    EXPECT_TRUE(cmd.requests.empty());
+  }
+}
+
+TEST(ParseGlobal, HelpVerbShowsTheCommandsHelp) {
+  const Command cmd = parse_command({"help", "network", "create"});
+  EXPECT_EQ(cmd.verb, Verb::kHelp);
+  EXPECT_NE(cmd.help_text.find("bpfnetctl network create [OPTIONS] NETWORK"), std::string::npos);
+}
+
+TEST(ParseGlobal, UsageErrors) {
+  EXPECT_EQ(usage_error({}), "missing command (see 'bpfnetctl --help')");
+  EXPECT_EQ(usage_error({"frob"}), "unknown command \"frob\" (see 'bpfnetctl --help')");
+  EXPECT_EQ(usage_error({"--frob", "stats"}), "unknown flag: --frob");
+  EXPECT_EQ(usage_error({"-x", "stats"}), "unknown flag: -x");
+  EXPECT_EQ(usage_error({"--socket"}), "flag needs an argument: --socket");
+  EXPECT_EQ(usage_error({"-o"}), "flag needs an argument: --output");
+  EXPECT_EQ(usage_error({"-o", "yaml", "stats"}),
+            "invalid output format \"yaml\": expected \"table\" or \"json\"");
+  EXPECT_EQ(usage_error({"--socket", "", "stats"}), "flag --socket needs a non-empty value");
+  EXPECT_EQ(usage_error({"--socket=", "stats"}), "flag --socket needs a non-empty value");
+  EXPECT_EQ(usage_error({"--sock", "/x", "stats"}), "unknown flag: --sock");  // no abbreviations
+  EXPECT_EQ(usage_error({"-o", "json", "-o", "json", "stats"}),
+            "flag --output given more than once");
+}
+
+// --- network ------------------------------------------------------------------
+
+TEST(ParseNetwork, HelpAndErrors) {
+  EXPECT_EQ(parse_command({"network", "--help"}).help_text, network_help());
+  EXPECT_EQ(parse_command({"network", "-h"}).verb, Verb::kHelp);
+  EXPECT_EQ(usage_error({"network"}),
+            "network: missing command (connect, create, disconnect, inspect, ls, rm; see "
+            "'bpfnetctl network --help')");
+  EXPECT_EQ(usage_error({"network", "frob"}),
+            "network: unknown command \"frob\" (see 'bpfnetctl network --help')");
+  EXPECT_EQ(usage_error({"network", "--frob"}), "network: unknown flag: --frob");
+}
+
+// --- network create -----------------------------------------------------------
+
+TEST(ParseCreate, Minimal) {
+  const Command cmd = parse_command({"network", "create", "front"});
+  EXPECT_EQ(cmd.verb, Verb::kNetworkCreate);
+  EXPECT_EQ(cmd.output, Output::kTable);
+  EXPECT_EQ(only_request(cmd).dump(),
+            R"({"op":"network.create","args":{"name":"front","driver":"bridge",)"
+            R"("internal":false,"options":{}}})");
+}
+
+TEST(ParseCreate, AllFlags) {
+  const Command cmd =
+      parse_command({"network", "create", "--driver", "bridge", "--subnet", "10.1.0.0/16",
+                     "--gateway", "10.1.0.254", "--ip-range", "10.1.2.0/24", "--internal", "-o",
+                     "com.docker.network.bridge.name=br0", "--opt",
+                     "com.docker.network.driver.mtu=9000", "--opt=a=b=c", "front"});
+  EXPECT_EQ(only_request(cmd).dump(),
+            R"({"op":"network.create","args":{"name":"front","driver":"bridge",)"
+            R"("subnet":"10.1.0.0/16","gateway":"10.1.0.254","ip_range":"10.1.2.0/24",)"
+            R"("internal":true,"options":{"com.docker.network.bridge.name":"br0",)"
+            R"("com.docker.network.driver.mtu":"9000","a":"b=c"}}})");
+}
+
+TEST(ParseCreate, ShortDriverAndEqualsForms) {
+  const Json req = only_request(
+      parse_command({"network", "create", "-d", "bridge", "--subnet=10.2.0.0/24", "n"}));
+  EXPECT_EQ(req["args"]["driver"], "bridge");
+  EXPECT_EQ(req["args"]["subnet"], "10.2.0.0/24");
+}
+
+TEST(ParseCreate, DriverIsPassedThrough) {
+  // The daemon decides which drivers exist.
+  EXPECT_EQ(
+      only_request(parse_command({"network", "create", "-d", "macvlan", "n"}))["args"]["driver"],
+      "macvlan");
+}
+
+TEST(ParseCreate, RepeatedOptKeyLastWins) {
+  const Json req =
+      only_request(parse_command({"network", "create", "-o", "k=1", "-o", "k=2", "-o", "e=", "n"}));
+  EXPECT_EQ(req["args"]["options"].dump(), R"({"k":"2","e":""})");
+}
+
+TEST(ParseCreate, DashOIsOptNotOutput) {
+  const Command cmd = parse_command({"network", "create", "-o", "x=y", "n"});
+  EXPECT_EQ(cmd.output, Output::kTable);
+  EXPECT_EQ(only_request(cmd)["args"]["options"]["x"], "y");
+}
+
+TEST(ParseCreate, FormatAndOutputSelectJson) {
+  EXPECT_EQ(parse_command({"network", "create", "--format", "json", "n"}).output, Output::kJson);
+  EXPECT_EQ(parse_command({"network", "create", "--output", "json", "n"}).output, Output::kJson);
+}
+
+TEST(ParseCreate, HelpExplainsDashO) {
+  const Command cmd = parse_command({"network", "create", "--help"});
+  EXPECT_EQ(cmd.verb, Verb::kHelp);
+  for (const char* flag :
+       {"--driver", "--subnet", "--gateway", "--ip-range", "--internal", "-o, --opt KEY=VALUE",
+        "--output", "--format", "--socket", "--help", "-o is short for --opt, not for --output"}) {
+    EXPECT_NE(cmd.help_text.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(ParseCreate, UsageErrors) {
+  const std::string c = "network create: ";
+  EXPECT_EQ(usage_error({"network", "create"}), c + "missing argument NETWORK");
+  EXPECT_EQ(usage_error({"network", "create", "a", "b"}), c + "unexpected argument \"b\"");
+  EXPECT_EQ(usage_error({"network", "create", ""}), c + "NETWORK must not be empty");
+  EXPECT_EQ(usage_error({"network", "create", "a", "--frob"}), c + "unknown flag: --frob");
+  EXPECT_EQ(usage_error({"network", "create", "a", "--ipv6"}), c + "unknown flag: --ipv6");
+  EXPECT_EQ(usage_error({"network", "create", "a", "--subnet"}),
+            c + "flag needs an argument: --subnet");
+  EXPECT_EQ(usage_error({"network", "create", "a", "-d"}), c + "flag needs an argument: --driver");
+  EXPECT_EQ(usage_error({"network", "create", "a", "-o"}), c + "flag needs an argument: --opt");
+  EXPECT_EQ(usage_error({"network", "create", "a", "--subnet", "x", "--subnet", "y"}),
+            c + "flag --subnet given more than once");
+  EXPECT_EQ(usage_error({"network", "create", "a", "--subnet="}),
+            c + "flag --subnet needs a non-empty value");
+  EXPECT_EQ(usage_error({"network", "create", "a", "--gateway", ""}),
+            c + "flag --gateway needs a non-empty value");
+  EXPECT_EQ(usage_error({"network", "create", "a", "--ip-range", ""}),
+            c + "flag --ip-range needs a non-empty value");
+  EXPECT_EQ(usage_error({"network", "create", "a", "--driver", ""}),
+            c + "flag --driver needs a non-empty value");
+  EXPECT_EQ(usage_error({"network", "create", "a", "--internal=true"}),
+            c + "flag --internal does not take a value");
+  EXPECT_EQ(usage_error({"network", "create", "a", "-o", "novalue"}),
+            c + "invalid --opt \"novalue\": expected KEY=VALUE");
+  EXPECT_EQ(usage_error({"network", "create", "a", "-o", "json"}),
+            c + "invalid --opt \"json\": expected KEY=VALUE (-o means --opt here; use --format "
+                "for the output)");
+  EXPECT_EQ(usage_error({"network", "create", "a", "-o", "=v"}),
+            c + "invalid --opt \"=v\": empty KEY");
+  EXPECT_EQ(usage_error({"network", "create", "a", "--format", "yaml"}),
+            c + "invalid output format \"yaml\": expected \"table\" or \"json\"");
+  EXPECT_EQ(usage_error({"network", "create", "a", "--format", "json", "--output", "table"}),
+            c + "flags --output and --format disagree");
+}
+
+// --- network ls -----------------------------------------------------------------
+
+TEST(ParseLs, Plain) {
+  const Command cmd = parse_command({"network", "ls"});
+  EXPECT_EQ(cmd.verb, Verb::kNetworkLs);
+  EXPECT_FALSE(cmd.quiet);
+  EXPECT_FALSE(cmd.no_trunc);
+  EXPECT_EQ(only_request(cmd).dump(), R"({"op":"network.ls","args":{}})");
+}
+
+TEST(ParseLs, AliasAndFlags) {
+  const Command cmd = parse_command({"network", "list", "-q", "--no-trunc", "-o", "json"});
+  EXPECT_EQ(cmd.verb, Verb::kNetworkLs);
+  EXPECT_TRUE(cmd.quiet);
+  EXPECT_TRUE(cmd.no_trunc);
+  EXPECT_EQ(cmd.output, Output::kJson);
+  EXPECT_TRUE(parse_command({"network", "ls", "--quiet"}).quiet);
+}
+
+TEST(ParseLs, UsageErrors) {
+  EXPECT_EQ(usage_error({"network", "ls", "extra"}), "network ls: unexpected argument \"extra\"");
+  EXPECT_EQ(usage_error({"network", "ls", "-f", "driver=bridge"}), "network ls: unknown flag: -f");
+  EXPECT_EQ(usage_error({"network", "ls", "-o"}), "network ls: flag needs an argument: --output");
+  EXPECT_EQ(usage_error({"network", "ls", "-o", "wide"}),
+            "network ls: invalid output format \"wide\": expected \"table\" or \"json\"");
+}
+
+TEST(ParseLs, Help) {
+  const Command cmd = parse_command({"network", "ls", "-h"});
+  EXPECT_EQ(cmd.verb, Verb::kHelp);
+  for (const char* flag : {"--quiet", "--no-trunc", "-o, --output", "--format", "--socket"}) {
+    EXPECT_NE(cmd.help_text.find(flag), std::string::npos) << flag;
+  }
+}
+
+// --- network inspect / rm -----------------------------------------------------
+
+TEST(ParseInspect, OneRequestPerName) {
+  const Command cmd = parse_command({"network", "inspect", "a", "b"});
+  EXPECT_EQ(cmd.verb, Verb::kNetworkInspect);
+  ASSERT_EQ(cmd.requests.size(), 2u);
+  EXPECT_EQ(cmd.requests[0].to_json().dump(), R"({"op":"network.inspect","args":{"name":"a"}})");
+  EXPECT_EQ(cmd.requests[1].to_json().dump(), R"({"op":"network.inspect","args":{"name":"b"}})");
+  EXPECT_EQ(cmd.requests[1].target, "b");
+}
+
+TEST(ParseInspect, UsageErrors) {
+  EXPECT_EQ(usage_error({"network", "inspect"}), "network inspect: missing argument NETWORK");
+  EXPECT_EQ(usage_error({"network", "inspect", "a", ""}),
+            "network inspect: NETWORK must not be empty");
+  EXPECT_EQ(usage_error({"network", "inspect", "-v", "a"}), "network inspect: unknown flag: -v");
+  EXPECT_EQ(parse_command({"network", "inspect", "--help"}).verb, Verb::kHelp);
+}
+
+TEST(ParseRm, OneRequestPerName) {
+  for (const char* alias : {"rm", "remove"}) {
+    const Command cmd = parse_command({"network", alias, "a", "b", "c"});
+    EXPECT_EQ(cmd.verb, Verb::kNetworkRm);
+    ASSERT_EQ(cmd.requests.size(), 3u);
+    EXPECT_EQ(cmd.requests[2].to_json().dump(), R"({"op":"network.rm","args":{"name":"c"}})");
+    EXPECT_EQ(cmd.requests[2].target, "c");
+  }
+}
+
+TEST(ParseRm, UsageErrors) {
+  EXPECT_EQ(usage_error({"network", "rm"}), "network rm: missing argument NETWORK");
+  EXPECT_EQ(usage_error({"network", "rm", "-f", "a"}), "network rm: unknown flag: -f");
+  EXPECT_EQ(parse_command({"network", "rm", "-h"}).verb, Verb::kHelp);
+}
+
+// --- network connect / disconnect ---------------------------------------------
+
+TEST(ParseConnect, AllFlags) {
+  const Command cmd = parse_command({"network", "connect", "--netns", "/run/netns/web", "--ip",
+                                     "10.1.0.5", "--mac", "02:42:0a:01:00:05", "front", "web"});
+  EXPECT_EQ(cmd.verb, Verb::kNetworkConnect);
+  EXPECT_EQ(only_request(cmd).dump(),
+            R"({"op":"network.connect","args":{"network":"front","container":"web",)"
+            R"("netns":"/run/netns/web","ip":"10.1.0.5","mac":"02:42:0a:01:00:05"}})");
+}
+
+TEST(ParseConnect, Minimal) {
+  const Command cmd = parse_command({"network", "connect", "front", "web", "--netns=web"});
+  EXPECT_EQ(only_request(cmd).dump(),
+            R"({"op":"network.connect","args":{"network":"front","container":"web",)"
+            R"("netns":"web"}})");
+  EXPECT_EQ(parse_command({"network", "connect", "f", "w", "--netns", "w", "-o", "json"}).output,
+            Output::kJson);
+}
+
+TEST(ParseConnect, UsageErrors) {
+  const std::string c = "network connect: ";
+  EXPECT_EQ(usage_error({"network", "connect", "front", "web"}),
+            c + "missing required flag --netns");
+  EXPECT_EQ(usage_error({"network", "connect", "front", "--netns", "x"}),
+            c + "missing argument CONTAINER");
+  EXPECT_EQ(usage_error({"network", "connect", "--netns", "x"}), c + "missing argument NETWORK");
+  EXPECT_EQ(usage_error({"network", "connect", "f", "w", "x", "--netns", "x"}),
+            c + "unexpected argument \"x\"");
+  EXPECT_EQ(usage_error({"network", "connect", "f", "", "--netns", "x"}),
+            c + "CONTAINER must not be empty");
+  EXPECT_EQ(usage_error({"network", "connect", "f", "w", "--netns", ""}),
+            c + "flag --netns needs a non-empty value");
+  EXPECT_EQ(usage_error({"network", "connect", "f", "w", "--netns", "x", "--ip", ""}),
+            c + "flag --ip needs a non-empty value");
+  EXPECT_EQ(usage_error({"network", "connect", "f", "w", "--netns", "x", "--mac"}),
+            c + "flag needs an argument: --mac");
+  EXPECT_EQ(usage_error({"network", "connect", "f", "w", "--netns", "x", "--alias", "a"}),
+            c + "unknown flag: --alias");
+}
+
+TEST(ParseConnect, Help) {
+  const Command cmd = parse_command({"network", "connect", "--help"});
+  EXPECT_EQ(cmd.verb, Verb::kHelp);
+  for (const char* flag : {"--netns", "--ip", "--mac", "--output"}) {
+    EXPECT_NE(cmd.help_text.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(ParseDisconnect, Request) {
+  const Command cmd = parse_command({"network", "disconnect", "front", "web"});
+  EXPECT_EQ(cmd.verb, Verb::kNetworkDisconnect);
+  EXPECT_EQ(only_request(cmd).dump(),
+            R"({"op":"network.disconnect","args":{"network":"front","container":"web"}})");
+}
+
+TEST(ParseDisconnect, UsageErrors) {
+  EXPECT_EQ(usage_error({"network", "disconnect", "front"}),
+            "network disconnect: missing argument CONTAINER");
+  EXPECT_EQ(usage_error({"network", "disconnect", "a", "b", "c"}),
+            "network disconnect: unexpected argument \"c\"");
+  EXPECT_EQ(usage_error({"network", "disconnect", "-f", "a", "b"}),
+            "network disconnect: unknown flag: -f");
+}
+
+// --- stats / version ------------------------------------------------------------
+
+TEST(ParseStats, Request) {
+  const Command cmd = parse_command({"stats", "-o", "json"});
+  EXPECT_EQ(cmd.verb, Verb::kStats);
+  EXPECT_EQ(cmd.output, Output::kJson);
+  EXPECT_EQ(only_request(cmd).dump(), R"({"op":"stats","args":{}})");
+  EXPECT_EQ(usage_error({"stats", "web"}), "stats: unexpected argument \"web\"");
+  EXPECT_EQ(usage_error({"stats", "--no-stream"}), "stats: unknown flag: --no-stream");
+  EXPECT_NE(parse_command({"stats", "--help"}).help_text.find("header only"), std::string::npos);
+}
+
+TEST(ParseVersion, Request) {
+  const Command cmd = parse_command({"version"});
+  EXPECT_EQ(cmd.verb, Verb::kVersion);
+  EXPECT_EQ(only_request(cmd).dump(), R"({"op":"ping","args":{}})");
+  EXPECT_EQ(usage_error({"version", "x"}), "version: unexpected argument \"x\"");
+  EXPECT_EQ(parse_command({"version", "-h"}).verb, Verb::kHelp);
+}
+
+TEST(ParseVerbs, EndOfFlagsAllowsDashNames) {
+  const Command cmd = parse_command({"network", "create", "--", "-weird"});
+  EXPECT_EQ(only_request(cmd)["args"]["name"], "-weird");
+}
+
+}  // namespace
+}  // namespace bpfnet::ctl

@@ -1,0 +1,226 @@
+#include "ctl/render.h"
+
+#include <gtest/gtest.h>
+
+namespace bpfnet::ctl {
+namespace {
+
+Command command(const std::vector<std::string>& args) { return parse_command(args); }
+
+Json network(const std::string& name, const std::string& id, const std::string& driver) {
+  Json n = Json::object();
+  n["Name"] = name;
+  n["Id"] = id;
+  n["Created"] = "2024-01-01T00:00:00Z";
+  n["Scope"] = "local";
+  n["Driver"] = driver;
+  n["IPAM"] = {{"Driver", "default"}, {"Options", Json::object()}, {"Config", Json::array()}};
+  n["Containers"] = Json::object();
+  return n;
+}
+
+const std::string kId1 = "3f1c2b7a9d8e4f60a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718";
+const std::string kId2 = "9a8b7c6d5e4f30211f2e3d4c5b6a79880a1b2c3d4e5f60718293a4b5c6d7e8f9";
+const std::string kId3 = "0011223344556677889900aabbccddeeff00112233445566778899aabbccddee";
+
+Json sample_networks() {
+  return Json::array({network("net10", kId1, "bridge"), network("none", kId2, "null"),
+                      network("net2", kId3, "bridge")});
+}
+
+TEST(NaturalLess, MatchesGoSortorder) {
+  EXPECT_TRUE(natural_less("net2", "net10"));
+  EXPECT_FALSE(natural_less("net10", "net2"));
+  EXPECT_TRUE(natural_less("a", "b"));
+  EXPECT_TRUE(natural_less("ab1", "abc1"));  // digits sort before other characters
+  EXPECT_TRUE(natural_less("x2", "x02"));    // fewer leading zeros first
+  EXPECT_FALSE(natural_less("x02", "x2"));
+  EXPECT_TRUE(natural_less("a", "a1"));  // a prefix sorts first
+  EXPECT_FALSE(natural_less("same", "same"));
+  EXPECT_TRUE(natural_less("B", "a"));  // bytewise, so upper case first
+}
+
+TEST(TruncateId, LikeDocker) {
+  EXPECT_EQ(truncate_id(kId1), "3f1c2b7a9d8e");
+  EXPECT_EQ(truncate_id("sha256:" + kId1), "3f1c2b7a9d8e");
+  EXPECT_EQ(truncate_id("abc"), "abc");
+}
+
+TEST(PrettyJson, FourSpacesAndNewline) {
+  Json j = Json::object();
+  j["b"] = 1;
+  j["a"] = Json::array({Json::object(), Json::array()});
+  EXPECT_EQ(pretty_json(j),
+            "{\n"
+            "    \"b\": 1,\n"
+            "    \"a\": [\n"
+            "        {},\n"
+            "        []\n"
+            "    ]\n"
+            "}\n");
+}
+
+TEST(RenderLs, DockerTableSortedNaturally) {
+  EXPECT_EQ(render(command({"network", "ls"}), sample_networks()),
+            "NETWORK ID     NAME      DRIVER    SCOPE\n"
+            "001122334455   net2      bridge    local\n"  // net2 < net10
+            "3f1c2b7a9d8e   net10     bridge    local\n"
+            "9a8b7c6d5e4f   none      null      local\n");
+}
+
+TEST(RenderLs, NoneNetworkShowsNullDriver) {
+  Json nets = Json::array({network("none", kId2, "")});
+  EXPECT_NE(render(command({"network", "ls"}), nets).find("none      null"), std::string::npos);
+}
+
+TEST(RenderLs, LongNamesWidenTheColumn) {
+  Json nets = Json::array({network("a-rather-long-network-name", kId1, "bridge")});
+  EXPECT_EQ(render(command({"network", "ls"}), nets),
+            "NETWORK ID     NAME                         DRIVER    SCOPE\n"
+            "3f1c2b7a9d8e   a-rather-long-network-name   bridge    local\n");
+}
+
+TEST(RenderLs, Empty) {
+  EXPECT_EQ(render(command({"network", "ls"}), Json::array()),
+            "NETWORK ID   NAME      DRIVER    SCOPE\n");
+}
+
+TEST(RenderLs, QuietAndNoTrunc) {
+  EXPECT_EQ(render(command({"network", "ls", "-q"}), sample_networks()),
+            "001122334455\n3f1c2b7a9d8e\n9a8b7c6d5e4f\n");
+  EXPECT_EQ(render(command({"network", "ls", "-q", "--no-trunc"}), sample_networks()),
+            kId3 + "\n" + kId1 + "\n" + kId2 + "\n");
+  EXPECT_NE(render(command({"network", "ls", "--no-trunc"}), sample_networks()).find(kId1 + "   "),
+            std::string::npos);
+}
+
+TEST(RenderLs, JsonIsTheArrayAsReceived) {
+  const Json nets = sample_networks();
+  const std::string out = render(command({"network", "ls", "-o", "json"}), nets);
+  EXPECT_EQ(out, nets.dump(4) + "\n");
+  // Key order is the daemon's, not alphabetical.
+  EXPECT_LT(out.find("\"Name\""), out.find("\"Created\""));
+}
+
+TEST(RenderLs, RejectsNonArray) {
+  EXPECT_THROW(render(command({"network", "ls"}), Json::object()), BadResult);
+  EXPECT_THROW(render(command({"network", "ls"}), Json::array({1})), BadResult);
+}
+
+TEST(RenderCreate, PrintsTheFullId) {
+  EXPECT_EQ(render(command({"network", "create", "n"}), network("n", kId1, "bridge")), kId1 + "\n");
+  EXPECT_THROW(render(command({"network", "create", "n"}), Json::object()), BadResult);
+}
+
+TEST(RenderCreate, JsonPrintsTheNetwork) {
+  const Json n = network("n", kId1, "bridge");
+  EXPECT_EQ(render(command({"network", "create", "--format", "json", "n"}), n), n.dump(4) + "\n");
+}
+
+TEST(RenderInspect, IndentedArray) {
+  const Json found = Json::array({network("a", kId1, "bridge")});
+  const std::string out = render(command({"network", "inspect", "a"}), found);
+  EXPECT_EQ(out.substr(0, 20), "[\n    {\n        \"Nam");
+  EXPECT_EQ(out, found.dump(4) + "\n");
+  EXPECT_EQ(render(command({"network", "inspect", "a"}), Json::array()), "[]\n");
+}
+
+TEST(RenderRm, PrintsTheNamesGiven) {
+  const Json removed = Json::parse(R"([{"name":"a","id":"1"},{"name":"b2","id":"2"}])");
+  EXPECT_EQ(render(command({"network", "rm", "a", "b2"}), removed), "a\nb2\n");
+  EXPECT_EQ(render(command({"network", "rm", "-o", "json", "a", "b2"}), removed),
+            removed.dump(4) + "\n");
+}
+
+TEST(RenderConnect, NothingOrTheEndpoint) {
+  const Json ep = Json::parse(
+      R"({"container":"web","network":"front","endpoint_id":"e1","ip":"10.1.0.5",)"
+      R"("prefix_len":16,"mac":"02:42:0a:01:00:05","gateway":"10.1.0.1","ifname":"eth0",)"
+      R"("host_ifname":"veth1a2b3c4"})");
+  EXPECT_EQ(render(command({"network", "connect", "front", "web", "--netns", "x"}), ep), "");
+  EXPECT_EQ(
+      render(command({"network", "connect", "front", "web", "--netns", "x", "-o", "json"}), ep),
+      ep.dump(4) + "\n");
+}
+
+TEST(RenderDisconnect, Nothing) {
+  EXPECT_EQ(render(command({"network", "disconnect", "front", "web"}), Json::object()), "");
+  EXPECT_EQ(
+      render(command({"network", "disconnect", "front", "web", "-o", "json"}), Json::object()),
+      "{}\n");
+}
+
+Json sample_stats() {
+  return Json::parse(R"({
+    "endpoints": [
+      {"container": "web10", "network": "front", "ifname": "eth0", "host_ifname": "veth0000001",
+       "ip": "172.18.0.3", "rx_packets": 5, "rx_bytes": 420, "tx_packets": 7, "tx_bytes": 1234567,
+       "drops": 0},
+      {"container": "web2", "network": "front", "ifname": "eth0", "host_ifname": "veth0000002",
+       "ip": "172.18.0.2", "rx_packets": 100, "rx_bytes": 8400, "tx_packets": 120, "tx_bytes": 10080,
+       "drops": 3}
+    ],
+    "drops": [
+      {"reason": "no_endpoint", "code": 2, "packets": 0, "bytes": 0},
+      {"reason": "spoofed_source", "code": 1, "packets": 1, "bytes": 98},
+      {"reason": "port_unpublished", "code": 3, "packets": 2, "bytes": 120}
+    ]
+  })");
+}
+
+TEST(RenderStats, TwoTables) {
+  EXPECT_EQ(
+      render(command({"stats"}), sample_stats()),
+      "CONTAINER   NETWORK   INTERFACE   IP           RX PACKETS   RX BYTES   TX PACKETS   TX BYTES"
+      "   DROPS\n"
+      "web2        front     eth0        172.18.0.2   100          8400       120          10080"
+      "      3\n"
+      "web10       front     eth0        172.18.0.3   5            420        7            1234567"
+      "    0\n"
+      "\n"
+      "DROP REASON        PACKETS   BYTES\n"
+      "port_unpublished   2         120\n"
+      "spoofed_source     1         98\n");
+}
+
+TEST(RenderStats, NothingDroppedGivesAnEmptyDropTable) {
+  Json stats = sample_stats();
+  stats["drops"] = Json::array({Json::parse(R"({"reason":"x","code":1,"packets":0,"bytes":0})")});
+  const std::string out = render(command({"stats"}), stats);
+  EXPECT_EQ(out.substr(out.find("\n\n") + 2), "DROP REASON   PACKETS   BYTES\n");
+}
+
+TEST(RenderStats, NoEndpoints) {
+  EXPECT_EQ(render(command({"stats"}), Json::parse(R"({"endpoints":[],"drops":[]})")),
+            "CONTAINER   NETWORK   INTERFACE   IP        RX PACKETS   RX BYTES   TX PACKETS   "
+            "TX BYTES   DROPS\n"
+            "\n"
+            "DROP REASON   PACKETS   BYTES\n");
+}
+
+TEST(RenderStats, JsonAsIs) {
+  const Json stats = sample_stats();
+  EXPECT_EQ(render(command({"stats", "-o", "json"}), stats), stats.dump(4) + "\n");
+}
+
+TEST(RenderStats, RejectsBadShapes) {
+  EXPECT_THROW(render(command({"stats"}), Json::array()), BadResult);
+  EXPECT_THROW(render(command({"stats"}), Json::parse(R"({"endpoints":{}})")), BadResult);
+}
+
+TEST(RenderVersion, ClientAndServer) {
+  const Json ping = Json::parse(R"({"version":"9.8.7"})");
+  EXPECT_EQ(
+      render(command({"version"}), ping),
+      "Client:\n Version:  " + std::string(client_version()) + "\n\nServer:\n Version:  9.8.7\n");
+  EXPECT_EQ(render(command({"version", "-o", "json"}), ping),
+            "{\n    \"Client\": {\n        \"Version\": \"" + std::string(client_version()) +
+                "\"\n    },\n    \"Server\": {\n        \"Version\": \"9.8.7\"\n    }\n}\n");
+}
+
+TEST(RenderVersion, ClientVersionIsTheProjectVersion) {
+  EXPECT_EQ(client_version(), BPFNET_EXPECTED_VERSION);
+}
+
+}  // namespace
+}  // namespace bpfnet::ctl

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Shared helpers for end-to-end tests. Every topology lives in network
+# namespaces named with a per-test prefix; the EXIT trap removes them, the
+# daemon, the bpffs mount and the temp dir even when the test fails.
+# Nothing here touches the root namespace's interfaces.
+set -euo pipefail
+
+: "${BPFNETD:?BPFNETD must point at the bpfnetd binary}"
+: "${BPFNETCTL:?BPFNETCTL must point at the bpfnetctl binary}"
+
+E2E_NAME=$(basename "$0" .sh)
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$E2E_DIR/../.." && pwd)
+# Short prefix: namespace names appear in interface-free places only, but keep them readable.
+P="bn$$"
+T=$(mktemp -d "/tmp/bpfnet-${E2E_NAME}.XXXXXX")
+H="${P}-host"
+SOCK="$T/bpfnetd.sock"
+STATE="$T/state"
+PINS="$T/bpffs/pins"
+DAEMON_PID=""
+BG_PIDS=()
+
+log() { printf '[%s] %s\n' "$E2E_NAME" "$*" >&2; }
+fail() {
+  log "FAIL: $*"
+  [ -f "$T/bpfnetd.log" ] && { log "--- daemon log ---"; tail -n 40 "$T/bpfnetd.log" >&2; }
+  for f in "$T"/bg-*.log; do [ -f "$f" ] && { log "--- $f ---"; tail -n 20 "$f" >&2; }; done
+  exit 1
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  [ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+  for ns in $(ip netns list | awk '{print $1}' | grep "^${P}-"); do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+    ip netns del "$ns"
+  done
+  mountpoint -q "$T/bpffs" && umount "$T/bpffs"
+  rm -rf "$T"
+  if [ $rc -eq 0 ]; then log "PASS"; else log "FAILED (exit $rc)"; fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A namespace of ours, loopback up.
+make_ns() {
+  ip netns add "${P}-$1"
+  ip -n "${P}-$1" link set lo up
+}
+ns() { echo "${P}-$1"; }
+in_ns() { local n=$1; shift; ip netns exec "${P}-$n" "$@"; }
+
+# The "host": a namespace where bpfnetd runs, with a bpffs of the test's own
+# (mounted in the root mount namespace so pins survive daemon restarts even
+# though `ip netns exec` gives each run a private mount namespace).
+setup_host() {
+  make_ns host
+  mkdir -p "$T/bpffs" "$STATE"
+  mount -t bpf bpf "$T/bpffs"
+}
+
+start_daemon() {
+  ip netns exec "$H" "$BPFNETD" --state-dir "$STATE" --bpffs "$PINS" --socket "$SOCK" "$@" \
+    >>"$T/bpfnetd.log" 2>&1 &
+  DAEMON_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    if "$BPFNETCTL" --socket "$SOCK" version >/dev/null 2>&1; then return 0; fi
+    kill -0 "$DAEMON_PID" 2>/dev/null || fail "bpfnetd exited during start"
+    sleep 0.1
+  done
+  fail "bpfnetd did not answer on $SOCK"
+}
+
+stop_daemon() {  # stop_daemon [SIGNAL]
+  local sig=${1:-TERM}
+  kill "-$sig" "$DAEMON_PID"
+  wait "$DAEMON_PID" 2>/dev/null || true
+  DAEMON_PID=""
+}
+
+ctl() { "$BPFNETCTL" --socket "$SOCK" "$@"; }
+
+# Runs a command that must fail; prints its stderr.
+must_fail() {
+  local out
+  if out=$("$@" 2>&1); then fail "expected failure: $*"; fi
+  printf '%s\n' "$out"
+}
+
+# Background process inside a namespace, killed by cleanup.
+bg_in_ns() {
+  local n=$1; shift
+  ip netns exec "${P}-$n" "$@" >>"$T/bg-$n.log" 2>&1 &
+  BG_PIDS+=($!)
+}
+
+wait_http() {  # wait_http NS URL
+  local i
+  for i in $(seq 1 50); do
+    in_ns "$1" curl -s -o /dev/null --max-time 1 "$2" && return 0
+    sleep 0.1
+  done
+  fail "no HTTP answer from $2 in $1"
+}
+
+# Counter from `bpfnetctl stats -o json`: drops by reason name.
+drop_count() {
+  ctl stats -o json | python3 -c '
+import json, sys
+reason = sys.argv[1]
+d = json.load(sys.stdin)
+print(sum(r["packets"] for r in d["drops"] if r["reason"] == reason))' "$1"
+}
+
+# Everything that must not change when a request is refused.
+snapshot() {
+  {
+    echo "== state"; cat "$STATE"/state.json 2>/dev/null || true
+    echo "== links"; ip -n "$H" -o link show | awk '{print $2}' | sort
+    echo "== addrs"; ip -n "$H" -o -4 addr show | awk '{print $2, $4}' | sort
+    echo "== routes"; ip -n "$H" route show | sort
+    for m in bpfnet_nets bpfnet_ep_ip bpfnet_ep_if bpfnet_subnets; do
+      echo "== map $m"
+      bpftool -j map dump pinned "$PINS/$m" 2>/dev/null || echo "(none)"
+    done
+  }
+}

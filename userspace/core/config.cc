@@ -1,0 +1,232 @@
+#include "core/config.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+#include "core/error.h"
+#include "core/json_fields.h"
+
+namespace bpfnet::core {
+namespace {
+
+constexpr std::string_view kRoot = "config";
+
+NetworkCreate parse_network(const nlohmann::json& json, const std::string& path) {
+  JsonFields fields(json, kRoot, path);
+  NetworkCreate network;
+  network.name = fields.required_string("name");
+  network.driver = fields.optional_string("driver").value_or(std::string(kDriverBridge));
+  network.subnet = fields.optional_string("subnet");
+  network.gateway = fields.optional_string("gateway");
+  network.ip_range = fields.optional_string("ip_range");
+  network.internal = fields.optional_bool("internal", false);
+  network.options = fields.optional_string_map("options");
+  fields.reject_unknown_keys();
+  return network;
+}
+
+ConfigAttachment parse_attachment(const nlohmann::json& json, const std::string& path) {
+  if (json.is_string()) return ConfigAttachment{json.get<std::string>(), {}, {}};
+  if (!json.is_object()) {
+    fail_at(kRoot, path,
+            fmt::format("expected a network name or an object, got {}", json_type_name(json)));
+  }
+  JsonFields fields(json, kRoot, path);
+  ConfigAttachment attachment;
+  attachment.network = fields.required_string("name");
+  attachment.ip = fields.optional_string("ip");
+  attachment.mac = fields.optional_string("mac");
+  fields.reject_unknown_keys();
+  return attachment;
+}
+
+ConfigContainer parse_container(const nlohmann::json& json, const std::string& path) {
+  JsonFields fields(json, kRoot, path);
+  ConfigContainer container;
+  container.name = fields.required_string("name");
+  container.netns = fields.required_string("netns");
+  if (const nlohmann::json* networks = fields.optional_array("networks")) {
+    std::set<std::string> seen;
+    for (size_t i = 0; i < networks->size(); ++i) {
+      std::string item_path = fmt::format("{}[{}]", fields.path_of("networks"), i);
+      container.networks.push_back(parse_attachment((*networks)[i], item_path));
+      if (!seen.insert(container.networks.back().network).second) {
+        fail_at(kRoot, item_path,
+                fmt::format("network \"{}\" is listed twice", container.networks.back().network));
+      }
+    }
+  }
+  fields.reject_unknown_keys();
+  return container;
+}
+
+// Re-throws an engine error with the config location in front, so the user
+// knows which entry of the file to fix.
+template <typename Operation>
+void at_entry(const std::string& where, Operation&& operation) {
+  try {
+    operation();
+  } catch (const UserError& e) {
+    throw UserError(fmt::format("{}: {}: {}", kRoot, where, e.what()));
+  }
+}
+
+[[noreturn]] void differs(const Network& network, std::string_view setting, std::string_view has,
+                          std::string_view wanted) {
+  throw UserError(fmt::format("network {} already exists with {} {}, not {}", network.name, setting,
+                              has, wanted));
+}
+
+std::string or_none(const std::optional<Cidr>& cidr) {
+  return cidr ? cidr->to_string() : std::string("(none)");
+}
+
+// An existing network matches when every setting the config states
+// explicitly is what the network has. Automatic choices (subnet, gateway)
+// are only compared when the config names them.
+void check_existing_network(const Network& network, const NetworkCreate& wanted) {
+  std::string driver = wanted.driver.empty() ? std::string(kDriverBridge) : wanted.driver;
+  if (network.driver != driver) differs(network, "driver", network.driver, driver);
+  if (wanted.subnet) {
+    auto subnet = Cidr::try_parse(*wanted.subnet);
+    if (!subnet) {
+      throw UserError(
+          fmt::format("invalid subnet {}: invalid CIDR block notation", *wanted.subnet));
+    }
+    if (network.subnet != subnet)
+      differs(network, "subnet", or_none(network.subnet), *wanted.subnet);
+  }
+  if (wanted.gateway) {
+    auto gateway = Ipv4::try_parse(*wanted.gateway);
+    if (!gateway)
+      throw UserError(fmt::format("invalid gateway {}: invalid address", *wanted.gateway));
+    if (network.gateway != *gateway) {
+      differs(network, "gateway", network.gateway.to_string(), *wanted.gateway);
+    }
+  }
+  if (wanted.ip_range) {
+    auto ip_range = Cidr::try_parse(*wanted.ip_range);
+    if (!ip_range) {
+      throw UserError(
+          fmt::format("invalid ip-range {}: invalid CIDR block notation", *wanted.ip_range));
+    }
+    if (network.ip_range != ip_range) {
+      differs(network, "ip-range", or_none(network.ip_range), *wanted.ip_range);
+    }
+  }
+  if (network.internal != wanted.internal) {
+    differs(network, "internal", network.internal ? "true" : "false",
+            wanted.internal ? "true" : "false");
+  }
+  if (network.options != wanted.options) {
+    differs(network, "options", nlohmann::json(network.options).dump(),
+            nlohmann::json(wanted.options).dump());
+  }
+}
+
+void check_existing_endpoint(const Endpoint& endpoint, const ConfigContainer& container,
+                             const ConfigAttachment& attachment) {
+  if (endpoint.netns != container.netns) {
+    throw UserError(fmt::format("container {} is already attached to netns {}, not {}",
+                                container.name, endpoint.netns, container.netns));
+  }
+  if (attachment.ip && Ipv4::parse(*attachment.ip) != endpoint.ip) {
+    throw UserError(
+        fmt::format("container {} is already connected to network {} with IP {}, not {}",
+                    container.name, attachment.network, endpoint.ip.to_string(), *attachment.ip));
+  }
+  if (attachment.mac && Mac::parse(*attachment.mac) != endpoint.mac) {
+    throw UserError(
+        fmt::format("container {} is already connected to network {} with MAC {}, not {}",
+                    container.name, attachment.network, endpoint.mac.to_string(), *attachment.mac));
+  }
+}
+
+// Static addresses of the config, by network ID, so that a container
+// connected dynamically earlier in the file does not take an address a later
+// container asks for explicitly.
+std::map<std::string, std::set<Ipv4>> static_ips_by_network(const State& state,
+                                                            const Config& config) {
+  std::map<std::string, std::set<Ipv4>> result;
+  for (const ConfigContainer& container : config.containers) {
+    for (const ConfigAttachment& attachment : container.networks) {
+      if (!attachment.ip) continue;
+      const Network* network = state.find_network(attachment.network);
+      auto ip = Ipv4::try_parse(*attachment.ip);
+      // Unknown networks and bad addresses are reported by connect().
+      if (network != nullptr && ip) result[network->id].insert(*ip);
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
+Config parse_config(const nlohmann::json& json) {
+  JsonFields fields(json, kRoot, "");
+  Config config;
+  if (const nlohmann::json* networks = fields.optional_array("networks")) {
+    std::set<std::string> seen;
+    for (size_t i = 0; i < networks->size(); ++i) {
+      std::string path = fmt::format("networks[{}]", i);
+      config.networks.push_back(parse_network((*networks)[i], path));
+      if (!seen.insert(config.networks.back().name).second) {
+        fail_at(kRoot, join_path(path, "name"),
+                fmt::format("network \"{}\" is defined twice", config.networks.back().name));
+      }
+    }
+  }
+  if (const nlohmann::json* containers = fields.optional_array("containers")) {
+    std::set<std::string> seen;
+    for (size_t i = 0; i < containers->size(); ++i) {
+      std::string path = fmt::format("containers[{}]", i);
+      config.containers.push_back(parse_container((*containers)[i], path));
+      if (!seen.insert(config.containers.back().name).second) {
+        fail_at(kRoot, join_path(path, "name"),
+                fmt::format("container \"{}\" is defined twice", config.containers.back().name));
+      }
+    }
+  }
+  fields.reject_unknown_keys();
+  return config;
+}
+
+void apply_config(State& state, const Config& config, const std::vector<Cidr>& host_routes,
+                  IdSource& ids, const std::string& now) {
+  State work = state;
+  for (size_t i = 0; i < config.networks.size(); ++i) {
+    const NetworkCreate& wanted = config.networks[i];
+    at_entry(fmt::format("networks[{}] ({})", i, wanted.name), [&] {
+      if (const Network* existing = work.network_by_name(wanted.name)) {
+        check_existing_network(*existing, wanted);
+      } else {
+        create_network(work, wanted, host_routes, ids, now);
+      }
+    });
+  }
+
+  std::map<std::string, std::set<Ipv4>> static_ips = static_ips_by_network(work, config);
+  for (size_t i = 0; i < config.containers.size(); ++i) {
+    const ConfigContainer& container = config.containers[i];
+    for (size_t j = 0; j < container.networks.size(); ++j) {
+      const ConfigAttachment& attachment = container.networks[j];
+      std::string where = fmt::format("containers[{}].networks[{}] ({} on {})", i, j,
+                                      container.name, attachment.network);
+      at_entry(where, [&] {
+        const Network& network = work.get_network(attachment.network);
+        if (const Endpoint* existing = work.endpoint(network.id, container.name)) {
+          check_existing_endpoint(*existing, container, attachment);
+          return;
+        }
+        ConnectRequest request{network.id, container.name, container.netns, attachment.ip,
+                               attachment.mac};
+        connect(work, request, ids, static_ips[network.id]);
+      });
+    }
+  }
+  state = std::move(work);
+}
+
+}  // namespace bpfnet::core

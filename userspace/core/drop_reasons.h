@@ -1,0 +1,15 @@
+// User-visible names of the datapath's verdict reasons (enum bpfnet_reason).
+#pragma once
+
+#include <string_view>
+
+namespace bpfnet::core {
+
+// "forwarded" for 0 and a stable kebab-case name for each drop reason; these
+// names appear in `stats` output and must not change. A code this build does
+// not know (from a newer BPF object) gives "reason-N". The datapath stores
+// reasons in a u8, so N > 255 cannot occur; it gives "reason-out-of-range".
+// The view points to static storage.
+std::string_view drop_reason_name(unsigned code);
+
+}  // namespace bpfnet::core

@@ -1,0 +1,57 @@
+// Reading the fields of a JSON object with error messages that name the path
+// of the bad field ("config: containers[0].networks[1].ip: expected a
+// string"). Shared by the state file and the config file parsers.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+namespace bpfnet::core {
+
+// "ROOT: PATH: MESSAGE", or "ROOT: MESSAGE" when the path is empty.
+[[noreturn]] void fail_at(std::string_view root, std::string_view path, std::string_view message);
+
+// Joins a field onto a path: ("networks[1]", "subnet") -> "networks[1].subnet".
+std::string join_path(std::string_view path, std::string_view key);
+
+std::string_view json_type_name(const nlohmann::json& value);
+
+class JsonFields {
+ public:
+  // Fails unless `object` is a JSON object. `root` labels the document,
+  // `path` locates the object inside it (empty for the top level).
+  JsonFields(const nlohmann::json& object, std::string_view root, std::string path);
+
+  const std::string& path() const { return path_; }
+  std::string path_of(std::string_view key) const { return join_path(path_, key); }
+  [[noreturn]] void fail(std::string_view key, std::string_view message) const;
+
+  // The raw value, or nullptr if absent. Marks the key as known.
+  const nlohmann::json* find(std::string_view key);
+
+  std::string required_string(std::string_view key);
+  std::optional<std::string> optional_string(std::string_view key);
+  bool optional_bool(std::string_view key, bool fallback);
+  bool required_bool(std::string_view key);
+  uint64_t required_unsigned(std::string_view key);
+  // An object whose values are all strings; empty if absent.
+  std::map<std::string, std::string> optional_string_map(std::string_view key);
+  // A JSON array, or nullptr if absent.
+  const nlohmann::json* optional_array(std::string_view key);
+
+  // Fails on the first key no accessor asked for: misspelled keys would
+  // otherwise be silently ignored.
+  void reject_unknown_keys() const;
+
+ private:
+  const nlohmann::json& object_;
+  std::string root_;
+  std::string path_;
+  std::set<std::string, std::less<>> known_;
+};
+
+}  // namespace bpfnet::core

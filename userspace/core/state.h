@@ -1,0 +1,98 @@
+// The desired state: every network and endpoint bpfnet manages, and the
+// format of the state file that persists it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/id_source.h"
+#include "core/ip.h"
+#include "core/options.h"
+
+namespace bpfnet::core {
+
+inline constexpr int kStateVersion = 1;
+
+inline constexpr std::string_view kDriverBridge = "bridge";
+inline constexpr std::string_view kDriverHost = "host";
+inline constexpr std::string_view kDriverNull = "null";  // what Docker shows for "none"
+inline constexpr std::string_view kHostNetworkName = "host";
+inline constexpr std::string_view kNoneNetworkName = "none";
+
+struct Network {
+  std::string id;  // 64 lowercase hex
+  std::string name;
+  std::string driver;            // "bridge", or "host"/"null" for the builtin networks
+  std::string created;           // RFC 3339, as given by the caller
+  std::optional<Cidr> subnet;    // set for every bridge network
+  Ipv4 gateway;                  // the host's address on the network; 0.0.0.0 for builtins
+  std::optional<Cidr> ip_range;  // where dynamic addresses come from, if narrower than subnet
+  bool internal = false;
+  std::map<std::string, std::string> options;  // the -o map, verbatim
+  NetworkOptions parsed;                       // the interpreted part of `options`
+  uint32_t index = 0;                          // BPF map key: lowest free >= 1; 0 for builtins
+  std::string dummy_ifname;  // "bn-" + id[:12], holds the gateway; empty for builtins
+  bool builtin = false;
+
+  bool operator==(const Network&) const = default;
+};
+
+struct Endpoint {
+  std::string id;  // 64 lowercase hex
+  std::string network_id;
+  std::string container;     // container name
+  std::string container_id;  // 64 hex, shared by all endpoints of a container
+  std::string netns;         // as given by the user
+  std::string ifname;        // eth0, eth1... inside the container
+  std::string host_ifname;   // "bnv" + id[:11]: the host side of the veth
+  Ipv4 ip;
+  Mac mac;
+
+  bool operator==(const Endpoint&) const = default;
+};
+
+struct State {
+  int version = kStateVersion;
+  std::vector<Network> networks;
+  std::vector<Endpoint> endpoints;
+
+  // Pointers stay valid until the next change to the State. nullptr: absent.
+  const Network* network_by_name(std::string_view name) const;
+  const Network* network_by_id(std::string_view id) const;
+  // The one network whose ID starts with `prefix`. Throws UserError
+  // `network P is ambiguous (N matches found based on ID prefix)`.
+  const Network* network_by_id_prefix(std::string_view prefix) const;
+  // Docker's lookup order: full ID, then name, then unique ID prefix.
+  const Network* find_network(std::string_view name_or_id) const;
+  // find_network, throwing UserError `network NAME not found`.
+  const Network& get_network(std::string_view name_or_id) const;
+
+  std::vector<const Endpoint*> endpoints_of_network(std::string_view network_id) const;
+  std::vector<const Endpoint*> endpoints_of_container(std::string_view container) const;
+  const Endpoint* endpoint(std::string_view network_id, std::string_view container) const;
+
+  bool operator==(const State&) const = default;
+};
+
+// A State holding only the builtin networks "host" and "none" (Docker creates
+// them on first start, with random IDs, and they can never be removed).
+State initial_state(IdSource& ids, const std::string& now);
+
+nlohmann::json to_json(const State& state);
+
+// Parses and fully validates a state file (see validate_state). Throws
+// UserError naming the bad field path, e.g.
+// `state: networks[1].subnet: invalid CIDR "10.0.0/8"`.
+State state_from_json(const nlohmann::json& json);
+
+// Checks every invariant the engine maintains: unique IDs, names, indexes,
+// interface names, addresses; endpoints on existing bridge networks; both
+// builtin networks present. Throws UserError as state_from_json does.
+void validate_state(const State& state);
+
+}  // namespace bpfnet::core

@@ -1,0 +1,360 @@
+// The state file format and its validation.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "bpfnet_abi.h"
+#include "core/error.h"
+#include "core/json_fields.h"
+#include "core/names.h"
+#include "core/state.h"
+
+namespace bpfnet::core {
+namespace {
+
+constexpr std::string_view kRoot = "state";
+
+std::string item_path(std::string_view array, size_t index) {
+  return fmt::format("{}[{}]", array, index);
+}
+
+// Runs a parse that throws UserError and re-throws its message under `path`.
+template <typename Parse>
+auto parse_at(const std::string& path, Parse&& parse) {
+  try {
+    return parse();
+  } catch (const UserError& e) {
+    fail_at(kRoot, path, e.what());
+  }
+}
+
+nlohmann::json network_to_json(const Network& network) {
+  nlohmann::json json = {
+      {"id", network.id},
+      {"name", network.name},
+      {"driver", network.driver},
+      {"created", network.created},
+      {"internal", network.internal},
+      {"options", network.options},
+      {"index", network.index},
+      {"dummy_ifname", network.dummy_ifname},
+      {"builtin", network.builtin},
+  };
+  if (network.subnet) {
+    json["subnet"] = network.subnet->to_string();
+    json["gateway"] = network.gateway.to_string();
+  }
+  if (network.ip_range) json["ip_range"] = network.ip_range->to_string();
+  return json;
+}
+
+nlohmann::json endpoint_to_json(const Endpoint& endpoint) {
+  return {
+      {"id", endpoint.id},
+      {"network_id", endpoint.network_id},
+      {"container", endpoint.container},
+      {"container_id", endpoint.container_id},
+      {"netns", endpoint.netns},
+      {"ifname", endpoint.ifname},
+      {"host_ifname", endpoint.host_ifname},
+      {"ip", endpoint.ip.to_string()},
+      {"mac", endpoint.mac.to_string()},
+  };
+}
+
+Network network_from_json(const nlohmann::json& json, const std::string& path) {
+  JsonFields fields(json, kRoot, path);
+  Network network;
+  network.id = fields.required_string("id");
+  network.name = fields.required_string("name");
+  network.driver = fields.required_string("driver");
+  network.created = fields.required_string("created");
+  if (auto subnet = fields.optional_string("subnet")) {
+    network.subnet = parse_at(fields.path_of("subnet"), [&] { return Cidr::parse(*subnet); });
+  }
+  if (auto gateway = fields.optional_string("gateway")) {
+    network.gateway = parse_at(fields.path_of("gateway"), [&] { return Ipv4::parse(*gateway); });
+  }
+  if (auto ip_range = fields.optional_string("ip_range")) {
+    network.ip_range = parse_at(fields.path_of("ip_range"), [&] { return Cidr::parse(*ip_range); });
+  }
+  network.internal = fields.required_bool("internal");
+  network.options = fields.optional_string_map("options");
+  network.parsed =
+      parse_at(fields.path_of("options"), [&] { return parse_network_options(network.options); });
+  uint64_t index = fields.required_unsigned("index");
+  if (index > UINT32_MAX) fields.fail("index", fmt::format("{} is out of range", index));
+  network.index = static_cast<uint32_t>(index);
+  network.dummy_ifname = fields.required_string("dummy_ifname");
+  network.builtin = fields.required_bool("builtin");
+  fields.reject_unknown_keys();
+  return network;
+}
+
+Endpoint endpoint_from_json(const nlohmann::json& json, const std::string& path) {
+  JsonFields fields(json, kRoot, path);
+  Endpoint endpoint;
+  endpoint.id = fields.required_string("id");
+  endpoint.network_id = fields.required_string("network_id");
+  endpoint.container = fields.required_string("container");
+  endpoint.container_id = fields.required_string("container_id");
+  endpoint.netns = fields.required_string("netns");
+  endpoint.ifname = fields.required_string("ifname");
+  endpoint.host_ifname = fields.required_string("host_ifname");
+  std::string ip = fields.required_string("ip");
+  endpoint.ip = parse_at(fields.path_of("ip"), [&] { return Ipv4::parse(ip); });
+  std::string mac = fields.required_string("mac");
+  endpoint.mac = parse_at(fields.path_of("mac"), [&] { return Mac::parse(mac); });
+  fields.reject_unknown_keys();
+  return endpoint;
+}
+
+void validate_network(const Network& network, const std::string& path) {
+  auto fail = [&](std::string_view field, std::string_view message) {
+    fail_at(kRoot, join_path(path, field), message);
+  };
+  if (!is_hex_id(network.id)) {
+    fail("id", fmt::format("\"{}\" is not 64 lowercase hex digits", network.id));
+  }
+  if (!is_restricted_name(network.name)) {
+    fail("name", fmt::format("invalid network name \"{}\"", network.name));
+  }
+  if (network.created.empty()) fail("created", "must not be empty");
+  NetworkOptions parsed =
+      parse_at(join_path(path, "options"), [&] { return parse_network_options(network.options); });
+  if (parsed != network.parsed) fail("options", "the parsed options do not match the -o map");
+  if (network.builtin) {
+    bool known = (network.name == kHostNetworkName && network.driver == kDriverHost) ||
+                 (network.name == kNoneNetworkName && network.driver == kDriverNull);
+    if (!known) {
+      fail("builtin", fmt::format("network \"{}\" with driver \"{}\" is not a builtin network",
+                                  network.name, network.driver));
+    }
+    if (network.subnet) fail("subnet", "a builtin network has no subnet");
+    if (network.gateway != Ipv4{}) fail("gateway", "a builtin network has no gateway");
+    if (network.ip_range) fail("ip_range", "a builtin network has no ip_range");
+    if (network.index != 0) fail("index", "a builtin network has index 0");
+    if (!network.dummy_ifname.empty()) fail("dummy_ifname", "a builtin network has no interface");
+    return;
+  }
+  if (network.driver != kDriverBridge) {
+    fail("driver", fmt::format("unsupported driver \"{}\"", network.driver));
+  }
+  if (!network.subnet) fail("subnet", "missing (every bridge network has a subnet)");
+  const Cidr& subnet = *network.subnet;
+  if (!subnet.contains(network.gateway) || network.gateway == subnet.network() ||
+      network.gateway == subnet.broadcast()) {
+    fail("gateway", fmt::format("{} is not a host address of {}", network.gateway.to_string(),
+                                subnet.to_string()));
+  }
+  if (network.ip_range && !subnet.contains(*network.ip_range)) {
+    fail("ip_range", fmt::format("{} is not inside the subnet {}", network.ip_range->to_string(),
+                                 subnet.to_string()));
+  }
+  if (network.index < 1 || network.index >= BPFNET_MAX_NETWORKS) {
+    fail("index", fmt::format("{} is outside 1..{}", network.index, BPFNET_MAX_NETWORKS - 1));
+  }
+  if (!is_valid_ifname(network.dummy_ifname)) {
+    fail("dummy_ifname", fmt::format("invalid interface name \"{}\"", network.dummy_ifname));
+  }
+}
+
+// Sorted by address, a block overlaps an earlier one exactly when it starts
+// before the furthest end seen so far: O(n log n) rather than all pairs.
+void check_subnets_disjoint(const State& state) {
+  std::vector<size_t> order;
+  for (size_t i = 0; i < state.networks.size(); ++i) {
+    if (state.networks[i].subnet) order.push_back(i);
+  }
+  auto subnet_of = [&](size_t i) { return *state.networks[i].subnet; };
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return std::pair(subnet_of(a).network(), subnet_of(a).prefix_len) <
+           std::pair(subnet_of(b).network(), subnet_of(b).prefix_len);
+  });
+  std::optional<size_t> furthest;
+  for (size_t i : order) {
+    if (furthest && subnet_of(i).network() <= subnet_of(*furthest).broadcast()) {
+      // Blame the later entry of the file, which is the likelier edit.
+      size_t bad = std::max(i, *furthest), other = std::min(i, *furthest);
+      fail_at(kRoot, join_path(item_path("networks", bad), "subnet"),
+              fmt::format("{} overlaps the subnet {} of network \"{}\"", subnet_of(bad).to_string(),
+                          subnet_of(other).to_string(), state.networks[other].name));
+    }
+    if (!furthest || subnet_of(i).broadcast() > subnet_of(*furthest).broadcast()) furthest = i;
+  }
+}
+
+void validate_networks(const State& state) {
+  std::set<std::string_view> ids, names, ifnames;
+  std::set<uint32_t> indexes;
+  for (size_t i = 0; i < state.networks.size(); ++i) {
+    const Network& network = state.networks[i];
+    std::string path = item_path("networks", i);
+    validate_network(network, path);
+    auto fail = [&](std::string_view field, std::string_view message) {
+      fail_at(kRoot, join_path(path, field), message);
+    };
+    if (!ids.insert(network.id).second) fail("id", fmt::format("duplicate ID {}", network.id));
+    if (!names.insert(network.name).second) {
+      fail("name", fmt::format("duplicate network name \"{}\"", network.name));
+    }
+    if (network.builtin) continue;
+    if (!indexes.insert(network.index).second) {
+      fail("index", fmt::format("duplicate index {}", network.index));
+    }
+    if (!ifnames.insert(network.dummy_ifname).second) {
+      fail("dummy_ifname", fmt::format("duplicate interface name \"{}\"", network.dummy_ifname));
+    }
+  }
+  check_subnets_disjoint(state);
+  for (std::string_view builtin : {kHostNetworkName, kNoneNetworkName}) {
+    const Network* network = state.network_by_name(builtin);
+    if (network == nullptr || !network->builtin) {
+      fail_at(kRoot, "networks", fmt::format("the builtin network \"{}\" is missing", builtin));
+    }
+  }
+}
+
+void validate_endpoints(const State& state) {
+  if (state.endpoints.size() > BPFNET_MAX_ENDPOINTS) {
+    fail_at(kRoot, "endpoints",
+            fmt::format("{} endpoints exceed the limit of {}", state.endpoints.size(),
+                        BPFNET_MAX_ENDPOINTS));
+  }
+  std::set<std::string_view> ids, host_ifnames;
+  for (const Network& network : state.networks) host_ifnames.insert(network.dummy_ifname);
+  // Keyed by (network ID, value) or (container, value): unique within that scope.
+  std::set<std::pair<std::string_view, std::string_view>> attachments, ifnames_in_container;
+  std::set<std::pair<std::string_view, uint32_t>> ips_in_network;
+  std::set<std::pair<std::string_view, Mac>> macs_in_network;
+  std::map<std::string_view, const Endpoint*> first_of_container;
+  std::map<std::string_view, std::string_view> container_of_id;
+
+  for (size_t i = 0; i < state.endpoints.size(); ++i) {
+    const Endpoint& endpoint = state.endpoints[i];
+    std::string path = item_path("endpoints", i);
+    auto fail = [&](std::string_view field, std::string_view message) {
+      fail_at(kRoot, join_path(path, field), message);
+    };
+    if (!is_hex_id(endpoint.id)) {
+      fail("id", fmt::format("\"{}\" is not 64 lowercase hex digits", endpoint.id));
+    }
+    if (!ids.insert(endpoint.id).second) fail("id", fmt::format("duplicate ID {}", endpoint.id));
+
+    const Network* network = state.network_by_id(endpoint.network_id);
+    if (network == nullptr) {
+      fail("network_id", fmt::format("no network has the ID {}", endpoint.network_id));
+    }
+    if (network->builtin) {
+      fail("network_id", fmt::format("the builtin network \"{}\" has no endpoints", network->name));
+    }
+
+    if (!is_restricted_name(endpoint.container)) {
+      fail("container", fmt::format("invalid container name \"{}\"", endpoint.container));
+    }
+    if (!is_hex_id(endpoint.container_id)) {
+      fail("container_id",
+           fmt::format("\"{}\" is not 64 lowercase hex digits", endpoint.container_id));
+    }
+    if (endpoint.netns.empty()) fail("netns", "must not be empty");
+    auto [first, inserted] = first_of_container.emplace(endpoint.container, &endpoint);
+    if (!inserted && first->second->container_id != endpoint.container_id) {
+      fail("container_id",
+           fmt::format("differs from the other endpoints of container \"{}\"", endpoint.container));
+    }
+    if (!inserted && first->second->netns != endpoint.netns) {
+      fail("netns",
+           fmt::format("differs from the other endpoints of container \"{}\"", endpoint.container));
+    }
+    auto [owner, id_new] = container_of_id.emplace(endpoint.container_id, endpoint.container);
+    if (!id_new && owner->second != endpoint.container) {
+      fail("container_id", fmt::format("is also the ID of container \"{}\"", owner->second));
+    }
+    if (!attachments.emplace(endpoint.network_id, endpoint.container).second) {
+      fail("container", fmt::format("container \"{}\" is connected to network \"{}\" twice",
+                                    endpoint.container, network->name));
+    }
+
+    if (!is_valid_ifname(endpoint.ifname)) {
+      fail("ifname", fmt::format("invalid interface name \"{}\"", endpoint.ifname));
+    }
+    if (!ifnames_in_container.emplace(endpoint.container, endpoint.ifname).second) {
+      fail("ifname", fmt::format("duplicate interface name \"{}\" in container \"{}\"",
+                                 endpoint.ifname, endpoint.container));
+    }
+    if (!is_valid_ifname(endpoint.host_ifname)) {
+      fail("host_ifname", fmt::format("invalid interface name \"{}\"", endpoint.host_ifname));
+    }
+    if (!host_ifnames.insert(endpoint.host_ifname).second) {
+      fail("host_ifname", fmt::format("duplicate interface name \"{}\"", endpoint.host_ifname));
+    }
+
+    const Cidr& subnet = *network->subnet;
+    if (!subnet.contains(endpoint.ip) || endpoint.ip == subnet.network() ||
+        endpoint.ip == subnet.broadcast() || endpoint.ip == network->gateway) {
+      fail("ip", fmt::format("{} is not an endpoint address of network \"{}\" ({})",
+                             endpoint.ip.to_string(), network->name, subnet.to_string()));
+    }
+    if (!ips_in_network.emplace(endpoint.network_id, endpoint.ip.value).second) {
+      fail("ip", fmt::format("{} is used twice in network \"{}\"", endpoint.ip.to_string(),
+                             network->name));
+    }
+    if (endpoint.mac.is_multicast() || endpoint.mac.is_zero()) {
+      fail("mac", fmt::format("{} is not a unicast address", endpoint.mac.to_string()));
+    }
+    if (!macs_in_network.emplace(endpoint.network_id, endpoint.mac).second) {
+      fail("mac", fmt::format("{} is used twice in network \"{}\"", endpoint.mac.to_string(),
+                              network->name));
+    }
+  }
+}
+
+}  // namespace
+
+nlohmann::json to_json(const State& state) {
+  nlohmann::json networks = nlohmann::json::array();
+  for (const Network& network : state.networks) networks.push_back(network_to_json(network));
+  nlohmann::json endpoints = nlohmann::json::array();
+  for (const Endpoint& endpoint : state.endpoints) endpoints.push_back(endpoint_to_json(endpoint));
+  return {{"version", state.version}, {"networks", networks}, {"endpoints", endpoints}};
+}
+
+State state_from_json(const nlohmann::json& json) {
+  JsonFields fields(json, kRoot, "");
+  State state;
+  const nlohmann::json* version = fields.find("version");
+  if (version == nullptr) fields.fail("version", "missing (expected an integer)");
+  if (!version->is_number_integer()) fields.fail("version", "expected an integer");
+  if (*version != kStateVersion) {
+    fields.fail("version", fmt::format("unsupported version {} (this build reads version {})",
+                                       version->dump(), kStateVersion));
+  }
+  state.version = kStateVersion;
+
+  const nlohmann::json* networks = fields.optional_array("networks");
+  if (networks == nullptr) fields.fail("networks", "missing (expected an array)");
+  for (size_t i = 0; i < networks->size(); ++i) {
+    state.networks.push_back(network_from_json((*networks)[i], item_path("networks", i)));
+  }
+  const nlohmann::json* endpoints = fields.optional_array("endpoints");
+  if (endpoints == nullptr) fields.fail("endpoints", "missing (expected an array)");
+  for (size_t i = 0; i < endpoints->size(); ++i) {
+    state.endpoints.push_back(endpoint_from_json((*endpoints)[i], item_path("endpoints", i)));
+  }
+  fields.reject_unknown_keys();
+  validate_state(state);
+  return state;
+}
+
+void validate_state(const State& state) {
+  if (state.version != kStateVersion) {
+    fail_at(kRoot, "version", fmt::format("unsupported version {}", state.version));
+  }
+  validate_networks(state);
+  validate_endpoints(state);
+}
+
+}  // namespace bpfnet::core

@@ -1,0 +1,69 @@
+// The control-socket client: one JSON request per connection (see
+// userspace/README.md, "Control socket protocol").
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "ctl/json.h"
+
+namespace bpfnet::ctl {
+
+// A failure to talk to the daemon. what() is the complete line to print.
+struct ClientError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// Nobody listens on the socket (or it does not exist):
+// "Cannot connect to the bpfnet daemon at unix://PATH. Is bpfnetd running?"
+struct ConnectError : ClientError {
+  using ClientError::ClientError;
+};
+// The daemon did not answer in time.
+struct TimeoutError : ClientError {
+  using ClientError::ClientError;
+};
+// The answer is not a protocol response.
+struct ProtocolError : ClientError {
+  using ClientError::ClientError;
+};
+
+// The daemon answered {"ok": false, "error": ...}; what() is the error as sent
+// (line breaks replaced by spaces), without any prefix.
+struct DaemonError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Sends one request ({"op", "args"}) and returns its "result". Throws
+// DaemonError or ClientError.
+using Transport = std::function<Json(const Json& request)>;
+
+class Client {
+ public:
+  // Connect operations create interfaces, so the default is generous.
+  static constexpr std::chrono::milliseconds kDefaultTimeout{60'000};
+  // Larger responses are refused.
+  static constexpr size_t kMaxResponseBytes = 64u << 20;
+
+  explicit Client(std::string socket_path, std::chrono::milliseconds timeout = kDefaultTimeout);
+
+  // Connects, writes request.dump() + '\n', reads up to '\n' or EOF, and
+  // returns the response's "result". The timeout covers the whole exchange.
+  Json call(const Json& request) const;
+
+  // Validates a response line and returns its "result". Throws DaemonError for
+  // {"ok": false}, ProtocolError for anything that is not a response.
+  static Json parse_response(std::string_view line);
+
+  const std::string& socket_path() const { return socket_path_; }
+
+ private:
+  std::string exchange(const std::string& line) const;
+
+  std::string socket_path_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace bpfnet::ctl

@@ -1,0 +1,486 @@
+#include "ctl/command.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/program_options.hpp>
+#include <optional>
+
+namespace bpfnet::ctl {
+namespace {
+
+namespace po = boost::program_options;
+
+// Docker's flags are never abbreviated, so neither are ours.
+constexpr int kStyle =
+    po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+
+// The (registered but undocumented) option that collects positional arguments.
+constexpr const char* kPositional = "@positional";
+
+constexpr std::string_view kCommonOptionsHelp =
+    "      --socket PATH      Daemon socket (default \"/run/bpfnet/bpfnetd.sock\")\n"
+    "  -h, --help             Print this help\n";
+
+constexpr std::string_view kOutputOptionsHelp =
+    "  -o, --output FORMAT    Output format: \"table\" (default) or \"json\"\n"
+    "      --format FORMAT    Same as --output\n";
+
+struct VerbSpec {
+  std::string_view name;     // "network create": prefix of every error message
+  std::string_view usage;    // after "bpfnetctl "
+  std::string_view summary;  // one sentence
+  std::string_view options;  // verb-specific option lines
+  std::string_view notes;    // optional trailing paragraph
+};
+
+constexpr VerbSpec kCreate{
+    "network create", "network create [OPTIONS] NETWORK", "Create a network and print its full ID.",
+    "  -d, --driver string    Driver to manage the network (default \"bridge\", the only one)\n"
+    "      --gateway IP       IPv4 gateway of the subnet (default: first address of the subnet)\n"
+    "      --internal         Restrict external access to the network\n"
+    "      --ip-range CIDR    Allocate container IPs from this sub-range of the subnet\n"
+    "  -o, --opt KEY=VALUE    Set a driver option (repeatable), e.g.\n"
+    "                         -o com.docker.network.bridge.name=br0\n"
+    "      --subnet CIDR      Subnet in CIDR format (default: the next free default pool)\n"
+    "      --output FORMAT    Output format: \"table\" (default: print the ID) or \"json\"\n"
+    "                         (print the network as `network inspect` does)\n"
+    "      --format FORMAT    Same as --output\n",
+    "Note: here, as in `docker network create`, -o is short for --opt, not for --output.\n"
+    "For JSON output use --format json (or --output json), or give -o json before the\n"
+    "command: bpfnetctl -o json network create NETWORK\n"};
+
+constexpr VerbSpec kLs{"network ls", "network ls [OPTIONS]", "List networks, sorted by name.",
+                       "  -q, --quiet            Only display network IDs\n"
+                       "      --no-trunc         Do not truncate the network IDs\n",
+                       "With -o json, prints the networks as `network inspect` does.\n"};
+
+constexpr VerbSpec kInspect{
+    "network inspect", "network inspect [OPTIONS] NETWORK [NETWORK...]",
+    "Display detailed information on one or more networks, as a JSON array.", "",
+    "NETWORK is a name, a full ID or a unique ID prefix. The output is JSON whatever\n"
+    "the output format.\n"};
+
+constexpr VerbSpec kRm{
+    "network rm", "network rm [OPTIONS] NETWORK [NETWORK...]",
+    "Remove one or more networks, printing each name as it is removed.", "",
+    "With -o json, prints [{\"name\": NETWORK, \"id\": FULL_ID}, ...] for the removed networks.\n"};
+
+constexpr VerbSpec kConnect{
+    "network connect", "network connect [OPTIONS] NETWORK CONTAINER",
+    "Connect a container (a network namespace) to a network.",
+    "      --netns PATH|NAME  The container's network namespace: a path, or a name\n"
+    "                         under /var/run/netns (required)\n"
+    "      --ip IP            IPv4 address (default: the next free address)\n"
+    "      --mac MAC          MAC address (default: a random locally administered one)\n",
+    "Prints nothing on success; with -o json, prints the new endpoint.\n"};
+
+constexpr VerbSpec kDisconnect{
+    "network disconnect", "network disconnect [OPTIONS] NETWORK CONTAINER",
+    "Disconnect a container from a network.", "", "Prints nothing on success.\n"};
+
+constexpr VerbSpec kStats{
+    "stats", "stats [OPTIONS]", "Show traffic counters per endpoint and drop counters per reason.",
+    "",
+    "RX is what the container received, TX what it sent; INTERFACE is the container's\n"
+    "interface (-o json also shows the host-side veth). The second table lists only\n"
+    "the drop reasons seen so far, most packets first; it is empty (header only)\n"
+    "when nothing was dropped. With -o json, prints the daemon's counters as they are.\n"};
+
+constexpr VerbSpec kVersion{"version", "version [OPTIONS]", "Show the client and daemon versions.",
+                            "", ""};
+
+std::string verb_help(const VerbSpec& spec, bool output_flags) {
+  std::string text =
+      fmt::format("Usage:  bpfnetctl {}\n\n{}\n\nOptions:\n", spec.usage, spec.summary);
+  text += spec.options;
+  if (output_flags) text += kOutputOptionsHelp;
+  text += kCommonOptionsHelp;
+  if (!spec.notes.empty()) {
+    text += "\n";
+    text += spec.notes;
+  }
+  return text;
+}
+
+std::string with_context(std::string_view context, std::string_view message) {
+  if (context.empty()) return std::string(message);
+  return fmt::format("{}: {}", context, message);
+}
+
+UsageError usage_from(const po::error& e, std::string_view context) {
+  if (const auto* u = dynamic_cast<const po::unknown_option*>(&e)) {
+    return UsageError(with_context(context, "unknown flag: " + u->get_option_name()));
+  }
+  if (const auto* s = dynamic_cast<const po::invalid_command_line_syntax*>(&e)) {
+    switch (s->kind()) {
+      case po::invalid_syntax::missing_parameter:
+        return UsageError(with_context(context, "flag needs an argument: " + s->get_option_name()));
+      case po::invalid_syntax::empty_adjacent_parameter:
+        return UsageError(
+            with_context(context, "flag " + s->get_option_name() + " needs a non-empty value"));
+      case po::invalid_syntax::extra_parameter:
+        return UsageError(
+            with_context(context, "flag " + s->get_option_name() + " does not take a value"));
+      default:
+        break;
+    }
+  }
+  if (const auto* m = dynamic_cast<const po::multiple_occurrences*>(&e)) {
+    return UsageError(
+        with_context(context, "flag " + m->get_option_name() + " given more than once"));
+  }
+  return UsageError(with_context(context, e.what()));
+}
+
+struct Parsed {
+  po::variables_map vm;
+  std::vector<std::string> positional;
+};
+
+Parsed parse_args(const std::vector<std::string>& args, const po::options_description& visible,
+                  std::string_view context) {
+  po::options_description all;
+  all.add(visible);
+  all.add_options()(kPositional, po::value<std::vector<std::string>>());
+  po::positional_options_description positional;
+  positional.add(kPositional, -1);
+  Parsed parsed;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(positional).style(kStyle).run(),
+              parsed.vm);
+    po::notify(parsed.vm);
+  } catch (const po::error& e) {
+    throw usage_from(e, context);
+  }
+  if (parsed.vm.count(kPositional) != 0) {
+    parsed.positional = parsed.vm[kPositional].as<std::vector<std::string>>();
+  }
+  return parsed;
+}
+
+// --socket and --help, accepted by every verb.
+void add_common(po::options_description& d) {
+  d.add_options()("socket", po::value<std::string>())("help,h", po::bool_switch());
+}
+
+// -o/--output and --format; network create has no -o (it means --opt there).
+void add_output(po::options_description& d, bool short_o) {
+  d.add_options()(short_o ? "output,o" : "output", po::value<std::string>())(
+      "format", po::value<std::string>());
+}
+
+std::optional<std::string> string_flag(const po::variables_map& vm, const std::string& key,
+                                       std::string_view context) {
+  if (vm.count(key) == 0) return std::nullopt;
+  std::string value = vm[key].as<std::string>();
+  if (value.empty()) {
+    throw UsageError(with_context(context, fmt::format("flag --{} needs a non-empty value", key)));
+  }
+  return value;
+}
+
+Output parse_output(const std::string& value, std::string_view context) {
+  if (value == "table") return Output::kTable;
+  if (value == "json") return Output::kJson;
+  throw UsageError(with_context(
+      context, fmt::format("invalid output format \"{}\": expected \"table\" or \"json\"", value)));
+}
+
+// Applies --socket, -o/--output and --format found in vm to cmd.
+void apply_common(const po::variables_map& vm, Command& cmd, std::string_view context) {
+  if (auto socket = string_flag(vm, "socket", context)) cmd.socket_path = *socket;
+  std::optional<Output> output;
+  std::optional<Output> format;
+  if (vm.count("output") != 0) output = parse_output(vm["output"].as<std::string>(), context);
+  if (vm.count("format") != 0) format = parse_output(vm["format"].as<std::string>(), context);
+  if (output && format && *output != *format) {
+    throw UsageError(with_context(context, "flags --output and --format disagree"));
+  }
+  if (output) cmd.output = *output;
+  if (format) cmd.output = *format;
+}
+
+bool wants_help(const po::variables_map& vm) {
+  return vm.count("help") != 0 && vm["help"].as<bool>();
+}
+
+Command help_command(std::string text) {
+  Command cmd;
+  cmd.verb = Verb::kHelp;
+  cmd.help_text = std::move(text);
+  return cmd;
+}
+
+// Checks the positional arguments against their names: exactly names.size(),
+// or at least that many when `variadic` (the last name repeats).
+void check_positional(const std::vector<std::string>& got, const std::vector<std::string>& names,
+                      bool variadic, std::string_view context) {
+  if (got.size() < names.size()) {
+    throw UsageError(with_context(context, "missing argument " + names[got.size()]));
+  }
+  if (!variadic && got.size() > names.size()) {
+    throw UsageError(
+        with_context(context, fmt::format("unexpected argument \"{}\"", got[names.size()])));
+  }
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (got[i].empty()) {
+      const std::string& name = names[std::min(i, names.size() - 1)];
+      throw UsageError(with_context(context, name + " must not be empty"));
+    }
+  }
+}
+
+Command parse_network_create(const std::vector<std::string>& args, Command cmd) {
+  const VerbSpec& spec = kCreate;
+  po::options_description d;
+  d.add_options()("driver,d", po::value<std::string>())("subnet", po::value<std::string>())(
+      "gateway", po::value<std::string>())("ip-range", po::value<std::string>())(
+      "internal", po::bool_switch())("opt,o", po::value<std::vector<std::string>>());
+  add_output(d, /*short_o=*/false);
+  add_common(d);
+  Parsed p = parse_args(args, d, spec.name);
+  if (wants_help(p.vm)) return help_command(verb_help(spec, false));
+  apply_common(p.vm, cmd, spec.name);
+  check_positional(p.positional, {"NETWORK"}, false, spec.name);
+
+  Json options = Json::object();
+  if (p.vm.count("opt") != 0) {
+    for (const std::string& kv : p.vm["opt"].as<std::vector<std::string>>()) {
+      const size_t eq = kv.find('=');
+      if (eq == std::string::npos) {
+        // `-o json` is the likely mistake: point at the right flag.
+        const std::string_view hint = (kv == "json" || kv == "table")
+                                          ? " (-o means --opt here; use --format for the output)"
+                                          : "";
+        throw UsageError(
+            fmt::format("{}: invalid --opt \"{}\": expected KEY=VALUE{}", spec.name, kv, hint));
+      }
+      if (eq == 0) {
+        throw UsageError(fmt::format("{}: invalid --opt \"{}\": empty KEY", spec.name, kv));
+      }
+      options[kv.substr(0, eq)] = kv.substr(eq + 1);  // a repeated KEY: the last one wins
+    }
+  }
+
+  Request req{"network.create", Json::object(), p.positional[0]};
+  req.args["name"] = p.positional[0];
+  req.args["driver"] = string_flag(p.vm, "driver", spec.name).value_or("bridge");
+  if (auto v = string_flag(p.vm, "subnet", spec.name)) req.args["subnet"] = *v;
+  if (auto v = string_flag(p.vm, "gateway", spec.name)) req.args["gateway"] = *v;
+  if (auto v = string_flag(p.vm, "ip-range", spec.name)) req.args["ip_range"] = *v;
+  req.args["internal"] = p.vm["internal"].as<bool>();
+  req.args["options"] = std::move(options);
+  cmd.verb = Verb::kNetworkCreate;
+  cmd.requests.push_back(std::move(req));
+  return cmd;
+}
+
+Command parse_network_ls(const std::vector<std::string>& args, Command cmd) {
+  const VerbSpec& spec = kLs;
+  po::options_description d;
+  d.add_options()("quiet,q", po::bool_switch())("no-trunc", po::bool_switch());
+  add_output(d, true);
+  add_common(d);
+  Parsed p = parse_args(args, d, spec.name);
+  if (wants_help(p.vm)) return help_command(verb_help(spec, true));
+  apply_common(p.vm, cmd, spec.name);
+  check_positional(p.positional, {}, false, spec.name);
+  cmd.verb = Verb::kNetworkLs;
+  cmd.quiet = p.vm["quiet"].as<bool>();
+  cmd.no_trunc = p.vm["no-trunc"].as<bool>();
+  cmd.requests.push_back(Request{"network.ls", Json::object(), ""});
+  return cmd;
+}
+
+// inspect and rm: one request per NETWORK argument.
+Command parse_network_each(const std::vector<std::string>& args, Command cmd, const VerbSpec& spec,
+                           Verb verb, std::string_view op) {
+  po::options_description d;
+  add_output(d, true);
+  add_common(d);
+  Parsed p = parse_args(args, d, spec.name);
+  if (wants_help(p.vm)) return help_command(verb_help(spec, true));
+  apply_common(p.vm, cmd, spec.name);
+  check_positional(p.positional, {"NETWORK"}, true, spec.name);
+  cmd.verb = verb;
+  for (const std::string& name : p.positional) {
+    Request req{std::string(op), Json::object(), name};
+    req.args["name"] = name;
+    cmd.requests.push_back(std::move(req));
+  }
+  return cmd;
+}
+
+Command parse_network_connect(const std::vector<std::string>& args, Command cmd) {
+  const VerbSpec& spec = kConnect;
+  po::options_description d;
+  d.add_options()("netns", po::value<std::string>())("ip", po::value<std::string>())(
+      "mac", po::value<std::string>());
+  add_output(d, true);
+  add_common(d);
+  Parsed p = parse_args(args, d, spec.name);
+  if (wants_help(p.vm)) return help_command(verb_help(spec, true));
+  apply_common(p.vm, cmd, spec.name);
+  check_positional(p.positional, {"NETWORK", "CONTAINER"}, false, spec.name);
+  auto netns = string_flag(p.vm, "netns", spec.name);
+  if (!netns) throw UsageError(with_context(spec.name, "missing required flag --netns"));
+
+  Request req{"network.connect", Json::object(), p.positional[1]};
+  req.args["network"] = p.positional[0];
+  req.args["container"] = p.positional[1];
+  req.args["netns"] = *netns;
+  if (auto v = string_flag(p.vm, "ip", spec.name)) req.args["ip"] = *v;
+  if (auto v = string_flag(p.vm, "mac", spec.name)) req.args["mac"] = *v;
+  cmd.verb = Verb::kNetworkConnect;
+  cmd.requests.push_back(std::move(req));
+  return cmd;
+}
+
+Command parse_network_disconnect(const std::vector<std::string>& args, Command cmd) {
+  const VerbSpec& spec = kDisconnect;
+  po::options_description d;
+  add_output(d, true);
+  add_common(d);
+  Parsed p = parse_args(args, d, spec.name);
+  if (wants_help(p.vm)) return help_command(verb_help(spec, true));
+  apply_common(p.vm, cmd, spec.name);
+  check_positional(p.positional, {"NETWORK", "CONTAINER"}, false, spec.name);
+  Request req{"network.disconnect", Json::object(), p.positional[1]};
+  req.args["network"] = p.positional[0];
+  req.args["container"] = p.positional[1];
+  cmd.verb = Verb::kNetworkDisconnect;
+  cmd.requests.push_back(std::move(req));
+  return cmd;
+}
+
+// stats and version: no arguments, one request.
+Command parse_simple(const std::vector<std::string>& args, Command cmd, const VerbSpec& spec,
+                     Verb verb, std::string_view op) {
+  po::options_description d;
+  add_output(d, true);
+  add_common(d);
+  Parsed p = parse_args(args, d, spec.name);
+  if (wants_help(p.vm)) return help_command(verb_help(spec, true));
+  apply_common(p.vm, cmd, spec.name);
+  check_positional(p.positional, {}, false, spec.name);
+  cmd.verb = verb;
+  cmd.requests.push_back(Request{std::string(op), Json::object(), ""});
+  return cmd;
+}
+
+Command parse_network(const std::vector<std::string>& args, Command cmd) {
+  if (args.empty()) {
+    throw UsageError(
+        "network: missing command (connect, create, disconnect, inspect, ls, rm; "
+        "see 'bpfnetctl network --help')");
+  }
+  const std::string& sub = args[0];
+  if (sub == "-h" || sub == "--help") return help_command(network_help());
+  if (sub.size() > 1 && sub[0] == '-') throw UsageError("network: unknown flag: " + sub);
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (sub == "create") return parse_network_create(rest, std::move(cmd));
+  if (sub == "ls" || sub == "list") return parse_network_ls(rest, std::move(cmd));
+  if (sub == "inspect") {
+    return parse_network_each(rest, std::move(cmd), kInspect, Verb::kNetworkInspect,
+                              "network.inspect");
+  }
+  if (sub == "rm" || sub == "remove") {
+    return parse_network_each(rest, std::move(cmd), kRm, Verb::kNetworkRm, "network.rm");
+  }
+  if (sub == "connect") return parse_network_connect(rest, std::move(cmd));
+  if (sub == "disconnect") return parse_network_disconnect(rest, std::move(cmd));
+  throw UsageError(
+      fmt::format("network: unknown command \"{}\" (see 'bpfnetctl network --help')", sub));
+}
+
+}  // namespace
+
+Json Request::to_json() const {
+  Json j = Json::object();
+  j["op"] = op;
+  j["args"] = args;
+  return j;
+}
+
+std::string global_help() {
+  return std::string(
+      "Usage:  bpfnetctl [OPTIONS] COMMAND\n"
+      "\n"
+      "Control bpfnetd, the eBPF datapath for Docker-style bridge networks.\n"
+      "\n"
+      "Options:\n"
+      "      --socket PATH      Daemon socket (default \"/run/bpfnet/bpfnetd.sock\")\n"
+      "  -o, --output FORMAT    Output format: \"table\" (default) or \"json\"\n"
+      "  -h, --help             Print this help\n"
+      "\n"
+      "Commands:\n"
+      "  network     Manage networks\n"
+      "  stats       Show traffic and drop counters\n"
+      "  version     Show the client and daemon versions\n"
+      "  help        Show the help of a command\n"
+      "\n"
+      "Run 'bpfnetctl COMMAND --help' for more information on a command.\n");
+}
+
+std::string network_help() {
+  return std::string(
+      "Usage:  bpfnetctl network COMMAND\n"
+      "\n"
+      "Manage networks\n"
+      "\n"
+      "Commands:\n"
+      "  connect     Connect a container to a network\n"
+      "  create      Create a network\n"
+      "  disconnect  Disconnect a container from a network\n"
+      "  inspect     Display detailed information on one or more networks\n"
+      "  ls          List networks\n"
+      "  rm          Remove one or more networks\n"
+      "\n"
+      "Run 'bpfnetctl network COMMAND --help' for more information on a command.\n");
+}
+
+Command parse_command(const std::vector<std::string>& args) {
+  // Global flags come before the verb; find where the verb starts.
+  size_t verb_at = 0;
+  while (verb_at < args.size()) {
+    const std::string& a = args[verb_at];
+    if (a.size() < 2 || a[0] != '-') break;
+    const bool takes_value = a == "--socket" || a == "-o" || a == "--output";
+    verb_at += takes_value ? 2 : 1;
+  }
+  verb_at = std::min(verb_at, args.size());
+
+  po::options_description global;
+  global.add_options()("socket", po::value<std::string>())("output,o", po::value<std::string>())(
+      "help,h", po::bool_switch());
+  po::variables_map vm;
+  try {
+    const std::vector<std::string> prefix(args.begin(), args.begin() + verb_at);
+    po::store(po::command_line_parser(prefix).options(global).style(kStyle).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw usage_from(e, "");
+  }
+  Command cmd;
+  apply_common(vm, cmd, "");
+  if (wants_help(vm)) return help_command(global_help());
+  if (verb_at == args.size()) throw UsageError("missing command (see 'bpfnetctl --help')");
+
+  const std::string& verb = args[verb_at];
+  const std::vector<std::string> rest(args.begin() + verb_at + 1, args.end());
+  if (verb == "network") return parse_network(rest, std::move(cmd));
+  if (verb == "stats") return parse_simple(rest, std::move(cmd), kStats, Verb::kStats, "stats");
+  if (verb == "version") {
+    return parse_simple(rest, std::move(cmd), kVersion, Verb::kVersion, "ping");
+  }
+  if (verb == "help") {
+    if (rest.empty()) return help_command(global_help());
+    std::vector<std::string> again = rest;
+    again.emplace_back("--help");
+    return parse_command(again);
+  }
+  throw UsageError(fmt::format("unknown command \"{}\" (see 'bpfnetctl --help')", verb));
+}
+
+}  // namespace bpfnet::ctl

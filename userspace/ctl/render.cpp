@@ -1,0 +1,216 @@
+#include "ctl/render.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "ctl/tabwriter.h"
+
+#ifndef BPFNET_VERSION
+#define BPFNET_VERSION "unknown"
+#endif
+
+namespace bpfnet::ctl {
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// A cell of a table: strings as they are, numbers in decimal, null/missing empty.
+std::string cell(const Json& object, const char* key) {
+  if (!object.is_object()) return "";
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump();
+}
+
+const Json& expect_array(const Json& result, std::string_view what) {
+  if (!result.is_array()) {
+    throw BadResult(fmt::format("expected an array of {}, got: {}", what, result.dump()));
+  }
+  for (const Json& item : result) {
+    if (!item.is_object()) {
+      throw BadResult(
+          fmt::format("expected an array of {}, got an element: {}", what, item.dump()));
+    }
+  }
+  return result;
+}
+
+std::string network_driver(const Json& network) {
+  std::string driver = cell(network, "Driver");
+  // Docker shows the builtin none network with the "null" driver.
+  if (cell(network, "Name") == "none" && (driver.empty() || driver == "none")) return "null";
+  return driver;
+}
+
+std::string render_ls(const Command& cmd, const Json& result) {
+  expect_array(result, "networks");
+  if (cmd.output == Output::kJson) return pretty_json(result);
+  std::vector<const Json*> networks;
+  for (const Json& n : result) networks.push_back(&n);
+  std::stable_sort(networks.begin(), networks.end(), [](const Json* a, const Json* b) {
+    return natural_less(cell(*a, "Name"), cell(*b, "Name"));
+  });
+  auto id_of = [&](const Json& n) {
+    const std::string id = cell(n, "Id");
+    return cmd.no_trunc ? id : truncate_id(id);
+  };
+  if (cmd.quiet) {
+    std::string out;
+    for (const Json* n : networks) out += id_of(*n) + "\n";
+    return out;
+  }
+  std::vector<std::vector<std::string>> rows{{"NETWORK ID", "NAME", "DRIVER", "SCOPE"}};
+  for (const Json* n : networks) {
+    std::string scope = cell(*n, "Scope");
+    rows.push_back({id_of(*n), cell(*n, "Name"), network_driver(*n), scope});
+  }
+  return docker_table(rows);
+}
+
+std::string render_stats(const Command& cmd, const Json& result) {
+  if (!result.is_object()) throw BadResult("expected a stats object, got: " + result.dump());
+  if (cmd.output == Output::kJson) return pretty_json(result);
+  const Json empty = Json::array();
+  const Json& endpoints =
+      expect_array(result.contains("endpoints") ? result["endpoints"] : empty, "endpoints");
+  const Json& drops = expect_array(result.contains("drops") ? result["drops"] : empty, "drops");
+
+  std::vector<const Json*> eps;
+  for (const Json& e : endpoints) eps.push_back(&e);
+  std::stable_sort(eps.begin(), eps.end(), [](const Json* a, const Json* b) {
+    const std::string ca = cell(*a, "container");
+    const std::string cb = cell(*b, "container");
+    if (ca != cb) return natural_less(ca, cb);
+    return natural_less(cell(*a, "network"), cell(*b, "network"));
+  });
+  std::vector<std::vector<std::string>> rows{{"CONTAINER", "NETWORK", "INTERFACE", "IP",
+                                              "RX PACKETS", "RX BYTES", "TX PACKETS", "TX BYTES",
+                                              "DROPS"}};
+  for (const Json* e : eps) {
+    rows.push_back({cell(*e, "container"), cell(*e, "network"), cell(*e, "ifname"), cell(*e, "ip"),
+                    cell(*e, "rx_packets"), cell(*e, "rx_bytes"), cell(*e, "tx_packets"),
+                    cell(*e, "tx_bytes"), cell(*e, "drops")});
+  }
+
+  auto count = [](const Json& d, const char* key) -> unsigned long long {
+    const auto it = d.find(key);
+    if (it == d.end() || !it->is_number_unsigned()) return 0;
+    return it->get<unsigned long long>();
+  };
+  std::vector<const Json*> seen;
+  for (const Json& d : drops) {
+    if (count(d, "packets") != 0 || count(d, "bytes") != 0) seen.push_back(&d);
+  }
+  std::stable_sort(seen.begin(), seen.end(), [&](const Json* a, const Json* b) {
+    if (count(*a, "packets") != count(*b, "packets")) {
+      return count(*a, "packets") > count(*b, "packets");
+    }
+    return cell(*a, "reason") < cell(*b, "reason");
+  });
+  std::vector<std::vector<std::string>> drop_rows{{"DROP REASON", "PACKETS", "BYTES"}};
+  for (const Json* d : seen) {
+    drop_rows.push_back({cell(*d, "reason"), cell(*d, "packets"), cell(*d, "bytes")});
+  }
+  return docker_table(rows) + "\n" + docker_table(drop_rows);
+}
+
+std::string render_version(const Command& cmd, const Json& result) {
+  if (!result.is_object()) throw BadResult("expected a ping object, got: " + result.dump());
+  if (cmd.output == Output::kJson) {
+    Json j = Json::object();
+    j["Client"] = Json::object();
+    j["Client"]["Version"] = client_version();
+    j["Server"] = Json::object();
+    j["Server"]["Version"] = cell(result, "version");
+    return pretty_json(j);
+  }
+  return render_client_version() +
+         fmt::format("\nServer:\n Version:  {}\n", cell(result, "version"));
+}
+
+}  // namespace
+
+std::string_view client_version() { return BPFNET_VERSION; }
+
+bool natural_less(std::string_view a, std::string_view b) {
+  size_t i = 0;
+  size_t j = 0;
+  while (i < a.size() && j < b.size()) {
+    const char ca = a[i];
+    const char cb = b[j];
+    const bool da = is_digit(ca);
+    const bool db = is_digit(cb);
+    if (da != db) return da;  // digits sort before other characters
+    if (!da) {
+      if (ca != cb) return static_cast<unsigned char>(ca) < static_cast<unsigned char>(cb);
+      ++i;
+      ++j;
+      continue;
+    }
+    while (i < a.size() && a[i] == '0') ++i;
+    while (j < b.size() && b[j] == '0') ++j;
+    const size_t nz_a = i;
+    const size_t nz_b = j;
+    while (i < a.size() && is_digit(a[i])) ++i;
+    while (j < b.size() && is_digit(b[j])) ++j;
+    if (i - nz_a != j - nz_b) return i - nz_a < j - nz_b;
+    const std::string_view na = a.substr(nz_a, i - nz_a);
+    const std::string_view nb = b.substr(nz_b, j - nz_b);
+    if (na != nb) return na < nb;
+    if (nz_a != nz_b) return nz_a < nz_b;  // fewer leading zeros first
+  }
+  return a.size() < b.size();
+}
+
+std::string truncate_id(std::string_view id) {
+  if (const size_t colon = id.find(':'); colon != std::string_view::npos) {
+    id = id.substr(colon + 1);
+  }
+  return std::string(id.substr(0, 12));
+}
+
+std::string pretty_json(const Json& value) {
+  return value.dump(4, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+std::string render_client_version() {
+  return fmt::format("Client:\n Version:  {}\n", client_version());
+}
+
+std::string render(const Command& cmd, const Json& result) {
+  switch (cmd.verb) {
+    case Verb::kHelp:
+      return cmd.help_text;
+    case Verb::kNetworkCreate:
+      if (cmd.output == Output::kJson) return pretty_json(result);
+      if (!result.is_object() || !result.contains("Id") || !result["Id"].is_string()) {
+        throw BadResult("expected a network with an \"Id\", got: " + result.dump());
+      }
+      return result["Id"].get<std::string>() + "\n";
+    case Verb::kNetworkLs:
+      return render_ls(cmd, result);
+    case Verb::kNetworkInspect:
+      expect_array(result, "networks");
+      return pretty_json(result);
+    case Verb::kNetworkRm: {
+      expect_array(result, "removed networks");
+      if (cmd.output == Output::kJson) return pretty_json(result);
+      std::string out;
+      for (const Json& removed : result) out += cell(removed, "name") + "\n";
+      return out;
+    }
+    case Verb::kNetworkConnect:
+    case Verb::kNetworkDisconnect:
+      return cmd.output == Output::kJson ? pretty_json(result) : "";
+    case Verb::kStats:
+      return render_stats(cmd, result);
+    case Verb::kVersion:
+      return render_version(cmd, result);
+  }
+  return "";
+}
+
+}  // namespace bpfnet::ctl

@@ -1,0 +1,42 @@
+// Docker-style printing of daemon results. Pure functions: no I/O.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "ctl/command.h"
+#include "ctl/json.h"
+
+namespace bpfnet::ctl {
+
+// A result that does not have the shape the protocol promises.
+struct BadResult : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The version of this client (the project version).
+std::string_view client_version();
+
+// Go's sortorder.NaturalLess, which `docker network ls` sorts names with:
+// digit runs compare numerically ("net2" < "net10").
+bool natural_less(std::string_view a, std::string_view b);
+
+// Docker's stringid.TruncateID: drops an "algo:" prefix, keeps 12 characters.
+std::string truncate_id(std::string_view id);
+
+// JSON indented by 4 spaces plus a final newline (docker inspect's layout).
+std::string pretty_json(const Json& value);
+
+// Renders what a successful command prints on stdout. `result` is the daemon's
+// result, except for:
+//   kNetworkInspect: the array of the inspect objects found;
+//   kNetworkRm:      an array of {"name": <as typed>, "id": ...} for the removed networks;
+//   kVersion:        the ping result ({"version": ...}).
+// Throws BadResult when the result does not have the expected shape.
+std::string render(const Command& cmd, const Json& result);
+
+// The "Client:" part of `version` (printed even when the daemon is down).
+std::string render_client_version();
+
+}  // namespace bpfnet::ctl

@@ -1,0 +1,295 @@
+#include "daemon/controller.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iostream>
+#include <set>
+
+#include "bpfnet_abi.h"
+#include "core/drop_reasons.h"
+#include "core/engine.h"
+#include "core/error.h"
+#include "core/inspect.h"
+
+namespace bpfnet::daemon {
+
+namespace {
+
+using nlohmann::json;
+
+void warn(const std::string& msg) { std::cerr << "bpfnetd: warning: " << msg << std::endl; }
+
+// Request argument accessors: a wrong type is the client's mistake, named.
+std::string arg_string(const json& args, const char* key) {
+  if (!args.is_object() || !args.contains(key))
+    throw core::UserError(fmt::format("request: missing argument \"{}\"", key));
+  if (!args[key].is_string())
+    throw core::UserError(fmt::format("request: argument \"{}\" must be a string", key));
+  return args[key].get<std::string>();
+}
+
+std::optional<std::string> opt_string(const json& args, const char* key) {
+  if (!args.is_object() || !args.contains(key) || args[key].is_null()) return std::nullopt;
+  return arg_string(args, key);
+}
+
+bool opt_bool(const json& args, const char* key) {
+  if (!args.is_object() || !args.contains(key) || args[key].is_null()) return false;
+  if (!args[key].is_boolean())
+    throw core::UserError(fmt::format("request: argument \"{}\" must be true or false", key));
+  return args[key].get<bool>();
+}
+
+std::map<std::string, std::string> opt_string_map(const json& args, const char* key) {
+  std::map<std::string, std::string> out;
+  if (!args.is_object() || !args.contains(key) || args[key].is_null()) return out;
+  if (!args[key].is_object())
+    throw core::UserError(fmt::format("request: argument \"{}\" must be an object", key));
+  for (const auto& [k, v] : args[key].items()) {
+    if (!v.is_string())
+      throw core::UserError(fmt::format("request: {}.{} must be a string", key, k));
+    out[k] = v.get<std::string>();
+  }
+  return out;
+}
+
+const core::Endpoint* find_endpoint(const core::State& s, const std::string& id) {
+  for (const auto& ep : s.endpoints)
+    if (ep.id == id) return &ep;
+  return nullptr;
+}
+
+// Docker gives a container its default route through its first network that
+// has a gateway; internal networks have none.
+bool wants_default_route(const core::State& s, const core::Endpoint& ep) {
+  for (const auto& other : s.endpoints) {
+    if (other.container != ep.container) continue;
+    const core::Network* net = s.network_by_id(other.network_id);
+    bool routed = net && !net->internal;
+    if (&other == &ep) return routed;
+    if (routed) return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+Controller::Controller(StateStore& store, Plumbing& plumbing, core::IdSource& ids, Clock now)
+    : store_(store), plumbing_(plumbing), ids_(ids), now_(std::move(now)) {}
+
+std::vector<core::Cidr> Controller::routes_for_pools() { return plumbing_.host_routes(); }
+
+void Controller::load(const std::optional<core::Config>& config) {
+  std::optional<core::State> persisted = store_.load();
+  core::State next = persisted ? *persisted : core::initial_state(ids_, now_());
+  if (config) core::apply_config(next, *config, routes_for_pools(), ids_, now_());
+  // New endpoints (from the config) must name namespaces that exist.
+  for (const auto& ep : next.endpoints)
+    if (!persisted || !find_endpoint(*persisted, ep.id)) plumbing_.check_netns(ep.netns);
+  state_ = std::move(next);
+}
+
+void Controller::reconcile_all() {
+  converge(state_, state_, /*reattach=*/true);
+  std::set<std::string> wanted;
+  for (const auto& net : state_.networks)
+    if (!net.builtin) wanted.insert(net.dummy_ifname);
+  for (const auto& ep : state_.endpoints) wanted.insert(ep.host_ifname);
+  for (const auto& name : plumbing_.managed_links()) {
+    if (wanted.contains(name)) continue;
+    warn("removing " + name + ": not in the persisted state");
+    plumbing_.delete_link(name);
+  }
+  std::set<uint32_t> live;
+  for (const auto& [id, link] : links_) live.insert(link.ifindex);
+  std::set<uint32_t> stale;
+  for (const auto& row : datapath_->read_metrics())
+    if (!live.contains(row.ifindex)) stale.insert(row.ifindex);
+  for (uint32_t ifindex : stale) datapath_->forget_metrics(ifindex);
+  store_.save(state_);
+}
+
+datapath::MapContents Controller::project(const core::State& state,
+                                          const std::map<std::string, HostLink>& links) {
+  datapath::MapContents out;
+  for (const auto& net : state.networks) {
+    if (net.builtin || !net.subnet) continue;
+    uint32_t flags = 0;
+    if (net.parsed.icc) flags |= BPFNET_NET_F_ICC;
+    if (net.parsed.masquerade) flags |= BPFNET_NET_F_MASQUERADE;
+    if (net.internal) flags |= BPFNET_NET_F_INTERNAL;
+    out.networks[net.index] =
+        datapath::NetworkEntry{net.index,         net.subnet->network().value,
+                               net.subnet->prefix_len, net.gateway.value,
+                               flags,             net.parsed.effective_mtu()};
+  }
+  for (const auto& ep : state.endpoints) {
+    auto link = links.find(ep.id);
+    const core::Network* net = state.network_by_id(ep.network_id);
+    if (link == links.end() || !net) continue;
+    out.add_endpoint(datapath::EndpointEntry{link->second.ifindex, net->index, ep.ip.value,
+                                             ep.mac.bytes, link->second.mac});
+  }
+  return out;
+}
+
+void Controller::converge(const core::State& from, const core::State& to, bool reattach) {
+  for (const auto& net : to.networks)
+    if (!net.builtin) plumbing_.ensure_network(net);
+
+  for (const auto& ep : from.endpoints) {
+    if (find_endpoint(to, ep.id)) continue;
+    plumbing_.unplumb_endpoint(ep);
+    auto it = links_.find(ep.id);
+    if (it != links_.end()) {
+      datapath_->forget_metrics(it->second.ifindex);
+      links_.erase(it);
+    }
+  }
+
+  for (const auto& ep : to.endpoints) {
+    std::optional<HostLink> link = plumbing_.host_link(ep.host_ifname);
+    bool fresh = false;
+    if (!link) {
+      if (!plumbing_.netns_exists(ep.netns)) {
+        warn(fmt::format("container {} on network {}: namespace {} is gone; endpoint kept until "
+                         "`network disconnect`",
+                         ep.container, ep.network_id.substr(0, 12), ep.netns));
+        links_.erase(ep.id);
+        continue;
+      }
+      const core::Network& net = *to.network_by_id(ep.network_id);
+      link = plumbing_.plumb_endpoint(net, ep, wants_default_route(to, ep));
+      fresh = true;
+    }
+    if (fresh || reattach || !datapath_->endpoint_attached(link->ifindex))
+      datapath_->attach_endpoint(link->ifindex);
+    links_[ep.id] = *link;
+  }
+
+  datapath_->apply(datapath::diff(datapath_->read_maps(), project(to, links_)));
+
+  for (const auto& net : from.networks)
+    if (!net.builtin && !to.network_by_id(net.id)) plumbing_.remove_network(net);
+}
+
+void Controller::commit(core::State next) {
+  try {
+    converge(state_, next, false);
+    store_.save(next);
+  } catch (const std::exception& e) {
+    try {
+      converge(next, state_, false);
+    } catch (const std::exception& undo) {
+      warn(std::string("rolling back a failed change: ") + undo.what());
+    }
+    throw;
+  }
+  state_ = std::move(next);
+}
+
+json Controller::handle(const std::string& op, const json& args) {
+  if (op == "ping") return json{{"version", BPFNET_VERSION}};
+
+  if (op == "network.create") {
+    core::NetworkCreate req;
+    req.name = arg_string(args, "name");
+    if (auto d = opt_string(args, "driver")) req.driver = *d;
+    req.subnet = opt_string(args, "subnet");
+    req.gateway = opt_string(args, "gateway");
+    req.ip_range = opt_string(args, "ip_range");
+    req.internal = opt_bool(args, "internal");
+    req.options = opt_string_map(args, "options");
+    core::State next = state_;
+    std::string id = core::create_network(next, req, routes_for_pools(), ids_, now_()).id;
+    commit(std::move(next));
+    return core::network_inspect(state_, *state_.network_by_id(id));
+  }
+  if (op == "network.ls") {
+    std::vector<const core::Network*> nets;
+    for (const auto& n : state_.networks) nets.push_back(&n);
+    std::sort(nets.begin(), nets.end(), [](auto* a, auto* b) { return a->name < b->name; });
+    json out = json::array();
+    for (const auto* n : nets) out.push_back(core::network_inspect(state_, *n));
+    return out;
+  }
+  if (op == "network.inspect") {
+    return core::network_inspect(state_, state_.get_network(arg_string(args, "name")));
+  }
+  if (op == "network.rm") {
+    core::State next = state_;
+    core::Network removed = core::remove_network(next, arg_string(args, "name"));
+    commit(std::move(next));
+    return json{{"id", removed.id}};
+  }
+  if (op == "network.connect") {
+    core::ConnectRequest req;
+    req.network = arg_string(args, "network");
+    req.container = arg_string(args, "container");
+    req.netns = arg_string(args, "netns");
+    req.ip = opt_string(args, "ip");
+    req.mac = opt_string(args, "mac");
+    core::State next = state_;
+    std::string id = core::connect(next, req, ids_).id;
+    plumbing_.check_netns(req.netns);
+    commit(std::move(next));
+    return core::endpoint_json(state_, *find_endpoint(state_, id));
+  }
+  if (op == "network.disconnect") {
+    core::State next = state_;
+    core::remove_endpoint(next, arg_string(args, "network"), arg_string(args, "container"));
+    commit(std::move(next));
+    return json::object();
+  }
+  if (op == "stats") return stats();
+  throw core::UserError(fmt::format("unknown request \"{}\"", op));
+}
+
+json Controller::stats() {
+  struct Counters {
+    uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, drops = 0;
+  };
+  std::map<uint32_t, Counters> by_if;
+  std::map<uint8_t, std::pair<uint64_t, uint64_t>> drops;
+  for (const auto& row : datapath_->read_metrics()) {
+    Counters& c = by_if[row.ifindex];
+    if (row.reason != BPFNET_OK) {
+      c.drops += row.packets;
+      drops[row.reason].first += row.packets;
+      drops[row.reason].second += row.bytes;
+    } else if (row.dir == BPFNET_DIR_TO_CONTAINER) {
+      c.rx_packets += row.packets;
+      c.rx_bytes += row.bytes;
+    } else {
+      c.tx_packets += row.packets;
+      c.tx_bytes += row.bytes;
+    }
+  }
+  json endpoints = json::array();
+  for (const auto& ep : state_.endpoints) {
+    const core::Network* net = state_.network_by_id(ep.network_id);
+    auto link = links_.find(ep.id);
+    Counters c;
+    if (link != links_.end()) c = by_if[link->second.ifindex];
+    endpoints.push_back(json{{"container", ep.container},
+                             {"network", net ? net->name : ep.network_id},
+                             {"ifname", ep.ifname},
+                             {"host_ifname", ep.host_ifname},
+                             {"ip", ep.ip.to_string()},
+                             {"rx_packets", c.rx_packets},
+                             {"rx_bytes", c.rx_bytes},
+                             {"tx_packets", c.tx_packets},
+                             {"tx_bytes", c.tx_bytes},
+                             {"drops", c.drops}});
+  }
+  json drop_rows = json::array();
+  for (const auto& [reason, pb] : drops)
+    drop_rows.push_back(json{{"reason", std::string(core::drop_reason_name(reason))},
+                             {"code", reason},
+                             {"packets", pb.first},
+                             {"bytes", pb.second}});
+  return json{{"endpoints", endpoints}, {"drops", drop_rows}};
+}
+
+}  // namespace bpfnet::daemon

@@ -1,0 +1,29 @@
+// Plumbing over the netlink layer: a dummy per network holding the gateway,
+// a veth pair per endpoint with the container end configured inside its
+// namespace, and a /32 route per container on the host side.
+#pragma once
+
+#include "daemon/plumbing.h"
+#include "netlink/rtnetlink.h"
+
+namespace bpfnet::daemon {
+
+class NetlinkPlumbing final : public Plumbing {
+ public:
+  std::vector<core::Cidr> host_routes() override;
+  void check_netns(const std::string& netns) override;
+  bool netns_exists(const std::string& netns) override;
+  void ensure_network(const core::Network& network) override;
+  void remove_network(const core::Network& network) override;
+  std::optional<HostLink> host_link(const std::string& host_ifname) override;
+  HostLink plumb_endpoint(const core::Network& network, const core::Endpoint& endpoint,
+                          bool default_route) override;
+  void unplumb_endpoint(const core::Endpoint& endpoint) override;
+  std::vector<std::string> managed_links() override;
+  void delete_link(const std::string& name) override;
+
+ private:
+  netlink::Netlink host_;  // the daemon's own ("host") namespace
+};
+
+}  // namespace bpfnet::daemon

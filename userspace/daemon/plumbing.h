@@ -1,0 +1,45 @@
+// What the controller needs from the host's links, addresses and routes.
+// NetlinkPlumbing implements it with the netlink layer; tests can fake it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/ip.h"
+#include "core/state.h"
+
+namespace bpfnet::daemon {
+
+struct HostLink {
+  uint32_t ifindex = 0;
+  std::array<uint8_t, 6> mac{};
+};
+
+class Plumbing {
+ public:
+  virtual ~Plumbing() = default;
+  // The host's IPv4 routes (Docker's automatic pools avoid them).
+  virtual std::vector<core::Cidr> host_routes() = 0;
+  // Throws core::UserError when the namespace does not exist.
+  virtual void check_netns(const std::string& netns) = 0;
+  virtual bool netns_exists(const std::string& netns) = 0;
+  // The network's host-side interface holding the gateway address. Idempotent.
+  virtual void ensure_network(const core::Network& network) = 0;
+  virtual void remove_network(const core::Network& network) = 0;
+  virtual std::optional<HostLink> host_link(const std::string& host_ifname) = 0;
+  // Creates the veth pair and configures the container end inside its
+  // namespace (name, MAC, MTU, address, default route when asked). On error
+  // nothing of it is left behind.
+  virtual HostLink plumb_endpoint(const core::Network& network, const core::Endpoint& endpoint,
+                                  bool default_route) = 0;
+  // Deletes the veth pair (both ends). Idempotent.
+  virtual void unplumb_endpoint(const core::Endpoint& endpoint) = 0;
+  // Interfaces bpfnet created in the host namespace (by name prefix).
+  virtual std::vector<std::string> managed_links() = 0;
+  virtual void delete_link(const std::string& name) = 0;
+};
+
+}  // namespace bpfnet::daemon

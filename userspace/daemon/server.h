@@ -1,0 +1,32 @@
+// The control socket: one JSON request per connection (userspace/README.md),
+// served on the daemon's single thread between signal checks.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace bpfnet::daemon {
+
+class ControlServer {
+ public:
+  using Handler = std::function<nlohmann::json(const std::string& op, const nlohmann::json& args)>;
+
+  // Binds `path` (creating its directory; replacing a stale socket file, but
+  // refusing when another daemon answers on it).
+  explicit ControlServer(std::string path);
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  // Serves until SIGTERM or SIGINT arrives (they must be blocked by the caller).
+  void run(const Handler& handler);
+
+ private:
+  void serve_one(int conn, const Handler& handler);
+  std::string path_;
+  int listen_fd_ = -1;
+  int signal_fd_ = -1;
+};
+
+}  // namespace bpfnet::daemon

@@ -39,7 +39,7 @@ static __always_inline int from_container(struct __sk_buff *skb, __u32 ifindex,
 	case bpf_htons(ETH_P_ARP):
 		return arp_from_container(skb, ifindex, src);
 	case bpf_htons(ETH_P_IP):
-		return ipv4_from_container(skb, src, fwd);
+		return ipv4_from_container(skb, ifindex, src, fwd);
 	default:
 		return -BPFNET_DROP_UNSUPPORTED_L3;
 	}

@@ -20,6 +20,19 @@
 #define BPFNET_MAX_ENDPOINTS 65536
 #define BPFNET_MAX_NETWORKS 4096
 #define BPFNET_MAX_METRICS 65536
+#define BPFNET_MAX_PORTMAPS 65536
+#define BPFNET_MAX_HOST_ADDRS 1024
+#define BPFNET_MAX_UPLINKS 64
+/* Default conntrack size (entries; two per flow). bpfnetd --ct-max changes it
+ * when the map is first created. */
+#define BPFNET_CT_DEFAULT_MAX 262144
+
+/* Source ports masquerade and hairpin SNAT allocate from. Kept above the
+ * kernel's default ephemeral range (32768-60999) so host sockets and NATed
+ * flows do not collide on the uplink address. */
+#define BPFNET_NAT_PORT_MIN 61000
+#define BPFNET_NAT_PORT_MAX 65535
+#define BPFNET_NAT_RETRIES 16
 
 /* Pinned map names (LIBBPF_PIN_BY_NAME under the daemon's --bpffs dir). */
 #define BPFNET_MAP_EP_BY_IP "bpfnet_ep_ip"
@@ -27,6 +40,12 @@
 #define BPFNET_MAP_NETWORKS "bpfnet_nets"
 #define BPFNET_MAP_SUBNETS "bpfnet_subnets"
 #define BPFNET_MAP_METRICS "bpfnet_metrics"
+#define BPFNET_MAP_PORTMAP "bpfnet_portmap"
+#define BPFNET_MAP_HOST_ADDRS "bpfnet_hostaddr"
+#define BPFNET_MAP_UPLINKS "bpfnet_uplinks"
+#define BPFNET_MAP_CT "bpfnet_ct"
+#define BPFNET_MAP_CONFIG "bpfnet_config"
+#define BPFNET_MAP_SOCK_ORIG "bpfnet_sock_orig"
 
 /* bpfnet_network.flags */
 #define BPFNET_NET_F_ICC (1U << 0)        /* enable_icc: containers may talk */
@@ -82,6 +101,11 @@ enum bpfnet_reason {
 	BPFNET_DROP_NO_ENDPOINT = 10,    /* address in the subnet, nobody there */
 	BPFNET_DROP_UNSUPPORTED_L3 = 11, /* neither IPv4 nor ARP (e.g. IPv6) */
 	BPFNET_DROP_NO_NETWORK = 12,     /* endpoint's network missing */
+	BPFNET_DROP_CT_INSERT = 13,      /* conntrack entry could not be created */
+	BPFNET_DROP_NAT_NO_PORT = 14,    /* no free source port for SNAT */
+	BPFNET_DROP_NO_PORTMAP = 15,     /* to a host address, port not published */
+	BPFNET_DROP_FIB = 16,            /* no route for a translated packet */
+	BPFNET_DROP_CSUM = 17,           /* checksum rewrite failed */
 	BPFNET_REASON_MAX = 32,
 };
 
@@ -107,18 +131,111 @@ struct bpfnet_metrics_value {
 	__u64 bytes;
 };
 
+/* Published port: (host address, port, protocol) -> container address and port.
+ * addr 0 means every host address (Docker's 0.0.0.0). */
+struct bpfnet_portmap_key {
+	__be32 addr;
+	__be16 port;
+	__u8 proto; /* IPPROTO_TCP / UDP / SCTP */
+	__u8 pad;
+};
+
+struct bpfnet_portmap_value {
+	__be32 backend_ip;
+	__be16 backend_port;
+	__u16 pad;
+};
+
+/* An uplink (host interface facing clients), keyed by ifindex. */
+struct bpfnet_uplink {
+	__be32 ip; /* address masquerade rewrites to */
+	__u8 mac[6];
+	__u16 pad;
+};
+
+/* Connection tracking. Two entries per flow, one per direction, each keyed by
+ * the tuple as the datapath sees it before translation and holding the
+ * tuple to rewrite to. proto is the L4 protocol; for ICMP echo the identifier
+ * stands in sport (request) or dport (reply). */
+struct bpfnet_ct_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* bpfnet_ct_value.state */
+enum bpfnet_ct_state {
+	BPFNET_CT_NEW = 0,         /* TCP: SYN seen; others: first packet */
+	BPFNET_CT_ESTABLISHED = 1, /* TCP: handshake done; others: reply seen */
+	BPFNET_CT_CLOSING = 2,     /* TCP: FIN or RST seen */
+};
+
+/* bpfnet_ct_value.flags */
+#define BPFNET_CT_F_REPLY (1U << 0) /* entry of the reply direction */
+#define BPFNET_CT_F_DNAT (1U << 1)  /* published port */
+#define BPFNET_CT_F_SNAT (1U << 2)  /* masquerade / hairpin source rewrite */
+
+struct bpfnet_ct_value {
+	__u64 expires_ns;       /* bpf_ktime_get_ns() deadline; the daemon's GC reads it */
+	__be32 saddr;           /* rewrite the packet to this tuple */
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 state;             /* enum bpfnet_ct_state */
+	__u8 flags;             /* BPFNET_CT_F_* */
+	__u16 pad;
+	struct bpfnet_ct_key peer; /* the other direction's key */
+};
+
+/* Lifetimes (ns) by state: Cilium's defaults for TCP. */
+#define BPFNET_CT_TIMEOUT_TCP_SYN (60ULL * 1000000000ULL)
+#define BPFNET_CT_TIMEOUT_TCP_EST (21600ULL * 1000000000ULL)
+#define BPFNET_CT_TIMEOUT_TCP_CLOSE (10ULL * 1000000000ULL)
+#define BPFNET_CT_TIMEOUT_UDP (60ULL * 1000000000ULL)
+#define BPFNET_CT_TIMEOUT_ICMP (30ULL * 1000000000ULL)
+
+/* Global settings (array map, key 0). */
+struct bpfnet_config {
+	__u64 host_netns_cookie; /* socket hooks act only in the daemon's netns */
+	__u32 flags;
+	__u32 pad;
+};
+
+/* Socket hooks: what a connected socket originally asked for. */
+struct bpfnet_sock_orig {
+	__be32 orig_ip;
+	__be16 orig_port;
+	__u16 pad;
+	__be32 backend_ip;
+	__be16 backend_port;
+	__u16 pad2;
+};
+
 #ifdef __cplusplus
 static_assert(sizeof(struct bpfnet_network) == 24, "bpfnet_network layout");
 static_assert(sizeof(struct bpfnet_endpoint) == 32, "bpfnet_endpoint layout");
 static_assert(sizeof(struct bpfnet_subnet_key) == 8, "bpfnet_subnet_key layout");
 static_assert(sizeof(struct bpfnet_metrics_key) == 8, "bpfnet_metrics_key layout");
 static_assert(sizeof(struct bpfnet_metrics_value) == 16, "bpfnet_metrics_value layout");
+static_assert(sizeof(struct bpfnet_portmap_key) == 8, "bpfnet_portmap_key layout");
+static_assert(sizeof(struct bpfnet_portmap_value) == 8, "bpfnet_portmap_value layout");
+static_assert(sizeof(struct bpfnet_uplink) == 12, "bpfnet_uplink layout");
+static_assert(sizeof(struct bpfnet_ct_key) == 16, "bpfnet_ct_key layout");
+static_assert(sizeof(struct bpfnet_ct_value) == 40, "bpfnet_ct_value layout");
 #else
 _Static_assert(sizeof(struct bpfnet_network) == 24, "bpfnet_network layout");
 _Static_assert(sizeof(struct bpfnet_endpoint) == 32, "bpfnet_endpoint layout");
 _Static_assert(sizeof(struct bpfnet_subnet_key) == 8, "bpfnet_subnet_key layout");
 _Static_assert(sizeof(struct bpfnet_metrics_key) == 8, "bpfnet_metrics_key layout");
 _Static_assert(sizeof(struct bpfnet_metrics_value) == 16, "bpfnet_metrics_value layout");
+_Static_assert(sizeof(struct bpfnet_portmap_key) == 8, "bpfnet_portmap_key layout");
+_Static_assert(sizeof(struct bpfnet_portmap_value) == 8, "bpfnet_portmap_value layout");
+_Static_assert(sizeof(struct bpfnet_uplink) == 12, "bpfnet_uplink layout");
+_Static_assert(sizeof(struct bpfnet_ct_key) == 16, "bpfnet_ct_key layout");
+_Static_assert(sizeof(struct bpfnet_ct_value) == 40, "bpfnet_ct_value layout");
 #endif
 
 #endif /* BPFNET_MAPS_ABI_H */

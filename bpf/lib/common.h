@@ -24,8 +24,8 @@ static __always_inline int mac_equal(const __u8 *a, const __u8 *b)
 
 static __always_inline void mac_copy(__u8 *dst, const __u8 *src)
 {
-	*(__u32 *)dst = *(const __u32 *)src;
-	*(__u16 *)(dst + 4) = *(const __u16 *)(src + 4);
+	/* memcpy, not word copies: sources on the stack may be unaligned. */
+	__builtin_memcpy(dst, src, ETH_ALEN_BYTES);
 }
 
 #endif

@@ -6,20 +6,23 @@
 #ifndef BPFNET_LIB_L3_H
 #define BPFNET_LIB_L3_H
 
+#include "lib/conntrack.h"
+#include "lib/deliver.h"
 #include "lib/maps.h"
-
-struct fwd_result {
-	__u32 peer_ifindex; /* host veth of the destination endpoint, 0 if none */
-};
+#include "lib/nat.h"
+#include "lib/portmap.h"
 
 static __always_inline int in_subnet(const struct bpfnet_network *net, __be32 addr)
 {
 	return (addr & net->mask) == net->subnet;
 }
 
+/* Not a tc verdict: "leaves every bpfnet network" (masquerade candidate). */
+#define L3_BEYOND 1000
+
 /*
  * Where a packet to @daddr that is not for a local endpoint may go:
- * TC_ACT_OK (host stack) or a negative drop reason.
+ * TC_ACT_OK (host stack), L3_BEYOND, or a negative drop reason.
  */
 static __always_inline int ipv4_policy_non_endpoint(const struct bpfnet_endpoint *src,
 						    const struct bpfnet_network *net,
@@ -42,10 +45,104 @@ static __always_inline int ipv4_policy_non_endpoint(const struct bpfnet_endpoint
 		return -BPFNET_DROP_ISOLATION;
 	}
 	/* Beyond every bpfnet network: the host, or the world through it. */
-	return internal ? -BPFNET_DROP_INTERNAL : TC_ACT_OK;
+	return internal ? -BPFNET_DROP_INTERNAL : L3_BEYOND;
 }
 
-static __always_inline int ipv4_from_container(struct __sk_buff *skb,
+/* Not a tc verdict: no translation applies, go on with plain forwarding. */
+#define NAT_NONE 2000
+
+static __always_inline void ct_delete_flow(struct bpfnet_ct_value *ct, const struct bpfnet_ct_key *k)
+{
+	bpf_map_delete_elem(&bpfnet_ct, &ct->peer);
+	bpf_map_delete_elem(&bpfnet_ct, k);
+}
+
+/*
+ * A container reaching a published port through a host address (Docker's
+ * hairpin). The client keeps its address, except when it reaches itself: a
+ * packet from its own address would be a martian to it, so that one is
+ * sourced from its gateway.
+ */
+static __always_inline int hairpin(struct __sk_buff *skb, __u32 ifindex,
+				   const struct bpfnet_endpoint *src,
+				   const struct bpfnet_network *net, const struct pkt4 *p,
+				   const struct bpfnet_portmap_value *pm, struct fwd_result *fwd)
+{
+	struct bpfnet_ct_key xlat = p->key;
+	int err;
+
+	xlat.daddr = pm->backend_ip;
+	xlat.dport = pm->backend_port;
+	if (pm->backend_ip == src->ip) {
+		xlat.saddr = net->gateway;
+		err = ct_create_snat(&p->key, &xlat, BPFNET_CT_F_DNAT | BPFNET_CT_F_SNAT, p);
+	} else {
+		err = ct_create(&p->key, &xlat, BPFNET_CT_F_DNAT, p) ? -BPFNET_DROP_CT_INSERT : 0;
+	}
+	if (err)
+		return err;
+	struct bpfnet_ct_value to = {
+	    .saddr = xlat.saddr, .daddr = xlat.daddr, .sport = xlat.sport, .dport = xlat.dport};
+	err = xlate_skb(skb, p, &to);
+	if (err)
+		return err;
+	return deliver_skb(skb, ifindex, to.saddr, to.daddr, fwd);
+}
+
+/* Containers reaching beyond the host leave with the uplink's address. */
+static __always_inline int masquerade(struct __sk_buff *skb, __u32 ifindex, const struct pkt4 *p)
+{
+	struct bpf_fib_lookup fib;
+	int rc = fib_lookup4(skb, ifindex, p->key.saddr, p->key.daddr, &fib);
+
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return TC_ACT_OK; /* the host stack decides (and reports) */
+	__u32 out = fib.ifindex;
+	const struct bpfnet_uplink *up = bpf_map_lookup_elem(&bpfnet_uplinks, &out);
+	if (!up)
+		return TC_ACT_OK; /* not through an uplink: no masquerade, as routed */
+
+	struct bpfnet_ct_key xlat = p->key;
+	xlat.saddr = up->ip;
+	int err = ct_create_snat(&p->key, &xlat, BPFNET_CT_F_SNAT, p);
+	if (err)
+		return err;
+	struct bpfnet_ct_value to = {
+	    .saddr = xlat.saddr, .daddr = xlat.daddr, .sport = xlat.sport, .dport = xlat.dport};
+	err = xlate_skb(skb, p, &to);
+	if (err)
+		return err;
+	return fib_redirect_skb(skb, &fib, rc);
+}
+
+/* Translated flows first: conntrack, then published ports via host addresses. */
+static __always_inline int nat_from_container(struct __sk_buff *skb, __u32 ifindex,
+					      const struct bpfnet_endpoint *src,
+					      const struct bpfnet_network *net,
+					      const struct pkt4 *p, struct fwd_result *fwd)
+{
+	struct bpfnet_ct_value *ct = ct_lookup(&p->key);
+	if (ct) {
+		if (!ct_is_stale_for(ct, p)) {
+			ct_observe(ct, p);
+			struct bpfnet_ct_value to = *ct;
+			int err = xlate_skb(skb, p, &to);
+			if (err)
+				return err;
+			return deliver_skb(skb, ifindex, to.saddr, to.daddr, fwd);
+		}
+		ct_delete_flow(ct, &p->key);
+	}
+	if (is_host_addr(p->key.daddr) && !(net->flags & BPFNET_NET_F_INTERNAL)) {
+		const struct bpfnet_portmap_value *pm =
+		    portmap_lookup(p->key.daddr, p->key.dport, p->key.proto);
+		if (pm)
+			return hairpin(skb, ifindex, src, net, p, pm, fwd);
+	}
+	return NAT_NONE;
+}
+
+static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifindex,
 					       const struct bpfnet_endpoint *src,
 					       struct fwd_result *fwd)
 {
@@ -53,22 +150,50 @@ static __always_inline int ipv4_from_container(struct __sk_buff *skb,
 	void *data_end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
 	struct iphdr *ip = (void *)(eth + 1);
+	struct pkt4 p = {};
 
-	if ((void *)(ip + 1) > data_end)
-		return -BPFNET_DROP_MALFORMED;
-	if (ip->version != 4 || ip->ihl < 5)
-		return -BPFNET_DROP_MALFORMED;
-	if (ip->saddr != src->ip)
+	int parsed = parse_pkt4(data, data_end, &p);
+	if (parsed < 0)
+		return parsed;
+	if (p.key.saddr != src->ip)
 		return -BPFNET_DROP_INVALID_SIP;
 
 	const struct bpfnet_network *net = bpf_map_lookup_elem(&bpfnet_nets, &src->network);
 	if (!net)
 		return -BPFNET_DROP_NO_NETWORK;
 
+	if (parsed == PARSE_OK) {
+		int rc = nat_from_container(skb, ifindex, src, net, &p, fwd);
+		if (rc != NAT_NONE)
+			return rc;
+	} else if (p.icmp_error) {
+		__be32 saddr, daddr;
+		int rc = xlate_icmp_error_skb(skb, &p, &saddr, &daddr);
+		if (rc < 0)
+			return rc;
+		if (rc == 1)
+			return deliver_skb(skb, ifindex, saddr, daddr, fwd);
+	}
+
+	/* Nothing was rewritten above: the pointers are still good, but the
+	 * verifier wants them re-derived after helper calls. */
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	eth = data;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > data_end)
+		return -BPFNET_DROP_MALFORMED;
+
 	__be32 daddr = ip->daddr;
 	const struct bpfnet_endpoint *dst = bpf_map_lookup_elem(&bpfnet_ep_ip, &daddr);
-	if (!dst)
-		return ipv4_policy_non_endpoint(src, net, daddr);
+	if (!dst) {
+		int verdict = ipv4_policy_non_endpoint(src, net, daddr);
+		if (verdict != L3_BEYOND)
+			return verdict;
+		if (parsed == PARSE_OK && (net->flags & BPFNET_NET_F_MASQUERADE))
+			return masquerade(skb, ifindex, &p);
+		return TC_ACT_OK;
+	}
 	if (dst->network != src->network)
 		return -BPFNET_DROP_ISOLATION;
 	if (!(net->flags & BPFNET_NET_F_ICC))

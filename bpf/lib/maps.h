@@ -50,4 +50,55 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bpfnet_metrics SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFNET_MAX_PORTMAPS);
+	__type(key, struct bpfnet_portmap_key);
+	__type(value, struct bpfnet_portmap_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfnet_portmap SEC(".maps");
+
+/* Every IPv4 address of the host (daemon's namespace): Docker DNATs
+ * published ports arriving for any local address (--dst-type LOCAL). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFNET_MAX_HOST_ADDRS);
+	__type(key, __be32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfnet_hostaddr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFNET_MAX_UPLINKS);
+	__type(key, __u32);
+	__type(value, struct bpfnet_uplink);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfnet_uplinks SEC(".maps");
+
+/* LRU: under pressure the oldest flows go first instead of new flows failing. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPFNET_CT_DEFAULT_MAX);
+	__type(key, struct bpfnet_ct_key);
+	__type(value, struct bpfnet_ct_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfnet_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpfnet_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfnet_config SEC(".maps");
+
+/* Socket hooks: the address a host-local socket asked for, per socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct bpfnet_sock_orig);
+} bpfnet_sock_orig SEC(".maps");
+
 #endif

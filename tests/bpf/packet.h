@@ -103,6 +103,8 @@ struct Ipv4Spec {
   uint16_t sport = 40000, dport = 80;
   std::string payload = "hello";
   bool udp_zero_csum = false;
+  uint8_t tcp_flags = 0x02;  // SYN
+  uint8_t icmp_type = 8;     // echo request (ICMP only)
 };
 
 // Ethernet + IPv4 + TCP (SYN) / UDP / ICMP echo with valid checksums.
@@ -125,21 +127,45 @@ inline Bytes ipv4_frame(const Mac& dst, const Mac& src, const Ipv4Spec& s) {
     put16(b, l4 + 2, s.dport);
     put32(b, l4 + 4, 1000);
     b[l4 + 12] = 5 << 4;
-    b[l4 + 13] = 0x02;  // SYN
+    b[l4 + 13] = s.tcp_flags;
     put16(b, l4 + 14, 65535);
   } else if (s.proto == 17) {
     put16(b, l4, s.sport);
     put16(b, l4 + 2, s.dport);
     put16(b, l4 + 4, static_cast<uint16_t>(8 + s.payload.size()));
   } else {
-    b[l4] = 8;  // echo request
-    put16(b, l4 + 4, s.sport);  // identifier
+    b[l4] = s.icmp_type;
+    put16(b, l4 + 4, s.icmp_type == 0 ? s.dport : s.sport);  // identifier
     put16(b, l4 + 6, 1);
   }
   std::memcpy(&b[l4 + l4len], s.payload.data(), s.payload.size());
   put16(b, 24, ipv4_header_checksum(b));
   size_t field = s.proto == 6 ? 16 : s.proto == 17 ? 6 : 2;
   if (!(s.proto == 17 && s.udp_zero_csum)) put16(b, l4 + field, l4_checksum(b));
+  return b;
+}
+
+// ICMP error (type/code) from `saddr` to `daddr` quoting the IP header and
+// first 8 bytes of `quoted` (a full frame as built above).
+inline Bytes icmp_error_frame(const Mac& dst, const Mac& src, uint32_t saddr, uint32_t daddr,
+                              uint8_t type, uint8_t code, const Bytes& quoted) {
+  Bytes b = eth(dst, src, 0x0800);
+  size_t quote_len = 20 + 8;
+  size_t total = 20 + 8 + quote_len;
+  b.resize(kEth + total);
+  b[14] = 0x45;
+  put16(b, 16, static_cast<uint16_t>(total));
+  b[22] = 64;
+  b[23] = 1;
+  put32(b, 26, saddr);
+  put32(b, 30, daddr);
+  size_t l4 = kEth + 20;
+  b[l4] = type;
+  b[l4 + 1] = code;
+  if (type == 3 && code == 4) put16(b, l4 + 6, 1400);  // next-hop MTU
+  std::memcpy(&b[l4 + 8], &quoted[kEth], quote_len);
+  put16(b, 24, ipv4_header_checksum(b));
+  put16(b, l4 + 2, l4_checksum(b));
   return b;
 }
 

@@ -9,6 +9,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -16,6 +18,8 @@
 
 #include "bpfnet_abi.h"
 #include "endpoint_bpf.skel.h"
+#include "sock_bpf.skel.h"
+#include "uplink_bpf.skel.h"
 
 namespace bpfnet::datapath {
 
@@ -115,60 +119,130 @@ void ensure_bpffs(const std::string& dir) {
   if (!is_bpffs(dir)) throw DatapathError(fmt::format("pin dir {} is not on a bpffs", dir));
 }
 
-Datapath::Datapath(const DatapathOptions& opts) {
-  LIBBPF_OPTS(bpf_object_open_opts, open_opts);
-  if (!opts.pin_dir.empty()) {
-    ensure_bpffs(opts.pin_dir);
-    open_opts.pin_root_path = opts.pin_dir.c_str();
+namespace {
+
+// The same-named maps of the later objects are the first object's maps.
+void share_maps(bpf_object* from, bpf_object* to) {
+  bpf_map* map = nullptr;
+  bpf_object__for_each_map(map, to) {
+    bpf_map* src = bpf_object__find_map_by_name(from, bpf_map__name(map));
+    if (src && bpf_map__fd(src) >= 0) {
+      int err = bpf_map__reuse_fd(map, bpf_map__fd(src));
+      if (err) throw DatapathError(fmt::format("share map {}: {}", bpf_map__name(map), errstr(err)));
+    }
   }
-  skel_ = endpoint_bpf::open(&open_opts);
-  if (!skel_) throw DatapathError(fmt::format("open BPF object endpoint: {}", errstr(errno)));
-  if (opts.pin_dir.empty()) {
-    bpf_map* map = nullptr;
-    bpf_object__for_each_map(map, skel_->obj) bpf_map__set_pin_path(map, nullptr);
+}
+
+void unpin_all(bpf_object* obj) {
+  bpf_map* map = nullptr;
+  bpf_object__for_each_map(map, obj) bpf_map__set_pin_path(map, nullptr);
+}
+
+// Opens and loads one skeleton, turning libbpf's errno into a message.
+template <typename Skel>
+Skel* open_and_load(const char* name, const bpf_object_open_opts* opts, bool pin,
+                    const std::function<void(Skel*)>& before_load) {
+  Skel* skel = Skel::open(opts);
+  if (!skel) throw DatapathError(fmt::format("open BPF object {}: {}", name, errstr(errno)));
+  try {
+    if (!pin) unpin_all(skel->obj);
+    before_load(skel);
+  } catch (...) {
+    Skel::destroy(skel);
+    throw;
   }
-  // Loading reuses every map already pinned under pin_dir (a restart keeps
-  // conntrack, counters and configuration); libbpf refuses an incompatible one.
-  int err = endpoint_bpf::load(skel_);
+  int err = Skel::load(skel);
   if (err) {
-    endpoint_bpf::destroy(skel_);
-    skel_ = nullptr;
-    throw DatapathError(fmt::format("load BPF programs (pin dir {}): {}",
-                                    opts.pin_dir.empty() ? "none" : opts.pin_dir, errstr(err)));
+    Skel::destroy(skel);
+    throw DatapathError(fmt::format("load BPF object {}: {}", name, errstr(err)));
+  }
+  return skel;
+}
+
+uint32_t pinned_max_entries(const std::string& path) {
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) return 0;
+  struct bpf_map_info info {};
+  uint32_t len = sizeof(info);
+  int err = bpf_obj_get_info_by_fd(fd, &info, &len);
+  close(fd);
+  return err ? 0 : info.max_entries;
+}
+
+}  // namespace
+
+Datapath::Datapath(const DatapathOptions& opts) : pin_dir_(opts.pin_dir) {
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+  const bool pin = !pin_dir_.empty();
+  if (pin) {
+    ensure_bpffs(pin_dir_);
+    open_opts.pin_root_path = pin_dir_.c_str();
+  }
+  uint32_t ct_max = opts.ct_max ? opts.ct_max : BPFNET_CT_DEFAULT_MAX;
+  if (pin) {
+    // Loading reuses every map pinned under pin_dir (a restart keeps
+    // conntrack, counters and configuration); a pinned conntrack map keeps
+    // the size it was created with.
+    uint32_t pinned = pinned_max_entries(pin_dir_ + "/" BPFNET_MAP_CT);
+    if (pinned) ct_max = pinned;
+  }
+  try {
+    endpoint_ = open_and_load<endpoint_bpf>("endpoint", &open_opts, pin, [&](endpoint_bpf* s) {
+      bpf_map__set_max_entries(s->maps.bpfnet_ct, ct_max);
+    });
+    uplink_ = open_and_load<uplink_bpf>("uplink", &open_opts, pin, [&](uplink_bpf* s) {
+      share_maps(endpoint_->obj, s->obj);
+    });
+    sock_ = open_and_load<sock_bpf>("sock", &open_opts, pin, [&](sock_bpf* s) {
+      share_maps(endpoint_->obj, s->obj);
+    });
+  } catch (...) {
+    if (uplink_) uplink_bpf::destroy(uplink_);
+    if (endpoint_) endpoint_bpf::destroy(endpoint_);
+    throw;
   }
 }
 
 Datapath::~Datapath() {
-  // Maps stay pinned and programs stay attached: the datapath outlives us.
-  if (skel_) endpoint_bpf::destroy(skel_);
+  // Maps and links stay pinned, tc programs stay attached: the datapath
+  // outlives us. Only unpinned links (tests) go with the process.
+  for (bpf_link* link : links_) bpf_link__destroy(link);
+  if (sock_) sock_bpf::destroy(sock_);
+  if (uplink_) uplink_bpf::destroy(uplink_);
+  if (endpoint_) endpoint_bpf::destroy(endpoint_);
 }
 
 int Datapath::from_container_prog_fd() const {
-  return bpf_program__fd(skel_->progs.bpfnet_from_container);
+  return bpf_program__fd(endpoint_->progs.bpfnet_from_container);
 }
 int Datapath::to_container_prog_fd() const {
-  return bpf_program__fd(skel_->progs.bpfnet_to_container);
+  return bpf_program__fd(endpoint_->progs.bpfnet_to_container);
+}
+int Datapath::xdp_uplink_prog_fd() const {
+  return bpf_program__fd(uplink_->progs.bpfnet_xdp_uplink);
+}
+int Datapath::tc_uplink_prog_fd() const {
+  return bpf_program__fd(uplink_->progs.bpfnet_tc_uplink);
 }
 
 int Datapath::map_fd(const std::string& name) const {
-  bpf_map* map = bpf_object__find_map_by_name(skel_->obj, name.c_str());
+  bpf_map* map = bpf_object__find_map_by_name(endpoint_->obj, name.c_str());
   if (!map) throw DatapathError("no map named " + name);
   return bpf_map__fd(map);
 }
 
-void Datapath::attach_endpoint(uint32_t ifindex) {
+void Datapath::tc_attach(uint32_t ifindex, int ingress_fd, int egress_fd) {
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
               .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
   int err = bpf_tc_hook_create(&hook);
   if (err && err != -EEXIST)
-    throw DatapathError(
-        fmt::format("create clsact on ifindex {}: {}", ifindex, errstr(err)));
+    throw DatapathError(fmt::format("create clsact on ifindex {}: {}", ifindex, errstr(err)));
   struct Point {
     bpf_tc_attach_point point;
     int fd;
   };
-  for (const Point& p : {Point{BPF_TC_INGRESS, from_container_prog_fd()},
-                         Point{BPF_TC_EGRESS, to_container_prog_fd()}}) {
+  for (const Point& p : {Point{BPF_TC_INGRESS, ingress_fd}, Point{BPF_TC_EGRESS, egress_fd}}) {
+    if (p.fd < 0) continue;
     LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = static_cast<int>(ifindex), .attach_point = p.point);
     LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = p.fd, .flags = BPF_TC_F_REPLACE, .handle = kTcHandle,
                 .priority = kTcPriority);
@@ -176,6 +250,74 @@ void Datapath::attach_endpoint(uint32_t ifindex) {
           fmt::format("attach tc {} on ifindex {}",
                       p.point == BPF_TC_INGRESS ? "ingress" : "egress", ifindex));
   }
+}
+
+void Datapath::attach_endpoint(uint32_t ifindex) {
+  tc_attach(ifindex, from_container_prog_fd(), to_container_prog_fd());
+}
+
+void Datapath::attach_pinned_link(const std::string& name, bpf_program* prog,
+                                  const std::function<bpf_link*()>& attach) {
+  if (pin_dir_.empty()) {
+    bpf_link* link = attach();
+    if (!link) throw DatapathError(fmt::format("attach {}: {}", name, errstr(errno)));
+    links_.push_back(link);
+    return;
+  }
+  std::string dir = pin_dir_ + "/links";
+  std::filesystem::create_directories(dir);
+  std::string path = dir + "/" + name;
+  if (bpf_link* old = bpf_link__open(path.c_str())) {
+    // Restart: swap the program under the existing link, never detach.
+    int err = bpf_link__update_program(old, prog);
+    bpf_link__disconnect(old);
+    bpf_link__destroy(old);
+    if (!err) return;
+    // The link's target is gone (interface or cgroup removed): start over.
+    unlink(path.c_str());
+  }
+  bpf_link* link = attach();
+  if (!link) throw DatapathError(fmt::format("attach {}: {}", name, errstr(errno)));
+  int err = bpf_link__pin(link, path.c_str());
+  bpf_link__disconnect(link);
+  bpf_link__destroy(link);
+  if (err) throw DatapathError(fmt::format("pin link {}: {}", path, errstr(err)));
+}
+
+void Datapath::attach_uplink(uint32_t ifindex, bool xdp) {
+  tc_attach(ifindex, tc_uplink_prog_fd(), -1);
+  if (!xdp) return;
+  bpf_program* prog = uplink_->progs.bpfnet_xdp_uplink;
+  attach_pinned_link(fmt::format("xdp_{}", ifindex), prog, [&] {
+    return bpf_program__attach_xdp(prog, static_cast<int>(ifindex));
+  });
+}
+
+void Datapath::attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) {
+  uint32_t zero = 0;
+  struct bpfnet_config cfg {};
+  cfg.host_netns_cookie = host_netns_cookie;
+  update(map_fd(BPFNET_MAP_CONFIG), &zero, &cfg, "write config");
+  int cg = open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cg < 0)
+    throw DatapathError(fmt::format("open cgroup {}: {}", cgroup_path, errstr(errno)));
+  struct Hook {
+    const char* name;
+    bpf_program* prog;
+  };
+  try {
+    for (const Hook& h : {Hook{"connect4", sock_->progs.bpfnet_sock_connect4},
+                          Hook{"sendmsg4", sock_->progs.bpfnet_sock_sendmsg4},
+                          Hook{"recvmsg4", sock_->progs.bpfnet_sock_recvmsg4},
+                          Hook{"getpeername4", sock_->progs.bpfnet_sock_getpeername4}}) {
+      attach_pinned_link(std::string("cgroup_") + h.name, h.prog,
+                         [&] { return bpf_program__attach_cgroup(h.prog, cg); });
+    }
+  } catch (...) {
+    close(cg);
+    throw;
+  }
+  close(cg);
 }
 
 bool Datapath::endpoint_attached(uint32_t ifindex) {
@@ -208,6 +350,26 @@ MapContents Datapath::read_maps() {
     if (bpf_map_lookup_elem(by_if, &ifindex, &v) == 0)
       out.endpoints_by_ifindex[ifindex] = from_abi(v);
   });
+  int portmap = map_fd(BPFNET_MAP_PORTMAP);
+  for_each_key<struct bpfnet_portmap_key>(portmap, [&](const struct bpfnet_portmap_key& k) {
+    struct bpfnet_portmap_value v {};
+    if (bpf_map_lookup_elem(portmap, &k, &v) != 0) return;
+    out.add_portmap(PortMapEntry{ntohl(k.addr), ntohs(k.port), k.proto, ntohl(v.backend_ip),
+                                 ntohs(v.backend_port)});
+  });
+  int hostaddr = map_fd(BPFNET_MAP_HOST_ADDRS);
+  for_each_key<uint32_t>(hostaddr, [&](uint32_t be) {
+    uint32_t flags = 0;
+    if (bpf_map_lookup_elem(hostaddr, &be, &flags) == 0) out.host_addrs[ntohl(be)] = flags;
+  });
+  int uplinks = map_fd(BPFNET_MAP_UPLINKS);
+  for_each_key<uint32_t>(uplinks, [&](uint32_t ifindex) {
+    struct bpfnet_uplink v {};
+    if (bpf_map_lookup_elem(uplinks, &ifindex, &v) != 0) return;
+    UplinkEntry u{ifindex, ntohl(v.ip), {}};
+    std::memcpy(u.mac.data(), v.mac, 6);
+    out.uplinks[ifindex] = u;
+  });
   return out;
 }
 
@@ -237,6 +399,34 @@ void Datapath::apply(const MapDelta& delta) {
   }
   for (const EndpointEntry& e : delta.delete_ep_ifindex)
     remove(by_if, &e.ifindex, fmt::format("delete endpoint ifindex {}", e.ifindex));
+  int portmap = map_fd(BPFNET_MAP_PORTMAP);
+  for (const PortMapEntry& pm : delta.upsert_portmaps) {
+    struct bpfnet_portmap_key k {htonl(pm.host_ip), htons(pm.host_port), pm.proto, 0};
+    struct bpfnet_portmap_value v {htonl(pm.backend_ip), htons(pm.backend_port), 0};
+    update(portmap, &k, &v, fmt::format("write published port {}", pm.host_port));
+  }
+  for (const PortMapEntry& pm : delta.delete_portmaps) {
+    struct bpfnet_portmap_key k {htonl(pm.host_ip), htons(pm.host_port), pm.proto, 0};
+    remove(portmap, &k, fmt::format("delete published port {}", pm.host_port));
+  }
+  int hostaddr = map_fd(BPFNET_MAP_HOST_ADDRS);
+  for (uint32_t ip : delta.upsert_host_addrs) {
+    uint32_t be = htonl(ip), flags = 0;
+    update(hostaddr, &be, &flags, "write host address");
+  }
+  for (uint32_t ip : delta.delete_host_addrs) {
+    uint32_t be = htonl(ip);
+    remove(hostaddr, &be, "delete host address");
+  }
+  int uplinks = map_fd(BPFNET_MAP_UPLINKS);
+  for (const UplinkEntry& u : delta.upsert_uplinks) {
+    struct bpfnet_uplink v {};
+    v.ip = htonl(u.ip);
+    std::memcpy(v.mac, u.mac.data(), 6);
+    update(uplinks, &u.ifindex, &v, fmt::format("write uplink {}", u.ifindex));
+  }
+  for (const UplinkEntry& u : delta.delete_uplinks)
+    remove(uplinks, &u.ifindex, fmt::format("delete uplink {}", u.ifindex));
   for (const NetworkEntry& n : delta.delete_networks) {
     struct bpfnet_subnet_key key {n.prefix_len, htonl(n.subnet)};
     remove(subnets, &key, fmt::format("delete subnet of network {}", n.index));
@@ -270,5 +460,33 @@ void Datapath::forget_metrics(uint32_t ifindex) {
   });
   for (const auto& key : doomed) bpf_map_delete_elem(fd, &key);
 }
+
+}  // namespace bpfnet::datapath
+
+namespace bpfnet::datapath {
+
+std::vector<CtEntry> Datapath::read_conntrack() {
+  int fd = map_fd(BPFNET_MAP_CT);
+  std::vector<CtEntry> out;
+  for_each_key<struct bpfnet_ct_key>(fd, [&](const struct bpfnet_ct_key& k) {
+    struct bpfnet_ct_value v {};
+    if (bpf_map_lookup_elem(fd, &k, &v) != 0) return;
+    CtEntry e;
+    std::memcpy(e.key.data(), &k, sizeof(k));
+    std::memcpy(e.peer.data(), &v.peer, sizeof(v.peer));
+    e.expires_ns = v.expires_ns;
+    e.state = v.state;
+    e.flags = v.flags;
+    out.push_back(e);
+  });
+  return out;
+}
+
+void Datapath::delete_conntrack(const std::vector<std::array<uint8_t, 16>>& keys) {
+  int fd = map_fd(BPFNET_MAP_CT);
+  for (const auto& k : keys) bpf_map_delete_elem(fd, k.data());
+}
+
+uint32_t Datapath::conntrack_capacity() { return bpf_map__max_entries(endpoint_->maps.bpfnet_ct); }
 
 }  // namespace bpfnet::datapath

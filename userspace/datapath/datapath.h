@@ -3,7 +3,9 @@
 // map entries. Everything above it speaks MapContents/MapDelta.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -11,7 +13,11 @@
 
 #include "datapath/map_model.h"
 
+struct bpf_link;
+struct bpf_program;
 struct endpoint_bpf;
+struct uplink_bpf;
+struct sock_bpf;
 
 namespace bpfnet::datapath {
 
@@ -30,6 +36,13 @@ class DatapathPort {
   virtual void apply(const MapDelta& delta) = 0;
   virtual std::vector<MetricRow> read_metrics() = 0;
   virtual void forget_metrics(uint32_t ifindex) = 0;
+  // Uplinks: tc ingress always; native XDP in front of it when `xdp`.
+  virtual void attach_uplink(uint32_t ifindex, bool xdp) = 0;
+  // Host-local access to published ports (cgroup v2 socket hooks).
+  virtual void attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) = 0;
+  virtual std::vector<CtEntry> read_conntrack() = 0;
+  virtual void delete_conntrack(const std::vector<std::array<uint8_t, 16>>& keys) = 0;
+  virtual uint32_t conntrack_capacity() = 0;
 };
 
 // Makes sure `dir` is on a bpffs: mounts one at /sys/fs/bpf when `dir` is
@@ -37,8 +50,12 @@ class DatapathPort {
 void ensure_bpffs(const std::string& dir);
 
 struct DatapathOptions {
-  // Where maps are pinned (LIBBPF_PIN_BY_NAME). Empty: nothing is pinned (tests).
+  // Where maps and links are pinned (LIBBPF_PIN_BY_NAME). Empty: nothing is
+  // pinned (tests).
   std::string pin_dir;
+  // Conntrack entries (two per flow) when the map is first created; an
+  // already pinned map keeps its size (changing it would drop every flow).
+  uint32_t ct_max = 0;  // 0: BPFNET_CT_DEFAULT_MAX
 };
 
 class Datapath final : public DatapathPort {
@@ -54,14 +71,31 @@ class Datapath final : public DatapathPort {
   void apply(const MapDelta& delta) override;
   std::vector<MetricRow> read_metrics() override;
   void forget_metrics(uint32_t ifindex) override;
+  void attach_uplink(uint32_t ifindex, bool xdp) override;
+  void attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) override;
+  std::vector<CtEntry> read_conntrack() override;
+  void delete_conntrack(const std::vector<std::array<uint8_t, 16>>& keys) override;
+  uint32_t conntrack_capacity() override;
 
   // For BPF program tests and benchmarks.
   int from_container_prog_fd() const;
   int to_container_prog_fd() const;
+  int xdp_uplink_prog_fd() const;
+  int tc_uplink_prog_fd() const;
   int map_fd(const std::string& name) const;
 
  private:
-  endpoint_bpf* skel_ = nullptr;
+  // Attaches `prog` through a bpf_link pinned as `name` (so it outlives the
+  // daemon), or atomically swaps the program of the already pinned link.
+  void attach_pinned_link(const std::string& name, struct bpf_program* prog,
+                          const std::function<struct bpf_link*()>& attach);
+  void tc_attach(uint32_t ifindex, int ingress_fd, int egress_fd);
+
+  std::string pin_dir_;
+  endpoint_bpf* endpoint_ = nullptr;
+  uplink_bpf* uplink_ = nullptr;
+  sock_bpf* sock_ = nullptr;
+  std::vector<struct bpf_link*> links_;  // unpinned links (tests), closed on destruction
 };
 
 }  // namespace bpfnet::datapath

@@ -16,6 +16,19 @@ void diff_one(const Map& current, const Map& desired, std::vector<Entry>& upsert
   }
 }
 
+// For maps whose value is not the entry itself: emit keys.
+template <typename Map, typename Key>
+void diff_keys(const Map& current, const Map& desired, std::vector<Key>& upserts,
+               std::vector<Key>& deletes) {
+  for (const auto& [key, want] : desired) {
+    auto it = current.find(key);
+    if (it == current.end() || it->second != want) upserts.push_back(key);
+  }
+  for (const auto& [key, have] : current) {
+    if (!desired.contains(key)) deletes.push_back(key);
+  }
+}
+
 }  // namespace
 
 MapDelta diff(const MapContents& current, const MapContents& desired) {
@@ -25,6 +38,10 @@ MapDelta diff(const MapContents& current, const MapContents& desired) {
            delta.delete_ep_ip);
   diff_one(current.endpoints_by_ifindex, desired.endpoints_by_ifindex, delta.upsert_ep_ifindex,
            delta.delete_ep_ifindex);
+  diff_one(current.portmaps, desired.portmaps, delta.upsert_portmaps, delta.delete_portmaps);
+  diff_keys(current.host_addrs, desired.host_addrs, delta.upsert_host_addrs,
+            delta.delete_host_addrs);
+  diff_one(current.uplinks, desired.uplinks, delta.upsert_uplinks, delta.delete_uplinks);
   return delta;
 }
 

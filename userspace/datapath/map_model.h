@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <tuple>
 #include <vector>
 
 namespace bpfnet::datapath {
@@ -33,13 +34,38 @@ struct EndpointEntry {
   auto operator<=>(const EndpointEntry&) const = default;
 };
 
-// The content of the maps that carry configuration (not counters). The
-// subnet LPM map is derived from `networks` and written with it.
+// A published port: (host address, port, protocol) -> container address, port.
+struct PortMapEntry {
+  uint32_t host_ip = 0;  // host order; 0 = every host address
+  uint16_t host_port = 0;
+  uint8_t proto = 0;  // IPPROTO_*
+  uint32_t backend_ip = 0;
+  uint16_t backend_port = 0;
+  auto operator<=>(const PortMapEntry&) const = default;
+};
+using PortMapKey = std::tuple<uint32_t, uint16_t, uint8_t>;  // host_ip, host_port, proto
+
+struct UplinkEntry {
+  uint32_t ifindex = 0;
+  uint32_t ip = 0;  // host order: the address masquerade rewrites to
+  MacBytes mac{};
+  auto operator<=>(const UplinkEntry&) const = default;
+};
+
+// The content of the maps that carry configuration (not counters or
+// conntrack). The subnet LPM map is derived from `networks` and written with it.
 struct MapContents {
   std::map<uint32_t, NetworkEntry> networks;              // bpfnet_nets, by index
   std::map<uint32_t, EndpointEntry> endpoints_by_ip;       // bpfnet_ep_ip, host-order IP
   std::map<uint32_t, EndpointEntry> endpoints_by_ifindex;  // bpfnet_ep_if
+  std::map<PortMapKey, PortMapEntry> portmaps;             // bpfnet_portmap
+  std::map<uint32_t, uint32_t> host_addrs;                 // bpfnet_hostaddr: host-order IP -> flags
+  std::map<uint32_t, UplinkEntry> uplinks;                 // bpfnet_uplinks, by ifindex
   bool operator==(const MapContents&) const = default;
+
+  void add_portmap(const PortMapEntry& pm) {
+    portmaps[PortMapKey{pm.host_ip, pm.host_port, pm.proto}] = pm;
+  }
 
   void add_endpoint(const EndpointEntry& ep) {
     endpoints_by_ip[ep.ip] = ep;
@@ -57,15 +83,32 @@ struct MapDelta {
   std::vector<EndpointEntry> delete_ep_ip;
   std::vector<EndpointEntry> delete_ep_ifindex;
   std::vector<NetworkEntry> delete_networks;
+  std::vector<PortMapEntry> upsert_portmaps;
+  std::vector<PortMapEntry> delete_portmaps;
+  std::vector<uint32_t> upsert_host_addrs;
+  std::vector<uint32_t> delete_host_addrs;
+  std::vector<UplinkEntry> upsert_uplinks;
+  std::vector<UplinkEntry> delete_uplinks;
   size_t size() const {
     return upsert_networks.size() + upsert_ep_ip.size() + upsert_ep_ifindex.size() +
-           delete_ep_ip.size() + delete_ep_ifindex.size() + delete_networks.size();
+           delete_ep_ip.size() + delete_ep_ifindex.size() + delete_networks.size() +
+           upsert_portmaps.size() + delete_portmaps.size() + upsert_host_addrs.size() +
+           delete_host_addrs.size() + upsert_uplinks.size() + delete_uplinks.size();
   }
   bool empty() const { return size() == 0; }
 };
 
 // Only what differs: unchanged entries are not rewritten.
 MapDelta diff(const MapContents& current, const MapContents& desired);
+
+// One conntrack entry as the daemon sees it (GC, stats).
+struct CtEntry {
+  std::array<uint8_t, 16> key{};  // struct bpfnet_ct_key, raw
+  std::array<uint8_t, 16> peer{};
+  uint64_t expires_ns = 0;
+  uint8_t state = 0;
+  uint8_t flags = 0;
+};
 
 struct MetricRow {
   uint32_t ifindex = 0;

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* IPv4 + L4 parsing into the conntrack tuple. Works on XDP and tc alike. */
+#ifndef BPFNET_LIB_L4_H
+#define BPFNET_LIB_L4_H
+
+#include <linux/tcp.h>
+#include <linux/udp.h>
+
+#include "lib/common.h"
+
+/* From linux/icmp.h, which drags in libc headers BPF cannot use. */
+#define ICMP_ECHOREPLY 0
+#define ICMP_DEST_UNREACH 3
+#define ICMP_ECHO 8
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETERPROB 12
+
+struct icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	union {
+		struct {
+			__be16 id;
+			__be16 sequence;
+		} echo;
+		__be32 gateway;
+	} un;
+};
+
+#define TCP_FLAG_FIN 0x01
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_RST 0x04
+#define TCP_FLAG_ACK 0x10
+
+#define IP_OFFSET_MASK 0x1fff
+
+/* What the NAT and conntrack code needs to know about one IPv4 packet. */
+struct pkt4 {
+	struct bpfnet_ct_key key; /* tuple as in the packet */
+	__u32 l4_off;             /* from the start of the frame */
+	__u8 tcp_flags;
+	__u8 icmp_type;
+	__u8 icmp_error; /* ICMP destination unreachable / time exceeded */
+	__u8 pad;
+};
+
+enum parse_result {
+	PARSE_OK = 0,
+	PARSE_NOT_IPV4 = 1,  /* leave alone */
+	PARSE_NO_PORTS = 2,  /* fragment or protocol without ports: no NAT */
+};
+
+static __always_inline int icmp_is_error(__u8 type)
+{
+	return type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED ||
+	       type == ICMP_PARAMETERPROB;
+}
+
+/*
+ * Fills @p from the frame in [data, data_end). Returns a parse_result or a
+ * negative drop reason for malformed headers.
+ */
+static __always_inline int parse_pkt4(void *data, void *data_end, struct pkt4 *p)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+
+	__builtin_memset(p, 0, sizeof(*p));
+	if ((void *)(eth + 1) > data_end)
+		return -BPFNET_DROP_MALFORMED;
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
+		return PARSE_NOT_IPV4;
+	if ((void *)(ip + 1) > data_end)
+		return -BPFNET_DROP_MALFORMED;
+	if (ip->version != 4 || ip->ihl < 5)
+		return -BPFNET_DROP_MALFORMED;
+
+	p->key.saddr = ip->saddr;
+	p->key.daddr = ip->daddr;
+	p->key.proto = ip->protocol;
+	p->l4_off = sizeof(*eth) + ip->ihl * 4;
+	if (ip->frag_off & bpf_htons(IP_OFFSET_MASK))
+		return PARSE_NO_PORTS; /* a later fragment carries no ports */
+
+	void *l4 = data + p->l4_off;
+	switch (ip->protocol) {
+	case IPPROTO_TCP: {
+		struct tcphdr *tcp = l4;
+		if ((void *)(tcp + 1) > data_end)
+			return -BPFNET_DROP_MALFORMED;
+		p->key.sport = tcp->source;
+		p->key.dport = tcp->dest;
+		p->tcp_flags = ((__u8 *)tcp)[13];
+		return PARSE_OK;
+	}
+	case IPPROTO_UDP: {
+		struct udphdr *udp = l4;
+		if ((void *)(udp + 1) > data_end)
+			return -BPFNET_DROP_MALFORMED;
+		p->key.sport = udp->source;
+		p->key.dport = udp->dest;
+		return PARSE_OK;
+	}
+	case IPPROTO_ICMP: {
+		struct icmphdr *icmp = l4;
+		if ((void *)(icmp + 1) > data_end)
+			return -BPFNET_DROP_MALFORMED;
+		p->icmp_type = icmp->type;
+		if (icmp->type == ICMP_ECHO) {
+			p->key.sport = icmp->un.echo.id;
+			return PARSE_OK;
+		}
+		if (icmp->type == ICMP_ECHOREPLY) {
+			p->key.dport = icmp->un.echo.id;
+			return PARSE_OK;
+		}
+		p->icmp_error = icmp_is_error(icmp->type);
+		return PARSE_NO_PORTS;
+	}
+	default:
+		return PARSE_NO_PORTS;
+	}
+}
+
+#endif

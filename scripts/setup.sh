@@ -8,7 +8,7 @@ packages=(
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   libfmt-dev libboost-program-options-dev libbenchmark-dev libgtest-dev
   nlohmann-json3-dev libnl-3-dev libnl-route-3-dev libsystemd-dev
-  iproute2 iputils-ping curl iperf3 python3 socat procps systemd
+  iproute2 iputils-ping ethtool curl iperf3 python3 socat procps systemd
 )
 
 missing=()

@@ -248,6 +248,43 @@ TEST(Cli, StatsJson) {
   EXPECT_EQ(r.out, "{\n    \"endpoints\": [],\n    \"drops\": []\n}\n");
 }
 
+TEST(Cli, PortMapAddPrintsTheBindings) {
+  FakeDaemon daemon;
+  daemon.results["port.add"] = Json::parse(
+      R"({"container":"web","bindings":[{"proto":"tcp","container_port":80,"host_ip":"::",)"
+      R"("host_port":8080,"network":"front","container_ip":"172.18.0.2"},{"proto":"tcp",)"
+      R"("container_port":80,"host_ip":"0.0.0.0","host_port":8080,"network":"front",)"
+      R"("container_ip":"172.18.0.2"}]})");
+  const CliRun r = run_with(daemon, {"port-map", "add", "web", "8080:80"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out, "80/tcp -> 0.0.0.0:8080\n80/tcp -> [::]:8080\n");
+}
+
+TEST(Cli, PortMapDaemonErrorsDockerStyle) {
+  FakeDaemon daemon;
+  daemon.errors["port.add"] = "Bind for 0.0.0.0:8080 failed: port is already allocated";
+  daemon.errors["port.rm"] = "no public port '8080/tcp' published for web";
+  CliRun r = run_with(daemon, {"port-map", "add", "web", "8080:80"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "Error response from daemon: Bind for 0.0.0.0:8080 failed: port is already "
+            "allocated\n");
+  r = run_with(daemon, {"port-map", "rm", "web", "8080"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "Error response from daemon: no public port '8080/tcp' published for web\n");
+}
+
+TEST(Cli, PortMapRmPrintsNothing) {
+  FakeDaemon daemon;
+  daemon.results["port.rm"] = Json::parse(R"({"container":"web","removed":[]})");
+  const CliRun r = run_with(daemon, {"port-map", "rm", "web", "8080/tcp"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "");
+}
+
 TEST(IsNotFound, Wording) {
   EXPECT_TRUE(is_not_found("network x not found"));
   EXPECT_TRUE(is_not_found("No such network: x"));
@@ -296,6 +333,52 @@ TEST(CliSocket, MalformedAgainstFakeServer) {
       run_cli({"--socket", server.socket(), "stats"}, out, err, socket_transport(5s));
   EXPECT_EQ(status, 1);
   EXPECT_EQ(err.str(), "bpfnetctl: malformed response from daemon: not JSON: <html>\n");
+}
+
+TEST(CliSocket, PortMapLsAgainstFakeServer) {
+  fake::FakeServer server([](const std::string&) {
+    return fake::Reply{
+        R"({"ok":true,"result":[{"container":"web","bindings":[{"proto":"udp",)"
+        R"("container_port":53,"host_ip":"127.0.0.1","host_port":5353,"network":"front",)"
+        R"("container_ip":"172.18.0.2"}]},{"container":"db","bindings":[{"proto":"tcp",)"
+        R"("container_port":5432,"host_ip":"0.0.0.0","host_port":5432,"network":"back",)"
+        R"("container_ip":"172.19.0.2"}]}]})"
+        "\n"};
+  });
+  std::ostringstream out;
+  std::ostringstream err;
+  const int status =
+      run_cli({"--socket", server.socket(), "port-map", "ls"}, out, err, socket_transport(5s));
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(err.str(), "");
+  EXPECT_EQ(out.str(),
+            "db\n"
+            "  5432/tcp -> 0.0.0.0:5432\n"
+            "\n"
+            "web\n"
+            "  53/udp -> 127.0.0.1:5353\n");
+  EXPECT_EQ(server.requests(), std::vector<std::string>{R"({"op":"port.ls","args":{}})"});
+}
+
+TEST(CliSocket, PortMapAddAgainstFakeServer) {
+  fake::FakeServer server([](const std::string&) {
+    return fake::Reply{
+        R"({"ok":true,"result":{"container":"web","bindings":[{"proto":"tcp",)"
+        R"("container_port":80,"host_ip":"0.0.0.0","host_port":8080,"network":"front",)"
+        R"("container_ip":"172.18.0.2"}]}})"
+        "\n"};
+  });
+  std::ostringstream out;
+  std::ostringstream err;
+  const int status = run_cli(
+      {"port-map", "add", "--socket", server.socket(), "web", "8080:80", "--network", "front"}, out,
+      err, socket_transport(5s));
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(err.str(), "");
+  EXPECT_EQ(out.str(), "80/tcp -> 0.0.0.0:8080\n");
+  EXPECT_EQ(server.requests(),
+            std::vector<std::string>{R"({"op":"port.add","args":{"container":"web",)"
+                                     R"("specs":["8080:80"],"network":"front"}})"});
 }
 
 // --- the executable ---------------------------------------------------------

@@ -361,6 +361,112 @@ TEST(ParseVersion, Request) {
   EXPECT_EQ(parse_command({"version", "-h"}).verb, Verb::kHelp);
 }
 
+// --- port-map -------------------------------------------------------------------
+
+TEST(ParsePortMap, HelpAndErrors) {
+  EXPECT_EQ(parse_command({"port-map", "--help"}).help_text, port_map_help());
+  EXPECT_EQ(parse_command({"port-map", "-h"}).verb, Verb::kHelp);
+  EXPECT_EQ(parse_command({"help", "port-map"}).help_text, port_map_help());
+  EXPECT_NE(global_help().find("port-map"), std::string::npos);
+  EXPECT_EQ(usage_error({"port-map"}),
+            "port-map: missing command (add, ls, rm; see 'bpfnetctl port-map --help')");
+  EXPECT_EQ(usage_error({"port-map", "frob"}),
+            "port-map: unknown command \"frob\" (see 'bpfnetctl port-map --help')");
+  EXPECT_EQ(usage_error({"port-map", "--frob"}), "port-map: unknown flag: --frob");
+}
+
+TEST(ParsePortAdd, SpecsPassedThroughVerbatim) {
+  const Command cmd = parse_command(
+      {"port-map", "add", "web", "8080:80", "[::1]:5353:53/udp", "127.0.0.1::443", "80"});
+  EXPECT_EQ(cmd.verb, Verb::kPortAdd);
+  EXPECT_EQ(cmd.output, Output::kTable);
+  EXPECT_EQ(only_request(cmd).dump(),
+            R"({"op":"port.add","args":{"container":"web",)"
+            R"("specs":["8080:80","[::1]:5353:53/udp","127.0.0.1::443","80"]}})");
+  EXPECT_EQ(cmd.requests[0].target, "web");
+}
+
+TEST(ParsePortAdd, NetworkAndOutput) {
+  const Command cmd = parse_command(
+      {"port-map", "add", "--network", "front", "web", "nonsense:spec", "-o", "json"});
+  EXPECT_EQ(cmd.output, Output::kJson);
+  // Even a bad SPEC goes to the daemon, which owns the -p grammar.
+  EXPECT_EQ(only_request(cmd).dump(),
+            R"({"op":"port.add","args":{"container":"web","specs":["nonsense:spec"],)"
+            R"("network":"front"}})");
+  EXPECT_EQ(only_request(
+                parse_command({"port-map", "add", "web", "80", "--network=n"}))["args"]["network"],
+            "n");
+}
+
+TEST(ParsePortAdd, UsageErrors) {
+  const std::string c = "port-map add: ";
+  EXPECT_EQ(usage_error({"port-map", "add"}), c + "missing argument CONTAINER");
+  EXPECT_EQ(usage_error({"port-map", "add", "web"}), c + "missing argument SPEC");
+  EXPECT_EQ(usage_error({"port-map", "add", "", "80"}), c + "CONTAINER must not be empty");
+  EXPECT_EQ(usage_error({"port-map", "add", "web", "80", ""}), c + "SPEC must not be empty");
+  EXPECT_EQ(usage_error({"port-map", "add", "web", "80", "--network"}),
+            c + "flag needs an argument: --network");
+  EXPECT_EQ(usage_error({"port-map", "add", "web", "80", "--network="}),
+            c + "flag --network needs a non-empty value");
+  EXPECT_EQ(usage_error({"port-map", "add", "web", "-p", "80"}), c + "unknown flag: -p");
+}
+
+TEST(ParsePortAdd, Help) {
+  const Command cmd = parse_command({"port-map", "add", "--help"});
+  EXPECT_EQ(cmd.verb, Verb::kHelp);
+  for (const char* text : {"Usage:  bpfnetctl port-map add [OPTIONS] CONTAINER SPEC [SPEC...]",
+                           "--network NETWORK", "[HOSTIP:][HOSTPORT:]CONTAINERPORT[/PROTO]",
+                           "80/tcp -> 0.0.0.0:8080", "--output", "--socket"}) {
+    EXPECT_NE(cmd.help_text.find(text), std::string::npos) << text;
+  }
+}
+
+TEST(ParsePortLs, AllOrOneContainer) {
+  Command cmd = parse_command({"port-map", "ls"});
+  EXPECT_EQ(cmd.verb, Verb::kPortLs);
+  EXPECT_EQ(only_request(cmd).dump(), R"({"op":"port.ls","args":{}})");
+  cmd = parse_command({"port-map", "list", "web", "-o", "json"});
+  EXPECT_EQ(cmd.verb, Verb::kPortLs);
+  EXPECT_EQ(cmd.output, Output::kJson);
+  EXPECT_EQ(only_request(cmd).dump(), R"({"op":"port.ls","args":{"container":"web"}})");
+}
+
+TEST(ParsePortLs, UsageErrorsAndHelp) {
+  EXPECT_EQ(usage_error({"port-map", "ls", "a", "b"}), "port-map ls: unexpected argument \"b\"");
+  EXPECT_EQ(usage_error({"port-map", "ls", ""}), "port-map ls: CONTAINER must not be empty");
+  EXPECT_EQ(usage_error({"port-map", "ls", "-q"}), "port-map ls: unknown flag: -q");
+  const Command help = parse_command({"port-map", "ls", "-h"});
+  EXPECT_EQ(help.verb, Verb::kHelp);
+  EXPECT_NE(help.help_text.find("port-map ls [OPTIONS] [CONTAINER]"), std::string::npos);
+  EXPECT_NE(help.help_text.find("indented"), std::string::npos);
+}
+
+TEST(ParsePortRm, Request) {
+  for (const char* alias : {"rm", "remove"}) {
+    const Command cmd = parse_command({"port-map", alias, "web", "127.0.0.1:8080/udp"});
+    EXPECT_EQ(cmd.verb, Verb::kPortRm);
+    EXPECT_EQ(only_request(cmd).dump(),
+              R"({"op":"port.rm","args":{"container":"web","spec":"127.0.0.1:8080/udp"}})");
+  }
+}
+
+TEST(ParsePortRm, UsageErrorsAndHelp) {
+  const std::string c = "port-map rm: ";
+  EXPECT_EQ(usage_error({"port-map", "rm"}), c + "missing argument CONTAINER");
+  EXPECT_EQ(usage_error({"port-map", "rm", "web"}),
+            c + "missing argument [HOSTIP:]HOSTPORT[/PROTO]");
+  EXPECT_EQ(usage_error({"port-map", "rm", "web", "80", "81"}), c + "unexpected argument \"81\"");
+  EXPECT_EQ(usage_error({"port-map", "rm", "web", ""}),
+            c + "[HOSTIP:]HOSTPORT[/PROTO] must not be empty");
+  EXPECT_EQ(usage_error({"port-map", "rm", "web", "80", "--network", "n"}),
+            c + "unknown flag: --network");
+  const Command help = parse_command({"help", "port-map", "rm"});
+  EXPECT_EQ(help.verb, Verb::kHelp);
+  EXPECT_NE(help.help_text.find("port-map rm [OPTIONS] CONTAINER [HOSTIP:]HOSTPORT[/PROTO]"),
+            std::string::npos);
+}
+
 TEST(ParseVerbs, EndOfFlagsAllowsDashNames) {
   const Command cmd = parse_command({"network", "create", "--", "-weird"});
   EXPECT_EQ(only_request(cmd)["args"]["name"], "-weird");

@@ -208,6 +208,119 @@ TEST(RenderStats, RejectsBadShapes) {
   EXPECT_THROW(render(command({"stats"}), Json::parse(R"({"endpoints":{}})")), BadResult);
 }
 
+// --- port-map -----------------------------------------------------------------
+
+Json binding(const std::string& proto, int container_port, const std::string& host_ip,
+             int host_port) {
+  Json b = Json::object();
+  b["proto"] = proto;
+  b["container_port"] = container_port;
+  b["host_ip"] = host_ip;
+  b["host_port"] = host_port;
+  b["network"] = "front";
+  b["container_ip"] = "172.18.0.2";
+  return b;
+}
+
+Json bindings_of(const std::string& container, Json bindings) {
+  Json c = Json::object();
+  c["container"] = container;
+  c["bindings"] = std::move(bindings);
+  return c;
+}
+
+TEST(RenderPortAdd, DockerPortLines) {
+  const Json added = bindings_of(
+      "web", Json::array({binding("tcp", 80, "::", 8080), binding("tcp", 80, "0.0.0.0", 8080)}));
+  EXPECT_EQ(render(command({"port-map", "add", "web", "8080:80"}), added),
+            "80/tcp -> 0.0.0.0:8080\n"
+            "80/tcp -> [::]:8080\n");
+}
+
+TEST(RenderPortAdd, JsonAsIs) {
+  const Json added = bindings_of("web", Json::array({binding("udp", 53, "127.0.0.1", 5353)}));
+  EXPECT_EQ(render(command({"port-map", "add", "web", "5353:53/udp", "-o", "json"}), added),
+            added.dump(4) + "\n");
+}
+
+TEST(RenderPortAdd, RejectsBadShapes) {
+  const Command cmd = command({"port-map", "add", "web", "80"});
+  EXPECT_THROW(render(cmd, Json::array()), BadResult);
+  EXPECT_THROW(render(cmd, Json::parse(R"({"container":"web"})")), BadResult);
+  Json bad = binding("tcp", 80, "0.0.0.0", 8080);
+  bad["host_port"] = "8080";
+  EXPECT_THROW(render(cmd, bindings_of("web", Json::array({bad}))), BadResult);
+  bad["host_port"] = 70000;
+  EXPECT_THROW(render(cmd, bindings_of("web", Json::array({bad}))), BadResult);
+  bad["host_port"] = -1;
+  EXPECT_THROW(render(cmd, bindings_of("web", Json::array({bad}))), BadResult);
+  bad = binding("tcp", 80, "0.0.0.0", 8080);
+  bad["container_port"] = 80.5;
+  EXPECT_THROW(render(cmd, bindings_of("web", Json::array({bad}))), BadResult);
+  bad = binding("tcp", 80, "0.0.0.0", 8080);
+  bad.erase("proto");
+  EXPECT_THROW(render(cmd, bindings_of("web", Json::array({bad}))), BadResult);
+}
+
+TEST(RenderPortLs, OneContainerSortedNaturally) {
+  // docker sorts whole lines with NaturalLess: container port numerically, then
+  // the protocol, then the host address (digits before '['), then the host port.
+  const Json ls = Json::array({bindings_of(
+      "web", Json::array({binding("tcp", 443, "0.0.0.0", 8443), binding("udp", 80, "0.0.0.0", 9),
+                          binding("tcp", 80, "::", 8080), binding("tcp", 80, "0.0.0.0", 10080),
+                          binding("tcp", 80, "0.0.0.0", 8080), binding("tcp", 9000, "::1", 9000),
+                          binding("tcp", 80, "127.0.0.1", 80)}))});
+  EXPECT_EQ(render(command({"port-map", "ls", "web"}), ls),
+            "80/tcp -> 0.0.0.0:8080\n"
+            "80/tcp -> 0.0.0.0:10080\n"
+            "80/tcp -> 127.0.0.1:80\n"
+            "80/tcp -> [::]:8080\n"
+            "80/udp -> 0.0.0.0:9\n"
+            "443/tcp -> 0.0.0.0:8443\n"
+            "9000/tcp -> [::1]:9000\n");
+}
+
+TEST(RenderPortLs, OneContainerWithoutBindingsPrintsNothing) {
+  const Json ls = Json::array({bindings_of("web", Json::array())});
+  EXPECT_EQ(render(command({"port-map", "ls", "web"}), ls), "");
+}
+
+TEST(RenderPortLs, AllContainersInBlocks) {
+  const Json ls =
+      Json::array({bindings_of("web10", Json::array({binding("tcp", 80, "0.0.0.0", 8081)})),
+                   bindings_of("idle", Json::array()),
+                   bindings_of("web2", Json::array({binding("tcp", 80, "::", 8080),
+                                                    binding("tcp", 80, "0.0.0.0", 8080)}))});
+  EXPECT_EQ(render(command({"port-map", "ls"}), ls),
+            "web2\n"
+            "  80/tcp -> 0.0.0.0:8080\n"
+            "  80/tcp -> [::]:8080\n"
+            "\n"
+            "web10\n"
+            "  80/tcp -> 0.0.0.0:8081\n");
+  EXPECT_EQ(render(command({"port-map", "ls"}), Json::array()), "");
+}
+
+TEST(RenderPortLs, JsonAsIs) {
+  const Json ls =
+      Json::array({bindings_of("web", Json::array({binding("sctp", 7, "0.0.0.0", 7)}))});
+  EXPECT_EQ(render(command({"port-map", "ls", "-o", "json"}), ls), ls.dump(4) + "\n");
+}
+
+TEST(RenderPortLs, RejectsBadShapes) {
+  EXPECT_THROW(render(command({"port-map", "ls"}), Json::object()), BadResult);
+  EXPECT_THROW(render(command({"port-map", "ls"}), Json::parse(R"([{"bindings":[]}])")), BadResult);
+  EXPECT_THROW(render(command({"port-map", "ls", "web"}), Json::parse(R"([{"container":"web"}])")),
+               BadResult);
+}
+
+TEST(RenderPortRm, NothingOrTheResult) {
+  const Json removed = Json::parse(R"({"container":"web","removed":[]})");
+  EXPECT_EQ(render(command({"port-map", "rm", "web", "8080"}), removed), "");
+  EXPECT_EQ(render(command({"port-map", "rm", "web", "8080", "-o", "json"}), removed),
+            removed.dump(4) + "\n");
+}
+
 TEST(RenderVersion, ClientAndServer) {
   const Json ping = Json::parse(R"({"version":"9.8.7"})");
   EXPECT_EQ(

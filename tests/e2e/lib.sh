@@ -39,6 +39,12 @@ cleanup() {
     ip netns del "$ns"
   done
   mountpoint -q "$T/bpffs" && umount "$T/bpffs"
+  if [ -n "${CGROUP:-}" ] && [ -d "$CGROUP" ]; then
+    # Processes left in it (none should be) go back to the root first.
+    for pid in $(cat "$CGROUP/cgroup.procs" 2>/dev/null); do echo "$pid" >"$T/cgroup/cgroup.procs"; done
+    rmdir "$CGROUP"
+  fi
+  mountpoint -q "$T/cgroup" 2>/dev/null && umount "$T/cgroup"
   rm -rf "$T"
   if [ $rc -eq 0 ]; then log "PASS"; else log "FAILED (exit $rc)"; fi
   exit $rc
@@ -64,7 +70,9 @@ setup_host() {
 }
 
 start_daemon() {
-  ip netns exec "$H" "$BPFNETD" --state-dir "$STATE" --bpffs "$PINS" --socket "$SOCK" "$@" \
+  # Socket hooks only on the test's own cgroup (setup_cgroup), never the machine's.
+  ip netns exec "$H" "$BPFNETD" --state-dir "$STATE" --bpffs "$PINS" --socket "$SOCK" \
+    --cgroup "${CGROUP:-none}" --ct-gc-interval-ms 1000 "$@" \
     >>"$T/bpfnetd.log" 2>&1 &
   DAEMON_PID=$!
   local i
@@ -130,3 +138,58 @@ snapshot() {
     done
   }
 }
+
+# An uplink: veth HOSTIF in the host namespace (HOSTIP/24) to eth0 of
+# namespace PEER (PEERIP/24, default route via HOSTIP).
+add_uplink() {  # add_uplink HOSTIF HOSTIP PEER PEERIP
+  local hif=$1 hip=$2 peer=$3 pip=$4
+  ip link add "${P}-$hif" type veth peer name "${P}-p$hif"
+  ip link set "${P}-$hif" netns "$H"
+  ip -n "$H" link set "${P}-$hif" name "$hif"
+  ip link set "${P}-p$hif" netns "$(ns "$peer")"
+  ip -n "$(ns "$peer")" link set "${P}-p$hif" name eth0
+  ip -n "$H" addr add "$hip/24" dev "$hif"
+  ip -n "$H" link set "$hif" up
+  ip -n "$(ns "$peer")" addr add "$pip/24" dev eth0
+  ip -n "$(ns "$peer")" link set eth0 up
+  ip -n "$(ns "$peer")" route add default via "$hip"
+  if [ "${UPLINK_MODE:-xdp}" = xdp ]; then
+    # A real wire carries complete checksums; a veth peer would otherwise
+    # leave them to "hardware" (CHECKSUM_PARTIAL), which XDP cannot see.
+    ip netns exec "$(ns "$peer")" ethtool -K eth0 tx off >/dev/null
+  fi
+}
+
+# --no-xdp when the test runs the tc-only uplink path.
+uplink_flags() { [ "${UPLINK_MODE:-xdp}" = tc ] && echo --no-xdp || true; }
+
+# A cgroup v2 directory of the test's own (for the socket hooks), on a cgroup2
+# mount visible inside `ip netns exec` (which hides /sys/fs/cgroup).
+setup_cgroup() {
+  mkdir -p "$T/cgroup"
+  mount -t cgroup2 none "$T/cgroup"
+  CGROUP="$T/cgroup/bpfnet-${E2E_NAME}-$$"
+  mkdir "$CGROUP"
+}
+
+# Runs a command in the host namespace from inside the test cgroup.
+in_host_cgroup() {
+  ip netns exec "$H" bash -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' _ "$CGROUP" "$@"
+}
+
+# Echoes UDP datagrams back (a tiny real server).
+UDP_ECHO='import socket,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",int(sys.argv[1])))
+while True:
+    d,a=s.recvfrom(65535); s.sendto(d+(" from %s:%d" % a).encode(),a)'
+
+# Sends one UDP datagram and prints the answer (fails after 2 s).
+UDP_ASK='import socket,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(2)
+s.sendto(sys.argv[3].encode(),(sys.argv[1],int(sys.argv[2]))); print(s.recvfrom(65535)[0].decode())'
+
+# Logs the source of every UDP datagram it gets, one per line.
+UDP_LOG='import socket,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",int(sys.argv[1])))
+while True:
+    d,a=s.recvfrom(65535); print(a[0], flush=True)'

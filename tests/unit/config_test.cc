@@ -123,18 +123,19 @@ INSTANTIATE_TEST_SUITE_P(
             "config: containers[0].networks[1]: network \"a\" is listed twice"},
         BadConfig{R"({"containers": [{"name": "c", "netns": "n"}, {"name": "c", "netns": "m"}]})",
                   "config: containers[1].name: container \"c\" is defined twice"},
-        BadConfig{R"({"containers": [{"name": "c", "netns": "n", "ports": []}]})",
-                  "config: containers[0].ports: unknown field"}));
+        BadConfig{R"({"containers": [{"name": "c", "netns": "n", "port": []}]})",
+                  "config: containers[0].port: unknown field"},
+        BadConfig{R"({"uplink": ["eth0"]})", "config: uplink: unknown field"}));
 
 class ApplyConfigTest : public ::testing::Test {
  protected:
   void apply(const std::string& json, const std::vector<Cidr>& routes = {}) {
-    apply_config(state, parse_config(nlohmann::json::parse(json)), routes, ids, kNow);
+    apply_config(state, parse_config(nlohmann::json::parse(json)), routes, ports, ids, kNow);
   }
   void expect_apply_fails(const std::string& json, const std::string& message) {
     Config config = parse_config(nlohmann::json::parse(json));
     expect_error_and_unchanged(
-        state, [&](State& s) { apply_config(s, config, {}, ids, kNow); }, message);
+        state, [&](State& s) { apply_config(s, config, {}, ports, ids, kNow); }, message);
   }
   const Endpoint& endpoint(const std::string& network, const std::string& container) {
     const Endpoint* found = state.endpoint(state.get_network(network).id, container);
@@ -144,6 +145,7 @@ class ApplyConfigTest : public ::testing::Test {
 
   FakeIds ids;
   State state = fresh_state(ids);
+  PortEnvironment ports;
 };
 
 TEST_F(ApplyConfigTest, CreatesNetworksAndConnectsContainers) {

@@ -2,11 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
+#include "bpfnet_abi.h"
 #include "core/error.h"
 #include "core/json_fields.h"
+#include "core/names.h"
 
 namespace bpfnet::core {
 namespace {
@@ -42,6 +45,21 @@ ConfigAttachment parse_attachment(const nlohmann::json& json, const std::string&
   return attachment;
 }
 
+// An array of strings; empty if absent.
+std::vector<std::string> string_array(JsonFields& fields, std::string_view key) {
+  std::vector<std::string> result;
+  const nlohmann::json* array = fields.optional_array(key);
+  if (array == nullptr) return result;
+  for (size_t i = 0; i < array->size(); ++i) {
+    const nlohmann::json& item = (*array)[i];
+    if (!item.is_string()) {
+      fail_at(kRoot, fmt::format("{}[{}]", fields.path_of(key), i), "expected a string");
+    }
+    result.push_back(item.get<std::string>());
+  }
+  return result;
+}
+
 ConfigContainer parse_container(const nlohmann::json& json, const std::string& path) {
   JsonFields fields(json, kRoot, path);
   ConfigContainer container;
@@ -57,6 +75,10 @@ ConfigContainer parse_container(const nlohmann::json& json, const std::string& p
                 fmt::format("network \"{}\" is listed twice", container.networks.back().network));
       }
     }
+  }
+  container.ports = string_array(fields, "ports");
+  if (!container.ports.empty() && container.networks.empty()) {
+    fields.fail("ports", "published ports need a network: list one in \"networks\"");
   }
   fields.reject_unknown_keys();
   return container;
@@ -189,12 +211,20 @@ Config parse_config(const nlohmann::json& json) {
       }
     }
   }
+  config.uplinks = string_array(fields, "uplinks");
+  std::set<std::string_view> seen_uplinks;
+  for (size_t i = 0; i < config.uplinks.size(); ++i) {
+    if (!seen_uplinks.insert(config.uplinks[i]).second) {
+      fail_at(kRoot, fmt::format("uplinks[{}]", i),
+              fmt::format("interface \"{}\" is listed twice", config.uplinks[i]));
+    }
+  }
   fields.reject_unknown_keys();
   return config;
 }
 
 void apply_config(State& state, const Config& config, const std::vector<Cidr>& host_routes,
-                  IdSource& ids, const std::string& now) {
+                  const PortEnvironment& ports, IdSource& ids, const std::string& now) {
   State work = state;
   for (size_t i = 0; i < config.networks.size(); ++i) {
     const NetworkCreate& wanted = config.networks[i];
@@ -225,6 +255,33 @@ void apply_config(State& state, const Config& config, const std::vector<Cidr>& h
         connect(work, request, ids, static_ips[network.id]);
       });
     }
+    if (container.ports.empty()) continue;
+    std::vector<PortRequest> requests;
+    for (size_t j = 0; j < container.ports.size(); ++j) {
+      at_entry(fmt::format("containers[{}].ports[{}] ({})", i, j, container.name), [&] {
+        std::vector<PortRequest> parsed = parse_port_spec(container.ports[j]);
+        requests.insert(requests.end(), parsed.begin(), parsed.end());
+      });
+    }
+    const std::string& network = container.networks.front().network;
+    at_entry(fmt::format("containers[{}].ports ({} on {})", i, container.name, network),
+             [&] { ensure_ports(work, container.name, requests, network, ports); });
+  }
+
+  for (size_t i = 0; i < config.uplinks.size(); ++i) {
+    const std::string& name = config.uplinks[i];
+    if (!is_valid_ifname(name)) {
+      fail_at(kRoot, fmt::format("uplinks[{}]", i),
+              fmt::format("invalid interface name \"{}\"", name));
+    }
+    if (std::find(work.uplinks.begin(), work.uplinks.end(), name) == work.uplinks.end()) {
+      work.uplinks.push_back(name);
+    }
+  }
+  if (work.uplinks.size() > BPFNET_MAX_UPLINKS) {
+    fail_at(
+        kRoot, "uplinks",
+        fmt::format("{} uplinks exceed the limit of {}", work.uplinks.size(), BPFNET_MAX_UPLINKS));
   }
   state = std::move(work);
 }

@@ -3,7 +3,12 @@
 //   {"networks": [{"name", "driver"?, "subnet"?, "gateway"?, "ip_range"?,
 //                  "internal"?, "options"?: {}}],
 //    "containers": [{"name", "netns",
-//                    "networks": ["netname" | {"name", "ip"?, "mac"?}]}]}
+//                    "networks": ["netname" | {"name", "ip"?, "mac"?}],
+//                    "ports"?: ["8080:80/tcp", ...]}],
+//    "uplinks"?: ["eth0", ...]}
+//
+// A container's "ports" (Docker's -p syntax) are published on the first
+// network of its "networks".
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -14,6 +19,7 @@
 #include "core/engine.h"
 #include "core/id_source.h"
 #include "core/ip.h"
+#include "core/portmap.h"
 #include "core/state.h"
 
 namespace bpfnet::core {
@@ -28,15 +34,19 @@ struct ConfigContainer {
   std::string name;
   std::string netns;
   std::vector<ConfigAttachment> networks;
+  std::vector<std::string> ports;  // -p specs, for networks[0]
 };
 
 struct Config {
   std::vector<NetworkCreate> networks;
   std::vector<ConfigContainer> containers;
+  std::vector<std::string> uplinks;  // host interface names
 };
 
 // Checks the shape: types, required and unknown keys, duplicate network or
-// container names. Values (addresses, options) are checked by apply_config.
+// container names, duplicate uplinks, ports without a network. Values
+// (addresses, options, port specs, interface names) are checked by
+// apply_config.
 // Throws UserError naming the path, e.g.
 // `config: containers[0].networks[1].ip: expected a string`.
 Config parse_config(const nlohmann::json& json);
@@ -44,9 +54,13 @@ Config parse_config(const nlohmann::json& json);
 // Makes the State contain everything the config describes. Declarative and
 // idempotent: a network that already exists under the same name is kept
 // (UserError if an explicit setting of the config differs from it), a
-// container already connected to a network is kept. Nothing outside the
-// config is removed. All or nothing: on an exception the State is unchanged.
+// container already connected to a network is kept, a published port
+// already satisfied by a binding of the container is kept (see ensure_ports;
+// a conflicting one is an error), uplinks are added to State.uplinks unless
+// present. Nothing outside the config is removed. All or nothing: on an
+// exception the State is unchanged. `ports` is the host's port environment
+// for choosing host ports (see add_ports).
 void apply_config(State& state, const Config& config, const std::vector<Cidr>& host_routes,
-                  IdSource& ids, const std::string& now);
+                  const PortEnvironment& ports, IdSource& ids, const std::string& now);
 
 }  // namespace bpfnet::core

@@ -54,7 +54,8 @@ Network remove_network(State& state, const std::string& name_or_id);
 const Endpoint& connect(State& state, const ConnectRequest& request, IdSource& ids,
                         const std::set<Ipv4>& keep_free = {});
 
-// `docker network disconnect`: removes and returns the endpoint.
+// `docker network disconnect`: removes and returns the endpoint. Its
+// published ports (Endpoint::ports) go with it.
 Endpoint remove_endpoint(State& state, const std::string& network, const std::string& container);
 
 }  // namespace bpfnet::core

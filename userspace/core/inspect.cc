@@ -2,7 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
 #include <stdexcept>
+#include <tuple>
+
+#include "core/portmap.h"
 
 namespace bpfnet::core {
 namespace {
@@ -14,6 +19,29 @@ const Network& network_of(const State& state, const Endpoint& endpoint) {
     throw std::logic_error("endpoint " + endpoint.id + " refers to no bridge network");
   }
   return *network;
+}
+
+// The bindings of one container, in `docker port` order.
+nlohmann::json container_ports(const State& state, const std::vector<const Endpoint*>& endpoints) {
+  struct Row {
+    const Endpoint* endpoint;
+    const PortBinding* binding;
+    const std::string* network;
+  };
+  std::vector<Row> rows;
+  for (const Endpoint* endpoint : endpoints) {
+    for (const PortBinding& binding : endpoint->ports) {
+      rows.push_back({endpoint, &binding, &network_of(state, *endpoint).name});
+    }
+  }
+  auto key = [](const Row& row) {
+    const PortBinding& b = *row.binding;
+    return std::tie(b.container_port, b.proto, b.host_ip, b.host_port, *row.network);
+  };
+  std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) { return key(a) < key(b); });
+  nlohmann::json bindings = nlohmann::json::array();
+  for (const Row& row : rows) bindings.push_back(binding_json(state, *row.endpoint, *row.binding));
+  return {{"container", endpoints.front()->container}, {"bindings", bindings}};
 }
 
 }  // namespace
@@ -73,6 +101,31 @@ nlohmann::json endpoint_json(const State& state, const Endpoint& endpoint) {
       {"ifname", endpoint.ifname},
       {"host_ifname", endpoint.host_ifname},
   };
+}
+
+nlohmann::json binding_json(const State& state, const Endpoint& endpoint,
+                            const PortBinding& binding) {
+  return {
+      {"proto", to_string(binding.proto)},           {"container_port", binding.container_port},
+      {"host_ip", binding.host_ip.to_string()},      {"host_port", binding.host_port},
+      {"network", network_of(state, endpoint).name}, {"container_ip", endpoint.ip.to_string()},
+  };
+}
+
+nlohmann::json ports_json(const State& state, const std::optional<std::string>& container) {
+  nlohmann::json result = nlohmann::json::array();
+  if (container) {
+    result.push_back(container_ports(state, container_endpoints(state, *container)));
+    return result;
+  }
+  std::map<std::string_view, std::vector<const Endpoint*>> by_container;
+  for (const Endpoint& endpoint : state.endpoints) {
+    if (!endpoint.ports.empty()) by_container[endpoint.container].push_back(&endpoint);
+  }
+  for (const auto& [name, endpoints] : by_container) {
+    result.push_back(container_ports(state, endpoints));
+  }
+  return result;
 }
 
 }  // namespace bpfnet::core

@@ -13,6 +13,7 @@
 #include "core/id_source.h"
 #include "core/ip.h"
 #include "core/options.h"
+#include "core/ports.h"
 
 namespace bpfnet::core {
 
@@ -52,6 +53,8 @@ struct Endpoint {
   std::string host_ifname;   // "bnv" + id[:11]: the host side of the veth
   Ipv4 ip;
   Mac mac;
+  // Published ports forwarded to `ip`, sorted. Dropped with the endpoint.
+  std::vector<PortBinding> ports;
 
   bool operator==(const Endpoint&) const = default;
 };
@@ -60,6 +63,8 @@ struct State {
   int version = kStateVersion;
   std::vector<Network> networks;
   std::vector<Endpoint> endpoints;
+  // Host interfaces facing clients (the datapath's uplinks), by name, unique.
+  std::vector<std::string> uplinks;
 
   // Pointers stay valid until the next change to the State. nullptr: absent.
   const Network* network_by_name(std::string_view name) const;
@@ -83,6 +88,8 @@ struct State {
 // them on first start, with random IDs, and they can never be removed).
 State initial_state(IdSource& ids, const std::string& now);
 
+// An endpoint's "ports" and the top-level "uplinks" are written only when
+// non-empty, and read as empty when absent (files from before they existed).
 nlohmann::json to_json(const State& state);
 
 // Parses and fully validates a state file (see validate_state). Throws
@@ -92,7 +99,9 @@ State state_from_json(const nlohmann::json& json);
 
 // Checks every invariant the engine maintains: unique IDs, names, indexes,
 // interface names, addresses; endpoints on existing bridge networks; both
-// builtin networks present. Throws UserError as state_from_json does.
+// builtin networks present; published ports sorted per endpoint, never on an
+// internal network, and free of conflicts (see add_ports); uplinks valid and
+// unique interface names. Throws UserError as state_from_json does.
 void validate_state(const State& state);
 
 }  // namespace bpfnet::core

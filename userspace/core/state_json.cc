@@ -2,8 +2,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "bpfnet_abi.h"
@@ -51,8 +53,17 @@ nlohmann::json network_to_json(const Network& network) {
   return json;
 }
 
-nlohmann::json endpoint_to_json(const Endpoint& endpoint) {
+nlohmann::json binding_to_json(const PortBinding& binding) {
   return {
+      {"proto", to_string(binding.proto)},
+      {"container_port", binding.container_port},
+      {"host_ip", binding.host_ip.to_string()},
+      {"host_port", binding.host_port},
+  };
+}
+
+nlohmann::json endpoint_to_json(const Endpoint& endpoint) {
+  nlohmann::json json = {
       {"id", endpoint.id},
       {"network_id", endpoint.network_id},
       {"container", endpoint.container},
@@ -63,6 +74,12 @@ nlohmann::json endpoint_to_json(const Endpoint& endpoint) {
       {"ip", endpoint.ip.to_string()},
       {"mac", endpoint.mac.to_string()},
   };
+  if (!endpoint.ports.empty()) {
+    nlohmann::json ports = nlohmann::json::array();
+    for (const PortBinding& binding : endpoint.ports) ports.push_back(binding_to_json(binding));
+    json["ports"] = std::move(ports);
+  }
+  return json;
 }
 
 Network network_from_json(const nlohmann::json& json, const std::string& path) {
@@ -94,6 +111,25 @@ Network network_from_json(const nlohmann::json& json, const std::string& path) {
   return network;
 }
 
+uint16_t port_from_json(JsonFields& fields, std::string_view key) {
+  uint64_t port = fields.required_unsigned(key);
+  if (port > UINT16_MAX) fields.fail(key, fmt::format("{} is out of range", port));
+  return static_cast<uint16_t>(port);
+}
+
+PortBinding binding_from_json(const nlohmann::json& json, const std::string& path) {
+  JsonFields fields(json, kRoot, path);
+  PortBinding binding;
+  std::string proto = fields.required_string("proto");
+  binding.proto = parse_at(fields.path_of("proto"), [&] { return parse_proto(proto); });
+  binding.container_port = port_from_json(fields, "container_port");
+  std::string host_ip = fields.required_string("host_ip");
+  binding.host_ip = parse_at(fields.path_of("host_ip"), [&] { return Ipv4::parse(host_ip); });
+  binding.host_port = port_from_json(fields, "host_port");
+  fields.reject_unknown_keys();
+  return binding;
+}
+
 Endpoint endpoint_from_json(const nlohmann::json& json, const std::string& path) {
   JsonFields fields(json, kRoot, path);
   Endpoint endpoint;
@@ -108,6 +144,12 @@ Endpoint endpoint_from_json(const nlohmann::json& json, const std::string& path)
   endpoint.ip = parse_at(fields.path_of("ip"), [&] { return Ipv4::parse(ip); });
   std::string mac = fields.required_string("mac");
   endpoint.mac = parse_at(fields.path_of("mac"), [&] { return Mac::parse(mac); });
+  if (const nlohmann::json* ports = fields.optional_array("ports")) {
+    for (size_t i = 0; i < ports->size(); ++i) {
+      endpoint.ports.push_back(
+          binding_from_json((*ports)[i], item_path(fields.path_of("ports"), i)));
+    }
+  }
   fields.reject_unknown_keys();
   return endpoint;
 }
@@ -312,6 +354,77 @@ void validate_endpoints(const State& state) {
   }
 }
 
+// Published ports: numbers in range, sorted and unique per endpoint, none on
+// an internal network, and no two in conflict anywhere (Docker's rule, see
+// add_ports). Runs after validate_endpoints, so every network exists.
+void validate_ports(const State& state) {
+  using Key = std::tuple<Proto, uint16_t, Ipv4>;
+  std::map<Key, std::string_view> owners;  // -> container
+  size_t total = 0;
+  for (size_t i = 0; i < state.endpoints.size(); ++i) {
+    const Endpoint& endpoint = state.endpoints[i];
+    const Network& network = *state.network_by_id(endpoint.network_id);
+    for (size_t j = 0; j < endpoint.ports.size(); ++j) {
+      const PortBinding& binding = endpoint.ports[j];
+      std::string path = join_path(item_path("endpoints", i), item_path("ports", j));
+      auto fail = [&](std::string_view field, std::string_view message) {
+        fail_at(kRoot, field.empty() ? path : join_path(path, field), message);
+      };
+      if (binding.container_port == 0) fail("container_port", "0 is out of range (1-65535)");
+      if (binding.host_port == 0) fail("host_port", "0 is out of range (1-65535)");
+      if (network.internal) {
+        fail("", fmt::format("network \"{}\" is internal and cannot publish ports", network.name));
+      }
+      if (j > 0 && !(endpoint.ports[j - 1] < binding)) {
+        fail("", "the ports of an endpoint must be sorted and unique");
+      }
+      // Per protocol and port, 0.0.0.0 sorts first: it is the wildcard.
+      auto conflict = owners.find(Key{binding.proto, binding.host_port, Ipv4{}});
+      if (conflict == owners.end() && binding.host_ip == Ipv4{}) {
+        conflict = owners.lower_bound(Key{binding.proto, binding.host_port, Ipv4{}});
+        if (conflict != owners.end() && (std::get<0>(conflict->first) != binding.proto ||
+                                         std::get<1>(conflict->first) != binding.host_port)) {
+          conflict = owners.end();
+        }
+      }
+      if (conflict == owners.end()) {
+        conflict = owners.find(Key{binding.proto, binding.host_port, binding.host_ip});
+      }
+      if (conflict != owners.end()) {
+        fail("",
+             fmt::format("{}:{}/{} conflicts with {}:{}/{} of container \"{}\"",
+                         binding.host_ip.to_string(), binding.host_port, to_string(binding.proto),
+                         std::get<2>(conflict->first).to_string(), std::get<1>(conflict->first),
+                         to_string(std::get<0>(conflict->first)), conflict->second));
+      }
+      owners.emplace(Key{binding.proto, binding.host_port, binding.host_ip}, endpoint.container);
+      ++total;
+    }
+  }
+  if (total > BPFNET_MAX_PORTMAPS) {
+    fail_at(kRoot, "endpoints",
+            fmt::format("{} published ports exceed the limit of {}", total, BPFNET_MAX_PORTMAPS));
+  }
+}
+
+void validate_uplinks(const State& state) {
+  if (state.uplinks.size() > BPFNET_MAX_UPLINKS) {
+    fail_at(
+        kRoot, "uplinks",
+        fmt::format("{} uplinks exceed the limit of {}", state.uplinks.size(), BPFNET_MAX_UPLINKS));
+  }
+  std::set<std::string_view> seen;
+  for (size_t i = 0; i < state.uplinks.size(); ++i) {
+    const std::string& name = state.uplinks[i];
+    if (!is_valid_ifname(name)) {
+      fail_at(kRoot, item_path("uplinks", i), fmt::format("invalid interface name \"{}\"", name));
+    }
+    if (!seen.insert(name).second) {
+      fail_at(kRoot, item_path("uplinks", i), fmt::format("duplicate interface name \"{}\"", name));
+    }
+  }
+}
+
 }  // namespace
 
 nlohmann::json to_json(const State& state) {
@@ -319,7 +432,10 @@ nlohmann::json to_json(const State& state) {
   for (const Network& network : state.networks) networks.push_back(network_to_json(network));
   nlohmann::json endpoints = nlohmann::json::array();
   for (const Endpoint& endpoint : state.endpoints) endpoints.push_back(endpoint_to_json(endpoint));
-  return {{"version", state.version}, {"networks", networks}, {"endpoints", endpoints}};
+  nlohmann::json json = {
+      {"version", state.version}, {"networks", networks}, {"endpoints", endpoints}};
+  if (!state.uplinks.empty()) json["uplinks"] = state.uplinks;
+  return json;
 }
 
 State state_from_json(const nlohmann::json& json) {
@@ -344,6 +460,13 @@ State state_from_json(const nlohmann::json& json) {
   for (size_t i = 0; i < endpoints->size(); ++i) {
     state.endpoints.push_back(endpoint_from_json((*endpoints)[i], item_path("endpoints", i)));
   }
+  if (const nlohmann::json* uplinks = fields.optional_array("uplinks")) {
+    for (size_t i = 0; i < uplinks->size(); ++i) {
+      const nlohmann::json& uplink = (*uplinks)[i];
+      if (!uplink.is_string()) fail_at(kRoot, item_path("uplinks", i), "expected a string");
+      state.uplinks.push_back(uplink.get<std::string>());
+    }
+  }
   fields.reject_unknown_keys();
   validate_state(state);
   return state;
@@ -355,6 +478,8 @@ void validate_state(const State& state) {
   }
   validate_networks(state);
   validate_endpoints(state);
+  validate_ports(state);
+  validate_uplinks(state);
 }
 
 }  // namespace bpfnet::core

@@ -90,6 +90,36 @@ constexpr VerbSpec kStats{
 constexpr VerbSpec kVersion{"version", "version [OPTIONS]", "Show the client and daemon versions.",
                             "", ""};
 
+constexpr VerbSpec kPortAdd{
+    "port-map add", "port-map add [OPTIONS] CONTAINER SPEC [SPEC...]",
+    "Publish ports of a container and print the bindings added.",
+    "      --network NETWORK  Forward to the container's address on this network (name\n"
+    "                         or ID; default: the container's first network)\n",
+    "SPEC is Docker's -p syntax, [HOSTIP:][HOSTPORT:]CONTAINERPORT[/PROTO], e.g. 8080:80,\n"
+    "127.0.0.1:8443:443, 5353:53/udp, 8000-8010:80-90, or 80 for a host port chosen\n"
+    "by the daemon. PROTO is tcp (default), udp or sctp. The daemon checks the SPECs.\n"
+    "The bindings added are printed as `docker port` prints them:\n"
+    "  80/tcp -> 0.0.0.0:8080\n"
+    "With -o json, prints the daemon's result.\n"};
+
+constexpr VerbSpec kPortLs{
+    "port-map ls", "port-map ls [OPTIONS] [CONTAINER]",
+    "List the published ports of a container, or of every container.", "",
+    "With CONTAINER, prints one line per binding, as `docker port CONTAINER` does:\n"
+    "  80/tcp -> 0.0.0.0:8080\n"
+    "Without, prints one block per container that has bindings, sorted by name: the\n"
+    "container's name on a line of its own, then its bindings indented by two spaces;\n"
+    "blocks are separated by an empty line. With -o json, prints the daemon's result.\n"};
+
+constexpr VerbSpec kPortRm{
+    "port-map rm", "port-map rm [OPTIONS] CONTAINER [HOSTIP:]HOSTPORT[/PROTO]",
+    "Remove a published port of a container.", "",
+    "PROTO is tcp (default), udp or sctp. Prints nothing on success; with -o json,\n"
+    "prints the daemon's result (the removed bindings).\n"};
+
+// The names of port-map rm's positional arguments (also used in its errors).
+const std::vector<std::string> kPortRmArgs{"CONTAINER", "[HOSTIP:]HOSTPORT[/PROTO]"};
+
 std::string verb_help(const VerbSpec& spec, bool output_flags) {
   std::string text =
       fmt::format("Usage:  bpfnetctl {}\n\n{}\n\nOptions:\n", spec.usage, spec.summary);
@@ -369,6 +399,81 @@ Command parse_simple(const std::vector<std::string>& args, Command cmd, const Ve
   return cmd;
 }
 
+Command parse_port_add(const std::vector<std::string>& args, Command cmd) {
+  const VerbSpec& spec = kPortAdd;
+  po::options_description d;
+  d.add_options()("network", po::value<std::string>());
+  add_output(d, true);
+  add_common(d);
+  Parsed p = parse_args(args, d, spec.name);
+  if (wants_help(p.vm)) return help_command(verb_help(spec, true));
+  apply_common(p.vm, cmd, spec.name);
+  check_positional(p.positional, {"CONTAINER", "SPEC"}, true, spec.name);
+
+  Request req{"port.add", Json::object(), p.positional[0]};
+  req.args["container"] = p.positional[0];
+  req.args["specs"] = Json(std::vector<std::string>(p.positional.begin() + 1, p.positional.end()));
+  if (auto v = string_flag(p.vm, "network", spec.name)) req.args["network"] = *v;
+  cmd.verb = Verb::kPortAdd;
+  cmd.requests.push_back(std::move(req));
+  return cmd;
+}
+
+Command parse_port_ls(const std::vector<std::string>& args, Command cmd) {
+  const VerbSpec& spec = kPortLs;
+  po::options_description d;
+  add_output(d, true);
+  add_common(d);
+  Parsed p = parse_args(args, d, spec.name);
+  if (wants_help(p.vm)) return help_command(verb_help(spec, true));
+  apply_common(p.vm, cmd, spec.name);
+  // CONTAINER is optional: check it only when given.
+  check_positional(
+      p.positional,
+      p.positional.empty() ? std::vector<std::string>{} : std::vector<std::string>{"CONTAINER"},
+      false, spec.name);
+  Request req{"port.ls", Json::object(), ""};
+  if (!p.positional.empty()) {
+    req.target = p.positional[0];
+    req.args["container"] = p.positional[0];
+  }
+  cmd.verb = Verb::kPortLs;
+  cmd.requests.push_back(std::move(req));
+  return cmd;
+}
+
+Command parse_port_rm(const std::vector<std::string>& args, Command cmd) {
+  const VerbSpec& spec = kPortRm;
+  po::options_description d;
+  add_output(d, true);
+  add_common(d);
+  Parsed p = parse_args(args, d, spec.name);
+  if (wants_help(p.vm)) return help_command(verb_help(spec, true));
+  apply_common(p.vm, cmd, spec.name);
+  check_positional(p.positional, kPortRmArgs, false, spec.name);
+  Request req{"port.rm", Json::object(), p.positional[0]};
+  req.args["container"] = p.positional[0];
+  req.args["spec"] = p.positional[1];
+  cmd.verb = Verb::kPortRm;
+  cmd.requests.push_back(std::move(req));
+  return cmd;
+}
+
+Command parse_port_map(const std::vector<std::string>& args, Command cmd) {
+  if (args.empty()) {
+    throw UsageError("port-map: missing command (add, ls, rm; see 'bpfnetctl port-map --help')");
+  }
+  const std::string& sub = args[0];
+  if (sub == "-h" || sub == "--help") return help_command(port_map_help());
+  if (sub.size() > 1 && sub[0] == '-') throw UsageError("port-map: unknown flag: " + sub);
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (sub == "add") return parse_port_add(rest, std::move(cmd));
+  if (sub == "ls" || sub == "list") return parse_port_ls(rest, std::move(cmd));
+  if (sub == "rm" || sub == "remove") return parse_port_rm(rest, std::move(cmd));
+  throw UsageError(
+      fmt::format("port-map: unknown command \"{}\" (see 'bpfnetctl port-map --help')", sub));
+}
+
 Command parse_network(const std::vector<std::string>& args, Command cmd) {
   if (args.empty()) {
     throw UsageError(
@@ -416,6 +521,7 @@ std::string global_help() {
       "\n"
       "Commands:\n"
       "  network     Manage networks\n"
+      "  port-map    Manage the published ports of containers\n"
       "  stats       Show traffic and drop counters\n"
       "  version     Show the client and daemon versions\n"
       "  help        Show the help of a command\n"
@@ -438,6 +544,20 @@ std::string network_help() {
       "  rm          Remove one or more networks\n"
       "\n"
       "Run 'bpfnetctl network COMMAND --help' for more information on a command.\n");
+}
+
+std::string port_map_help() {
+  return std::string(
+      "Usage:  bpfnetctl port-map COMMAND\n"
+      "\n"
+      "Manage the published ports of containers (Docker's -p)\n"
+      "\n"
+      "Commands:\n"
+      "  add         Publish ports of a container\n"
+      "  ls          List published ports\n"
+      "  rm          Remove a published port\n"
+      "\n"
+      "Run 'bpfnetctl port-map COMMAND --help' for more information on a command.\n");
 }
 
 Command parse_command(const std::vector<std::string>& args) {
@@ -470,6 +590,7 @@ Command parse_command(const std::vector<std::string>& args) {
   const std::string& verb = args[verb_at];
   const std::vector<std::string> rest(args.begin() + verb_at + 1, args.end());
   if (verb == "network") return parse_network(rest, std::move(cmd));
+  if (verb == "port-map") return parse_port_map(rest, std::move(cmd));
   if (verb == "stats") return parse_simple(rest, std::move(cmd), kStats, Verb::kStats, "stats");
   if (verb == "version") {
     return parse_simple(rest, std::move(cmd), kVersion, Verb::kVersion, "ping");

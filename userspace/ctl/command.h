@@ -28,6 +28,9 @@ enum class Verb {
   kNetworkRm,
   kNetworkConnect,
   kNetworkDisconnect,
+  kPortAdd,  // port-map add
+  kPortLs,   // port-map ls
+  kPortRm,   // port-map rm
 };
 
 enum class Output { kTable, kJson };
@@ -64,5 +67,6 @@ Command parse_command(const std::vector<std::string>& args);
 // The help texts (also what `--help` prints).
 std::string global_help();
 std::string network_help();
+std::string port_map_help();
 
 }  // namespace bpfnet::ctl

@@ -131,6 +131,97 @@ std::string render_version(const Command& cmd, const Json& result) {
          fmt::format("\nServer:\n Version:  {}\n", cell(result, "version"));
 }
 
+// Go's net.JoinHostPort: an IPv6 address (it has a ':') goes in brackets.
+std::string join_host_port(const std::string& host, const std::string& port) {
+  if (host.find(':') != std::string::npos) return fmt::format("[{}]:{}", host, port);
+  return fmt::format("{}:{}", host, port);
+}
+
+// A binding field that must be a string / a port number, or BadResult.
+std::string binding_string(const Json& binding, const char* key) {
+  const auto it = binding.find(key);
+  if (it == binding.end() || !it->is_string()) {
+    throw BadResult(
+        fmt::format("expected a binding with a string \"{}\", got: {}", key, binding.dump()));
+  }
+  return it->get<std::string>();
+}
+
+std::string binding_port(const Json& binding, const char* key) {
+  const auto it = binding.find(key);
+  // Parsed JSON holds non-negative numbers as unsigned, built JSON as signed.
+  if (it == binding.end() || !it->is_number_integer() || it->get<long long>() < 0 ||
+      it->get<long long>() > 65535) {
+    throw BadResult(
+        fmt::format("expected a binding with a port number \"{}\", got: {}", key, binding.dump()));
+  }
+  return it->dump();
+}
+
+// The `docker port` lines of a bindings array ("80/tcp -> 0.0.0.0:8080"),
+// sorted as docker sorts them: the whole lines, with sortorder.NaturalLess,
+// so by container port, protocol, host address and host port.
+std::vector<std::string> binding_lines(const Json& bindings) {
+  expect_array(bindings, "bindings");
+  std::vector<std::string> lines;
+  for (const Json& b : bindings) {
+    lines.push_back(
+        fmt::format("{}/{} -> {}", binding_port(b, "container_port"), binding_string(b, "proto"),
+                    join_host_port(binding_string(b, "host_ip"), binding_port(b, "host_port"))));
+  }
+  std::stable_sort(lines.begin(), lines.end(),
+                   [](const std::string& a, const std::string& b) { return natural_less(a, b); });
+  return lines;
+}
+
+// The "bindings" array of a {"container", "bindings"} object, or BadResult.
+const Json& bindings_of(const Json& item) {
+  if (!item.is_object() || !item.contains("bindings")) {
+    throw BadResult("expected {\"container\", \"bindings\"}, got: " + item.dump());
+  }
+  return item["bindings"];
+}
+
+std::string render_port_add(const Command& cmd, const Json& result) {
+  if (cmd.output == Output::kJson) return pretty_json(result);
+  std::string out;
+  for (const std::string& line : binding_lines(bindings_of(result))) out += line + "\n";
+  return out;
+}
+
+std::string render_port_ls(const Command& cmd, const Json& result) {
+  expect_array(result, "containers with their bindings");
+  if (cmd.output == Output::kJson) return pretty_json(result);
+  const bool one_container = !cmd.requests.empty() && cmd.requests[0].args.contains("container");
+  if (one_container) {
+    // `docker port CONTAINER`: just the lines.
+    std::string out;
+    for (const Json& item : result) {
+      for (const std::string& line : binding_lines(bindings_of(item))) out += line + "\n";
+    }
+    return out;
+  }
+  std::vector<const Json*> items;
+  for (const Json& item : result) {
+    if (!item.contains("container") || !item["container"].is_string()) {
+      throw BadResult("expected {\"container\", \"bindings\"}, got: " + item.dump());
+    }
+    items.push_back(&item);
+  }
+  std::stable_sort(items.begin(), items.end(), [](const Json* a, const Json* b) {
+    return natural_less(cell(*a, "container"), cell(*b, "container"));
+  });
+  std::string out;
+  for (const Json* item : items) {
+    const std::vector<std::string> lines = binding_lines(bindings_of(*item));
+    if (lines.empty()) continue;  // only containers that have bindings
+    if (!out.empty()) out += "\n";
+    out += cell(*item, "container") + "\n";
+    for (const std::string& line : lines) out += "  " + line + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string_view client_version() { return BPFNET_VERSION; }
@@ -209,6 +300,12 @@ std::string render(const Command& cmd, const Json& result) {
       return render_stats(cmd, result);
     case Verb::kVersion:
       return render_version(cmd, result);
+    case Verb::kPortAdd:
+      return render_port_add(cmd, result);
+    case Verb::kPortLs:
+      return render_port_ls(cmd, result);
+    case Verb::kPortRm:
+      return cmd.output == Output::kJson ? pretty_json(result) : "";
   }
   return "";
 }

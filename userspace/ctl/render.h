@@ -33,6 +33,10 @@ std::string pretty_json(const Json& value);
 //   kNetworkInspect: the array of the inspect objects found;
 //   kNetworkRm:      an array of {"name": <as typed>, "id": ...} for the removed networks;
 //   kVersion:        the ping result ({"version": ...}).
+// port-map add and ls print bindings as `docker port` does, one line each,
+// "80/tcp -> 0.0.0.0:8080" (IPv6 hosts in brackets), naturally sorted; ls
+// without a container prints a block per container: its name, then its
+// bindings indented by two spaces, blocks separated by an empty line.
 // Throws BadResult when the result does not have the expected shape.
 std::string render(const Command& cmd, const Json& result);
 

@@ -75,22 +75,65 @@ bool wants_default_route(const core::State& s, const core::Endpoint& ep) {
 
 }  // namespace
 
-Controller::Controller(StateStore& store, Plumbing& plumbing, core::IdSource& ids, Clock now)
-    : store_(store), plumbing_(plumbing), ids_(ids), now_(std::move(now)) {}
+Controller::Controller(StateStore& store, Plumbing& plumbing, core::IdSource& ids, Clock now,
+                       ControllerOptions options)
+    : store_(store),
+      plumbing_(plumbing),
+      ids_(ids),
+      now_(std::move(now)),
+      options_(std::move(options)) {}
+
+std::vector<std::string> Controller::uplink_names(const core::State& state) const {
+  std::set<std::string> names(state.uplinks.begin(), state.uplinks.end());
+  names.insert(options_.uplinks.begin(), options_.uplinks.end());
+  return {names.begin(), names.end()};
+}
+
+HostFacts Controller::host_facts(const core::State& state, bool strict) {
+  HostFacts facts;
+  for (const auto& name : uplink_names(state)) {
+    try {
+      UplinkInfo u = plumbing_.uplink(name);
+      facts.uplinks[u.ifindex] = u;
+    } catch (const core::UserError& e) {
+      if (strict) throw;
+      warn(e.what());
+    }
+  }
+  facts.addresses = plumbing_.host_addresses();
+  return facts;
+}
+
+void Controller::attach_uplinks() {
+  if (!host_.uplinks.empty()) plumbing_.enable_forwarding();
+  for (const auto& [ifindex, up] : host_.uplinks) datapath_->attach_uplink(ifindex, options_.xdp);
+}
+
+void Controller::write_maps(const core::State& state) {
+  datapath_->apply(datapath::diff(datapath_->read_maps(), project(state, links_, host_)));
+}
 
 std::vector<core::Cidr> Controller::routes_for_pools() { return plumbing_.host_routes(); }
 
 void Controller::load(const std::optional<core::Config>& config) {
   std::optional<core::State> persisted = store_.load();
   core::State next = persisted ? *persisted : core::initial_state(ids_, now_());
-  if (config) core::apply_config(next, *config, routes_for_pools(), ids_, now_());
-  // New endpoints (from the config) must name namespaces that exist.
+  if (config)
+    core::apply_config(next, *config, routes_for_pools(), plumbing_.port_environment(), ids_,
+                       now_());
+  // New endpoints (from the config) must name namespaces that exist, and
+  // every uplink must exist with an address.
   for (const auto& ep : next.endpoints)
     if (!persisted || !find_endpoint(*persisted, ep.id)) plumbing_.check_netns(ep.netns);
+  host_ = host_facts(next, /*strict=*/true);
   state_ = std::move(next);
 }
 
 void Controller::reconcile_all() {
+  host_ = host_facts(state_, /*strict=*/true);
+  attach_uplinks();
+  if (!options_.cgroup.empty())
+    datapath_->attach_cgroup(options_.cgroup, plumbing_.netns_cookie());
   converge(state_, state_, /*reattach=*/true);
   std::set<std::string> wanted;
   for (const auto& net : state_.networks)
@@ -103,6 +146,7 @@ void Controller::reconcile_all() {
   }
   std::set<uint32_t> live;
   for (const auto& [id, link] : links_) live.insert(link.ifindex);
+  for (const auto& [ifindex, up] : host_.uplinks) live.insert(ifindex);
   std::set<uint32_t> stale;
   for (const auto& row : datapath_->read_metrics())
     if (!live.contains(row.ifindex)) stale.insert(row.ifindex);
@@ -111,13 +155,18 @@ void Controller::reconcile_all() {
 }
 
 datapath::MapContents Controller::project(const core::State& state,
-                                          const std::map<std::string, HostLink>& links) {
+                                          const std::map<std::string, HostLink>& links,
+                                          const HostFacts& host) {
   datapath::MapContents out;
+  for (const auto& [ifindex, up] : host.uplinks)
+    out.uplinks[ifindex] = datapath::UplinkEntry{ifindex, up.ip.value, up.mac};
+  for (const auto& addr : host.addresses) out.host_addrs[addr.value] = 0;
   for (const auto& net : state.networks) {
     if (net.builtin || !net.subnet) continue;
     uint32_t flags = 0;
     if (net.parsed.icc) flags |= BPFNET_NET_F_ICC;
-    if (net.parsed.masquerade) flags |= BPFNET_NET_F_MASQUERADE;
+    // Internal networks never masquerade (Docker), whatever the option says.
+    if (net.parsed.masquerade && !net.internal) flags |= BPFNET_NET_F_MASQUERADE;
     if (net.internal) flags |= BPFNET_NET_F_INTERNAL;
     out.networks[net.index] =
         datapath::NetworkEntry{net.index,         net.subnet->network().value,
@@ -130,6 +179,10 @@ datapath::MapContents Controller::project(const core::State& state,
     if (link == links.end() || !net) continue;
     out.add_endpoint(datapath::EndpointEntry{link->second.ifindex, net->index, ep.ip.value,
                                              ep.mac.bytes, link->second.mac});
+    for (const auto& b : ep.ports)
+      out.add_portmap(datapath::PortMapEntry{b.host_ip.value, b.host_port,
+                                             core::ip_protocol_number(b.proto), ep.ip.value,
+                                             b.container_port});
   }
   return out;
 }
@@ -168,7 +221,7 @@ void Controller::converge(const core::State& from, const core::State& to, bool r
     links_[ep.id] = *link;
   }
 
-  datapath_->apply(datapath::diff(datapath_->read_maps(), project(to, links_)));
+  write_maps(to);
 
   for (const auto& net : from.networks)
     if (!net.builtin && !to.network_by_id(net.id)) plumbing_.remove_network(net);
@@ -242,6 +295,35 @@ json Controller::handle(const std::string& op, const json& args) {
     commit(std::move(next));
     return json::object();
   }
+  if (op == "port.add") {
+    std::string container = arg_string(args, "container");
+    if (!args.contains("specs") || !args["specs"].is_array() || args["specs"].empty())
+      throw core::UserError("request: argument \"specs\" must be a non-empty array of strings");
+    std::vector<std::string> specs;
+    for (const auto& spec : args["specs"]) {
+      if (!spec.is_string()) throw core::UserError("request: specs must be strings");
+      specs.push_back(spec.get<std::string>());
+    }
+    core::State next = state_;
+    auto added = core::add_ports(next, container, specs, opt_string(args, "network"),
+                                 plumbing_.port_environment());
+    commit(std::move(next));
+    json bindings = json::array();
+    for (const auto& b : added)
+      bindings.push_back(core::binding_json(state_, *core::binding_owner(state_, b), b));
+    return json{{"container", container}, {"bindings", bindings}};
+  }
+  if (op == "port.ls") return core::ports_json(state_, opt_string(args, "container"));
+  if (op == "port.rm") {
+    std::string container = arg_string(args, "container");
+    core::State next = state_;
+    auto removed = core::remove_ports(next, container, arg_string(args, "spec"));
+    json out = json::array();
+    for (const auto& b : removed)
+      out.push_back(core::binding_json(state_, *core::binding_owner(state_, b), b));
+    commit(std::move(next));
+    return json{{"container", container}, {"removed", out}};
+  }
   if (op == "stats") return stats();
   throw core::UserError(fmt::format("unknown request \"{}\"", op));
 }
@@ -289,7 +371,39 @@ json Controller::stats() {
                              {"code", reason},
                              {"packets", pb.first},
                              {"bytes", pb.second}});
-  return json{{"endpoints", endpoints}, {"drops", drop_rows}};
+  size_t ct_entries = datapath_->read_conntrack().size();
+  uint32_t ct_capacity = datapath_->conntrack_capacity();
+  json conntrack{{"entries", ct_entries},
+                 {"capacity", ct_capacity},
+                 {"pressure", ct_capacity ? double(ct_entries) / ct_capacity : 0.0}};
+  return json{{"endpoints", endpoints}, {"drops", drop_rows}, {"conntrack", conntrack}};
+}
+
+size_t Controller::gc_conntrack(uint64_t now_ns) {
+  auto entries = datapath_->read_conntrack();
+  std::map<std::array<uint8_t, 16>, uint64_t> expiry;
+  for (const auto& e : entries) expiry[e.key] = e.expires_ns;
+  std::vector<std::array<uint8_t, 16>> doomed;
+  for (const auto& e : entries) {
+    if (e.expires_ns > now_ns) continue;
+    auto peer = expiry.find(e.peer);
+    // A flow lives while either direction does: one-way UDP streams keep
+    // their reply entry even when nothing comes back for a while.
+    if (peer == expiry.end() || peer->second <= now_ns) doomed.push_back(e.key);
+  }
+  datapath_->delete_conntrack(doomed);
+  return doomed.size();
+}
+
+void Controller::tick(uint64_t now_ns) {
+  gc_conntrack(now_ns);
+  // Host addresses come and go (DHCP, an uplink readdressed or recreated): keep up.
+  HostFacts facts = host_facts(state_, /*strict=*/false);
+  if (facts == host_) return;
+  bool uplinks_changed = facts.uplinks != host_.uplinks;
+  host_ = std::move(facts);
+  if (uplinks_changed) attach_uplinks();
+  write_maps(state_);
 }
 
 }  // namespace bpfnet::daemon

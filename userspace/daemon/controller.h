@@ -24,11 +24,25 @@
 
 namespace bpfnet::daemon {
 
+// What the host contributes to the maps besides the desired state.
+struct HostFacts {
+  std::map<uint32_t, UplinkInfo> uplinks;  // by ifindex
+  std::vector<core::Ipv4> addresses;       // every host IPv4 address
+  bool operator==(const HostFacts&) const = default;
+};
+
+struct ControllerOptions {
+  std::vector<std::string> uplinks;  // --uplink, in addition to the state's
+  bool xdp = true;                   // native XDP in front of tc on uplinks
+  std::string cgroup;                // cgroup v2 dir for socket hooks; empty: none
+};
+
 class Controller {
  public:
   using Clock = std::function<std::string()>;  // RFC 3339 "now"
 
-  Controller(StateStore& store, Plumbing& plumbing, core::IdSource& ids, Clock now);
+  Controller(StateStore& store, Plumbing& plumbing, core::IdSource& ids, Clock now,
+             ControllerOptions options = {});
 
   // The datapath is loaded only after load() has validated everything, so a
   // bad config or state file leaves even the pinned maps untouched.
@@ -47,23 +61,39 @@ class Controller {
 
   const core::State& state() const { return state_; }
 
+  // Periodic work: conntrack GC, host address changes. `now_ns` is
+  // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns().
+  void tick(uint64_t now_ns);
+  // Removes flows whose both directions expired (or whose other half is
+  // gone and it expired). Returns how many entries were deleted.
+  size_t gc_conntrack(uint64_t now_ns);
+
   // Desired map contents for a state, given the host veths that exist.
   static datapath::MapContents project(const core::State& state,
-                                       const std::map<std::string, HostLink>& links);
+                                       const std::map<std::string, HostLink>& links,
+                                       const HostFacts& host = {});
 
  private:
   void commit(core::State next);
   void converge(const core::State& from, const core::State& to, bool reattach);
   nlohmann::json stats();
   std::vector<core::Cidr> routes_for_pools();
+  std::vector<std::string> uplink_names(const core::State& state) const;
+  // `strict`: a missing uplink is an error (start); else it is skipped
+  // with a warning until it comes back (periodic refresh).
+  HostFacts host_facts(const core::State& state, bool strict);
+  void attach_uplinks();
+  void write_maps(const core::State& state);
 
   StateStore& store_;
   Plumbing& plumbing_;
   datapath::DatapathPort* datapath_ = nullptr;
   core::IdSource& ids_;
   Clock now_;
+  ControllerOptions options_;
   core::State state_;
   std::map<std::string, HostLink> links_;  // endpoint id -> its host veth
+  HostFacts host_;                         // as of the last reconcile/tick
 };
 
 }  // namespace bpfnet::daemon

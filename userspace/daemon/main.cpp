@@ -9,6 +9,7 @@
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <ctime>
+#include <time.h>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -50,6 +51,26 @@ std::string rfc3339_now() {
   return fmt::format("{}.{:09d}Z", buf, nanos);
 }
 
+// Where cgroup v2 is mounted (/proc/self/mountinfo), or "" if nowhere.
+std::string cgroup2_root() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    // ... mount_point ... - fstype source options
+    auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream tail(line.substr(dash + 3));
+    std::string fstype;
+    tail >> fstype;
+    if (fstype != "cgroup2") continue;
+    std::istringstream head(line.substr(0, dash));
+    std::string id, parent, devno, root, mount_point;
+    head >> id >> parent >> devno >> root >> mount_point;
+    if (root == "/") return mount_point;
+  }
+  return "";
+}
+
 core::Config read_config(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw core::UserError(fmt::format("--config {}: cannot read: {}", path, strerror(errno)));
@@ -65,7 +86,10 @@ core::Config read_config(const std::string& path) {
 }
 
 int run(int argc, char** argv) {
-  std::string config_path, state_dir, bpffs, socket_path;
+  std::string config_path, state_dir, bpffs, socket_path, cgroup;
+  std::vector<std::string> uplinks;
+  uint32_t ct_max = 0;
+  int gc_interval_ms = 5000;
   po::options_description desc("Usage: bpfnetd [options]");
   desc.add_options()("help,h", "show this help")("version", "print the version")(
       "config", po::value(&config_path), "JSON file of networks and containers to create")(
@@ -74,7 +98,16 @@ int run(int argc, char** argv) {
       "bpffs", po::value(&bpffs)->default_value("/sys/fs/bpf/bpfnet"),
       "bpffs directory where maps are pinned")(
       "socket", po::value(&socket_path)->default_value("/run/bpfnet/bpfnetd.sock"),
-      "control socket for bpfnetctl");
+      "control socket for bpfnetctl")(
+      "uplink", po::value(&uplinks)->composing(),
+      "host interface facing clients (repeatable): published ports, masquerade")(
+      "no-xdp", "uplinks: tc only, no native XDP in front of it")(
+      "cgroup", po::value(&cgroup),
+      "cgroup v2 directory for the socket hooks that give host processes "
+      "access to published ports (default: the cgroup v2 mount's root; \"none\" to disable)")(
+      "ct-max", po::value(&ct_max), "conntrack entries (two per flow) when first created")(
+      "ct-gc-interval-ms", po::value(&gc_interval_ms)->default_value(5000),
+      "how often expired conntrack entries are removed");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
@@ -106,11 +139,19 @@ int run(int argc, char** argv) {
   daemon::StateStore store(state_dir);
   daemon::NetlinkPlumbing plumbing;
   UrandomIds ids;
-  daemon::Controller controller(store, plumbing, ids, rfc3339_now);
+  daemon::ControllerOptions copts;
+  copts.uplinks = uplinks;
+  copts.xdp = !vm.count("no-xdp");
+  copts.cgroup = cgroup == "none" ? "" : cgroup.empty() ? cgroup2_root() : cgroup;
+  if (copts.cgroup.empty() && cgroup != "none")
+    std::cerr << "bpfnetd: warning: no cgroup v2 mount found: host processes cannot reach "
+                 "published ports through 127.0.0.1 (pass --cgroup)"
+              << std::endl;
+  daemon::Controller controller(store, plumbing, ids, rfc3339_now, copts);
   controller.load(config);
 
   // 2. Load programs (reusing pinned maps), reconcile, persist.
-  datapath::Datapath dp(datapath::DatapathOptions{bpffs});
+  datapath::Datapath dp(datapath::DatapathOptions{bpffs, ct_max});
   controller.set_datapath(dp);
   daemon::ControlServer server(socket_path);
   controller.reconcile_all();
@@ -120,9 +161,20 @@ int run(int argc, char** argv) {
             << std::endl;
   sd_notify(0, "READY=1\nSTATUS=datapath reconciled");
 
-  server.run([&](const std::string& op, const nlohmann::json& args) {
-    return controller.handle(op, args);
-  });
+  server.run(
+      [&](const std::string& op, const nlohmann::json& args) {
+        return controller.handle(op, args);
+      },
+      [&] {
+        try {
+          timespec ts{};
+          clock_gettime(CLOCK_MONOTONIC, &ts);
+          controller.tick(uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec));
+        } catch (const std::exception& e) {
+          std::cerr << "bpfnetd: warning: periodic work: " << e.what() << std::endl;
+        }
+      },
+      gc_interval_ms);
   sd_notify(0, "STOPPING=1");
   return 0;
 }

@@ -3,6 +3,11 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "netlink/ethtool.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
 
 namespace bpfnet::daemon {
 
@@ -75,6 +80,9 @@ HostLink NetlinkPlumbing::plumb_endpoint(const core::Network& net, const core::E
     // datapath to drop (as Docker does for non-IPv6 networks).
     netlink::write_sysctl_in_netns(ns, fmt::format("net/ipv6/conf/{}/disable_ipv6", ep.ifname),
                                    "1");
+    // Frames XDP_REDIRECTed into the host end (published ports at the
+    // uplink's XDP) are only delivered when the container end has GRO on.
+    netlink::run_in_netns(ns, [&] { netlink::set_gro(ep.ifname, true); });
     ctr.set_up("lo");
     ctr.add_address(ep.ifname, ep.ip.value, net.subnet->prefix_len);
     ctr.set_up(ep.ifname);
@@ -107,5 +115,101 @@ std::vector<std::string> NetlinkPlumbing::managed_links() {
 }
 
 void NetlinkPlumbing::delete_link(const std::string& name) { host_.delete_link(name); }
+
+UplinkInfo NetlinkPlumbing::uplink(const std::string& name) {
+  auto li = host_.find_link(name);
+  if (!li) throw core::UserError(fmt::format("uplink {}: no such interface", name));
+  auto addrs = host_.list_addresses(name);
+  if (addrs.empty()) throw core::UserError(fmt::format("uplink {}: has no IPv4 address", name));
+  return UplinkInfo{static_cast<uint32_t>(li->ifindex), core::Ipv4{addrs.front().addr}, li->mac};
+}
+
+std::vector<core::Ipv4> NetlinkPlumbing::host_addresses() {
+  std::vector<core::Ipv4> out;
+  for (const auto& a : host_.list_addresses()) out.push_back(core::Ipv4{a.addr});
+  return out;
+}
+
+void NetlinkPlumbing::enable_forwarding() { netlink::write_sysctl("net/ipv4/ip_forward", "1"); }
+
+uint64_t NetlinkPlumbing::netns_cookie() { return netlink::current_netns_cookie(); }
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+struct Listener {
+  core::Proto proto;
+  uint32_t addr;  // host order; 0 = any
+  uint16_t port;
+};
+
+// /proc/net/{tcp,udp}[6] of the calling thread's namespace: sockets bound
+// to a local port (TCP in LISTEN, any bound UDP socket).
+void read_listeners(const std::string& path, core::Proto proto, bool v6,
+                    std::vector<Listener>& out) {
+  std::istringstream in(read_file(path));
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state;
+    fields >> slot >> local >> remote >> state;
+    auto colon = local.find(':');
+    if (colon == std::string::npos) continue;
+    if (proto == core::Proto::kTcp && state != "0A") continue;  // LISTEN
+    uint16_t port = static_cast<uint16_t>(std::stoul(local.substr(colon + 1), nullptr, 16));
+    std::string addr_hex = local.substr(0, colon);
+    uint32_t addr = 0;
+    if (!v6) {
+      addr = __builtin_bswap32(static_cast<uint32_t>(std::stoul(addr_hex, nullptr, 16)));
+    } else if (addr_hex.find_first_not_of('0') != std::string::npos) {
+      continue;  // a specific IPv6 address: not an IPv4 port
+    }
+    out.push_back(Listener{proto, addr, port});
+  }
+}
+
+}  // namespace
+
+core::PortEnvironment NetlinkPlumbing::port_environment() {
+  core::PortEnvironment env;
+  std::istringstream range(read_file("/proc/sys/net/ipv4/ip_local_port_range"));
+  unsigned lo = 0, hi = 0;
+  if (range >> lo >> hi && lo > 0 && lo <= hi && hi <= 65535) {
+    env.ephemeral_low = static_cast<uint16_t>(lo);
+    env.ephemeral_high = static_cast<uint16_t>(hi);
+  }
+  // "1000,2000-2005": ranges separated by commas.
+  std::istringstream reserved(read_file("/proc/sys/net/ipv4/ip_local_reserved_ports"));
+  std::string item;
+  while (std::getline(reserved, item, ',')) {
+    if (item.empty() || item == "\n") continue;
+    unsigned a = 0, b = 0;
+    char dash = 0;
+    std::istringstream r(item);
+    if (!(r >> a)) continue;
+    b = a;
+    if (r >> dash && dash == '-') r >> b;
+    for (unsigned p = a; p <= b && p <= 65535; ++p) env.reserved.insert(static_cast<uint16_t>(p));
+  }
+  auto listeners = std::make_shared<std::vector<Listener>>();
+  read_listeners("/proc/net/tcp", core::Proto::kTcp, false, *listeners);
+  read_listeners("/proc/net/tcp6", core::Proto::kTcp, true, *listeners);
+  read_listeners("/proc/net/udp", core::Proto::kUdp, false, *listeners);
+  read_listeners("/proc/net/udp6", core::Proto::kUdp, true, *listeners);
+  env.host_listening = [listeners](core::Proto proto, core::Ipv4 ip, uint16_t port) {
+    for (const auto& l : *listeners)
+      if (l.proto == proto && l.port == port && (ip.value == 0 || l.addr == 0 || l.addr == ip.value))
+        return true;
+    return false;
+  };
+  return env;
+}
 
 }  // namespace bpfnet::daemon

@@ -21,6 +21,11 @@ class NetlinkPlumbing final : public Plumbing {
   void unplumb_endpoint(const core::Endpoint& endpoint) override;
   std::vector<std::string> managed_links() override;
   void delete_link(const std::string& name) override;
+  UplinkInfo uplink(const std::string& name) override;
+  std::vector<core::Ipv4> host_addresses() override;
+  void enable_forwarding() override;
+  uint64_t netns_cookie() override;
+  core::PortEnvironment port_environment() override;
 
  private:
   netlink::Netlink host_;  // the daemon's own ("host") namespace

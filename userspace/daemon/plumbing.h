@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/ip.h"
+#include "core/portmap.h"
 #include "core/state.h"
 
 namespace bpfnet::daemon {
@@ -16,6 +17,13 @@ namespace bpfnet::daemon {
 struct HostLink {
   uint32_t ifindex = 0;
   std::array<uint8_t, 6> mac{};
+};
+
+struct UplinkInfo {
+  uint32_t ifindex = 0;
+  core::Ipv4 ip;  // its first IPv4 address: what masquerade rewrites to
+  std::array<uint8_t, 6> mac{};
+  bool operator==(const UplinkInfo&) const = default;
 };
 
 class Plumbing {
@@ -40,6 +48,16 @@ class Plumbing {
   // Interfaces bpfnet created in the host namespace (by name prefix).
   virtual std::vector<std::string> managed_links() = 0;
   virtual void delete_link(const std::string& name) = 0;
+
+  // Throws core::UserError when the interface does not exist or has no IPv4 address.
+  virtual UplinkInfo uplink(const std::string& name) = 0;
+  // Every IPv4 address of the host namespace (published ports answer on them).
+  virtual std::vector<core::Ipv4> host_addresses() = 0;
+  // net.ipv4.ip_forward=1: needed to route between containers and uplinks.
+  virtual void enable_forwarding() = 0;
+  virtual uint64_t netns_cookie() = 0;
+  // Ephemeral range, reserved ports and listening sockets of the host.
+  virtual core::PortEnvironment port_environment() = 0;
 };
 
 }  // namespace bpfnet::daemon

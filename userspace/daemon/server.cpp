@@ -10,7 +10,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -98,10 +100,19 @@ ControlServer::~ControlServer() {
   if (signal_fd_ >= 0) ::close(signal_fd_);
 }
 
-void ControlServer::run(const Handler& handler) {
+void ControlServer::run(const Handler& handler, const std::function<void()>& tick,
+                        int tick_ms) {
+  auto next_tick = std::chrono::steady_clock::now() + std::chrono::milliseconds(tick_ms);
   for (;;) {
+    if (tick && std::chrono::steady_clock::now() >= next_tick) {
+      tick();
+      next_tick = std::chrono::steady_clock::now() + std::chrono::milliseconds(tick_ms);
+    }
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    next_tick - std::chrono::steady_clock::now())
+                    .count();
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {signal_fd_, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    if (::poll(fds, 2, tick ? static_cast<int>(std::max<long>(wait, 0)) : -1) < 0) {
       if (errno == EINTR) continue;
       sys_fail("poll");
     }

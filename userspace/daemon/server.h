@@ -19,8 +19,9 @@ class ControlServer {
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
-  // Serves until SIGTERM or SIGINT arrives (they must be blocked by the caller).
-  void run(const Handler& handler);
+  // Serves until SIGTERM or SIGINT arrives (they must be blocked by the
+  // caller), calling `tick` about every `tick_ms` between requests.
+  void run(const Handler& handler, const std::function<void()>& tick = {}, int tick_ms = 5000);
 
  private:
   void serve_one(int conn, const Handler& handler);

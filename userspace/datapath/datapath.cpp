@@ -267,7 +267,8 @@ void Datapath::attach_pinned_link(const std::string& name, bpf_program* prog,
   std::string dir = pin_dir_ + "/links";
   std::filesystem::create_directories(dir);
   std::string path = dir + "/" + name;
-  if (bpf_link* old = bpf_link__open(path.c_str())) {
+  bpf_link* old = std::filesystem::exists(path) ? bpf_link__open(path.c_str()) : nullptr;
+  if (old) {
     // Restart: swap the program under the existing link, never detach.
     int err = bpf_link__update_program(old, prog);
     bpf_link__disconnect(old);

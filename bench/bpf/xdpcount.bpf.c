@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Receive-side counter: counts packets and bytes per CPU, then drops or
+ * passes. Optionally copies the first `capture_max` frames (up to
+ * CAPTURE_LEN bytes each) into a queue map, so tests can check the bytes a
+ * generator put on the wire.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#define CAPTURE_LEN 256 /* the mask in bench_xdpcount() assumes 256 */
+
+struct counters {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct capture {
+	__u32 len; /* length of the whole frame */
+	__u32 caplen;
+	__u8 data[CAPTURE_LEN];
+};
+
+const volatile __u32 verdict = XDP_DROP;
+const volatile __u32 capture_on = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct counters);
+} counts SEC(".maps");
+
+/* Sized by userspace (bpf_map__set_max_entries) before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, 16);
+	__type(value, struct capture);
+} captures SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct capture);
+} capture_scratch SEC(".maps");
+
+SEC("xdp")
+int bench_xdpcount(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	__u64 len = ctx->data_end - ctx->data;
+	struct counters *c = bpf_map_lookup_elem(&counts, &zero);
+
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+	}
+	if (capture_on) {
+		struct capture *cap = bpf_map_lookup_elem(&capture_scratch, &zero);
+		if (cap) {
+			__u32 n = len > CAPTURE_LEN ? CAPTURE_LEN : (__u32)len;
+
+			/* Bound n to [1, CAPTURE_LEN] where the compiler cannot
+			 * rewrite it, so the verifier sees the bounds. */
+			asm volatile("%0 += -1; %0 &= 0xff; %0 += 1" : "+r"(n));
+			cap->len = (__u32)len;
+			cap->caplen = n;
+			if (bpf_xdp_load_bytes(ctx, 0, cap->data, n) == 0)
+				bpf_map_push_elem(&captures, cap, 0); /* fails once full */
+		}
+	}
+	return verdict;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

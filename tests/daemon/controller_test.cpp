@@ -1,0 +1,861 @@
+// Controller tests: the real Controller, core and StateStore (in a temporary
+// directory), with the kernel replaced by fakes (FakePlumbing, FakeDatapath).
+#include "daemon/controller.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "bpfnet_abi.h"
+#include "core/engine.h"
+#include "core/error.h"
+#include "core/id_source.h"
+#include "core/portmap.h"
+#include "core/state.h"
+#include "daemon/plumbing.h"
+#include "daemon/state_store.h"
+#include "datapath/datapath.h"
+#include "datapath/map_model.h"
+
+namespace bpfnet::daemon {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kNow = "2024-05-01T12:00:00Z";
+
+// --- fakes ------------------------------------------------------------------------
+
+// Deterministic IDs whose first hex digits differ (they name interfaces).
+class FakeIds : public core::IdSource {
+ public:
+  std::string random_hex64() override {
+    const auto mixed = static_cast<uint32_t>(++counter_ * 0x9e3779b1u);
+    std::string id;
+    for (int i = 0; i < 8; ++i) id += fmt::format("{:08x}", mixed);
+    return id;
+  }
+
+ private:
+  uint32_t counter_ = 0;
+};
+
+// The host's links in memory. Every call is recorded as "<method> <arg>";
+// `fail_on` names a method that throws instead of doing anything.
+class FakePlumbing : public Plumbing {
+ public:
+  std::map<std::string, HostLink> links;      // by name: network dummies and host veths
+  std::set<std::string> namespaces;           // the netns that exist
+  std::map<std::string, bool> default_route;  // host veth -> plumbed with a default route
+  std::map<std::string, UplinkInfo> uplinks;  // by name
+  std::vector<core::Ipv4> addresses;          // the host's IPv4 addresses
+  std::vector<std::string> calls;
+  std::string fail_on;
+  uint32_t next_ifindex = 100;
+
+  std::vector<core::Cidr> host_routes() override { return {}; }
+  void check_netns(const std::string& netns) override {
+    record("check_netns", netns);
+    if (!namespaces.contains(netns)) {
+      throw core::UserError(fmt::format("network namespace {} does not exist", netns));
+    }
+  }
+  bool netns_exists(const std::string& netns) override { return namespaces.contains(netns); }
+  void ensure_network(const core::Network& network) override {
+    record("ensure_network", network.dummy_ifname);
+    if (!links.contains(network.dummy_ifname)) links[network.dummy_ifname] = new_link();
+  }
+  void remove_network(const core::Network& network) override {
+    record("remove_network", network.dummy_ifname);
+    links.erase(network.dummy_ifname);
+  }
+  std::optional<HostLink> host_link(const std::string& host_ifname) override {
+    auto it = links.find(host_ifname);
+    if (it == links.end()) return std::nullopt;
+    return it->second;
+  }
+  HostLink plumb_endpoint(const core::Network&, const core::Endpoint& endpoint,
+                          bool with_default_route) override {
+    record("plumb_endpoint", endpoint.host_ifname);
+    const HostLink link = new_link();
+    links[endpoint.host_ifname] = link;
+    default_route[endpoint.host_ifname] = with_default_route;
+    return link;
+  }
+  void unplumb_endpoint(const core::Endpoint& endpoint) override {
+    record("unplumb_endpoint", endpoint.host_ifname);
+    links.erase(endpoint.host_ifname);
+  }
+  std::vector<std::string> managed_links() override {
+    std::vector<std::string> out;
+    for (const auto& [name, link] : links)
+      if (name.starts_with("bn-") || name.starts_with("bnv")) out.push_back(name);
+    return out;
+  }
+  void delete_link(const std::string& name) override {
+    record("delete_link", name);
+    links.erase(name);
+  }
+  UplinkInfo uplink(const std::string& name) override {
+    record("uplink", name);
+    auto it = uplinks.find(name);
+    if (it == uplinks.end()) throw core::UserError(fmt::format("uplink {}: no such device", name));
+    return it->second;
+  }
+  std::vector<core::Ipv4> host_addresses() override { return addresses; }
+  void enable_forwarding() override { record("enable_forwarding", ""); }
+  uint64_t netns_cookie() override { return 1; }
+  core::PortEnvironment port_environment() override { return {}; }
+
+  // The recorded calls of one method, by argument.
+  std::vector<std::string> calls_of(const std::string& method) const {
+    std::vector<std::string> out;
+    for (const std::string& call : calls)
+      if (call.starts_with(method + " ")) out.push_back(call.substr(method.size() + 1));
+    return out;
+  }
+
+ private:
+  void record(const std::string& method, const std::string& arg) {
+    calls.push_back(method + " " + arg);
+    if (fail_on == method) throw std::runtime_error("fake: " + method + " failed");
+  }
+  HostLink new_link() {
+    HostLink link;
+    link.ifindex = next_ifindex++;
+    link.mac = {0x0a,
+                0x00,
+                0x00,
+                0x00,
+                static_cast<uint8_t>(link.ifindex >> 8),
+                static_cast<uint8_t>(link.ifindex)};
+    return link;
+  }
+};
+
+// The configuration maps in memory; records attaches and every applied delta.
+class FakeDatapath : public datapath::DatapathPort {
+ public:
+  datapath::MapContents maps;
+  std::set<uint32_t> attached;
+  std::vector<uint32_t> attach_calls;
+  std::vector<datapath::MapDelta> deltas;
+  std::vector<datapath::MetricRow> metrics;
+  std::vector<uint32_t> forgotten;
+  std::vector<uint32_t> uplink_attach_calls;
+  std::vector<datapath::CtEntry> conntrack;
+  std::vector<std::array<uint8_t, 16>> ct_deleted;
+
+  void attach_endpoint(uint32_t ifindex) override {
+    attach_calls.push_back(ifindex);
+    attached.insert(ifindex);
+  }
+  bool endpoint_attached(uint32_t ifindex) override { return attached.contains(ifindex); }
+  datapath::MapContents read_maps() override { return maps; }
+  void apply(const datapath::MapDelta& delta) override {
+    deltas.push_back(delta);
+    for (const auto& n : delta.upsert_networks) maps.networks[n.index] = n;
+    for (const auto& e : delta.upsert_ep_ip) maps.endpoints_by_ip[e.ip] = e;
+    for (const auto& e : delta.upsert_ep_ifindex) maps.endpoints_by_ifindex[e.ifindex] = e;
+    for (const auto& e : delta.delete_ep_ip) maps.endpoints_by_ip.erase(e.ip);
+    for (const auto& e : delta.delete_ep_ifindex) maps.endpoints_by_ifindex.erase(e.ifindex);
+    for (const auto& n : delta.delete_networks) maps.networks.erase(n.index);
+    for (const auto& p : delta.upsert_portmaps) maps.add_portmap(p);
+    for (const auto& p : delta.delete_portmaps)
+      maps.portmaps.erase(datapath::PortMapKey{p.host_ip, p.host_port, p.proto});
+    for (uint32_t a : delta.upsert_host_addrs) maps.host_addrs[a] = 0;
+    for (uint32_t a : delta.delete_host_addrs) maps.host_addrs.erase(a);
+    for (const auto& u : delta.upsert_uplinks) maps.uplinks[u.ifindex] = u;
+    for (const auto& u : delta.delete_uplinks) maps.uplinks.erase(u.ifindex);
+  }
+  std::vector<datapath::MetricRow> read_metrics() override { return metrics; }
+  void forget_metrics(uint32_t ifindex) override { forgotten.push_back(ifindex); }
+  void attach_uplink(uint32_t ifindex, bool) override { uplink_attach_calls.push_back(ifindex); }
+  void attach_cgroup(const std::string&, uint64_t) override {}
+  std::vector<datapath::CtEntry> read_conntrack() override { return conntrack; }
+  void delete_conntrack(const std::vector<std::array<uint8_t, 16>>& keys) override {
+    ct_deleted.insert(ct_deleted.end(), keys.begin(), keys.end());
+  }
+  uint32_t conntrack_capacity() override { return 1024; }
+};
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/controller_tests.XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+uint32_t ip(const char* text) { return core::Ipv4::parse(text).value; }
+
+// --- fixture ------------------------------------------------------------------------
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  ControllerTest() {
+    plumbing.namespaces = {"ns-web", "ns-db", "ns-cache"};
+    start();
+  }
+
+  // The daemon's start sequence (main.cpp) on the shared store and fakes.
+  void start() {
+    ctl = std::make_unique<Controller>(
+        store, plumbing, ids, [] { return std::string(kNow); }, options);
+    ctl->load(std::nullopt);
+    ctl->set_datapath(datapath);
+    ctl->reconcile_all();
+  }
+
+  json create(const std::string& name, const std::string& subnet, bool internal = false,
+              json options = json::object()) {
+    return ctl->handle("network.create", json{{"name", name},
+                                              {"driver", "bridge"},
+                                              {"subnet", subnet},
+                                              {"internal", internal},
+                                              {"options", std::move(options)}});
+  }
+  json connect(const std::string& network, const std::string& container) {
+    return ctl->handle(
+        "network.connect",
+        json{{"network", network}, {"container", container}, {"netns", "ns-" + container}});
+  }
+  const core::Endpoint& endpoint(const std::string& container) {
+    for (const auto& ep : ctl->state().endpoints)
+      if (ep.container == container) return ep;
+    throw std::logic_error("no endpoint for " + container);
+  }
+  HostLink link_of(const std::string& container) {
+    return plumbing.links.at(endpoint(container).host_ifname);
+  }
+  std::string state_file() { return slurp(store.path()); }
+
+  TempDir dir;
+  StateStore store{dir.path()};
+  FakePlumbing plumbing;
+  FakeDatapath datapath;
+  FakeIds ids;
+  ControllerOptions options;
+  std::unique_ptr<Controller> ctl;
+};
+
+// --- create / connect ----------------------------------------------------------------
+
+TEST_F(ControllerTest, StartOnEmptyStatePersistsBuiltinsAndWritesNoMaps) {
+  EXPECT_EQ(ctl->state().networks.size(), 2u);  // host and none
+  EXPECT_TRUE(std::filesystem::exists(store.path()));
+  EXPECT_EQ(datapath.maps, datapath::MapContents{});
+  EXPECT_TRUE(datapath.attach_calls.empty());
+}
+
+TEST_F(ControllerTest, CreateWritesTheNetworkEntryWithDefaultFlags) {
+  create("front", "10.10.0.0/24");
+  const core::Network& net = ctl->state().networks.back();
+  EXPECT_EQ(net.index, 1u);
+  datapath::MapContents want;
+  want.networks[1] = datapath::NetworkEntry{
+      1, ip("10.10.0.0"), 24, ip("10.10.0.1"), BPFNET_NET_F_ICC | BPFNET_NET_F_MASQUERADE, 1500};
+  EXPECT_EQ(datapath.maps, want);
+  EXPECT_EQ(plumbing.calls_of("ensure_network"), std::vector<std::string>{net.dummy_ifname});
+  EXPECT_NE(state_file().find("\"front\""), std::string::npos);
+}
+
+TEST_F(ControllerTest, NetworkFlagsFollowOptionsAndInternal) {
+  create("quiet", "10.11.0.0/24", false,
+         json{{"com.docker.network.bridge.enable_icc", "false"},
+              {"com.docker.network.bridge.enable_ip_masquerade", "false"},
+              {"com.docker.network.driver.mtu", "9000"}});
+  create("inside", "10.12.0.0/24", true);
+  ASSERT_EQ(datapath.maps.networks.size(), 2u);
+  const datapath::NetworkEntry& quiet = datapath.maps.networks.at(1);
+  EXPECT_EQ(quiet.flags, 0u);
+  EXPECT_EQ(quiet.mtu, 9000u);
+  const datapath::NetworkEntry& inside = datapath.maps.networks.at(2);
+  EXPECT_NE(inside.flags & BPFNET_NET_F_INTERNAL, 0u);
+  EXPECT_NE(inside.flags & BPFNET_NET_F_ICC, 0u);
+  EXPECT_EQ(quiet.flags & BPFNET_NET_F_INTERNAL, 0u);
+}
+
+TEST_F(ControllerTest, ConnectWritesBothEndpointMapsAndAttaches) {
+  create("front", "10.10.0.0/24");
+  const json ep = connect("front", "web");
+  EXPECT_EQ(ep["ip"], "10.10.0.2");
+  const core::Endpoint& web = endpoint("web");
+  const HostLink link = link_of("web");
+
+  datapath::MapContents want;
+  want.networks[1] = datapath::NetworkEntry{
+      1, ip("10.10.0.0"), 24, ip("10.10.0.1"), BPFNET_NET_F_ICC | BPFNET_NET_F_MASQUERADE, 1500};
+  const datapath::EndpointEntry entry{link.ifindex, 1, ip("10.10.0.2"), web.mac.bytes, link.mac};
+  want.endpoints_by_ip[entry.ip] = entry;
+  want.endpoints_by_ifindex[entry.ifindex] = entry;
+  EXPECT_EQ(datapath.maps, want);
+  EXPECT_EQ(datapath.attach_calls, std::vector<uint32_t>{link.ifindex});
+  EXPECT_EQ(plumbing.calls_of("plumb_endpoint"), std::vector<std::string>{web.host_ifname});
+  EXPECT_TRUE(plumbing.default_route.at(web.host_ifname));
+  EXPECT_NE(state_file().find(web.id), std::string::npos);
+}
+
+TEST_F(ControllerTest, ConnectDeltaTouchesOnlyTheNewEndpoint) {
+  create("front", "10.10.0.0/24");
+  connect("front", "web");
+  connect("front", "db");
+  const datapath::MapDelta& last = datapath.deltas.back();
+  EXPECT_EQ(last.size(), 2u);
+  ASSERT_EQ(last.upsert_ep_ip.size(), 1u);
+  EXPECT_EQ(last.upsert_ep_ip[0].ip, ip("10.10.0.3"));
+  EXPECT_EQ(last.upsert_ep_ifindex.size(), 1u);
+}
+
+TEST_F(ControllerTest, SecondNetworkOfAContainerGetsNoDefaultRoute) {
+  create("front", "10.10.0.0/24");
+  create("back", "10.20.0.0/24");
+  connect("front", "web");
+  connect("back", "web");
+  const auto& eps = ctl->state().endpoints;
+  ASSERT_EQ(eps.size(), 2u);
+  EXPECT_TRUE(plumbing.default_route.at(eps[0].host_ifname));
+  EXPECT_FALSE(plumbing.default_route.at(eps[1].host_ifname));
+}
+
+TEST_F(ControllerTest, ConnectToAMissingNamespaceTouchesNothing) {
+  create("front", "10.10.0.0/24");
+  const datapath::MapContents maps = datapath.maps;
+  const std::string file = state_file();
+  EXPECT_THROW(ctl->handle("network.connect",
+                           json{{"network", "front"}, {"container", "x"}, {"netns", "ns-gone"}}),
+               core::UserError);
+  EXPECT_TRUE(plumbing.calls_of("plumb_endpoint").empty());
+  EXPECT_EQ(datapath.maps, maps);
+  EXPECT_EQ(state_file(), file);
+  EXPECT_TRUE(ctl->state().endpoints.empty());
+}
+
+// --- failures roll back -------------------------------------------------------------
+
+TEST_F(ControllerTest, FailingPlumbLeavesStatePlumbingAndMapsAsBefore) {
+  create("front", "10.10.0.0/24");
+  connect("front", "web");
+  const std::string file = state_file();
+  const json state = core::to_json(ctl->state());
+  const std::map<std::string, HostLink> links = plumbing.links;
+  const datapath::MapContents maps = datapath.maps;
+  const size_t attaches = datapath.attach_calls.size();
+
+  plumbing.fail_on = "plumb_endpoint";
+  try {
+    connect("front", "db");
+    ADD_FAILURE() << "connect did not throw";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "fake: plumb_endpoint failed");
+  }
+  EXPECT_EQ(state_file(), file);
+  EXPECT_EQ(core::to_json(ctl->state()), state);
+  EXPECT_EQ(plumbing.links.size(), links.size());
+  for (const auto& [name, link] : links) EXPECT_TRUE(plumbing.links.contains(name)) << name;
+  EXPECT_EQ(datapath.maps, maps);
+  EXPECT_EQ(datapath.attach_calls.size(), attaches);
+
+  // And the controller still works.
+  plumbing.fail_on.clear();
+  connect("front", "db");
+  EXPECT_EQ(datapath.maps.endpoints_by_ip.size(), 2u);
+}
+
+TEST_F(ControllerTest, FailingApplyUnplumbsTheNewEndpoint) {
+  create("front", "10.10.0.0/24");
+  const std::string file = state_file();
+  struct FailingApply : FakeDatapath {
+    bool fail = false;
+    void apply(const datapath::MapDelta& delta) override {
+      if (fail && !delta.upsert_ep_ip.empty()) throw std::runtime_error("fake: map full");
+      FakeDatapath::apply(delta);
+    }
+  } failing;
+  failing.maps = datapath.maps;
+  ctl->set_datapath(failing);
+  failing.fail = true;
+  EXPECT_THROW(connect("front", "web"), std::runtime_error);
+  EXPECT_EQ(plumbing.calls_of("plumb_endpoint").size(), 1u);
+  EXPECT_EQ(plumbing.calls_of("unplumb_endpoint"), plumbing.calls_of("plumb_endpoint"));
+  EXPECT_EQ(failing.maps, datapath.maps);
+  EXPECT_EQ(state_file(), file);
+}
+
+TEST_F(ControllerTest, FailingSaveRollsBackPlumbingAndMaps) {
+  create("front", "10.10.0.0/24");
+  const datapath::MapContents maps = datapath.maps;
+  const std::string file = state_file();
+  // save() writes state.json.tmp first: a directory in its way makes it fail.
+  std::filesystem::create_directory(store.path() + ".tmp");
+  EXPECT_THROW(connect("front", "web"), std::system_error);
+  std::filesystem::remove(store.path() + ".tmp");
+
+  ASSERT_EQ(plumbing.calls_of("plumb_endpoint").size(), 1u);
+  EXPECT_EQ(plumbing.calls_of("unplumb_endpoint"), plumbing.calls_of("plumb_endpoint"));
+  EXPECT_FALSE(plumbing.links.contains(plumbing.calls_of("plumb_endpoint")[0]));
+  EXPECT_EQ(datapath.maps, maps);
+  EXPECT_EQ(state_file(), file);
+  EXPECT_TRUE(ctl->state().endpoints.empty());
+}
+
+// --- disconnect / rm ----------------------------------------------------------------
+
+TEST_F(ControllerTest, DisconnectRemovesMapEntriesAndUnplumbs) {
+  create("front", "10.10.0.0/24");
+  connect("front", "web");
+  connect("front", "db");
+  const core::Endpoint web = endpoint("web");
+  const HostLink web_link = link_of("web");
+  const HostLink db_link = link_of("db");
+
+  EXPECT_EQ(ctl->handle("network.disconnect", json{{"network", "front"}, {"container", "web"}}),
+            json::object());
+  EXPECT_EQ(plumbing.calls_of("unplumb_endpoint"), std::vector<std::string>{web.host_ifname});
+  EXPECT_FALSE(plumbing.links.contains(web.host_ifname));
+  EXPECT_FALSE(datapath.maps.endpoints_by_ip.contains(web.ip.value));
+  EXPECT_FALSE(datapath.maps.endpoints_by_ifindex.contains(web_link.ifindex));
+  EXPECT_TRUE(datapath.maps.endpoints_by_ifindex.contains(db_link.ifindex));
+  EXPECT_EQ(datapath.deltas.back().size(), 2u);
+  EXPECT_EQ(datapath.forgotten, std::vector<uint32_t>{web_link.ifindex});
+  EXPECT_EQ(state_file().find(web.id), std::string::npos);
+}
+
+TEST_F(ControllerTest, NetworkRmRefusedWhileEndpointsRemain) {
+  create("front", "10.10.0.0/24");
+  connect("front", "web");
+  const std::string file = state_file();
+  const datapath::MapContents maps = datapath.maps;
+  try {
+    ctl->handle("network.rm", json{{"name", "front"}});
+    ADD_FAILURE() << "network.rm did not throw";
+  } catch (const core::UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("has active endpoints"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(plumbing.calls_of("remove_network").empty());
+  EXPECT_EQ(datapath.maps, maps);
+  EXPECT_EQ(state_file(), file);
+  EXPECT_NE(ctl->state().network_by_name("front"), nullptr);
+}
+
+TEST_F(ControllerTest, NetworkRmRemovesTheEntryAndTheDummy) {
+  const std::string id = create("front", "10.10.0.0/24")["Id"];
+  const std::string dummy = ctl->state().network_by_id(id)->dummy_ifname;
+  EXPECT_EQ(ctl->handle("network.rm", json{{"name", "front"}}), (json{{"id", id}}));
+  EXPECT_TRUE(datapath.maps.networks.empty());
+  EXPECT_EQ(plumbing.calls_of("remove_network"), std::vector<std::string>{dummy});
+  EXPECT_FALSE(plumbing.links.contains(dummy));
+  EXPECT_EQ(state_file().find(id), std::string::npos);
+}
+
+// --- restart: reconcile_all ---------------------------------------------------------
+
+TEST_F(ControllerTest, RestartRewritesOnlyTheDifferingEntries) {
+  create("front", "10.10.0.0/24");
+  connect("front", "web");
+  connect("front", "db");
+  const datapath::MapContents good = datapath.maps;
+  const HostLink web = link_of("web");
+  const HostLink db = link_of("db");
+
+  // While the daemon was down: db's entries vanished, a dead endpoint's stayed,
+  // the network entry went stale, and an orphan veth was left behind.
+  datapath.maps.endpoints_by_ip.erase(ip("10.10.0.3"));
+  datapath.maps.endpoints_by_ifindex.erase(db.ifindex);
+  const datapath::EndpointEntry dead{999, 1, ip("10.10.0.99"), {2, 0, 0, 0, 0, 1}, {}};
+  datapath.maps.add_endpoint(dead);
+  datapath.maps.networks.at(1).mtu = 1400;
+  plumbing.links["bnv0123456789a"] = HostLink{555, {}};
+  datapath.deltas.clear();
+  datapath.attach_calls.clear();
+  plumbing.calls.clear();
+
+  start();
+
+  ASSERT_EQ(datapath.deltas.size(), 1u);
+  const datapath::MapDelta& d = datapath.deltas[0];
+  EXPECT_EQ(d.upsert_networks.size(), 1u);
+  EXPECT_EQ(d.upsert_ep_ip.size(), 1u);
+  EXPECT_EQ(d.upsert_ep_ifindex.size(), 1u);
+  EXPECT_EQ(d.delete_ep_ip.size(), 1u);
+  EXPECT_EQ(d.delete_ep_ifindex.size(), 1u);
+  EXPECT_EQ(d.delete_networks.size(), 0u);
+  EXPECT_EQ(d.size(), 5u);
+  EXPECT_EQ(datapath.maps, good);
+
+  std::vector<uint32_t> attached = datapath.attach_calls;
+  std::sort(attached.begin(), attached.end());
+  EXPECT_EQ(attached, (std::vector<uint32_t>{web.ifindex, db.ifindex}));
+  EXPECT_TRUE(plumbing.calls_of("plumb_endpoint").empty());  // the veths were still there
+  EXPECT_EQ(plumbing.calls_of("delete_link"), std::vector<std::string>{"bnv0123456789a"});
+  EXPECT_FALSE(plumbing.links.contains("bnv0123456789a"));
+}
+
+TEST_F(ControllerTest, RestartWithIntactMapsWritesNothing) {
+  create("front", "10.10.0.0/24");
+  connect("front", "web");
+  datapath.deltas.clear();
+  plumbing.calls.clear();
+  start();
+  ASSERT_EQ(datapath.deltas.size(), 1u);
+  EXPECT_TRUE(datapath.deltas[0].empty());
+  EXPECT_TRUE(plumbing.calls_of("delete_link").empty());
+  EXPECT_EQ(datapath.attach_calls.back(), link_of("web").ifindex);  // re-attached anyway
+}
+
+TEST_F(ControllerTest, RestartReplumbsAMissingVeth) {
+  create("front", "10.10.0.0/24");
+  connect("front", "web");
+  const core::Endpoint web = endpoint("web");
+  const HostLink old_link = link_of("web");
+  plumbing.links.erase(web.host_ifname);  // gone, but the namespace is still there
+  plumbing.calls.clear();
+
+  start();
+
+  EXPECT_EQ(plumbing.calls_of("plumb_endpoint"), std::vector<std::string>{web.host_ifname});
+  const HostLink new_link = link_of("web");
+  EXPECT_NE(new_link.ifindex, old_link.ifindex);
+  EXPECT_FALSE(datapath.maps.endpoints_by_ifindex.contains(old_link.ifindex));
+  EXPECT_EQ(datapath.maps.endpoints_by_ip.at(web.ip.value).ifindex, new_link.ifindex);
+  EXPECT_EQ(datapath.attach_calls.back(), new_link.ifindex);
+}
+
+TEST_F(ControllerTest, EndpointWhoseNetnsIsGoneKeptInStateWithoutMapEntries) {
+  create("front", "10.10.0.0/24");
+  connect("front", "web");
+  connect("front", "db");
+  const core::Endpoint web = endpoint("web");
+  const HostLink web_link = link_of("web");
+  // The container died: its namespace, and with it the veth pair, are gone.
+  plumbing.namespaces.erase("ns-web");
+  plumbing.links.erase(web.host_ifname);
+  plumbing.calls.clear();
+  datapath.attach_calls.clear();
+
+  start();
+
+  EXPECT_EQ(ctl->state().endpoints.size(), 2u);
+  EXPECT_NE(state_file().find(web.id), std::string::npos);
+  EXPECT_TRUE(plumbing.calls_of("plumb_endpoint").empty());
+  EXPECT_FALSE(datapath.maps.endpoints_by_ip.contains(web.ip.value));
+  EXPECT_FALSE(datapath.maps.endpoints_by_ifindex.contains(web_link.ifindex));
+  EXPECT_EQ(datapath.maps.endpoints_by_ip.size(), 1u);
+  EXPECT_EQ(datapath.attach_calls, std::vector<uint32_t>{link_of("db").ifindex});
+
+  // `network disconnect` still removes it.
+  ctl->handle("network.disconnect", json{{"network", "front"}, {"container", "web"}});
+  EXPECT_EQ(ctl->state().endpoints.size(), 1u);
+}
+
+TEST_F(ControllerTest, RestartForgetsMetricsOfDeadInterfaces) {
+  create("front", "10.10.0.0/24");
+  connect("front", "web");
+  const uint32_t live = link_of("web").ifindex;
+  datapath.metrics = {datapath::MetricRow{live, 0, 0, 1, 100},
+                      datapath::MetricRow{4242, 0, 0, 1, 100}};
+  datapath.forgotten.clear();
+  start();
+  EXPECT_EQ(datapath.forgotten, std::vector<uint32_t>{4242});
+}
+
+// --- published ports ---------------------------------------------------------------
+
+datapath::PortMapEntry portmap(const char* host_ip, uint16_t host_port, uint8_t proto,
+                               const char* backend_ip, uint16_t backend_port) {
+  return datapath::PortMapEntry{ip(host_ip), host_port, proto, ip(backend_ip), backend_port};
+}
+
+TEST_F(ControllerTest, PortAddWritesThePortMapAndPersists) {
+  create("front", "10.10.0.0/24");
+  connect("front", "web");
+  const json r = ctl->handle(
+      "port.add", json{{"container", "web"}, {"specs", {"8080:80", "127.0.0.1:5353:53/udp"}}});
+  EXPECT_EQ(r["container"], "web");
+  ASSERT_EQ(r["bindings"].size(), 2u);
+  EXPECT_EQ(r["bindings"][0], (json{{"proto", "tcp"},
+                                    {"container_port", 80},
+                                    {"host_ip", "0.0.0.0"},
+                                    {"host_port", 8080},
+                                    {"network", "front"},
+                                    {"container_ip", "10.10.0.2"}}));
+
+  std::map<datapath::PortMapKey, datapath::PortMapEntry> want;
+  for (const auto& pm : {portmap("0.0.0.0", 8080, 6, "10.10.0.2", 80),
+                         portmap("127.0.0.1", 5353, 17, "10.10.0.2", 53)})
+    want[datapath::PortMapKey{pm.host_ip, pm.host_port, pm.proto}] = pm;
+  EXPECT_EQ(datapath.maps.portmaps, want);
+  EXPECT_EQ(datapath.deltas.back().size(), 2u);  // nothing else rewritten
+  EXPECT_EQ(store.load()->endpoints.at(0).ports.size(), 2u);
+}
+
+TEST_F(ControllerTest, PortRmRemovesTheEntry) {
+  create("front", "10.10.0.0/24");
+  connect("front", "web");
+  ctl->handle("port.add", json{{"container", "web"}, {"specs", {"8080:80", "9090:90"}}});
+  const json r = ctl->handle("port.rm", json{{"container", "web"}, {"spec", "8080"}});
+  ASSERT_EQ(r["removed"].size(), 1u);
+  EXPECT_EQ(r["removed"][0]["host_port"], 8080);
+  EXPECT_EQ(r["removed"][0]["container_ip"], "10.10.0.2");
+  ASSERT_EQ(datapath.maps.portmaps.size(), 1u);
+  EXPECT_EQ(datapath.maps.portmaps.begin()->second.host_port, 9090);
+  EXPECT_EQ(datapath.deltas.back().delete_portmaps.size(), 1u);
+}
+
+TEST_F(ControllerTest, PortConflictChangesNothing) {
+  create("front", "10.10.0.0/24");
+  connect("front", "web");
+  connect("front", "db");
+  ctl->handle("port.add", json{{"container", "web"}, {"specs", {"8080:80"}}});
+  const std::string file = state_file();
+  const datapath::MapContents maps = datapath.maps;
+  try {
+    ctl->handle("port.add", json{{"container", "db"}, {"specs", {"9000:90", "8080:80"}}});
+    ADD_FAILURE() << "port.add did not throw";
+  } catch (const core::UserError& e) {
+    EXPECT_STREQ(e.what(), "Bind for 0.0.0.0:8080 failed: port is already allocated");
+  }
+  EXPECT_EQ(datapath.maps, maps);
+  EXPECT_EQ(state_file(), file);
+}
+
+TEST_F(ControllerTest, DisconnectDropsThePortMaps) {
+  create("front", "10.10.0.0/24");
+  connect("front", "web");
+  ctl->handle("port.add", json{{"container", "web"}, {"specs", {"8080:80"}}});
+  ctl->handle("network.disconnect", json{{"network", "front"}, {"container", "web"}});
+  EXPECT_TRUE(datapath.maps.portmaps.empty());
+  EXPECT_EQ(ctl->handle("port.ls", json::object()), json::array());
+}
+
+TEST_F(ControllerTest, RestartRestoresMissingPortMaps) {
+  create("front", "10.10.0.0/24");
+  connect("front", "web");
+  ctl->handle("port.add", json{{"container", "web"}, {"specs", {"8080:80"}}});
+  const datapath::MapContents good = datapath.maps;
+  datapath.maps.portmaps.clear();
+  datapath.deltas.clear();
+  start();
+  ASSERT_EQ(datapath.deltas.size(), 1u);
+  EXPECT_EQ(datapath.deltas[0].size(), 1u);
+  EXPECT_EQ(datapath.deltas[0].upsert_portmaps.size(), 1u);
+  EXPECT_EQ(datapath.maps, good);
+}
+
+// --- uplinks, host addresses, conntrack ------------------------------------------------
+
+TEST_F(ControllerTest, UplinksAreAttachedAndProjected) {
+  plumbing.uplinks["eth0"] = UplinkInfo{7, core::Ipv4::parse("192.0.2.10"), {2, 0, 0, 0, 0, 7}};
+  plumbing.addresses = {core::Ipv4::parse("192.0.2.10"), core::Ipv4::parse("127.0.0.1")};
+  options.uplinks = {"eth0"};
+  plumbing.calls.clear();
+  start();
+  EXPECT_EQ(datapath.uplink_attach_calls, std::vector<uint32_t>{7});
+  EXPECT_EQ(plumbing.calls_of("enable_forwarding").size(), 1u);
+  EXPECT_EQ(datapath.maps.uplinks,
+            (std::map<uint32_t, datapath::UplinkEntry>{
+                {7, datapath::UplinkEntry{7, ip("192.0.2.10"), {2, 0, 0, 0, 0, 7}}}}));
+  EXPECT_EQ(datapath.maps.host_addrs,
+            (std::map<uint32_t, uint32_t>{{ip("192.0.2.10"), 0}, {ip("127.0.0.1"), 0}}));
+}
+
+TEST_F(ControllerTest, WithoutUplinksForwardingIsLeftAlone) {
+  EXPECT_TRUE(plumbing.calls_of("enable_forwarding").empty());
+  EXPECT_TRUE(datapath.uplink_attach_calls.empty());
+}
+
+TEST_F(ControllerTest, MissingUplinkFailsLoadBeforeTouchingTheDatapath) {
+  options.uplinks = {"nope"};
+  datapath.deltas.clear();
+  Controller c(
+      store, plumbing, ids, [] { return std::string(kNow); }, options);
+  EXPECT_THROW(c.load(std::nullopt), core::UserError);
+  EXPECT_TRUE(datapath.deltas.empty());
+}
+
+TEST_F(ControllerTest, TickFollowsHostAddresses) {
+  plumbing.addresses = {core::Ipv4::parse("192.0.2.10")};
+  start();
+  datapath.deltas.clear();
+  ctl->tick(0);
+  EXPECT_TRUE(datapath.deltas.empty());  // nothing changed: nothing written
+
+  plumbing.addresses.push_back(core::Ipv4::parse("198.51.100.1"));
+  ctl->tick(0);
+  ASSERT_EQ(datapath.deltas.size(), 1u);
+  EXPECT_EQ(datapath.deltas[0].upsert_host_addrs, std::vector<uint32_t>{ip("198.51.100.1")});
+  EXPECT_EQ(datapath.deltas[0].size(), 1u);
+}
+
+TEST_F(ControllerTest, TickFollowsAReaddressedUplink) {
+  plumbing.uplinks["eth0"] = UplinkInfo{7, core::Ipv4::parse("192.0.2.10"), {}};
+  plumbing.addresses = {core::Ipv4::parse("192.0.2.10")};
+  options.uplinks = {"eth0"};
+  start();
+  plumbing.uplinks["eth0"].ip = core::Ipv4::parse("192.0.2.20");
+  plumbing.addresses = {core::Ipv4::parse("192.0.2.20")};
+  ctl->tick(0);
+  EXPECT_EQ(datapath.maps.uplinks.at(7).ip, ip("192.0.2.20"));
+}
+
+// Documents a controller bug (see the report): when an uplink is recreated
+// (new ifindex, same name, same addresses), tick() compares only the number
+// of uplinks and the address list, so the uplinks map keeps the dead ifindex
+// and no program is attached to the new one until the daemon restarts.
+TEST_F(ControllerTest, TickFollowsARecreatedUplink) {
+  plumbing.uplinks["eth0"] = UplinkInfo{7, core::Ipv4::parse("192.0.2.10"), {}};
+  plumbing.addresses = {core::Ipv4::parse("192.0.2.10")};
+  options.uplinks = {"eth0"};
+  start();
+  plumbing.uplinks["eth0"].ifindex = 8;
+  ctl->tick(0);
+  EXPECT_TRUE(datapath.maps.uplinks.contains(8));
+  EXPECT_FALSE(datapath.maps.uplinks.contains(7));
+  EXPECT_EQ(datapath.uplink_attach_calls.back(), 8u);
+}
+
+datapath::CtEntry ct(uint8_t key, uint8_t peer, uint64_t expires_ns) {
+  datapath::CtEntry e;
+  e.key[0] = key;
+  e.peer[0] = peer;
+  e.expires_ns = expires_ns;
+  return e;
+}
+
+TEST_F(ControllerTest, ConntrackGcKeepsAFlowWhileEitherDirectionLives) {
+  datapath.conntrack = {
+      ct(1, 2, 100), ct(2, 1, 100),  // both expired: both go
+      ct(3, 4, 100), ct(4, 3, 900),  // one-way stream: kept while the reply lives
+      ct(5, 9, 100),                 // expired, other half gone: goes
+      ct(6, 9, 900),                 // alive: kept
+  };
+  EXPECT_EQ(ctl->gc_conntrack(500), 3u);
+  std::vector<uint8_t> deleted;
+  for (const auto& key : datapath.ct_deleted) deleted.push_back(key[0]);
+  std::sort(deleted.begin(), deleted.end());
+  EXPECT_EQ(deleted, (std::vector<uint8_t>{1, 2, 5}));
+}
+
+// --- project() ----------------------------------------------------------------------
+
+class ProjectTest : public ::testing::Test {
+ protected:
+  ProjectTest() : state(core::initial_state(ids, kNow)) {}
+
+  const core::Network& add_network(const std::string& name, const std::string& subnet,
+                                   bool internal = false,
+                                   std::map<std::string, std::string> options = {}) {
+    core::NetworkCreate req;
+    req.name = name;
+    req.subnet = subnet;
+    req.internal = internal;
+    req.options = std::move(options);
+    return core::create_network(state, req, {}, ids, kNow);
+  }
+  const core::Endpoint& add_endpoint(const std::string& network, const std::string& container) {
+    return core::connect(
+        state,
+        core::ConnectRequest{network, container, "ns-" + container, std::nullopt, std::nullopt},
+        ids);
+  }
+
+  FakeIds ids;
+  core::State state;
+};
+
+TEST_F(ProjectTest, BuiltinNetworksProjectNothing) {
+  EXPECT_EQ(Controller::project(state, {}), datapath::MapContents{});
+}
+
+TEST_F(ProjectTest, NetworkEntry) {
+  add_network(
+      "front", "192.168.5.0/24", false,
+      {{"com.docker.network.bridge.enable_icc", "0"}, {"com.docker.network.driver.mtu", "1450"}});
+  const datapath::MapContents out = Controller::project(state, {});
+  ASSERT_EQ(out.networks.size(), 1u);
+  EXPECT_EQ(out.networks.at(1), (datapath::NetworkEntry{1, ip("192.168.5.0"), 24, ip("192.168.5.1"),
+                                                        BPFNET_NET_F_MASQUERADE, 1450}));
+  EXPECT_TRUE(out.endpoints_by_ip.empty());
+}
+
+TEST_F(ProjectTest, IndexesAreTheNetworksOwn) {
+  add_network("a", "10.1.0.0/16");
+  add_network("b", "10.2.0.0/16");
+  core::remove_network(state, "a");
+  const datapath::MapContents out = Controller::project(state, {});
+  ASSERT_EQ(out.networks.size(), 1u);
+  EXPECT_EQ(out.networks.begin()->first, 2u);
+  EXPECT_EQ(out.networks.begin()->second.subnet, ip("10.2.0.0"));
+}
+
+TEST_F(ProjectTest, EndpointOnlyWithALink) {
+  add_network("front", "10.10.0.0/24");
+  const core::Endpoint web = add_endpoint("front", "web");
+  const core::Endpoint db = add_endpoint("front", "db");
+  const HostLink link{42, {0x0a, 0, 0, 0, 0, 42}};
+  const datapath::MapContents out = Controller::project(state, {{web.id, link}});
+  const datapath::EndpointEntry want{42, 1, web.ip.value, web.mac.bytes, link.mac};
+  EXPECT_EQ(out.endpoints_by_ip,
+            (std::map<uint32_t, datapath::EndpointEntry>{{web.ip.value, want}}));
+  EXPECT_EQ(out.endpoints_by_ifindex, (std::map<uint32_t, datapath::EndpointEntry>{{42, want}}));
+  EXPECT_FALSE(out.endpoints_by_ip.contains(db.ip.value));
+}
+
+TEST_F(ProjectTest, PortsOnlyForEndpointsWithALink) {
+  add_network("front", "10.10.0.0/24");
+  const core::Endpoint& web = add_endpoint("front", "web");
+  const std::string web_id = web.id;
+  add_endpoint("front", "db");
+  core::add_ports(state, "web", {"8080:80/udp"}, std::nullopt, {});
+  core::add_ports(state, "db", {"9090:90"}, std::nullopt, {});
+  const datapath::MapContents out = Controller::project(state, {{web_id, HostLink{42, {}}}});
+  ASSERT_EQ(out.portmaps.size(), 1u);
+  EXPECT_EQ(out.portmaps.begin()->second, portmap("0.0.0.0", 8080, 17, "10.10.0.2", 80));
+}
+
+TEST_F(ProjectTest, HostFacts) {
+  HostFacts host;
+  host.uplinks[3] = UplinkInfo{3, core::Ipv4::parse("192.0.2.1"), {1, 2, 3, 4, 5, 6}};
+  host.addresses = {core::Ipv4::parse("192.0.2.1")};
+  const datapath::MapContents out = Controller::project(state, {}, host);
+  EXPECT_EQ(out.uplinks.at(3), (datapath::UplinkEntry{3, ip("192.0.2.1"), {1, 2, 3, 4, 5, 6}}));
+  EXPECT_EQ(out.host_addrs, (std::map<uint32_t, uint32_t>{{ip("192.0.2.1"), 0}}));
+}
+
+TEST_F(ProjectTest, LinksOfUnknownEndpointsAreIgnored) {
+  add_network("front", "10.10.0.0/24");
+  const datapath::MapContents out =
+      Controller::project(state, {{"no-such-endpoint", HostLink{7, {}}}});
+  EXPECT_TRUE(out.endpoints_by_ifindex.empty());
+}
+
+}  // namespace
+}  // namespace bpfnet::daemon

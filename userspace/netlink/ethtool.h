@@ -1,0 +1,18 @@
+// The few ethtool settings bpfnet needs (SIOCETHTOOL; libnl has no ethtool).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace bpfnet::netlink {
+
+// Turns generic receive offload on or off for `ifname` in the calling
+// thread's namespace. On a veth, GRO on the receiving end is what makes it
+// accept frames XDP_REDIRECTed into its peer (they vanish otherwise).
+void set_gro(std::string_view ifname, bool on);
+
+// The calling thread's network namespace cookie (SO_NETNS_COOKIE), the
+// identity bpf_get_netns_cookie() returns for sockets of that namespace.
+uint64_t current_netns_cookie();
+
+}  // namespace bpfnet::netlink

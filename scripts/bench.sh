@@ -147,7 +147,8 @@ median() { "$PY" -c 'import statistics,sys; print(statistics.median(float(x) for
 
 # One pps measurement: counter in RX_NS on RX_IF (MODE native|generic),
 # pktgen in GEN_NS out of GEN_IF for PPS_SECS. Prints delivered packets per
-# second: what the counter saw divided by the generator's sending time.
+# second (what the counter saw divided by the generator's sending time) and
+# offered packets per second.
 pps_once() {  # pps_once GEN_NS GEN_IF DST_MAC DST_IP DPORT RX_NS RX_IF MODE
   local gen_ns=$1 gen_if=$2 dmac=$3 dip=$4 dport=$5 rx_ns=$6 rx_if=$7 mode=$8
   local ready="$T/ready.$RANDOM" cnt="$T/cnt.json" gen="$T/gen.json" cpid i
@@ -166,16 +167,18 @@ pps_once() {  # pps_once GEN_NS GEN_IF DST_MAC DST_IP DPORT RX_NS RX_IF MODE
   "$PY" -c '
 import json, sys
 c = json.load(open(sys.argv[1])); g = json.load(open(sys.argv[2]))
-print(c["packets"] / g["seconds"])
-print("offered %.0f pps, delivered %d of %d" % (g["pps"], c["packets"], g["packets"]), file=sys.stderr)' \
-    "$cnt" "$gen" 2>>"$T/pps.log"
+print(c["packets"] / g["seconds"], g["pps"])' "$cnt" "$gen"
 }
 
-# RUNS measurements; prints "median run1 run2 ...".
+# RUNS measurements; prints "median run1 run2 ...;median-offered".
 pps_runs() {
-  local vals=() r
-  for r in $(seq 1 "$RUNS"); do vals+=("$(pps_once "$@")"); done
-  echo "$(median "${vals[@]}") ${vals[*]}"
+  local vals=() offered=() r out
+  for r in $(seq 1 "$RUNS"); do
+    out=$(pps_once "$@")
+    vals+=("${out% *}")
+    offered+=("${out#* }")
+  done
+  echo "$(median "${vals[@]}") ${vals[*]};$(median "${offered[@]}")"
 }
 
 # TCP throughput from CLIENT_NS to SERVER_IP (iperf3 server in SERVER_NS).
@@ -198,8 +201,8 @@ iperf_runs() {
   echo "$(median "${vals[@]}") ${vals[*]}"
 }
 
-# Results: one line per row in $T/rows: KEY|ISSUE|CASE|UNIT|MEDIAN|RUNS...
-# (values in pps or bit/s; "-" when not measured).
+# Results: one line per row in $T/rows: KEY|ISSUE|CASE|UNIT|MEDIAN RUNS...[;OFFERED]
+# (values in pps or bit/s; "-" when not measured; OFFERED: median offered pps).
 add_row() {  # add_row KEY ISSUE CASE UNIT "MEDIAN RUN..."
   echo "$1|$2|$3|$4|$5" >>"$T/rows"
 }
@@ -445,7 +448,7 @@ def median(key):
     r = by_key.get(key)
     if not r or r[4] == "-":
         return None
-    return float(r[4].split()[0])
+    return float(r[4].split(";")[0].split()[0])
 def fmt(v, unit):
     return f"{v / 1e6:.3f}" if unit == "pps" else f"{v / 1e9:.2f}"
 # Reference for "vs limit": (1) for pps rows, (6) for TCP rows. Reference for
@@ -461,13 +464,15 @@ def docker_ref(key):
     if key.startswith("bpfnet_pub_"):
         return "docker_nft_" + key.rsplit("_", 1)[1]
     return None
-print("| # | case | unit | median | runs | vs limit | vs Docker-style |")
-print("|---|---|---|---:|---|---:|---:|")
+print("| # | case | unit | median | runs | offered | vs limit | vs Docker-style |")
+print("|---|---|---|---:|---|---:|---:|---:|")
 for key, issue, case, unit, vals in rows:
     u = "Mpps" if unit == "pps" else "Gbit/s"
     if vals == "-":
-        print(f"| {issue} | {case} | {u} | not yet available | | | |")
+        print(f"| {issue} | {case} | {u} | not yet available | | | | |")
         continue
+    vals, _, offered = vals.partition(";")
+    offered = fmt(float(offered), unit) if offered else ""
     v = [float(x) for x in vals.split()]
     med, runs = v[0], v[1:]
     lim = median("raw" if unit == "pps" else "veth_tcp")
@@ -475,7 +480,7 @@ for key, issue, case, unit, vals in rows:
     ref = median(ref_key) if ref_key else None
     vs_lim = f"{med / lim:.2f}" if lim else ""
     vs_ref = f"{med / ref:.2f}" if ref else ""
-    print(f"| {issue} | {case} | {u} | {fmt(med, unit)} | {', '.join(fmt(x, unit) for x in runs)} | {vs_lim} | {vs_ref} |")
+    print(f"| {issue} | {case} | {u} | {fmt(med, unit)} | {', '.join(fmt(x, unit) for x in runs)} | {offered} | {vs_lim} | {vs_ref} |")
 EOF
 }
 
@@ -492,12 +497,12 @@ with open(sys.argv[2], "w") as f:
         vals = []
         for k in series:
             r = rows.get(k.format(n))
-            vals.append(str(float(r[4].split()[0]) / 1e6) if r and r[4] != "-" else "NaN")
+            vals.append(str(float(r[4].split(";")[0].split()[0]) / 1e6) if r and r[4] != "-" else "NaN")
         f.write(f"{n} {' '.join(vals)}\n")
 EOF
   mkdir -p "$(dirname "$CHART")"
   gnuplot <<EOF >"$T/gnuplot.log" 2>&1 || { log "gnuplot failed: no chart"; cat "$T/gnuplot.log" >&2; }
-set terminal pngcairo size 800,500 noenhanced
+set terminal pngcairo size 800,560 noenhanced
 set output "$T/chart.png"
 set title "Published-port UDP pps vs number of published ports ($(uname -r), ${PPS_SIZE} B, median of $RUNS)"
 set logscale x
@@ -537,13 +542,19 @@ write_results() {
     echo
     echo "$table"
     echo
-    echo "\"vs limit\": pps rows against (1), Gbit/s rows against (6). \"vs Docker-style\": against the"
+    echo "\"offered\": median rate bench/pktgen offered (pps rows). \"vs limit\": pps rows against (1), Gbit/s rows against (6). \"vs Docker-style\": against the"
     echo "Linux bridge for container -> container rows, against the iptables-nft row with the same N"
     echo "for published-port rows (a Docker-style row against itself is 1.00)."
     [ -n "$CHART" ] && [ -f "$CHART" ] && { echo; echo "![published-port scaling]($(basename "$CHART"))"; }
     cat <<'EOF'
 
 ## How each row is measured
+
+One generator thread on CPU 0 does everything: `BPF_PROG_TEST_RUN` builds and sends a batch
+of 64 frames, and the receive path they trigger (veth NAPI, bridge or bpfnet, netfilter, the
+counter) runs in softirq on the same core when the batch is flushed. The generator is thus
+paced by the path: "offered" equals "delivered" unless something drops, and a figure is the
+per-packet cost of generation plus path on one core (1 / figure), not a multi-core capacity.
 
 - **(1) raw limit**: two namespaces joined by a veth pair; bench/pktgen redirects its frames
   into one end, bench/xdpcount drops them at native XDP on the other. Nothing else runs, so
@@ -556,7 +567,8 @@ write_results() {
   the host end of A's veth for the pps runs (for both bpfnet and the bridge). bpfnet: bpfnetd
   in a "host" namespace, one network, two containers (`bpfnetctl network connect`), as in
   tests/e2e. Bridge: the same two namespaces on a Linux bridge (br_netfilter is built in and
-  `bridge-nf-call-iptables` left at its default; no rules). TCP: iperf3 A -> B, one stream.
+  `bridge-nf-call-iptables` left at its default; no rules). TCP: iperf3 A -> B, one stream
+  (bpfnetd turns GRO on at each container's `eth0`; the bridge setup leaves the default, off).
 - **(6)**: iperf3 straight over a veth pair, no bridge, no BPF.
 - **(3) Docker-style published port**: client namespace --veth--> "host" namespace (uplink,
   GRO on) --DNAT--> Linux bridge --> container namespace. The host holds the rules Docker v28
@@ -565,9 +577,10 @@ write_results() {
   DOCKER-INTERNAL, DOCKER-BRIDGE -> DOCKER with one ACCEPT per port and the final DROP; nat
   PREROUTING/OUTPUT addrtype LOCAL -> DOCKER with one DNAT per port; MASQUERADE), loaded with
   `iptables-nft-restore` or `iptables-legacy-restore` into fresh namespaces per case. The
-  traffic goes to the last published port, the worst case of a linear chain. One-way UDP
-  stays in conntrack state NEW, so each packet walks the filter DOCKER chain; the nat rules
-  run once per flow.
+  traffic goes to the last published port, the worst case of a linear chain. "new": one-way
+  UDP stays in conntrack state NEW, so every packet walks the filter DOCKER chain (the nat
+  rules run once per flow). "established": the same flows after the container has answered
+  each once, so DOCKER-CT accepts them before the per-port rules.
 - **(2), (4) bpfnet published ports**: not yet available (they need bpfnet's published ports).
 EOF
   } >"$file"

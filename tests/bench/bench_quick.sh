@@ -25,7 +25,7 @@ cat "$T/table.md"
 "$PY" - "$T/table.md" <<'PY' || fail "table not as expected"
 import re, sys
 lines = [l for l in open(sys.argv[1]) if l.startswith("|")]
-assert lines[0].startswith("| # | case | unit | median |"), lines[0]
+assert lines[0].startswith("| # | case | unit | median | runs | offered |"), lines[0]
 rows = {}
 for l in lines[2:]:
     cells = [c.strip() for c in l.strip().strip("|").split("|")]

@@ -94,6 +94,10 @@ class FakePlumbing : public Plumbing {
     default_route[endpoint.host_ifname] = with_default_route;
     return link;
   }
+  void set_default_route(const core::Network&, const core::Endpoint& endpoint) override {
+    record("set_default_route", endpoint.host_ifname);
+    default_route[endpoint.host_ifname] = true;
+  }
   void unplumb_endpoint(const core::Endpoint& endpoint) override {
     record("unplumb_endpoint", endpoint.host_ifname);
     links.erase(endpoint.host_ifname);
@@ -333,6 +337,22 @@ TEST_F(ControllerTest, ConnectDeltaTouchesOnlyTheNewEndpoint) {
   ASSERT_EQ(last.upsert_ep_ip.size(), 1u);
   EXPECT_EQ(last.upsert_ep_ip[0].ip, ip("10.10.0.3"));
   EXPECT_EQ(last.upsert_ep_ifindex.size(), 1u);
+}
+
+TEST_F(ControllerTest, DisconnectingTheGatewayNetworkMovesTheDefaultRoute) {
+  create("front", "10.10.0.0/24");
+  create("back", "10.20.0.0/24");
+  connect("front", "web");
+  connect("back", "web");
+  const std::string back_if = ctl->state().endpoints[1].host_ifname;
+  ASSERT_FALSE(plumbing.default_route.at(back_if));
+  ctl->handle("network.disconnect", {{"network", "front"}, {"container", "web"}});
+  EXPECT_EQ(plumbing.calls_of("set_default_route"), std::vector<std::string>{back_if});
+  EXPECT_TRUE(plumbing.default_route.at(back_if));
+  // Disconnecting a network that did not carry the default route moves nothing.
+  connect("front", "web");
+  ctl->handle("network.disconnect", {{"network", "front"}, {"container", "web"}});
+  EXPECT_EQ(plumbing.calls_of("set_default_route").size(), 1u);
 }
 
 TEST_F(ControllerTest, SecondNetworkOfAContainerGetsNoDefaultRoute) {

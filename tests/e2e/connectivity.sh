@@ -88,3 +88,9 @@ if in_ns c1 ping -c 1 -W 1 -q 10.77.0.3 >/dev/null 2>&1; then fail "disconnected
 ctl network connect front c2 --netns "$(ns c2)"
 [ "$(in_ns c2 ip -4 -o addr show dev eth0 | awk '{print $4}')" = 10.77.0.3/24 ] || fail "lease not reused"
 in_ns c1 ping -c 1 -W 2 -q 10.77.0.3 >/dev/null || fail "reconnected container unreachable"
+
+log "the default route moves when the gateway network is disconnected"
+ctl network connect back c1 --netns "$(ns c1)"
+in_ns c1 ip route show default | grep -c "via 10.77.0.1 dev eth0" >/dev/null || fail "default route before"
+ctl network disconnect front c1
+in_ns c1 ip route show default | grep -c "via 10.78.0.1 dev eth1" >/dev/null || fail "default route did not move: $(in_ns c1 ip route)"

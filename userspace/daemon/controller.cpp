@@ -199,6 +199,13 @@ void Controller::converge(const core::State& from, const core::State& to, bool r
       datapath_->forget_metrics(it->second.ifindex);
       links_.erase(it);
     }
+    if (!wants_default_route(from, ep)) continue;
+    // The container lost its gateway network: the next one takes over.
+    for (const auto& other : to.endpoints) {
+      if (other.container != ep.container || !wants_default_route(to, other)) continue;
+      if (plumbing_.host_link(other.host_ifname) && plumbing_.netns_exists(other.netns))
+        plumbing_.set_default_route(*to.network_by_id(other.network_id), other);
+    }
   }
 
   for (const auto& ep : to.endpoints) {

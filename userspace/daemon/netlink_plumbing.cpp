@@ -100,6 +100,12 @@ HostLink NetlinkPlumbing::plumb_endpoint(const core::Network& net, const core::E
   }
 }
 
+void NetlinkPlumbing::set_default_route(const core::Network& net, const core::Endpoint& ep) {
+  netlink::NetnsHandle ns(ep.netns);
+  netlink::Netlink ctr(ns);
+  ctr.add_default_route(net.gateway.value, ep.ifname);
+}
+
 void NetlinkPlumbing::unplumb_endpoint(const core::Endpoint& ep) {
   host_.delete_link(ep.host_ifname);
   host_.delete_link(peer_name(ep));  // a leftover of an interrupted plumb

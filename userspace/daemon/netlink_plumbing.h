@@ -18,6 +18,7 @@ class NetlinkPlumbing final : public Plumbing {
   std::optional<HostLink> host_link(const std::string& host_ifname) override;
   HostLink plumb_endpoint(const core::Network& network, const core::Endpoint& endpoint,
                           bool default_route) override;
+  void set_default_route(const core::Network& network, const core::Endpoint& endpoint) override;
   void unplumb_endpoint(const core::Endpoint& endpoint) override;
   std::vector<std::string> managed_links() override;
   void delete_link(const std::string& name) override;

@@ -43,6 +43,9 @@ class Plumbing {
   // nothing of it is left behind.
   virtual HostLink plumb_endpoint(const core::Network& network, const core::Endpoint& endpoint,
                                   bool default_route) = 0;
+  // Points the container's default route at `network`'s gateway through
+  // `endpoint` (when the network that had it is disconnected, as Docker does).
+  virtual void set_default_route(const core::Network& network, const core::Endpoint& endpoint) = 0;
   // Deletes the veth pair (both ends). Idempotent.
   virtual void unplumb_endpoint(const core::Endpoint& endpoint) = 0;
   // Interfaces bpfnet created in the host namespace (by name prefix).

@@ -54,14 +54,7 @@ int bpfnet_from_container(struct __sk_buff *skb)
 	__u32 len = skb->len;
 	int ret = from_container(skb, ifindex, &fwd);
 
-	if (ret < 0) {
-		metrics_count(ifindex, (__u8)-ret, BPFNET_DIR_FROM_CONTAINER, len);
-		return TC_ACT_SHOT;
-	}
-	metrics_count(ifindex, BPFNET_OK, BPFNET_DIR_FROM_CONTAINER, len);
-	if (fwd.peer_ifindex)
-		metrics_count(fwd.peer_ifindex, BPFNET_OK, BPFNET_DIR_TO_CONTAINER, len);
-	return ret;
+	return tc_verdict(ret, ifindex, fwd.peer_ifindex, len);
 }
 
 SEC("tc")

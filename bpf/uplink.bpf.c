@@ -157,15 +157,8 @@ int bpfnet_tc_uplink(struct __sk_buff *skb)
 	int rc = uplink_tc(skb, ifindex, &fwd);
 
 	if (rc == UPLINK_PASS)
-		return TC_ACT_OK;
-	if (rc < 0) {
-		metrics_count(ifindex, (__u8)-rc, BPFNET_DIR_FROM_CONTAINER, len);
-		return TC_ACT_SHOT;
-	}
-	metrics_count(ifindex, BPFNET_OK, BPFNET_DIR_FROM_CONTAINER, len);
-	if (fwd.peer_ifindex)
-		metrics_count(fwd.peer_ifindex, BPFNET_OK, BPFNET_DIR_TO_CONTAINER, len);
-	return rc;
+		return TC_ACT_OK; /* host traffic: not ours to count */
+	return tc_verdict(rc, ifindex, fwd.peer_ifindex, len);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -81,12 +81,10 @@ static __always_inline int hairpin(struct __sk_buff *skb, __u32 ifindex,
 	}
 	if (err)
 		return err;
-	struct bpfnet_ct_value to = {
-	    .saddr = xlat.saddr, .daddr = xlat.daddr, .sport = xlat.sport, .dport = xlat.dport};
-	err = xlate_skb(skb, p, &to);
+	err = xlate_skb_to_key(skb, p, &xlat);
 	if (err)
 		return err;
-	return deliver_skb(skb, ifindex, to.saddr, to.daddr, fwd);
+	return deliver_skb(skb, ifindex, xlat.saddr, xlat.daddr, fwd);
 }
 
 /* Containers reaching beyond the host leave with the uplink's address. */
@@ -107,9 +105,7 @@ static __always_inline int masquerade(struct __sk_buff *skb, __u32 ifindex, cons
 	int err = ct_create_snat(&p->key, &xlat, BPFNET_CT_F_SNAT, p);
 	if (err)
 		return err;
-	struct bpfnet_ct_value to = {
-	    .saddr = xlat.saddr, .daddr = xlat.daddr, .sport = xlat.sport, .dport = xlat.dport};
-	err = xlate_skb(skb, p, &to);
+	err = xlate_skb_to_key(skb, p, &xlat);
 	if (err)
 		return err;
 	return fib_redirect_skb(skb, &fib, rc);

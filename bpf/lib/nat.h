@@ -153,6 +153,15 @@ static __always_inline int xlate_skb(struct __sk_buff *skb, const struct pkt4 *p
 	return err;
 }
 
+/* The same, to a freshly created flow's translated tuple. */
+static __always_inline int xlate_skb_to_key(struct __sk_buff *skb, const struct pkt4 *p,
+					    const struct bpfnet_ct_key *xlat)
+{
+	struct bpfnet_ct_value to = {
+	    .saddr = xlat->saddr, .daddr = xlat->daddr, .sport = xlat->sport, .dport = xlat->dport};
+	return xlate_skb(skb, p, &to);
+}
+
 /*
  * ICMP errors (destination/port unreachable, fragmentation needed, time
  * exceeded) quote the packet they are about. When that packet belongs to a

@@ -23,6 +23,11 @@ TEST(DropReasonsTest, NamesAreStable) {
   EXPECT_EQ(drop_reason_name(BPFNET_DROP_NO_ENDPOINT), "no-endpoint");
   EXPECT_EQ(drop_reason_name(BPFNET_DROP_UNSUPPORTED_L3), "unsupported-l3");
   EXPECT_EQ(drop_reason_name(BPFNET_DROP_NO_NETWORK), "no-network");
+  EXPECT_EQ(drop_reason_name(BPFNET_DROP_CT_INSERT), "ct-insert");
+  EXPECT_EQ(drop_reason_name(BPFNET_DROP_NAT_NO_PORT), "nat-no-port");
+  EXPECT_EQ(drop_reason_name(BPFNET_DROP_NO_PORTMAP), "no-portmap");
+  EXPECT_EQ(drop_reason_name(BPFNET_DROP_FIB), "fib");
+  EXPECT_EQ(drop_reason_name(BPFNET_DROP_CSUM), "csum");
 }
 
 TEST(DropReasonsTest, EveryKnownCodeHasARealName) {
@@ -32,7 +37,7 @@ TEST(DropReasonsTest, EveryKnownCodeHasARealName) {
 }
 
 TEST(DropReasonsTest, UnknownCodesAreNumbered) {
-  EXPECT_EQ(drop_reason_name(13), "reason-13");
+  EXPECT_EQ(drop_reason_name(18), "reason-18");
   EXPECT_EQ(drop_reason_name(BPFNET_REASON_MAX), "reason-32");
   EXPECT_EQ(drop_reason_name(255), "reason-255");
   EXPECT_EQ(drop_reason_name(256), "reason-out-of-range");

@@ -28,6 +28,11 @@ std::array<std::string, kCodes> build_names() {
   names[BPFNET_DROP_NO_ENDPOINT] = "no-endpoint";
   names[BPFNET_DROP_UNSUPPORTED_L3] = "unsupported-l3";
   names[BPFNET_DROP_NO_NETWORK] = "no-network";
+  names[BPFNET_DROP_CT_INSERT] = "ct-insert";
+  names[BPFNET_DROP_NAT_NO_PORT] = "nat-no-port";
+  names[BPFNET_DROP_NO_PORTMAP] = "no-portmap";
+  names[BPFNET_DROP_FIB] = "fib";
+  names[BPFNET_DROP_CSUM] = "csum";
   return names;
 }
 

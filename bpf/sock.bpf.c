@@ -8,6 +8,7 @@
  */
 #include "lib/common.h"
 #include "lib/maps.h"
+#include "lib/lb.h"
 #include "lib/portmap.h"
 
 static __always_inline int in_host_netns(struct bpf_sock_addr *ctx)
@@ -29,11 +30,29 @@ static __always_inline void xlate_dest(struct bpf_sock_addr *ctx)
 		return;
 	__be32 ip = ctx->user_ip4;
 	__be16 port = (__be16)ctx->user_port;
-	if (!is_loopback(ip) && !is_host_addr(ip))
-		return;
-	const struct bpfnet_portmap_value *pm = portmap_lookup(ip, port, (__u8)ctx->protocol);
-	if (!pm)
-		return;
+	__u8 proto = (__u8)ctx->protocol;
+	struct bpfnet_portmap_value target = {.backend_ip = ip, .backend_port = port};
+
+	if (!lb_lookup(ip, port, proto)) {
+		if (!is_loopback(ip) && !is_host_addr(ip))
+			return;
+		const struct bpfnet_portmap_value *pm = portmap_lookup(ip, port, proto);
+		if (!pm)
+			return;
+		target = *pm;
+	}
+	const struct bpfnet_svc_value *svc = lb_lookup(target.backend_ip, target.backend_port, proto);
+	if (svc) {
+		/* No source port yet: the socket cookie stands in for it. The
+		 * client is the host itself (address 0 for affinity). */
+		__u64 cookie = bpf_get_socket_cookie(ctx);
+		struct bpfnet_ct_key k = {.saddr = 0, .daddr = target.backend_ip,
+					  .sport = (__u16)(cookie ^ (cookie >> 16) ^ (cookie >> 32)),
+					  .dport = target.backend_port, .proto = proto};
+		if (lb_select(svc, &k, &target.backend_ip))
+			return; /* no backend: the connect fails on its own */
+	}
+	const struct bpfnet_portmap_value *pm = &target;
 	struct bpfnet_sock_orig *orig =
 	    bpf_sk_storage_get(&bpfnet_sock_orig, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (orig) {

@@ -13,6 +13,7 @@
 #include "lib/conntrack.h"
 #include "lib/deliver.h"
 #include "lib/l4.h"
+#include "lib/lb.h"
 #include "lib/metrics.h"
 #include "lib/nat.h"
 #include "lib/portmap.h"
@@ -61,6 +62,10 @@ static __always_inline int uplink_translation(const struct pkt4 *p, int parsed,
 		struct bpfnet_ct_key xlat = p->key;
 		xlat.daddr = pm->backend_ip;
 		xlat.dport = pm->backend_port;
+		/* A published service port: its VIP picks a backend. */
+		int err = lb_resolve(&p->key, &xlat);
+		if (err)
+			return err;
 		if (ct_create(&p->key, &xlat, BPFNET_CT_F_DNAT, p))
 			return -BPFNET_DROP_CT_INSERT;
 		to->saddr = xlat.saddr;

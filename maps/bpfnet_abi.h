@@ -33,6 +33,11 @@
 #define BPFNET_NAT_PORT_MIN 61000
 #define BPFNET_NAT_PORT_MAX 65535
 #define BPFNET_NAT_RETRIES 16
+#define BPFNET_MAX_SERVICES 16384  /* (VIP, port, proto) entries */
+#define BPFNET_MAX_SERVICE_TABLES 4096
+#define BPFNET_MAX_BACKENDS 65536
+#define BPFNET_MAX_AFFINITY 262144
+#define BPFNET_NO_BACKEND 0xffffffffU /* empty Maglev slot */
 
 /* Pinned map names (LIBBPF_PIN_BY_NAME under the daemon's --bpffs dir). */
 #define BPFNET_MAP_EP_BY_IP "bpfnet_ep_ip"
@@ -46,6 +51,11 @@
 #define BPFNET_MAP_CT "bpfnet_ct"
 #define BPFNET_MAP_CONFIG "bpfnet_config"
 #define BPFNET_MAP_SOCK_ORIG "bpfnet_sock_orig"
+#define BPFNET_MAP_SERVICES "bpfnet_svc"
+#define BPFNET_MAP_MAGLEV "bpfnet_maglev"
+#define BPFNET_MAP_BACKENDS "bpfnet_backends"
+#define BPFNET_MAP_AFFINITY "bpfnet_affinity"
+#define BPFNET_MAP_VIPS "bpfnet_vips"
 
 /* bpfnet_network.flags */
 #define BPFNET_NET_F_ICC (1U << 0)        /* enable_icc: containers may talk */
@@ -106,6 +116,7 @@ enum bpfnet_reason {
 	BPFNET_DROP_NO_PORTMAP = 15,     /* to a host address, port not published */
 	BPFNET_DROP_FIB = 16,            /* no route for a translated packet */
 	BPFNET_DROP_CSUM = 17,           /* checksum rewrite failed */
+	BPFNET_DROP_NO_BACKEND = 18,     /* service without a usable backend */
 	BPFNET_REASON_MAX = 32,
 };
 
@@ -197,6 +208,39 @@ struct bpfnet_ct_value {
 #define BPFNET_CT_TIMEOUT_UDP (60ULL * 1000000000ULL)
 #define BPFNET_CT_TIMEOUT_ICMP (30ULL * 1000000000ULL)
 
+/* Load-balanced service frontend: VIP:port/proto -> its Maglev table. */
+struct bpfnet_svc_key {
+	__be32 vip;
+	__be16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct bpfnet_svc_value {
+	__u32 index;              /* key of its table in bpfnet_maglev */
+	__u32 table_size;         /* prime; slots of the inner array */
+	__u32 affinity_timeout_s; /* 0: no client-IP affinity */
+	__u32 pad;
+};
+
+/* Backend by stable id (what Maglev slots hold). */
+struct bpfnet_backend {
+	__be32 ip;
+	__u32 flags; /* reserved */
+};
+
+/* Client-IP affinity: (service, client) -> backend, with last use. */
+struct bpfnet_affinity_key {
+	__u32 index;
+	__be32 client;
+};
+
+struct bpfnet_affinity_value {
+	__u64 last_ns;
+	__u32 backend;
+	__u32 pad;
+};
+
 /* Global settings (array map, key 0). */
 struct bpfnet_config {
 	__u64 host_netns_cookie; /* socket hooks act only in the daemon's netns */
@@ -225,6 +269,11 @@ static_assert(sizeof(struct bpfnet_portmap_value) == 8, "bpfnet_portmap_value la
 static_assert(sizeof(struct bpfnet_uplink) == 12, "bpfnet_uplink layout");
 static_assert(sizeof(struct bpfnet_ct_key) == 16, "bpfnet_ct_key layout");
 static_assert(sizeof(struct bpfnet_ct_value) == 40, "bpfnet_ct_value layout");
+static_assert(sizeof(struct bpfnet_svc_key) == 8, "bpfnet_svc_key layout");
+static_assert(sizeof(struct bpfnet_svc_value) == 16, "bpfnet_svc_value layout");
+static_assert(sizeof(struct bpfnet_backend) == 8, "bpfnet_backend layout");
+static_assert(sizeof(struct bpfnet_affinity_key) == 8, "bpfnet_affinity_key layout");
+static_assert(sizeof(struct bpfnet_affinity_value) == 16, "bpfnet_affinity_value layout");
 #else
 _Static_assert(sizeof(struct bpfnet_network) == 24, "bpfnet_network layout");
 _Static_assert(sizeof(struct bpfnet_endpoint) == 32, "bpfnet_endpoint layout");
@@ -236,6 +285,11 @@ _Static_assert(sizeof(struct bpfnet_portmap_value) == 8, "bpfnet_portmap_value l
 _Static_assert(sizeof(struct bpfnet_uplink) == 12, "bpfnet_uplink layout");
 _Static_assert(sizeof(struct bpfnet_ct_key) == 16, "bpfnet_ct_key layout");
 _Static_assert(sizeof(struct bpfnet_ct_value) == 40, "bpfnet_ct_value layout");
+_Static_assert(sizeof(struct bpfnet_svc_key) == 8, "bpfnet_svc_key layout");
+_Static_assert(sizeof(struct bpfnet_svc_value) == 16, "bpfnet_svc_value layout");
+_Static_assert(sizeof(struct bpfnet_backend) == 8, "bpfnet_backend layout");
+_Static_assert(sizeof(struct bpfnet_affinity_key) == 8, "bpfnet_affinity_key layout");
+_Static_assert(sizeof(struct bpfnet_affinity_value) == 16, "bpfnet_affinity_value layout");
 #endif
 
 #endif /* BPFNET_MAPS_ABI_H */

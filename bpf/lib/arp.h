@@ -36,7 +36,10 @@ static __always_inline int arp_target_answerable(const struct bpfnet_endpoint *s
 	if (tip == net->gateway)
 		return 1;
 	const struct bpfnet_endpoint *peer = bpf_map_lookup_elem(&bpfnet_ep_ip, &tip);
-	return peer && peer->network == src->network;
+	if (peer)
+		return peer->network == src->network;
+	const __u32 *vip_net = bpf_map_lookup_elem(&bpfnet_vips, &tip);
+	return vip_net && *vip_net == src->network;
 }
 
 /*

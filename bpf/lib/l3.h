@@ -8,6 +8,7 @@
 
 #include "lib/conntrack.h"
 #include "lib/deliver.h"
+#include "lib/lb.h"
 #include "lib/maps.h"
 #include "lib/nat.h"
 #include "lib/portmap.h"
@@ -58,22 +59,28 @@ static __always_inline void ct_delete_flow(struct bpfnet_ct_value *ct, const str
 }
 
 /*
- * A container reaching a published port through a host address (Docker's
- * hairpin). The client keeps its address, except when it reaches itself: a
- * packet from its own address would be a martian to it, so that one is
- * sourced from its gateway.
+ * A new flow from a container to @daddr:@dport, which stands for another
+ * address: a published port reached through a host address (Docker's
+ * hairpin) or a service VIP. The service (if any) picks the backend. The
+ * client keeps its address, except when it reaches itself: a packet from its
+ * own address would be a martian to it, so that one is sourced from its
+ * gateway.
  */
-static __always_inline int hairpin(struct __sk_buff *skb, __u32 ifindex,
-				   const struct bpfnet_endpoint *src,
-				   const struct bpfnet_network *net, const struct pkt4 *p,
-				   const struct bpfnet_portmap_value *pm, struct fwd_result *fwd)
+static __always_inline int dnat_from_container(struct __sk_buff *skb, __u32 ifindex,
+					       const struct bpfnet_endpoint *src,
+					       const struct bpfnet_network *net,
+					       const struct pkt4 *p, __be32 daddr, __be16 dport,
+					       struct fwd_result *fwd)
 {
 	struct bpfnet_ct_key xlat = p->key;
 	int err;
 
-	xlat.daddr = pm->backend_ip;
-	xlat.dport = pm->backend_port;
-	if (pm->backend_ip == src->ip) {
+	xlat.daddr = daddr;
+	xlat.dport = dport;
+	err = lb_resolve(&p->key, &xlat);
+	if (err)
+		return err;
+	if (xlat.daddr == src->ip) {
 		xlat.saddr = net->gateway;
 		err = ct_create_snat(&p->key, &xlat, BPFNET_CT_F_DNAT | BPFNET_CT_F_SNAT, p);
 	} else {
@@ -111,7 +118,8 @@ static __always_inline int masquerade(struct __sk_buff *skb, __u32 ifindex, cons
 	return fib_redirect_skb(skb, &fib, rc);
 }
 
-/* Translated flows first: conntrack, then published ports via host addresses. */
+/* Translated flows first: conntrack, then service VIPs, then published
+ * ports via host addresses. */
 static __always_inline int nat_from_container(struct __sk_buff *skb, __u32 ifindex,
 					      const struct bpfnet_endpoint *src,
 					      const struct bpfnet_network *net,
@@ -129,11 +137,15 @@ static __always_inline int nat_from_container(struct __sk_buff *skb, __u32 ifind
 		}
 		ct_delete_flow(ct, &p->key);
 	}
+	if (lb_lookup(p->key.daddr, p->key.dport, p->key.proto))
+		return dnat_from_container(skb, ifindex, src, net, p, p->key.daddr, p->key.dport,
+					   fwd);
 	if (is_host_addr(p->key.daddr) && !(net->flags & BPFNET_NET_F_INTERNAL)) {
 		const struct bpfnet_portmap_value *pm =
 		    portmap_lookup(p->key.daddr, p->key.dport, p->key.proto);
 		if (pm)
-			return hairpin(skb, ifindex, src, net, p, pm, fwd);
+			return dnat_from_container(skb, ifindex, src, net, p, pm->backend_ip,
+						   pm->backend_port, fwd);
 	}
 	return NAT_NONE;
 }

@@ -93,6 +93,57 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bpfnet_config SEC(".maps");
 
+/* Load balancing: frontends, per-service Maglev tables (inner arrays sized
+ * per service, hence BPF_F_INNER_MAP), backends, client-IP affinity. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFNET_MAX_SERVICES);
+	__type(key, struct bpfnet_svc_key);
+	__type(value, struct bpfnet_svc_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfnet_svc SEC(".maps");
+
+struct bpfnet_maglev_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(max_entries, 251);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, BPFNET_MAX_SERVICE_TABLES);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct bpfnet_maglev_inner);
+} bpfnet_maglev SEC(".maps");
+
+/* Service VIPs -> their network index: the ARP responder answers for them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFNET_MAX_SERVICES);
+	__type(key, __be32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfnet_vips SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFNET_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct bpfnet_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfnet_backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPFNET_MAX_AFFINITY);
+	__type(key, struct bpfnet_affinity_key);
+	__type(value, struct bpfnet_affinity_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfnet_affinity SEC(".maps");
+
 /* Socket hooks: the address a host-local socket asked for, per socket. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);

@@ -33,6 +33,7 @@ std::array<std::string, kCodes> build_names() {
   names[BPFNET_DROP_NO_PORTMAP] = "no-portmap";
   names[BPFNET_DROP_FIB] = "fib";
   names[BPFNET_DROP_CSUM] = "csum";
+  names[BPFNET_DROP_NO_BACKEND] = "no-backend";
   return names;
 }
 

@@ -371,6 +371,23 @@ MapContents Datapath::read_maps() {
     std::memcpy(u.mac.data(), v.mac, 6);
     out.uplinks[ifindex] = u;
   });
+  int svc = map_fd(BPFNET_MAP_SERVICES);
+  for_each_key<struct bpfnet_svc_key>(svc, [&](const struct bpfnet_svc_key& k) {
+    struct bpfnet_svc_value v {};
+    if (bpf_map_lookup_elem(svc, &k, &v) != 0) return;
+    out.add_service(ServiceEntry{ntohl(k.vip), ntohs(k.port), k.proto, v.index, v.table_size,
+                                 v.affinity_timeout_s});
+  });
+  int vips = map_fd(BPFNET_MAP_VIPS);
+  for_each_key<uint32_t>(vips, [&](uint32_t be) {
+    uint32_t net = 0;
+    if (bpf_map_lookup_elem(vips, &be, &net) == 0) out.vips[ntohl(be)] = net;
+  });
+  int backends = map_fd(BPFNET_MAP_BACKENDS);
+  for_each_key<uint32_t>(backends, [&](uint32_t id) {
+    struct bpfnet_backend v {};
+    if (bpf_map_lookup_elem(backends, &id, &v) == 0) out.backends[id] = ntohl(v.ip);
+  });
   return out;
 }
 
@@ -428,6 +445,32 @@ void Datapath::apply(const MapDelta& delta) {
   }
   for (const UplinkEntry& u : delta.delete_uplinks)
     remove(uplinks, &u.ifindex, fmt::format("delete uplink {}", u.ifindex));
+  int svc = map_fd(BPFNET_MAP_SERVICES);
+  for (const ServiceEntry& e : delta.upsert_services) {
+    struct bpfnet_svc_key k {htonl(e.vip), htons(e.port), e.proto, 0};
+    struct bpfnet_svc_value v {e.index, e.table_size, e.affinity_timeout_s, 0};
+    update(svc, &k, &v, fmt::format("write service frontend {}", e.port));
+  }
+  for (const ServiceEntry& e : delta.delete_services) {
+    struct bpfnet_svc_key k {htonl(e.vip), htons(e.port), e.proto, 0};
+    remove(svc, &k, fmt::format("delete service frontend {}", e.port));
+  }
+  int vips = map_fd(BPFNET_MAP_VIPS);
+  for (uint32_t ip : delta.upsert_vips) {
+    uint32_t be = htonl(ip), net = delta.vip_values.at(ip);
+    update(vips, &be, &net, "write service VIP");
+  }
+  for (uint32_t ip : delta.delete_vips) {
+    uint32_t be = htonl(ip);
+    remove(vips, &be, "delete service VIP");
+  }
+  int backends = map_fd(BPFNET_MAP_BACKENDS);
+  for (uint32_t id : delta.upsert_backends) {
+    struct bpfnet_backend v {htonl(delta.backend_values.at(id)), 0};
+    update(backends, &id, &v, fmt::format("write backend {}", id));
+  }
+  for (uint32_t id : delta.delete_backends)
+    remove(backends, &id, fmt::format("delete backend {}", id));
   for (const NetworkEntry& n : delta.delete_networks) {
     struct bpfnet_subnet_key key {n.prefix_len, htonl(n.subnet)};
     remove(subnets, &key, fmt::format("delete subnet of network {}", n.index));
@@ -478,6 +521,7 @@ std::vector<CtEntry> Datapath::read_conntrack() {
     e.expires_ns = v.expires_ns;
     e.state = v.state;
     e.flags = v.flags;
+    e.rewrite_daddr = ntohl(v.daddr);
     out.push_back(e);
   });
   return out;
@@ -489,5 +533,88 @@ void Datapath::delete_conntrack(const std::vector<std::array<uint8_t, 16>>& keys
 }
 
 uint32_t Datapath::conntrack_capacity() { return bpf_map__max_entries(endpoint_->maps.bpfnet_ct); }
+
+}  // namespace bpfnet::datapath
+
+namespace bpfnet::datapath {
+
+namespace {
+
+// The inner table of a service, or -1 when there is none. Caller closes.
+int maglev_inner_fd(int outer, uint32_t index) {
+  uint32_t id = 0;
+  if (bpf_map_lookup_elem(outer, &index, &id) != 0) return -1;
+  return bpf_map_get_fd_by_id(id);
+}
+
+}  // namespace
+
+std::vector<uint32_t> Datapath::read_maglev(uint32_t index) {
+  int inner = maglev_inner_fd(map_fd(BPFNET_MAP_MAGLEV), index);
+  if (inner < 0) return {};
+  struct bpf_map_info info {};
+  uint32_t len = sizeof(info);
+  std::vector<uint32_t> table;
+  if (bpf_obj_get_info_by_fd(inner, &info, &len) == 0) {
+    table.resize(info.max_entries, BPFNET_NO_BACKEND);
+    for (uint32_t slot = 0; slot < info.max_entries; ++slot)
+      bpf_map_lookup_elem(inner, &slot, &table[slot]);
+  }
+  close(inner);
+  return table;
+}
+
+void Datapath::write_maglev(uint32_t index, uint32_t table_size,
+                            const std::vector<std::pair<uint32_t, uint32_t>>& slot_changes) {
+  int outer = map_fd(BPFNET_MAP_MAGLEV);
+  int inner = maglev_inner_fd(outer, index);
+  bool fresh = false;
+  if (inner >= 0) {
+    struct bpf_map_info info {};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(inner, &info, &len) != 0 || info.max_entries != table_size) {
+      close(inner);
+      inner = -1;
+    }
+  }
+  if (inner < 0) {
+    LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+    inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bpfnet_mag_tbl", sizeof(uint32_t),
+                           sizeof(uint32_t), table_size, &opts);
+    if (inner < 0)
+      throw DatapathError(fmt::format("create Maglev table {}: {}", index, errstr(errno)));
+    fresh = true;
+  }
+  try {
+    if (fresh) {
+      // A new table starts empty everywhere, then takes the changes, and only
+      // then replaces the old one in a single outer-map update.
+      uint32_t none = BPFNET_NO_BACKEND;
+      for (uint32_t slot = 0; slot < table_size; ++slot)
+        update(inner, &slot, &none, "fill Maglev table");
+    }
+    for (const auto& [slot, backend] : slot_changes)
+      update(inner, &slot, &backend, fmt::format("write Maglev slot {}", slot));
+    if (fresh) update(outer, &index, &inner, fmt::format("install Maglev table {}", index));
+  } catch (...) {
+    close(inner);
+    throw;
+  }
+  close(inner);
+}
+
+void Datapath::delete_maglev(uint32_t index) {
+  remove(map_fd(BPFNET_MAP_MAGLEV), &index, fmt::format("delete Maglev table {}", index));
+}
+
+std::vector<uint32_t> Datapath::maglev_indexes() {
+  int outer = map_fd(BPFNET_MAP_MAGLEV);
+  std::vector<uint32_t> out;
+  for (uint32_t index = 0; index < BPFNET_MAX_SERVICE_TABLES; ++index) {
+    uint32_t id = 0;
+    if (bpf_map_lookup_elem(outer, &index, &id) == 0) out.push_back(index);
+  }
+  return out;
+}
 
 }  // namespace bpfnet::datapath

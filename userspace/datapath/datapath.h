@@ -9,6 +9,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "datapath/map_model.h"
@@ -43,6 +44,13 @@ class DatapathPort {
   virtual std::vector<CtEntry> read_conntrack() = 0;
   virtual void delete_conntrack(const std::vector<std::array<uint8_t, 16>>& keys) = 0;
   virtual uint32_t conntrack_capacity() = 0;
+  // Maglev tables (one inner array per service index). Written as slot
+  // changes; a table whose size changes is replaced whole.
+  virtual std::vector<uint32_t> read_maglev(uint32_t index) = 0;
+  virtual void write_maglev(uint32_t index, uint32_t table_size,
+                            const std::vector<std::pair<uint32_t, uint32_t>>& slot_changes) = 0;
+  virtual void delete_maglev(uint32_t index) = 0;
+  virtual std::vector<uint32_t> maglev_indexes() = 0;
 };
 
 // Makes sure `dir` is on a bpffs: mounts one at /sys/fs/bpf when `dir` is
@@ -76,6 +84,11 @@ class Datapath final : public DatapathPort {
   std::vector<CtEntry> read_conntrack() override;
   void delete_conntrack(const std::vector<std::array<uint8_t, 16>>& keys) override;
   uint32_t conntrack_capacity() override;
+  std::vector<uint32_t> read_maglev(uint32_t index) override;
+  void write_maglev(uint32_t index, uint32_t table_size,
+                    const std::vector<std::pair<uint32_t, uint32_t>>& slot_changes) override;
+  void delete_maglev(uint32_t index) override;
+  std::vector<uint32_t> maglev_indexes() override;
 
   // For BPF program tests and benchmarks.
   int from_container_prog_fd() const;

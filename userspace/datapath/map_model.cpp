@@ -42,6 +42,11 @@ MapDelta diff(const MapContents& current, const MapContents& desired) {
   diff_keys(current.host_addrs, desired.host_addrs, delta.upsert_host_addrs,
             delta.delete_host_addrs);
   diff_one(current.uplinks, desired.uplinks, delta.upsert_uplinks, delta.delete_uplinks);
+  diff_one(current.services, desired.services, delta.upsert_services, delta.delete_services);
+  diff_keys(current.vips, desired.vips, delta.upsert_vips, delta.delete_vips);
+  diff_keys(current.backends, desired.backends, delta.upsert_backends, delta.delete_backends);
+  delta.vip_values = desired.vips;
+  delta.backend_values = desired.backends;
   return delta;
 }
 

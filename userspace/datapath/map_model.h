@@ -52,6 +52,18 @@ struct UplinkEntry {
   auto operator<=>(const UplinkEntry&) const = default;
 };
 
+// A load-balanced service frontend: (VIP, port, proto) -> its table.
+struct ServiceEntry {
+  uint32_t vip = 0;  // host order
+  uint16_t port = 0;
+  uint8_t proto = 0;
+  uint32_t index = 0;       // its Maglev table
+  uint32_t table_size = 0;  // prime
+  uint32_t affinity_timeout_s = 0;
+  auto operator<=>(const ServiceEntry&) const = default;
+};
+using ServiceKey = std::tuple<uint32_t, uint16_t, uint8_t>;
+
 // The content of the maps that carry configuration (not counters or
 // conntrack). The subnet LPM map is derived from `networks` and written with it.
 struct MapContents {
@@ -61,7 +73,12 @@ struct MapContents {
   std::map<PortMapKey, PortMapEntry> portmaps;             // bpfnet_portmap
   std::map<uint32_t, uint32_t> host_addrs;                 // bpfnet_hostaddr: host-order IP -> flags
   std::map<uint32_t, UplinkEntry> uplinks;                 // bpfnet_uplinks, by ifindex
+  std::map<ServiceKey, ServiceEntry> services;             // bpfnet_svc
+  std::map<uint32_t, uint32_t> vips;                       // bpfnet_vips: VIP -> network index
+  std::map<uint32_t, uint32_t> backends;                   // bpfnet_backends: id -> host-order IP
   bool operator==(const MapContents&) const = default;
+
+  void add_service(const ServiceEntry& s) { services[ServiceKey{s.vip, s.port, s.proto}] = s; }
 
   void add_portmap(const PortMapEntry& pm) {
     portmaps[PortMapKey{pm.host_ip, pm.host_port, pm.proto}] = pm;
@@ -89,11 +106,21 @@ struct MapDelta {
   std::vector<uint32_t> delete_host_addrs;
   std::vector<UplinkEntry> upsert_uplinks;
   std::vector<UplinkEntry> delete_uplinks;
+  std::vector<ServiceEntry> upsert_services;
+  std::vector<ServiceEntry> delete_services;
+  std::vector<uint32_t> upsert_vips;
+  std::vector<uint32_t> delete_vips;
+  std::vector<uint32_t> upsert_backends;
+  std::vector<uint32_t> delete_backends;
+  // The values of upsert_vips / upsert_backends come from the desired contents.
+  std::map<uint32_t, uint32_t> vip_values, backend_values;
   size_t size() const {
     return upsert_networks.size() + upsert_ep_ip.size() + upsert_ep_ifindex.size() +
            delete_ep_ip.size() + delete_ep_ifindex.size() + delete_networks.size() +
            upsert_portmaps.size() + delete_portmaps.size() + upsert_host_addrs.size() +
-           delete_host_addrs.size() + upsert_uplinks.size() + delete_uplinks.size();
+           delete_host_addrs.size() + upsert_uplinks.size() + delete_uplinks.size() +
+           upsert_services.size() + delete_services.size() + upsert_vips.size() +
+           delete_vips.size() + upsert_backends.size() + delete_backends.size();
   }
   bool empty() const { return size() == 0; }
 };
@@ -108,6 +135,7 @@ struct CtEntry {
   uint64_t expires_ns = 0;
   uint8_t state = 0;
   uint8_t flags = 0;
+  uint32_t rewrite_daddr = 0;  // host order: where this direction is sent
 };
 
 struct MetricRow {

@@ -173,6 +173,13 @@ class FakeDatapath : public datapath::DatapathPort {
     for (const auto& n : delta.upsert_networks) maps.networks[n.index] = n;
     for (const auto& e : delta.upsert_ep_ip) maps.endpoints_by_ip[e.ip] = e;
     for (const auto& e : delta.upsert_ep_ifindex) maps.endpoints_by_ifindex[e.ifindex] = e;
+    for (const auto& e : delta.upsert_services) maps.add_service(e);
+    for (const auto& e : delta.delete_services)
+      maps.services.erase(datapath::ServiceKey{e.vip, e.port, e.proto});
+    for (uint32_t ip : delta.upsert_vips) maps.vips[ip] = delta.vip_values.at(ip);
+    for (uint32_t ip : delta.delete_vips) maps.vips.erase(ip);
+    for (uint32_t id : delta.upsert_backends) maps.backends[id] = delta.backend_values.at(id);
+    for (uint32_t id : delta.delete_backends) maps.backends.erase(id);
     for (const auto& e : delta.delete_ep_ip) maps.endpoints_by_ip.erase(e.ip);
     for (const auto& e : delta.delete_ep_ifindex) maps.endpoints_by_ifindex.erase(e.ifindex);
     for (const auto& n : delta.delete_networks) maps.networks.erase(n.index);
@@ -193,6 +200,25 @@ class FakeDatapath : public datapath::DatapathPort {
     ct_deleted.insert(ct_deleted.end(), keys.begin(), keys.end());
   }
   uint32_t conntrack_capacity() override { return 1024; }
+  std::map<uint32_t, std::vector<uint32_t>> maglev;  // index -> table
+  std::vector<std::pair<uint32_t, size_t>> maglev_writes;  // index, slots written
+  std::vector<uint32_t> read_maglev(uint32_t index) override {
+    auto it = maglev.find(index);
+    return it == maglev.end() ? std::vector<uint32_t>{} : it->second;
+  }
+  void write_maglev(uint32_t index, uint32_t table_size,
+                    const std::vector<std::pair<uint32_t, uint32_t>>& changes) override {
+    auto& t = maglev[index];
+    if (t.size() != table_size) t.assign(table_size, BPFNET_NO_BACKEND);
+    for (const auto& [slot, backend] : changes) t.at(slot) = backend;
+    maglev_writes.emplace_back(index, changes.size());
+  }
+  void delete_maglev(uint32_t index) override { maglev.erase(index); }
+  std::vector<uint32_t> maglev_indexes() override {
+    std::vector<uint32_t> out;
+    for (const auto& [i, t] : maglev) out.push_back(i);
+    return out;
+  }
 };
 
 class TempDir {

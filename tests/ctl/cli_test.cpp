@@ -285,10 +285,115 @@ TEST(Cli, PortMapRmPrintsNothing) {
   EXPECT_EQ(r.err, "");
 }
 
+// --- service ------------------------------------------------------------------
+
+Json svc(const std::string& name, const std::string& id) {
+  Json s = Json::object();
+  s["Name"] = name;
+  s["Id"] = id;
+  s["Network"] = "front";
+  s["VIP"] = "10.1.0.100";
+  s["Ports"] = Json::array({"80/tcp"});
+  s["Published"] = Json::array();
+  s["Backends"] = Json::array();
+  return s;
+}
+
+TEST(Cli, ServiceCreatePrintsTheId) {
+  FakeDaemon daemon;
+  daemon.results["service.create web"] = svc("web", kIdA);
+  const CliRun r = run_with(daemon, {"service", "create", "web", "--network", "front", "--port",
+                                     "80", "-p", "8080:80/tcp", "--health", "tcp"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out, kIdA + "\n");
+  ASSERT_EQ(daemon.requests.size(), 1u);
+  EXPECT_EQ(daemon.requests[0].dump(),
+            R"({"op":"service.create","args":{"name":"web","network":"front","ports":["80/tcp"],)"
+            R"("publish":["8080:80/tcp"],"health":{"type":"tcp","interval_ms":2000,)"
+            R"("timeout_ms":1000,"rise":2,"fall":3}}})");
+}
+
+TEST(Cli, ServiceCreateUsageErrorContactsNoDaemon) {
+  FakeDaemon daemon;
+  const CliRun r = run_with(daemon, {"service", "create", "web", "--network", "front", "--port",
+                                     "80", "--health", "tcp", "--health-interval", "2x"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "bpfnetctl: service create: invalid --health-interval \"2x\": expected a positive "
+            "duration such as \"2s\", \"500ms\" or a number of milliseconds\n");
+  EXPECT_TRUE(daemon.sockets.empty());
+}
+
+TEST(Cli, ServiceBackendVerbsPrintNothing) {
+  FakeDaemon daemon;
+  daemon.results["service.add-backend web"] = svc("web", kIdA);
+  daemon.results["service.rm-backend web"] = svc("web", kIdA);
+  daemon.results["service.drain web"] = svc("web", kIdA);
+  for (const char* verb : {"add-backend", "rm-backend", "drain"}) {
+    CliRun r = run_with(daemon, {"service", verb, "web", "c1"});
+    EXPECT_EQ(r.status, 0) << verb;
+    EXPECT_EQ(r.out, "") << verb;
+    EXPECT_EQ(r.err, "") << verb;
+    r = run_with(daemon, {"service", verb, "web", "c1", "-o", "json"});
+    EXPECT_EQ(r.out, svc("web", kIdA).dump(4) + "\n") << verb;
+  }
+  ASSERT_EQ(daemon.requests.size(), 6u);
+  EXPECT_EQ(daemon.requests[4].dump(),
+            R"({"op":"service.drain","args":{"name":"web","container":"c1"}})");
+}
+
+TEST(Cli, ServiceDaemonErrorDockerStyle) {
+  FakeDaemon daemon;
+  daemon.errors["service.add-backend web"] = "container c9 is not connected to network front";
+  const CliRun r = run_with(daemon, {"service", "add-backend", "web", "c9", "--weight", "2"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "Error response from daemon: container c9 is not connected to network front\n");
+  EXPECT_EQ(daemon.requests[0]["args"]["weight"], 2);
+}
+
+TEST(Cli, ServiceInspectPrintsTheFoundAndFailsForTheMissing) {
+  FakeDaemon daemon;
+  daemon.results["service.inspect web"] = svc("web", kIdA);
+  daemon.errors["service.inspect nope"] = "service nope not found";
+  daemon.errors["service.inspect gone"] = "No such service: gone";
+  const CliRun r = run_with(daemon, {"service", "inspect", "nope", "web", "gone"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, Json::array({svc("web", kIdA)}).dump(4) + "\n");
+  EXPECT_EQ(r.err, "Error: No such service: nope\nError: No such service: gone\n");
+}
+
+TEST(Cli, ServiceRmGoesOnAfterAnError) {
+  FakeDaemon daemon;
+  daemon.results["service.rm a"] = Json::parse(R"({"id":"1"})");
+  daemon.errors["service.rm b"] = "service b not found";
+  daemon.results["service.rm c"] = Json::parse(R"({"id":"3"})");
+  CliRun r = run_with(daemon, {"service", "rm", "a", "b", "c"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "a\nc\n");
+  EXPECT_EQ(r.err, "Error response from daemon: service b not found\n");
+  EXPECT_EQ(daemon.requests.size(), 3u);
+  r = run_with(daemon, {"service", "rm", "-o", "json", "a", "c"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, Json::parse(R"([{"name":"a","id":"1"},{"name":"c","id":"3"}])").dump(4) + "\n");
+}
+
+TEST(Cli, ServiceLsUnexpectedResultShape) {
+  FakeDaemon daemon;
+  daemon.results["service.ls"] = Json::object();
+  const CliRun r = run_with(daemon, {"service", "ls"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err,
+            "bpfnetctl: unexpected result from daemon: expected an array of services, got: {}\n");
+}
+
 TEST(IsNotFound, Wording) {
   EXPECT_TRUE(is_not_found("network x not found"));
   EXPECT_TRUE(is_not_found("No such network: x"));
   EXPECT_TRUE(is_not_found("Network X Not Found"));
+  EXPECT_TRUE(is_not_found("No such service: x"));
   EXPECT_FALSE(is_not_found("network x has active endpoints"));
 }
 
@@ -381,6 +486,79 @@ TEST(CliSocket, PortMapAddAgainstFakeServer) {
                                      R"("specs":["8080:80"],"network":"front"}})"});
 }
 
+TEST(CliSocket, ServiceLsAgainstFakeServer) {
+  fake::FakeServer server([](const std::string&) {
+    return fake::Reply{
+        R"({"ok":true,"result":[{"Name":"web","Id":"s1","Network":"front","VIP":"10.1.0.100",)"
+        R"("Ports":["80/tcp"],"Published":[{"proto":"tcp","container_port":80,)"
+        R"("host_ip":"0.0.0.0","host_port":8080,"network":"front","container_ip":"10.1.0.100"}],)"
+        R"("Affinity":{"Mode":"client-ip","TimeoutSeconds":10800},"TableSize":16381,)"
+        R"("HealthCheck":{},"Backends":[{"Container":"a","IP":"10.1.0.2","Weight":1,)"
+        R"("State":"healthy","LastError":"","Flows":4},{"Container":"b","IP":"10.1.0.3",)"
+        R"("Weight":1,"State":"unhealthy","LastError":"connection refused","Flows":0}]}]})"
+        "\n"};
+  });
+  std::ostringstream out;
+  std::ostringstream err;
+  const int status =
+      run_cli({"--socket", server.socket(), "service", "ls"}, out, err, socket_transport(5s));
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(err.str(), "");
+  EXPECT_EQ(out.str(),
+            "NAME      NETWORK   VIP          PORTS     PUBLISHED              BACKENDS\n"
+            "web       front     10.1.0.100   80/tcp    0.0.0.0:8080->80/tcp   2 (1 healthy)\n");
+  EXPECT_EQ(server.requests(), std::vector<std::string>{R"({"op":"service.ls","args":{}})"});
+}
+
+TEST(CliSocket, ServiceCreateAgainstFakeServer) {
+  fake::FakeServer server([](const std::string&) {
+    return fake::Reply{R"({"ok":true,"result":{"Name":"web","Id":")" + kIdB +
+                       R"("}})"
+                       "\n"};
+  });
+  std::ostringstream out;
+  std::ostringstream err;
+  const int status = run_cli({"service",    "create",           "--socket", server.socket(),
+                              "web",        "--network",        "front",    "--vip",
+                              "10.1.0.100", "--port",           "80",       "--affinity",
+                              "client-ip",  "--table-size",     "65537",    "--health",
+                              "http",       "--health-path",    "/ready",   "--health-interval",
+                              "1500",       "--health-timeout", "1s"},
+                             out, err, socket_transport(5s));
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(err.str(), "");
+  EXPECT_EQ(out.str(), kIdB + "\n");
+  EXPECT_EQ(server.requests(),
+            std::vector<std::string>{
+                R"({"op":"service.create","args":{"name":"web","network":"front",)"
+                R"("vip":"10.1.0.100","ports":["80/tcp"],"affinity":"client-ip",)"
+                R"("table_size":65537,"health":{"type":"http","path":"/ready","expect":200,)"
+                R"("interval_ms":1500,"timeout_ms":1000,"rise":2,"fall":3}}})"});
+}
+
+TEST(CliSocket, ServiceRmAgainstFakeServer) {
+  fake::FakeServer server(
+      [](const std::string& line) {
+        if (line.find(R"("name":"db")") != std::string::npos) {
+          return fake::Reply{R"({"ok":false,"error":"service db not found"})"
+                             "\n"};
+        }
+        return fake::Reply{R"({"ok":true,"result":{"id":"s1"}})"
+                           "\n"};
+      },
+      2);
+  std::ostringstream out;
+  std::ostringstream err;
+  const int status = run_cli({"--socket", server.socket(), "service", "rm", "db", "web"}, out, err,
+                             socket_transport(5s));
+  EXPECT_EQ(status, 1);
+  EXPECT_EQ(out.str(), "web\n");
+  EXPECT_EQ(err.str(), "Error response from daemon: service db not found\n");
+  EXPECT_EQ(server.requests(),
+            (std::vector<std::string>{R"({"op":"service.rm","args":{"name":"db"}})",
+                                      R"({"op":"service.rm","args":{"name":"web"}})"}));
+}
+
 // --- the executable ---------------------------------------------------------
 
 CliRun run_binary(const std::vector<std::string>& args) {
@@ -427,6 +605,11 @@ TEST(Binary, ExitStatusAndStreams) {
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err,
             "bpfnetctl: network: unknown command \"frob\" (see 'bpfnetctl network --help')\n");
+
+  r = run_binary({"service", "create", "web", "--network", "front"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "bpfnetctl: service create: missing required flag --port\n");
 
   r = run_binary({"--help"});
   EXPECT_EQ(r.status, 0);

@@ -467,6 +467,361 @@ TEST(ParsePortRm, UsageErrorsAndHelp) {
             std::string::npos);
 }
 
+// --- service --------------------------------------------------------------------
+
+TEST(ParseService, HelpAndErrors) {
+  EXPECT_EQ(parse_command({"service", "--help"}).help_text, service_help());
+  EXPECT_EQ(parse_command({"service", "-h"}).verb, Verb::kHelp);
+  EXPECT_EQ(parse_command({"help", "service"}).help_text, service_help());
+  for (const char* sub : {"add-backend", "create", "drain", "inspect", "ls", "rm", "rm-backend"}) {
+    EXPECT_NE(service_help().find(std::string("  ") + sub + " "), std::string::npos) << sub;
+  }
+  EXPECT_NE(global_help().find("  service     Manage load-balanced services\n"), std::string::npos);
+  EXPECT_EQ(usage_error({"service"}),
+            "service: missing command (add-backend, create, drain, inspect, ls, rm, rm-backend; "
+            "see 'bpfnetctl service --help')");
+  EXPECT_EQ(usage_error({"service", "frob"}),
+            "service: unknown command \"frob\" (see 'bpfnetctl service --help')");
+  EXPECT_EQ(usage_error({"service", "--frob"}), "service: unknown flag: --frob");
+}
+
+TEST(ParseServiceCreate, Minimal) {
+  const Command cmd =
+      parse_command({"service", "create", "web", "--network", "front", "--port", "80/tcp"});
+  EXPECT_EQ(cmd.verb, Verb::kServiceCreate);
+  EXPECT_EQ(cmd.output, Output::kTable);
+  EXPECT_EQ(
+      only_request(cmd).dump(),
+      R"({"op":"service.create","args":{"name":"web","network":"front","ports":["80/tcp"]}})");
+  EXPECT_EQ(cmd.requests[0].target, "web");
+}
+
+TEST(ParseServiceCreate, AllFlags) {
+  const Command cmd = parse_command({"service",
+                                     "create",
+                                     "--network",
+                                     "front",
+                                     "--vip",
+                                     "10.1.0.100",
+                                     "--port",
+                                     "80/tcp",
+                                     "--port=53/udp",
+                                     "--publish",
+                                     "8080:80/tcp",
+                                     "-p",
+                                     "127.0.0.1:5353:53/udp",
+                                     "--affinity",
+                                     "client-ip:600",
+                                     "--table-size",
+                                     "251",
+                                     "--health",
+                                     "http",
+                                     "--health-path",
+                                     "/healthz",
+                                     "--health-expect",
+                                     "204",
+                                     "--health-interval",
+                                     "5s",
+                                     "--health-timeout",
+                                     "500ms",
+                                     "--health-rise",
+                                     "1",
+                                     "--health-fall",
+                                     "4",
+                                     "-o",
+                                     "json",
+                                     "web"});
+  EXPECT_EQ(cmd.verb, Verb::kServiceCreate);
+  EXPECT_EQ(cmd.output, Output::kJson);
+  EXPECT_EQ(only_request(cmd).dump(),
+            R"({"op":"service.create","args":{"name":"web","network":"front",)"
+            R"("vip":"10.1.0.100","ports":["80/tcp","53/udp"],)"
+            R"("publish":["8080:80/tcp","127.0.0.1:5353:53/udp"],"affinity":"client-ip:600",)"
+            R"("table_size":251,"health":{"type":"http","path":"/healthz","expect":204,)"
+            R"("interval_ms":5000,"timeout_ms":500,"rise":1,"fall":4}}})");
+}
+
+TEST(ParseServiceCreate, PortsAreNormalized) {
+  const Json req = only_request(
+      parse_command({"service", "create", "web", "--network", "n", "--port", "80", "--port",
+                     "0443/tcp", "--port", "53/udp", "--port", "9/sctp", "--port", "65535"}));
+  EXPECT_EQ(req["args"]["ports"].dump(), R"(["80/tcp","443/tcp","53/udp","9/sctp","65535/tcp"])");
+}
+
+TEST(ParseServiceCreate, PublishIsPassedThroughVerbatim) {
+  // The daemon owns the -p grammar, as for port-map add.
+  const Json req = only_request(parse_command(
+      {"service", "create", "web", "--network", "n", "--port", "80", "-p", "nonsense:spec"}));
+  EXPECT_EQ(req["args"]["publish"].dump(), R"(["nonsense:spec"])");
+}
+
+TEST(ParseServiceCreate, Affinity) {
+  auto affinity = [](const std::string& value) {
+    return only_request(parse_command({"service", "create", "web", "--network", "n", "--port", "80",
+                                       "--affinity", value}))["args"];
+  };
+  EXPECT_EQ(affinity("client-ip")["affinity"], "client-ip");
+  EXPECT_EQ(affinity("client-ip:60")["affinity"], "client-ip:60");
+  EXPECT_EQ(affinity("client-ip:0060")["affinity"], "client-ip:60");
+  EXPECT_FALSE(affinity("none").contains("affinity"));
+}
+
+TEST(ParseServiceCreate, HealthDefaults) {
+  auto health = [](const std::string& type) {
+    return only_request(parse_command({"service", "create", "web", "--network", "n", "--port", "80",
+                                       "--health", type}))["args"]["health"];
+  };
+  EXPECT_EQ(health("tcp").dump(),
+            R"({"type":"tcp","interval_ms":2000,"timeout_ms":1000,"rise":2,"fall":3})");
+  EXPECT_EQ(health("http").dump(),
+            R"({"type":"http","path":"/","expect":200,"interval_ms":2000,"timeout_ms":1000,)"
+            R"("rise":2,"fall":3})");
+}
+
+TEST(ParseServiceCreate, Durations) {
+  auto interval = [](const std::string& value) {
+    return only_request(parse_command({"service", "create", "web", "--network", "n", "--port", "80",
+                                       "--health", "tcp", "--health-interval",
+                                       value}))["args"]["health"]["interval_ms"]
+        .get<long long>();
+  };
+  EXPECT_EQ(interval("2s"), 2000);
+  EXPECT_EQ(interval("500ms"), 500);
+  EXPECT_EQ(interval("1500"), 1500);
+  EXPECT_EQ(interval("1m"), 60000);
+  EXPECT_EQ(interval("2147483647"), 2147483647);
+  const Json req =
+      only_request(parse_command({"service", "create", "web", "--network", "n", "--port", "80",
+                                  "--health", "tcp", "--health-timeout", "3s"}));
+  EXPECT_EQ(req["args"]["health"]["timeout_ms"], 3000);
+}
+
+TEST(ParseServiceCreate, Help) {
+  const Command cmd = parse_command({"service", "create", "--help"});
+  EXPECT_EQ(cmd.verb, Verb::kHelp);
+  EXPECT_EQ(cmd.help_text.rfind("Usage:  bpfnetctl service create [OPTIONS] SERVICE\n", 0), 0u);
+  for (const char* flag :
+       {"--network NETWORK", "--vip IP", "--port PORT[/PROTO]", "-p, --publish SPEC",
+        "--affinity MODE", "--table-size N", "--health TYPE", "--health-path PATH",
+        "--health-expect CODE", "--health-interval DURATION", "--health-timeout DURATION",
+        "--health-rise N", "--health-fall N", "-o, --output", "--format", "--socket", "--help",
+        "500ms"}) {
+    EXPECT_NE(cmd.help_text.find(flag), std::string::npos) << flag;
+  }
+  EXPECT_EQ(parse_command({"help", "service", "create"}).help_text, cmd.help_text);
+}
+
+TEST(ParseServiceCreate, UsageErrors) {
+  const std::string c = "service create: ";
+  auto create = [](std::vector<std::string> more) {
+    Args args{"service", "create", "web", "--network", "n", "--port", "80"};
+    args.insert(args.end(), more.begin(), more.end());
+    return usage_error(args);
+  };
+  EXPECT_EQ(create({}), "<no error>");
+  // Arguments and required flags.
+  EXPECT_EQ(usage_error({"service", "create", "--network", "n", "--port", "80"}),
+            c + "missing argument SERVICE");
+  EXPECT_EQ(create({"extra"}), c + "unexpected argument \"extra\"");
+  EXPECT_EQ(usage_error({"service", "create", "", "--network", "n", "--port", "80"}),
+            c + "SERVICE must not be empty");
+  EXPECT_EQ(usage_error({"service", "create", "web", "--port", "80"}),
+            c + "missing required flag --network");
+  EXPECT_EQ(usage_error({"service", "create", "web", "--network", "n"}),
+            c + "missing required flag --port");
+  EXPECT_EQ(create({"--frob"}), c + "unknown flag: --frob");
+  EXPECT_EQ(create({"--net", "x"}), c + "unknown flag: --net");  // no abbreviations
+  EXPECT_EQ(create({"--network", "m"}), c + "flag --network given more than once");
+  EXPECT_EQ(create({"--vip"}), c + "flag needs an argument: --vip");
+  EXPECT_EQ(create({"--vip", ""}), c + "flag --vip needs a non-empty value");
+  EXPECT_EQ(usage_error({"service", "create", "web", "--network=", "--port", "80"}),
+            c + "flag --network needs a non-empty value");
+  // --port
+  EXPECT_EQ(create({"--port", ""}), c + "flag --port needs a non-empty value");
+  EXPECT_EQ(create({"--port", "http"}),
+            c + "invalid --port \"http\": expected PORT[/PROTO] with PORT from 1 to 65535, e.g. "
+                "80/tcp");
+  EXPECT_EQ(create({"--port", "0"}),
+            c + "invalid --port \"0\": expected PORT[/PROTO] with PORT from 1 to 65535, e.g. "
+                "80/tcp");
+  EXPECT_EQ(create({"--port", "65536/tcp"}),
+            c + "invalid --port \"65536/tcp\": expected PORT[/PROTO] with PORT from 1 to 65535, "
+                "e.g. 80/tcp");
+  EXPECT_EQ(create({"--port", "80-90"}),
+            c + "invalid --port \"80-90\": expected PORT[/PROTO] with PORT from 1 to 65535, e.g. "
+                "80/tcp");
+  EXPECT_EQ(create({"--port", "-1"}),
+            c + "invalid --port \"-1\": expected PORT[/PROTO] with PORT from 1 to 65535, e.g. "
+                "80/tcp");
+  EXPECT_EQ(create({"--port", "53/icmp"}),
+            c + "invalid --port \"53/icmp\": PROTO must be tcp, udp or sctp");
+  EXPECT_EQ(create({"--port", "53/"}),
+            c + "invalid --port \"53/\": PROTO must be tcp, udp or sctp");
+  EXPECT_EQ(create({"--port", "80/TCP"}),
+            c + "invalid --port \"80/TCP\": PROTO must be tcp, udp or sctp");
+  EXPECT_EQ(create({"--port", "80/tcp"}), c + "flag --port gives 80/tcp more than once");
+  // --publish
+  EXPECT_EQ(create({"-p"}), c + "flag needs an argument: --publish");
+  EXPECT_EQ(create({"--publish", ""}), c + "flag --publish needs a non-empty value");
+  // --affinity
+  for (const char* bad : {"client", "client-ip:", "client-ip:0", "client-ip:x", "client-ip:-5",
+                          "client-ip:2147483648", "client-ip60"}) {
+    EXPECT_EQ(create({"--affinity", bad}),
+              c + "invalid --affinity \"" + bad +
+                  "\": expected \"none\", \"client-ip\" or \"client-ip:SECONDS\" with SECONDS a "
+                  "positive integer");
+  }
+  // --table-size
+  for (const char* bad : {"16384", "1", "0", "x", "-7", "7.0", "2147483659"}) {
+    EXPECT_EQ(create({"--table-size", bad}),
+              c + "invalid --table-size \"" + bad + "\": expected a prime number, e.g. 16381");
+  }
+  EXPECT_EQ(create({"--table-size", "2"}), "<no error>");
+  // --health and the --health-* flags
+  EXPECT_EQ(create({"--health", "udp"}),
+            c + "invalid --health \"udp\": expected \"tcp\" or \"http\"");
+  EXPECT_EQ(create({"--health", ""}), c + "flag --health needs a non-empty value");
+  for (const char* flag : {"--health-path", "--health-expect", "--health-interval",
+                           "--health-timeout", "--health-rise", "--health-fall"}) {
+    EXPECT_EQ(create({flag, "1"}), c + "flag " + flag + " needs --health");
+    EXPECT_EQ(create({"--health", "http", flag}), c + "flag needs an argument: " + flag);
+  }
+  EXPECT_EQ(create({"--health", "tcp", "--health-path", "/"}),
+            c + "flag --health-path needs --health http");
+  EXPECT_EQ(create({"--health", "tcp", "--health-expect", "200"}),
+            c + "flag --health-expect needs --health http");
+  EXPECT_EQ(create({"--health", "http", "--health-path", "healthz"}),
+            c + "invalid --health-path \"healthz\": expected a path starting with \"/\"");
+  for (const char* bad : {"99", "600", "ok", "", "2OO"}) {
+    EXPECT_EQ(create({"--health", "http", "--health-expect", bad}),
+              std::string(bad).empty() ? c + "flag --health-expect needs a non-empty value"
+                                       : c + "invalid --health-expect \"" + bad +
+                                             "\": expected an HTTP status code from 100 to 599");
+  }
+  for (const char* flag : {"health-interval", "health-timeout"}) {
+    for (const char* bad :
+         {"0", "0s", "2h", "1.5s", "s", "ms", "+2s", "-2s", " 2s", "2 s", "2S", "0x10"}) {
+      EXPECT_EQ(create({"--health", "tcp", std::string("--") + flag, bad}),
+                c + "invalid --" + flag + " \"" + bad +
+                    "\": expected a positive duration such as \"2s\", \"500ms\" or a number of "
+                    "milliseconds");
+    }
+    EXPECT_EQ(create({"--health", "tcp", std::string("--") + flag, "2147484s"}),
+              c + "invalid --" + flag + " \"2147484s\": at most 2147483647ms");
+  }
+  for (const char* flag : {"health-rise", "health-fall"}) {
+    for (const char* bad : {"0", "x", "2.5", "2147483648"}) {
+      EXPECT_EQ(create({"--health", "tcp", std::string("--") + flag, bad}),
+                c + "invalid --" + flag + " \"" + bad + "\": expected a positive integer");
+    }
+  }
+  // Output
+  EXPECT_EQ(create({"-o", "yaml"}),
+            c + "invalid output format \"yaml\": expected \"table\" or \"json\"");
+}
+
+TEST(ParseServiceBackend, AddBackend) {
+  Command cmd = parse_command({"service", "add-backend", "web", "c1"});
+  EXPECT_EQ(cmd.verb, Verb::kServiceAddBackend);
+  EXPECT_EQ(only_request(cmd).dump(),
+            R"({"op":"service.add-backend","args":{"name":"web","container":"c1"}})");
+  cmd = parse_command({"service", "add-backend", "--weight", "3", "web", "c1", "-o", "json"});
+  EXPECT_EQ(cmd.output, Output::kJson);
+  EXPECT_EQ(only_request(cmd).dump(),
+            R"({"op":"service.add-backend","args":{"name":"web","container":"c1","weight":3}})");
+  EXPECT_EQ(only_request(parse_command(
+                {"service", "add-backend", "web", "c1", "--weight=07"}))["args"]["weight"],
+            7);
+}
+
+TEST(ParseServiceBackend, RmBackendAndDrain) {
+  Command cmd = parse_command({"service", "rm-backend", "web", "c1"});
+  EXPECT_EQ(cmd.verb, Verb::kServiceRmBackend);
+  EXPECT_EQ(only_request(cmd).dump(),
+            R"({"op":"service.rm-backend","args":{"name":"web","container":"c1"}})");
+  cmd = parse_command({"service", "drain", "web", "c1"});
+  EXPECT_EQ(cmd.verb, Verb::kServiceDrain);
+  EXPECT_EQ(only_request(cmd).dump(),
+            R"({"op":"service.drain","args":{"name":"web","container":"c1"}})");
+}
+
+TEST(ParseServiceBackend, UsageErrorsAndHelp) {
+  for (const char* verb : {"add-backend", "rm-backend", "drain"}) {
+    const std::string c = std::string("service ") + verb + ": ";
+    EXPECT_EQ(usage_error({"service", verb}), c + "missing argument SERVICE");
+    EXPECT_EQ(usage_error({"service", verb, "web"}), c + "missing argument CONTAINER");
+    EXPECT_EQ(usage_error({"service", verb, "web", "c1", "c2"}), c + "unexpected argument \"c2\"");
+    EXPECT_EQ(usage_error({"service", verb, "web", ""}), c + "CONTAINER must not be empty");
+    EXPECT_EQ(usage_error({"service", verb, "", "c1"}), c + "SERVICE must not be empty");
+    EXPECT_EQ(usage_error({"service", verb, "web", "c1", "-f"}), c + "unknown flag: -f");
+    const Command help = parse_command({"service", verb, "--help"});
+    EXPECT_EQ(help.verb, Verb::kHelp);
+    EXPECT_EQ(
+        help.help_text.rfind(
+            std::string("Usage:  bpfnetctl service ") + verb + " [OPTIONS] SERVICE CONTAINER\n", 0),
+        0u);
+    EXPECT_EQ(help.help_text.find("--weight") != std::string::npos,
+              std::string(verb) == "add-backend");
+  }
+  EXPECT_EQ(usage_error({"service", "rm-backend", "web", "c1", "--weight", "2"}),
+            "service rm-backend: unknown flag: --weight");
+  EXPECT_EQ(usage_error({"service", "drain", "web", "c1", "--weight", "2"}),
+            "service drain: unknown flag: --weight");
+  const std::string c = "service add-backend: ";
+  for (const char* bad : {"0", "-1", "x", "1.5", "2147483648"}) {
+    EXPECT_EQ(usage_error({"service", "add-backend", "web", "c1", "--weight", bad}),
+              c + "invalid --weight \"" + bad + "\": expected a positive integer");
+  }
+  EXPECT_EQ(usage_error({"service", "add-backend", "web", "c1", "--weight="}),
+            c + "flag --weight needs a non-empty value");
+  EXPECT_EQ(usage_error({"service", "add-backend", "web", "c1", "--weight", "1", "--weight", "2"}),
+            c + "flag --weight given more than once");
+}
+
+TEST(ParseServiceLs, Request) {
+  for (const char* alias : {"ls", "list"}) {
+    const Command cmd = parse_command({"service", alias});
+    EXPECT_EQ(cmd.verb, Verb::kServiceLs);
+    EXPECT_EQ(only_request(cmd).dump(), R"({"op":"service.ls","args":{}})");
+  }
+  EXPECT_EQ(parse_command({"service", "ls", "-o", "json"}).output, Output::kJson);
+  EXPECT_EQ(parse_command({"-o", "json", "service", "ls"}).output, Output::kJson);
+  EXPECT_EQ(usage_error({"service", "ls", "web"}), "service ls: unexpected argument \"web\"");
+  EXPECT_EQ(usage_error({"service", "ls", "-q"}), "service ls: unknown flag: -q");
+  const Command help = parse_command({"service", "ls", "-h"});
+  EXPECT_EQ(help.verb, Verb::kHelp);
+  EXPECT_NE(help.help_text.find("0.0.0.0:8080->80/tcp"), std::string::npos);
+}
+
+TEST(ParseServiceInspectRm, OneRequestPerName) {
+  Command cmd = parse_command({"service", "inspect", "a", "b"});
+  EXPECT_EQ(cmd.verb, Verb::kServiceInspect);
+  ASSERT_EQ(cmd.requests.size(), 2u);
+  EXPECT_EQ(cmd.requests[0].to_json().dump(), R"({"op":"service.inspect","args":{"name":"a"}})");
+  EXPECT_EQ(cmd.requests[1].target, "b");
+  for (const char* alias : {"rm", "remove"}) {
+    cmd = parse_command({"service", alias, "a", "b", "c"});
+    EXPECT_EQ(cmd.verb, Verb::kServiceRm);
+    ASSERT_EQ(cmd.requests.size(), 3u);
+    EXPECT_EQ(cmd.requests[2].to_json().dump(), R"({"op":"service.rm","args":{"name":"c"}})");
+    EXPECT_EQ(cmd.requests[2].target, "c");
+  }
+}
+
+TEST(ParseServiceInspectRm, UsageErrorsAndHelp) {
+  EXPECT_EQ(usage_error({"service", "inspect"}), "service inspect: missing argument SERVICE");
+  EXPECT_EQ(usage_error({"service", "inspect", "a", ""}),
+            "service inspect: SERVICE must not be empty");
+  EXPECT_EQ(usage_error({"service", "rm"}), "service rm: missing argument SERVICE");
+  EXPECT_EQ(usage_error({"service", "rm", "-f", "a"}), "service rm: unknown flag: -f");
+  EXPECT_NE(parse_command({"service", "inspect", "-h"})
+                .help_text.find("service inspect [OPTIONS] SERVICE [SERVICE...]"),
+            std::string::npos);
+  EXPECT_NE(parse_command({"service", "rm", "-h"})
+                .help_text.find("service rm [OPTIONS] SERVICE [SERVICE...]"),
+            std::string::npos);
+}
+
 TEST(ParseVerbs, EndOfFlagsAllowsDashNames) {
   const Command cmd = parse_command({"network", "create", "--", "-weird"});
   EXPECT_EQ(only_request(cmd)["args"]["name"], "-weird");

@@ -321,6 +321,165 @@ TEST(RenderPortRm, NothingOrTheResult) {
             removed.dump(4) + "\n");
 }
 
+// --- service ------------------------------------------------------------------
+
+Json backend(const std::string& container, const std::string& ip, const std::string& state) {
+  Json b = Json::object();
+  b["Container"] = container;
+  b["IP"] = ip;
+  b["Weight"] = 1;
+  b["State"] = state;
+  b["LastError"] = "";
+  b["Flows"] = 0;
+  return b;
+}
+
+Json service(const std::string& name, const std::string& network, const std::string& vip,
+             Json ports, Json published, Json backends) {
+  Json s = Json::object();
+  s["Name"] = name;
+  s["Id"] = kId1;
+  s["Network"] = network;
+  s["VIP"] = vip;
+  s["Ports"] = std::move(ports);
+  s["Published"] = std::move(published);
+  s["Affinity"] = {{"Mode", "none"}, {"TimeoutSeconds", 0}};
+  s["TableSize"] = 16381;
+  s["HealthCheck"] = Json::object();
+  s["Backends"] = std::move(backends);
+  return s;
+}
+
+Json sample_services() {
+  Json db = service("db", "back", "10.2.0.9", Json::array({"5432/tcp"}), Json::array(),
+                    Json::array({backend("pg1", "10.2.0.2", "unhealthy")}));
+  db.erase("Published");
+  return Json::array(
+      {service(
+           "web10", "front", "10.1.0.100", Json::array({"80/tcp", "443/tcp"}),
+           Json::array({binding("tcp", 80, "::", 8080), binding("tcp", 80, "0.0.0.0", 8080)}),
+           Json::array({backend("a", "10.1.0.2", "healthy"), backend("b", "10.1.0.3", "draining"),
+                        backend("c", "10.1.0.4", "healthy")})),
+       db,
+       service("web2", "front", "10.1.0.101", Json::array({"53/udp"}), Json::array(),
+               Json::array())});
+}
+
+TEST(RenderServiceLs, DockerTableSortedNaturally) {
+  EXPECT_EQ(render(command({"service", "ls"}), sample_services()),
+            "NAME      NETWORK   VIP          PORTS             PUBLISHED                          "
+            "       BACKENDS\n"
+            "db        back      10.2.0.9     5432/tcp                                            "
+            "        1 (0 healthy)\n"
+            "web2      front     10.1.0.101   53/udp                                              "
+            "        0 (0 healthy)\n"
+            "web10     front     10.1.0.100   80/tcp, 443/tcp   0.0.0.0:8080->80/tcp, "
+            "[::]:8080->80/tcp   3 (2 healthy)\n");
+}
+
+TEST(RenderServiceLs, Empty) {
+  EXPECT_EQ(render(command({"service", "ls"}), Json::array()),
+            "NAME      NETWORK   VIP       PORTS     PUBLISHED   BACKENDS\n");
+}
+
+TEST(RenderServiceLs, MissingFieldsAreEmptyCells) {
+  EXPECT_EQ(render(command({"service", "ls"}), Json::parse(R"([{"Name":"bare"}])")),
+            "NAME      NETWORK   VIP       PORTS     PUBLISHED   BACKENDS\n"
+            "bare                                                0 (0 healthy)\n");
+}
+
+// The PUBLISHED cell of a one-service table.
+std::string published_cell(Json bindings) {
+  const std::string out = render(
+      command({"service", "ls"}),
+      Json::array({service("s", "n", "v", Json::array(), std::move(bindings), Json::array())}));
+  const std::string row = out.substr(out.find('\n') + 1);
+  const size_t start = out.find("PUBLISHED");
+  const size_t end = out.find("BACKENDS");
+  std::string cell = row.substr(start, end - start);
+  cell.erase(cell.find_last_not_of(' ') + 1);
+  return cell;
+}
+
+TEST(RenderServiceLs, PublishedLikeDockerPs) {
+  EXPECT_EQ(published_cell(Json::array({binding("tcp", 80, "0.0.0.0", 8080)})),
+            "0.0.0.0:8080->80/tcp");
+  // docker ps (formatter.DisplayablePorts): sorted by container port, host
+  // address (IPv4 first, numerically), host port and protocol; runs of ports
+  // published on the same port are grouped per address and protocol, and come
+  // first; the other mappings follow, in order.
+  EXPECT_EQ(published_cell(Json::array(
+                {binding("tcp", 90, "10.0.0.1", 9090), binding("tcp", 82, "0.0.0.0", 82),
+                 binding("tcp", 84, "0.0.0.0", 84), binding("tcp", 80, "::", 80),
+                 binding("tcp", 81, "0.0.0.0", 81), binding("udp", 53, "0.0.0.0", 53),
+                 binding("tcp", 90, "9.0.0.1", 9090), binding("tcp", 80, "0.0.0.0", 80)})),
+            "0.0.0.0:80-82->80-82/tcp, 0.0.0.0:53->53/udp, 0.0.0.0:84->84/tcp, [::]:80->80/tcp, "
+            "9.0.0.1:9090->90/tcp, 10.0.0.1:9090->90/tcp");
+  EXPECT_EQ(
+      published_cell(Json::array({binding("udp", 53, "::1", 5353), binding("tcp", 53, "::1", 5353),
+                                  binding("tcp", 53, "127.0.0.1", 5353)})),
+      "127.0.0.1:5353->53/tcp, [::1]:5353->53/tcp, [::1]:5353->53/udp");
+  EXPECT_EQ(published_cell(Json::array()), "");
+}
+
+TEST(RenderServiceLs, JsonIsTheArrayAsReceived) {
+  const Json services = sample_services();
+  EXPECT_EQ(render(command({"service", "ls", "-o", "json"}), services), services.dump(4) + "\n");
+}
+
+TEST(RenderServiceLs, RejectsBadShapes) {
+  const Command cmd = command({"service", "ls"});
+  EXPECT_THROW(render(cmd, Json::object()), BadResult);
+  EXPECT_THROW(render(cmd, Json::array({"web"})), BadResult);
+  EXPECT_THROW(render(cmd, Json::parse(R"([{"Name":"s","Ports":"80/tcp"}])")), BadResult);
+  EXPECT_THROW(render(cmd, Json::parse(R"([{"Name":"s","Ports":[80]}])")), BadResult);
+  EXPECT_THROW(render(cmd, Json::parse(R"([{"Name":"s","Published":{}}])")), BadResult);
+  EXPECT_THROW(render(cmd, Json::parse(R"([{"Name":"s","Published":[{"proto":"tcp"}]}])")),
+               BadResult);
+  EXPECT_THROW(render(cmd, Json::parse(R"([{"Name":"s","Backends":{}}])")), BadResult);
+  EXPECT_THROW(render(cmd, Json::parse(R"([{"Name":"s","Backends":["a"]}])")), BadResult);
+}
+
+TEST(RenderServiceCreate, PrintsTheIdOrTheService) {
+  const Json s = sample_services()[0];
+  EXPECT_EQ(
+      render(command({"service", "create", "web10", "--network", "front", "--port", "80"}), s),
+      kId1 + "\n");
+  EXPECT_EQ(
+      render(command({"service", "create", "w", "--network", "n", "--port", "80", "-o", "json"}),
+             s),
+      s.dump(4) + "\n");
+  EXPECT_THROW(
+      render(command({"service", "create", "w", "--network", "n", "--port", "80"}), Json::object()),
+      BadResult);
+}
+
+TEST(RenderServiceBackend, NothingOrTheService) {
+  const Json s = sample_services()[0];
+  for (const char* verb : {"add-backend", "rm-backend", "drain"}) {
+    EXPECT_EQ(render(command({"service", verb, "web10", "a"}), s), "") << verb;
+    EXPECT_EQ(render(command({"service", verb, "web10", "a", "-o", "json"}), s), s.dump(4) + "\n")
+        << verb;
+  }
+}
+
+TEST(RenderServiceInspect, IndentedArray) {
+  const Json found = Json::array({sample_services()[1]});
+  const std::string out = render(command({"service", "inspect", "db"}), found);
+  EXPECT_EQ(out.substr(0, 20), "[\n    {\n        \"Nam");
+  EXPECT_EQ(out, found.dump(4) + "\n");
+  // JSON whatever the output format.
+  EXPECT_EQ(render(command({"service", "inspect", "-o", "table", "db"}), found), out);
+  EXPECT_THROW(render(command({"service", "inspect", "db"}), Json::object()), BadResult);
+}
+
+TEST(RenderServiceRm, PrintsTheNamesGiven) {
+  const Json removed = Json::parse(R"([{"name":"web","id":"1"},{"name":"db","id":"2"}])");
+  EXPECT_EQ(render(command({"service", "rm", "web", "db"}), removed), "web\ndb\n");
+  EXPECT_EQ(render(command({"service", "rm", "-o", "json", "web", "db"}), removed),
+            removed.dump(4) + "\n");
+}
+
 TEST(RenderVersion, ClientAndServer) {
   const Json ping = Json::parse(R"({"version":"9.8.7"})");
   EXPECT_EQ(

@@ -1,5 +1,7 @@
 #include "ctl/cli.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -27,7 +29,8 @@ void print_bad_result(std::ostream& err, const BadResult& e) {
 
 // inspect and rm: one request per name, going on after daemon errors.
 int run_each(const Command& cmd, const Transport& transport, std::ostream& out, std::ostream& err) {
-  const bool inspect = cmd.verb == Verb::kNetworkInspect;
+  const bool inspect = cmd.verb == Verb::kNetworkInspect || cmd.verb == Verb::kServiceInspect;
+  const std::string_view kind = cmd.verb == Verb::kServiceInspect ? "service" : "network";
   // rm in table mode prints each name as soon as it is removed, like docker.
   const bool stream = !inspect && cmd.output == Output::kTable;
   Json done = Json::array();
@@ -53,7 +56,7 @@ int run_each(const Command& cmd, const Transport& transport, std::ostream& out, 
       }
     } catch (const DaemonError& e) {
       if (inspect && is_not_found(e.what())) {
-        errors.push_back("Error: No such network: " + req.target);
+        errors.push_back(fmt::format("Error: No such {}: {}", kind, req.target));
       } else {
         errors.push_back(std::string("Error response from daemon: ") + e.what());
       }
@@ -91,7 +94,8 @@ TransportFactory socket_transport(std::chrono::milliseconds timeout) {
 
 bool is_not_found(std::string_view daemon_error) {
   return contains_nocase(daemon_error, "not found") ||
-         contains_nocase(daemon_error, "no such network");
+         contains_nocase(daemon_error, "no such network") ||
+         contains_nocase(daemon_error, "no such service");
 }
 
 int run(const Command& cmd, const Transport& transport, std::ostream& out, std::ostream& err) {
@@ -99,7 +103,8 @@ int run(const Command& cmd, const Transport& transport, std::ostream& out, std::
     out << cmd.help_text;
     return 0;
   }
-  if (cmd.verb == Verb::kNetworkInspect || cmd.verb == Verb::kNetworkRm) {
+  if (cmd.verb == Verb::kNetworkInspect || cmd.verb == Verb::kNetworkRm ||
+      cmd.verb == Verb::kServiceInspect || cmd.verb == Verb::kServiceRm) {
     return run_each(cmd, transport, out, err);
   }
   try {

@@ -18,16 +18,16 @@ using TransportFactory = std::function<Transport(const std::string& socket_path)
 // A Client on the socket with the given timeout.
 TransportFactory socket_transport(std::chrono::milliseconds timeout = Client::kDefaultTimeout);
 
-// True when a daemon error means "no such network" (the daemon's message
-// contains "not found" or "No such network").
+// True when a daemon error means "no such network/service" (the daemon's
+// message contains "not found", "No such network" or "No such service").
 bool is_not_found(std::string_view daemon_error);
 
 // Runs a parsed command: results go to `out`; each failure is one line on `err`:
 //   daemon errors   "Error response from daemon: <error>"
-//   inspect misses  "Error: No such network: <name>"
+//   inspect misses  "Error: No such network: <name>" ("service" for service inspect)
 //   no daemon       "Cannot connect to the bpfnet daemon at unix://PATH. Is bpfnetd running?"
-// `network rm` and `network inspect` go on after a daemon error and print one
-// line per failed name. Returns the exit status (0 or 1).
+// `network rm`, `network inspect`, `service rm` and `service inspect` go on
+// after a daemon error and print one line per failed name. Returns the exit status (0 or 1).
 int run(const Command& cmd, const Transport& transport, std::ostream& out, std::ostream& err);
 
 // parse_command + run. Usage errors print "bpfnetctl: <what>" and return 1;

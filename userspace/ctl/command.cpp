@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <boost/program_options.hpp>
+#include <charconv>
+#include <cstdint>
 #include <optional>
 
 namespace bpfnet::ctl {
@@ -116,6 +118,71 @@ constexpr VerbSpec kPortRm{
     "Remove a published port of a container.", "",
     "PROTO is tcp (default), udp or sctp. Prints nothing on success; with -o json,\n"
     "prints the daemon's result (the removed bindings).\n"};
+
+constexpr VerbSpec kServiceCreate{
+    "service create", "service create [OPTIONS] SERVICE",
+    "Create a load-balanced service and print its ID.",
+    "      --network NETWORK  Network of the virtual IP and of the backends (required)\n"
+    "      --vip IP           Virtual IP (default: the next free address of the network)\n"
+    "      --port PORT[/PROTO]\n"
+    "                         Port of the service, e.g. 80/tcp (required, repeatable);\n"
+    "                         PROTO is tcp (default), udp or sctp\n"
+    "  -p, --publish SPEC     Publish a port of the service on the host (repeatable), in\n"
+    "                         Docker's -p syntax: [HOSTIP:]HOSTPORT:PORT[/PROTO], e.g.\n"
+    "                         8080:80/tcp\n"
+    "      --affinity MODE    \"client-ip\" sends a client to the same backend for 10800\n"
+    "                         seconds, \"client-ip:SECONDS\" for SECONDS; \"none\" (default)\n"
+    "      --table-size N     Size of the Maglev lookup table, a prime (default 16381)\n"
+    "      --health TYPE      Check the backends: \"tcp\" (connect) or \"http\" (GET)\n"
+    "      --health-path PATH\n"
+    "                         HTTP path to get (default \"/\"; with --health http)\n"
+    "      --health-expect CODE\n"
+    "                         HTTP status expected (default 200; with --health http)\n"
+    "      --health-interval DURATION\n"
+    "                         Time between two checks of a backend (default 2s)\n"
+    "      --health-timeout DURATION\n"
+    "                         Time a check may take (default 1s)\n"
+    "      --health-rise N    Successes in a row that make a backend healthy (default 2)\n"
+    "      --health-fall N    Failures in a row that make a backend unhealthy (default 3)\n",
+    "DURATION is a number of milliseconds, or a number followed by ms, s or m: 500ms,\n"
+    "2s, 1m. The --health-* flags need --health. With -o json, prints the service as\n"
+    "`service inspect` does.\n"};
+
+constexpr VerbSpec kServiceAddBackend{
+    "service add-backend", "service add-backend [OPTIONS] SERVICE CONTAINER",
+    "Add a container as a backend of a service.",
+    "      --weight N         Share of the new flows, relative to the other backends\n"
+    "                         (default 1)\n",
+    "Prints nothing on success; with -o json, prints the service as `service inspect`\n"
+    "does.\n"};
+
+constexpr VerbSpec kServiceRmBackend{
+    "service rm-backend", "service rm-backend [OPTIONS] SERVICE CONTAINER",
+    "Remove a backend from a service.", "",
+    "Prints nothing on success; with -o json, prints the service as `service inspect`\n"
+    "does.\n"};
+
+constexpr VerbSpec kServiceDrain{
+    "service drain", "service drain [OPTIONS] SERVICE CONTAINER",
+    "Send no new flows to a backend; the flows it has go on.", "",
+    "Prints nothing on success; with -o json, prints the service as `service inspect`\n"
+    "does.\n"};
+
+constexpr VerbSpec kServiceLs{
+    "service ls", "service ls [OPTIONS]", "List services, sorted by name.", "",
+    "BACKENDS is the number of backends, then the number of healthy ones in\n"
+    "parentheses. PUBLISHED shows the published ports as `docker ps` does, e.g.\n"
+    "0.0.0.0:8080->80/tcp. With -o json, prints the services as `service inspect` does.\n"};
+
+constexpr VerbSpec kServiceInspect{
+    "service inspect", "service inspect [OPTIONS] SERVICE [SERVICE...]",
+    "Display detailed information on one or more services, as a JSON array.", "",
+    "The output is JSON whatever the output format.\n"};
+
+constexpr VerbSpec kServiceRm{
+    "service rm", "service rm [OPTIONS] SERVICE [SERVICE...]",
+    "Remove one or more services, printing each name as it is removed.", "",
+    "With -o json, prints [{\"name\": SERVICE, \"id\": ID}, ...] for the removed services.\n"};
 
 // The names of port-map rm's positional arguments (also used in its errors).
 const std::vector<std::string> kPortRmArgs{"CONTAINER", "[HOSTIP:]HOSTPORT[/PROTO]"};
@@ -323,16 +390,16 @@ Command parse_network_ls(const std::vector<std::string>& args, Command cmd) {
   return cmd;
 }
 
-// inspect and rm: one request per NETWORK argument.
-Command parse_network_each(const std::vector<std::string>& args, Command cmd, const VerbSpec& spec,
-                           Verb verb, std::string_view op) {
+// inspect and rm: one request per `arg` (NETWORK, SERVICE) argument.
+Command parse_each(const std::vector<std::string>& args, Command cmd, const VerbSpec& spec,
+                   Verb verb, std::string_view op, const std::string& arg) {
   po::options_description d;
   add_output(d, true);
   add_common(d);
   Parsed p = parse_args(args, d, spec.name);
   if (wants_help(p.vm)) return help_command(verb_help(spec, true));
   apply_common(p.vm, cmd, spec.name);
-  check_positional(p.positional, {"NETWORK"}, true, spec.name);
+  check_positional(p.positional, {arg}, true, spec.name);
   cmd.verb = verb;
   for (const std::string& name : p.positional) {
     Request req{std::string(op), Json::object(), name};
@@ -487,16 +554,300 @@ Command parse_network(const std::vector<std::string>& args, Command cmd) {
   if (sub == "create") return parse_network_create(rest, std::move(cmd));
   if (sub == "ls" || sub == "list") return parse_network_ls(rest, std::move(cmd));
   if (sub == "inspect") {
-    return parse_network_each(rest, std::move(cmd), kInspect, Verb::kNetworkInspect,
-                              "network.inspect");
+    return parse_each(rest, std::move(cmd), kInspect, Verb::kNetworkInspect, "network.inspect",
+                      "NETWORK");
   }
   if (sub == "rm" || sub == "remove") {
-    return parse_network_each(rest, std::move(cmd), kRm, Verb::kNetworkRm, "network.rm");
+    return parse_each(rest, std::move(cmd), kRm, Verb::kNetworkRm, "network.rm", "NETWORK");
   }
   if (sub == "connect") return parse_network_connect(rest, std::move(cmd));
   if (sub == "disconnect") return parse_network_disconnect(rest, std::move(cmd));
   throw UsageError(
       fmt::format("network: unknown command \"{}\" (see 'bpfnetctl network --help')", sub));
+}
+
+// --- service ------------------------------------------------------------------
+
+// Limit of the numbers the service flags take (counts, seconds, milliseconds).
+constexpr uint64_t kMaxNumber = INT32_MAX;
+
+UsageError invalid_value(std::string_view context, std::string_view flag, std::string_view value,
+                         std::string_view expected) {
+  return UsageError(
+      with_context(context, fmt::format("invalid --{} \"{}\": {}", flag, value, expected)));
+}
+
+// Digits only (no sign, no space), at most `max`; nullopt otherwise.
+std::optional<uint64_t> parse_decimal(std::string_view text, uint64_t max) {
+  if (text.empty() ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value > max) return std::nullopt;
+  return value;
+}
+
+bool is_prime(uint64_t n) {
+  if (n < 2) return false;
+  for (uint64_t d = 2; d * d <= n; ++d) {
+    if (n % d == 0) return false;
+  }
+  return true;
+}
+
+// The values of a repeatable flag, none of them empty.
+std::vector<std::string> list_flag(const po::variables_map& vm, const std::string& key,
+                                   std::string_view context) {
+  if (vm.count(key) == 0) return {};
+  std::vector<std::string> values = vm[key].as<std::vector<std::string>>();
+  for (const std::string& v : values) {
+    if (v.empty()) {
+      throw UsageError(
+          with_context(context, fmt::format("flag --{} needs a non-empty value", key)));
+    }
+  }
+  return values;
+}
+
+// A flag whose value is a positive integer.
+std::optional<uint64_t> count_flag(const po::variables_map& vm, const std::string& key,
+                                   std::string_view context) {
+  const auto value = string_flag(vm, key, context);
+  if (!value) return std::nullopt;
+  const auto n = parse_decimal(*value, kMaxNumber);
+  if (!n || *n == 0) throw invalid_value(context, key, *value, "expected a positive integer");
+  return n;
+}
+
+// A flag whose value is a DURATION: milliseconds, or a number followed by
+// ms, s or m. Returns milliseconds.
+std::optional<uint64_t> duration_flag(const po::variables_map& vm, const std::string& key,
+                                      std::string_view context) {
+  const auto value = string_flag(vm, key, context);
+  if (!value) return std::nullopt;
+  std::string_view number = *value;
+  uint64_t unit_ms = 1;
+  if (number.ends_with("ms")) {
+    number.remove_suffix(2);
+  } else if (number.ends_with("s")) {
+    number.remove_suffix(1);
+    unit_ms = 1000;
+  } else if (number.ends_with("m")) {
+    number.remove_suffix(1);
+    unit_ms = 60'000;
+  }
+  const auto n = parse_decimal(number, kMaxNumber);
+  if (!n || *n == 0) {
+    throw invalid_value(
+        context, key, *value,
+        "expected a positive duration such as \"2s\", \"500ms\" or a number of milliseconds");
+  }
+  if (*n * unit_ms > kMaxNumber) {
+    throw invalid_value(context, key, *value, fmt::format("at most {}ms", kMaxNumber));
+  }
+  return *n * unit_ms;
+}
+
+// --port PORT[/PROTO] -> "PORT/PROTO".
+std::string service_port(const std::string& spec, std::string_view context) {
+  const std::string_view text = spec;
+  const size_t slash = text.find('/');
+  const std::string_view proto = slash == std::string_view::npos ? "tcp" : text.substr(slash + 1);
+  const auto port = parse_decimal(text.substr(0, slash), 65535);
+  if (!port || *port == 0) {
+    throw invalid_value(context, "port", spec,
+                        "expected PORT[/PROTO] with PORT from 1 to 65535, e.g. 80/tcp");
+  }
+  if (proto != "tcp" && proto != "udp" && proto != "sctp") {
+    throw invalid_value(context, "port", spec, "PROTO must be tcp, udp or sctp");
+  }
+  return fmt::format("{}/{}", *port, proto);
+}
+
+// --affinity: "client-ip" or "client-ip:SECONDS"; nullopt for none.
+std::optional<std::string> affinity_flag(const po::variables_map& vm, std::string_view context) {
+  const auto value = string_flag(vm, "affinity", context);
+  if (!value || *value == "none") return std::nullopt;
+  constexpr std::string_view kClientIp = "client-ip";
+  if (*value == kClientIp) return *value;
+  if (value->starts_with("client-ip:")) {
+    const auto seconds =
+        parse_decimal(std::string_view(*value).substr(kClientIp.size() + 1), kMaxNumber);
+    if (seconds && *seconds > 0) return fmt::format("{}:{}", kClientIp, *seconds);
+  }
+  throw invalid_value(context, "affinity", *value,
+                      "expected \"none\", \"client-ip\" or \"client-ip:SECONDS\" with SECONDS a "
+                      "positive integer");
+}
+
+// --health and the --health-* flags -> the "health" object, every field set
+// (the defaults are the ones of the protocol).
+std::optional<Json> health_flags(const po::variables_map& vm, std::string_view context) {
+  static const std::vector<std::string> kHttpOnly{"health-path", "health-expect"};
+  static const std::vector<std::string> kAny{"health-interval", "health-timeout", "health-rise",
+                                             "health-fall"};
+  const auto type = string_flag(vm, "health", context);
+  if (!type) {
+    for (const auto* keys : {&kHttpOnly, &kAny}) {
+      for (const std::string& key : *keys) {
+        if (vm.count(key) != 0) {
+          throw UsageError(with_context(context, fmt::format("flag --{} needs --health", key)));
+        }
+      }
+    }
+    return std::nullopt;
+  }
+  if (*type != "tcp" && *type != "http") {
+    throw invalid_value(context, "health", *type, "expected \"tcp\" or \"http\"");
+  }
+  Json health = Json::object();
+  health["type"] = *type;
+  if (*type == "http") {
+    const std::string path = string_flag(vm, "health-path", context).value_or("/");
+    if (path[0] != '/') {
+      throw invalid_value(context, "health-path", path, "expected a path starting with \"/\"");
+    }
+    health["path"] = path;
+    uint64_t expect = 200;
+    if (const auto value = string_flag(vm, "health-expect", context)) {
+      const auto code = parse_decimal(*value, 599);
+      if (!code || *code < 100) {
+        throw invalid_value(context, "health-expect", *value,
+                            "expected an HTTP status code from 100 to 599");
+      }
+      expect = *code;
+    }
+    health["expect"] = expect;
+  } else {
+    for (const std::string& key : kHttpOnly) {
+      if (vm.count(key) != 0) {
+        throw UsageError(with_context(context, fmt::format("flag --{} needs --health http", key)));
+      }
+    }
+  }
+  health["interval_ms"] = duration_flag(vm, "health-interval", context).value_or(2000);
+  health["timeout_ms"] = duration_flag(vm, "health-timeout", context).value_or(1000);
+  health["rise"] = count_flag(vm, "health-rise", context).value_or(2);
+  health["fall"] = count_flag(vm, "health-fall", context).value_or(3);
+  return health;
+}
+
+Command parse_service_create(const std::vector<std::string>& args, Command cmd) {
+  const VerbSpec& spec = kServiceCreate;
+  po::options_description d;
+  d.add_options()("network", po::value<std::string>())("vip", po::value<std::string>())(
+      "port", po::value<std::vector<std::string>>())(
+      "publish,p", po::value<std::vector<std::string>>())("affinity", po::value<std::string>())(
+      "table-size", po::value<std::string>())("health", po::value<std::string>())(
+      "health-path", po::value<std::string>())("health-expect", po::value<std::string>())(
+      "health-interval", po::value<std::string>())("health-timeout", po::value<std::string>())(
+      "health-rise", po::value<std::string>())("health-fall", po::value<std::string>());
+  add_output(d, true);
+  add_common(d);
+  Parsed p = parse_args(args, d, spec.name);
+  if (wants_help(p.vm)) return help_command(verb_help(spec, true));
+  apply_common(p.vm, cmd, spec.name);
+  check_positional(p.positional, {"SERVICE"}, false, spec.name);
+  const auto network = string_flag(p.vm, "network", spec.name);
+  if (!network) throw UsageError(with_context(spec.name, "missing required flag --network"));
+  const std::vector<std::string> port_flags = list_flag(p.vm, "port", spec.name);
+  if (port_flags.empty()) throw UsageError(with_context(spec.name, "missing required flag --port"));
+
+  std::vector<std::string> ports;
+  for (const std::string& flag : port_flags) {
+    std::string port = service_port(flag, spec.name);
+    if (std::find(ports.begin(), ports.end(), port) != ports.end()) {
+      throw UsageError(
+          with_context(spec.name, fmt::format("flag --port gives {} more than once", port)));
+    }
+    ports.push_back(std::move(port));
+  }
+  // The -p grammar is the daemon's (as for port-map add).
+  const std::vector<std::string> publish = list_flag(p.vm, "publish", spec.name);
+  std::optional<uint64_t> table_size;
+  if (const auto value = string_flag(p.vm, "table-size", spec.name)) {
+    table_size = parse_decimal(*value, kMaxNumber);
+    if (!table_size || !is_prime(*table_size)) {
+      throw invalid_value(spec.name, "table-size", *value, "expected a prime number, e.g. 16381");
+    }
+  }
+  const auto affinity = affinity_flag(p.vm, spec.name);
+  const auto health = health_flags(p.vm, spec.name);
+
+  Request req{"service.create", Json::object(), p.positional[0]};
+  req.args["name"] = p.positional[0];
+  req.args["network"] = *network;
+  if (auto v = string_flag(p.vm, "vip", spec.name)) req.args["vip"] = *v;
+  req.args["ports"] = Json(ports);
+  if (!publish.empty()) req.args["publish"] = Json(publish);
+  if (affinity) req.args["affinity"] = *affinity;
+  if (table_size) req.args["table_size"] = *table_size;
+  if (health) req.args["health"] = *health;
+  cmd.verb = Verb::kServiceCreate;
+  cmd.requests.push_back(std::move(req));
+  return cmd;
+}
+
+// add-backend, rm-backend and drain: SERVICE CONTAINER, one request.
+Command parse_service_backend(const std::vector<std::string>& args, Command cmd,
+                              const VerbSpec& spec, Verb verb, std::string_view op) {
+  const bool weighted = verb == Verb::kServiceAddBackend;
+  po::options_description d;
+  if (weighted) d.add_options()("weight", po::value<std::string>());
+  add_output(d, true);
+  add_common(d);
+  Parsed p = parse_args(args, d, spec.name);
+  if (wants_help(p.vm)) return help_command(verb_help(spec, true));
+  apply_common(p.vm, cmd, spec.name);
+  check_positional(p.positional, {"SERVICE", "CONTAINER"}, false, spec.name);
+  Request req{std::string(op), Json::object(), p.positional[0]};
+  req.args["name"] = p.positional[0];
+  req.args["container"] = p.positional[1];
+  if (weighted) {
+    if (auto weight = count_flag(p.vm, "weight", spec.name)) req.args["weight"] = *weight;
+  }
+  cmd.verb = verb;
+  cmd.requests.push_back(std::move(req));
+  return cmd;
+}
+
+Command parse_service(const std::vector<std::string>& args, Command cmd) {
+  if (args.empty()) {
+    throw UsageError(
+        "service: missing command (add-backend, create, drain, inspect, ls, rm, rm-backend; "
+        "see 'bpfnetctl service --help')");
+  }
+  const std::string& sub = args[0];
+  if (sub == "-h" || sub == "--help") return help_command(service_help());
+  if (sub.size() > 1 && sub[0] == '-') throw UsageError("service: unknown flag: " + sub);
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (sub == "create") return parse_service_create(rest, std::move(cmd));
+  if (sub == "add-backend") {
+    return parse_service_backend(rest, std::move(cmd), kServiceAddBackend, Verb::kServiceAddBackend,
+                                 "service.add-backend");
+  }
+  if (sub == "rm-backend") {
+    return parse_service_backend(rest, std::move(cmd), kServiceRmBackend, Verb::kServiceRmBackend,
+                                 "service.rm-backend");
+  }
+  if (sub == "drain") {
+    return parse_service_backend(rest, std::move(cmd), kServiceDrain, Verb::kServiceDrain,
+                                 "service.drain");
+  }
+  if (sub == "ls" || sub == "list") {
+    return parse_simple(rest, std::move(cmd), kServiceLs, Verb::kServiceLs, "service.ls");
+  }
+  if (sub == "inspect") {
+    return parse_each(rest, std::move(cmd), kServiceInspect, Verb::kServiceInspect,
+                      "service.inspect", "SERVICE");
+  }
+  if (sub == "rm" || sub == "remove") {
+    return parse_each(rest, std::move(cmd), kServiceRm, Verb::kServiceRm, "service.rm", "SERVICE");
+  }
+  throw UsageError(
+      fmt::format("service: unknown command \"{}\" (see 'bpfnetctl service --help')", sub));
 }
 
 }  // namespace
@@ -522,6 +873,7 @@ std::string global_help() {
       "Commands:\n"
       "  network     Manage networks\n"
       "  port-map    Manage the published ports of containers\n"
+      "  service     Manage load-balanced services\n"
       "  stats       Show traffic and drop counters\n"
       "  version     Show the client and daemon versions\n"
       "  help        Show the help of a command\n"
@@ -560,6 +912,25 @@ std::string port_map_help() {
       "Run 'bpfnetctl port-map COMMAND --help' for more information on a command.\n");
 }
 
+std::string service_help() {
+  return std::string(
+      "Usage:  bpfnetctl service COMMAND\n"
+      "\n"
+      "Manage load-balanced services: a virtual IP and ports on a network, spread over\n"
+      "backend containers by Maglev hashing\n"
+      "\n"
+      "Commands:\n"
+      "  add-backend Add a container as a backend of a service\n"
+      "  create      Create a service\n"
+      "  drain       Send no new flows to a backend\n"
+      "  inspect     Display detailed information on one or more services\n"
+      "  ls          List services\n"
+      "  rm          Remove one or more services\n"
+      "  rm-backend  Remove a backend from a service\n"
+      "\n"
+      "Run 'bpfnetctl service COMMAND --help' for more information on a command.\n");
+}
+
 Command parse_command(const std::vector<std::string>& args) {
   // Global flags come before the verb; find where the verb starts.
   size_t verb_at = 0;
@@ -591,6 +962,7 @@ Command parse_command(const std::vector<std::string>& args) {
   const std::vector<std::string> rest(args.begin() + verb_at + 1, args.end());
   if (verb == "network") return parse_network(rest, std::move(cmd));
   if (verb == "port-map") return parse_port_map(rest, std::move(cmd));
+  if (verb == "service") return parse_service(rest, std::move(cmd));
   if (verb == "stats") return parse_simple(rest, std::move(cmd), kStats, Verb::kStats, "stats");
   if (verb == "version") {
     return parse_simple(rest, std::move(cmd), kVersion, Verb::kVersion, "ping");

@@ -31,6 +31,13 @@ enum class Verb {
   kPortAdd,  // port-map add
   kPortLs,   // port-map ls
   kPortRm,   // port-map rm
+  kServiceCreate,
+  kServiceAddBackend,
+  kServiceRmBackend,
+  kServiceDrain,
+  kServiceLs,
+  kServiceInspect,
+  kServiceRm,
 };
 
 enum class Output { kTable, kJson };
@@ -68,5 +75,6 @@ Command parse_command(const std::vector<std::string>& args);
 std::string global_help();
 std::string network_help();
 std::string port_map_help();
+std::string service_help();
 
 }  // namespace bpfnet::ctl

@@ -1,8 +1,11 @@
 #include "ctl/render.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <map>
 #include <vector>
 
 #include "ctl/tabwriter.h"
@@ -222,6 +225,132 @@ std::string render_port_ls(const Command& cmd, const Json& result) {
   return out;
 }
 
+// --- service ------------------------------------------------------------------
+
+// netip.Addr's order, which docker ps sorts host addresses with: IPv4 before
+// IPv6, then by value. (Text that is no address sorts first, by text.)
+bool address_less(const std::string& a, const std::string& b) {
+  auto key = [](const std::string& text) {
+    std::array<unsigned char, 16> bytes{};
+    if (::inet_pton(AF_INET, text.c_str(), bytes.data()) == 1) return std::pair(4, bytes);
+    if (::inet_pton(AF_INET6, text.c_str(), bytes.data()) == 1) return std::pair(6, bytes);
+    return std::pair(0, bytes);
+  };
+  const auto ka = key(a);
+  const auto kb = key(b);
+  if (ka != kb) return ka < kb;
+  return a < b;
+}
+
+// The PUBLISHED column: docker ps's PORTS (formatter.DisplayablePorts) for
+// bindings, which always have a host address: "0.0.0.0:8080->80/tcp", and runs
+// of consecutive ports published on the same port grouped, "0.0.0.0:80-81->80-81/tcp".
+std::string displayable_ports(const Json& bindings) {
+  struct Port {
+    std::string ip;
+    long long private_port;
+    long long public_port;
+    std::string type;
+  };
+  expect_array(bindings, "bindings");
+  std::vector<Port> ports;
+  for (const Json& b : bindings) {
+    ports.push_back({binding_string(b, "host_ip"), std::stoll(binding_port(b, "container_port")),
+                     std::stoll(binding_port(b, "host_port")), binding_string(b, "proto")});
+  }
+  std::stable_sort(ports.begin(), ports.end(), [](const Port& i, const Port& j) {
+    if (i.private_port != j.private_port) return i.private_port < j.private_port;
+    if (i.ip != j.ip) return address_less(i.ip, j.ip);
+    if (i.public_port != j.public_port) return i.public_port < j.public_port;
+    return i.type < j.type;
+  });
+  struct Group {
+    std::string ip;
+    std::string type;
+    long long first;
+    long long last;
+  };
+  auto form = [](const Group& g) {
+    std::string range = std::to_string(g.first);
+    if (g.first != g.last) range += fmt::format("-{}", g.last);
+    return fmt::format("{}->{}/{}", join_host_port(g.ip, range), range, g.type);
+  };
+  std::map<std::string, Group> groups;  // by "ip/type"
+  std::vector<std::string> keys;        // in the order the groups were created
+  std::vector<std::string> result;
+  std::vector<std::string> host_mappings;
+  for (const Port& port : ports) {
+    if (port.public_port != port.private_port) {
+      host_mappings.push_back(fmt::format("{}->{}/{}",
+                                          join_host_port(port.ip, std::to_string(port.public_port)),
+                                          port.private_port, port.type));
+      continue;
+    }
+    const std::string key = port.ip + "/" + port.type;
+    const auto it = groups.find(key);
+    if (it == groups.end()) {
+      groups.emplace(key, Group{port.ip, port.type, port.private_port, port.private_port});
+      keys.push_back(key);
+      continue;
+    }
+    if (port.private_port == it->second.last + 1) {
+      it->second.last = port.private_port;
+      continue;
+    }
+    result.push_back(form(it->second));
+    it->second.first = it->second.last = port.private_port;
+  }
+  for (const std::string& key : keys) result.push_back(form(groups.at(key)));
+  result.insert(result.end(), host_mappings.begin(), host_mappings.end());
+  std::string out;
+  for (const std::string& r : result) out += (out.empty() ? "" : ", ") + r;
+  return out;
+}
+
+// The PORTS column: the service's ports as they are, comma-separated.
+std::string service_ports(const Json& service) {
+  const auto it = service.find("Ports");
+  if (it == service.end() || it->is_null()) return "";
+  if (!it->is_array() ||
+      !std::all_of(it->begin(), it->end(), [](const Json& p) { return p.is_string(); })) {
+    throw BadResult("expected a service with an array of strings \"Ports\", got: " +
+                    service.dump());
+  }
+  std::string out;
+  for (const Json& port : *it) out += (out.empty() ? "" : ", ") + port.get<std::string>();
+  return out;
+}
+
+// The BACKENDS column: "3 (2 healthy)".
+std::string service_backends(const Json& service) {
+  const auto it = service.find("Backends");
+  if (it == service.end() || it->is_null()) return "0 (0 healthy)";
+  expect_array(*it, "backends");
+  const auto healthy = std::count_if(it->begin(), it->end(),
+                                     [](const Json& b) { return cell(b, "State") == "healthy"; });
+  return fmt::format("{} ({} healthy)", it->size(), healthy);
+}
+
+std::string render_service_ls(const Command& cmd, const Json& result) {
+  expect_array(result, "services");
+  if (cmd.output == Output::kJson) return pretty_json(result);
+  std::vector<const Json*> services;
+  for (const Json& s : result) services.push_back(&s);
+  std::stable_sort(services.begin(), services.end(), [](const Json* a, const Json* b) {
+    return natural_less(cell(*a, "Name"), cell(*b, "Name"));
+  });
+  std::vector<std::vector<std::string>> rows{
+      {"NAME", "NETWORK", "VIP", "PORTS", "PUBLISHED", "BACKENDS"}};
+  for (const Json* s : services) {
+    const auto published = s->find("Published");
+    rows.push_back(
+        {cell(*s, "Name"), cell(*s, "Network"), cell(*s, "VIP"), service_ports(*s),
+         published == s->end() || published->is_null() ? "" : displayable_ports(*published),
+         service_backends(*s)});
+  }
+  return docker_table(rows);
+}
+
 }  // namespace
 
 std::string_view client_version() { return BPFNET_VERSION; }
@@ -286,8 +415,12 @@ std::string render(const Command& cmd, const Json& result) {
     case Verb::kNetworkInspect:
       expect_array(result, "networks");
       return pretty_json(result);
-    case Verb::kNetworkRm: {
-      expect_array(result, "removed networks");
+    case Verb::kServiceInspect:
+      expect_array(result, "services");
+      return pretty_json(result);
+    case Verb::kNetworkRm:
+    case Verb::kServiceRm: {
+      expect_array(result, cmd.verb == Verb::kNetworkRm ? "removed networks" : "removed services");
       if (cmd.output == Output::kJson) return pretty_json(result);
       std::string out;
       for (const Json& removed : result) out += cell(removed, "name") + "\n";
@@ -306,6 +439,18 @@ std::string render(const Command& cmd, const Json& result) {
       return render_port_ls(cmd, result);
     case Verb::kPortRm:
       return cmd.output == Output::kJson ? pretty_json(result) : "";
+    case Verb::kServiceCreate:
+      if (cmd.output == Output::kJson) return pretty_json(result);
+      if (!result.is_object() || !result.contains("Id") || !result["Id"].is_string()) {
+        throw BadResult("expected a service with an \"Id\", got: " + result.dump());
+      }
+      return result["Id"].get<std::string>() + "\n";
+    case Verb::kServiceAddBackend:
+    case Verb::kServiceRmBackend:
+    case Verb::kServiceDrain:
+      return cmd.output == Output::kJson ? pretty_json(result) : "";
+    case Verb::kServiceLs:
+      return render_service_ls(cmd, result);
   }
   return "";
 }

@@ -30,13 +30,16 @@ std::string pretty_json(const Json& value);
 
 // Renders what a successful command prints on stdout. `result` is the daemon's
 // result, except for:
-//   kNetworkInspect: the array of the inspect objects found;
-//   kNetworkRm:      an array of {"name": <as typed>, "id": ...} for the removed networks;
+//   kNetworkInspect, kServiceInspect: the array of the inspect objects found;
+//   kNetworkRm, kServiceRm: an array of {"name": <as typed>, "id": ...} for the removed ones;
 //   kVersion:        the ping result ({"version": ...}).
 // port-map add and ls print bindings as `docker port` does, one line each,
 // "80/tcp -> 0.0.0.0:8080" (IPv6 hosts in brackets), naturally sorted; ls
 // without a container prints a block per container: its name, then its
 // bindings indented by two spaces, blocks separated by an empty line.
+// service ls prints NAME NETWORK VIP PORTS PUBLISHED BACKENDS, PUBLISHED as
+// docker ps prints ports ("0.0.0.0:8080->80/tcp, [::]:8080->80/tcp") and
+// BACKENDS as "3 (2 healthy)".
 // Throws BadResult when the result does not have the expected shape.
 std::string render(const Command& cmd, const Json& result);
 

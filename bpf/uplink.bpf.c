@@ -63,10 +63,11 @@ static __always_inline int uplink_translation(const struct pkt4 *p, int parsed,
 		xlat.daddr = pm->backend_ip;
 		xlat.dport = pm->backend_port;
 		/* A published service port: its VIP picks a backend. */
-		int err = lb_resolve(&p->key, &xlat);
+		__u8 flags = BPFNET_CT_F_DNAT;
+		int err = lb_resolve(&p->key, &xlat, &flags);
 		if (err)
 			return err;
-		if (ct_create(&p->key, &xlat, BPFNET_CT_F_DNAT, p))
+		if (ct_create(&p->key, &xlat, flags, p))
 			return -BPFNET_DROP_CT_INSERT;
 		to->saddr = xlat.saddr;
 		to->daddr = xlat.daddr;

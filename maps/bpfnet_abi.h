@@ -188,6 +188,7 @@ enum bpfnet_ct_state {
 #define BPFNET_CT_F_REPLY (1U << 0) /* entry of the reply direction */
 #define BPFNET_CT_F_DNAT (1U << 1)  /* published port */
 #define BPFNET_CT_F_SNAT (1U << 2)  /* masquerade / hairpin source rewrite */
+#define BPFNET_CT_F_LB (1U << 3)    /* backend picked by a service */
 
 struct bpfnet_ct_value {
 	__u64 expires_ns;       /* bpf_ktime_get_ns() deadline; the daemon's GC reads it */

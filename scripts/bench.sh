@@ -449,8 +449,12 @@ def median(key):
     if not r or r[4] == "-":
         return None
     return float(r[4].split(";")[0].split()[0])
+import math
+def sig(x, least):  # at least `least` decimals, and 3 significant digits
+    d = least if x <= 0 else max(least, 2 - math.floor(math.log10(x)))
+    return f"{x:.{d}f}"
 def fmt(v, unit):
-    return f"{v / 1e6:.3f}" if unit == "pps" else f"{v / 1e9:.2f}"
+    return sig(v / 1e6, 3) if unit == "pps" else sig(v / 1e9, 2)
 # Reference for "vs limit": (1) for pps rows, (6) for TCP rows. Reference for
 # "vs Docker-style" (bpfnet rows only): the Linux bridge for container ->
 # container, the iptables-nft "new" row with the same N for published ports.
@@ -478,8 +482,8 @@ for key, issue, case, unit, vals in rows:
     lim = median("raw" if unit == "pps" else "veth_tcp")
     ref_key = docker_ref(key)
     ref = median(ref_key) if ref_key else None
-    vs_lim = f"{med / lim:.2f}" if lim else ""
-    vs_ref = f"{med / ref:.2f}" if ref else ""
+    vs_lim = sig(med / lim, 2) if lim else ""
+    vs_ref = sig(med / ref, 2) if ref else ""
     print(f"| {issue} | {case} | {u} | {fmt(med, unit)} | {', '.join(fmt(x, unit) for x in runs)} | {offered} | {vs_lim} | {vs_ref} |")
 EOF
 }
@@ -542,9 +546,10 @@ write_results() {
     echo
     echo "$table"
     echo
-    echo "\"offered\": median rate bench/pktgen offered (pps rows). \"vs limit\": pps rows against (1), Gbit/s rows against (6). \"vs Docker-style\": against the"
-    echo "Linux bridge for container -> container rows, against the iptables-nft row with the same N"
-    echo "for published-port rows (a Docker-style row against itself is 1.00)."
+    echo "\"offered\": median rate bench/pktgen offered (pps rows). \"vs limit\": pps rows against"
+    echo "(1), Gbit/s rows against (6). \"vs Docker-style\" (bpfnet rows): against the Linux bridge"
+    echo "for container -> container, against the iptables-nft \"new\" row with the same N for"
+    echo "published ports."
     [ -n "$CHART" ] && [ -f "$CHART" ] && { echo; echo "![published-port scaling]($(basename "$CHART"))"; }
     cat <<'EOF'
 

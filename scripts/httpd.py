@@ -18,6 +18,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             n = int(self.path.split("/")[2])
             self.send_response(200)
             self.send_header("Content-Length", str(n))
+            self.send_header("X-Backend", self.server.name)
             self.end_headers()
             chunk = b"x" * 65536
             while n > 0:
@@ -27,6 +28,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = f"{self.server.name} {self.client_address[0]}:{self.client_address[1]}\n".encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
+        self.send_header("X-Backend", self.server.name)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

@@ -73,18 +73,19 @@ static __always_inline int dnat_from_container(struct __sk_buff *skb, __u32 ifin
 					       struct fwd_result *fwd)
 {
 	struct bpfnet_ct_key xlat = p->key;
+	__u8 flags = BPFNET_CT_F_DNAT;
 	int err;
 
 	xlat.daddr = daddr;
 	xlat.dport = dport;
-	err = lb_resolve(&p->key, &xlat);
+	err = lb_resolve(&p->key, &xlat, &flags);
 	if (err)
 		return err;
 	if (xlat.daddr == src->ip) {
 		xlat.saddr = net->gateway;
-		err = ct_create_snat(&p->key, &xlat, BPFNET_CT_F_DNAT | BPFNET_CT_F_SNAT, p);
+		err = ct_create_snat(&p->key, &xlat, flags | BPFNET_CT_F_SNAT, p);
 	} else {
-		err = ct_create(&p->key, &xlat, BPFNET_CT_F_DNAT, p) ? -BPFNET_DROP_CT_INSERT : 0;
+		err = ct_create(&p->key, &xlat, flags, p) ? -BPFNET_DROP_CT_INSERT : 0;
 	}
 	if (err)
 		return err;

@@ -88,12 +88,15 @@ static __always_inline int lb_select(const struct bpfnet_svc_value *svc,
 }
 
 /* If @xlat's destination is a service frontend, point it at a backend
- * (the backend listens on the service port). 0, or a negative drop reason. */
-static __always_inline int lb_resolve(const struct bpfnet_ct_key *orig, struct bpfnet_ct_key *xlat)
+ * (the backend listens on the service port) and mark the flow as load
+ * balanced in @flags. 0, or a negative drop reason. */
+static __always_inline int lb_resolve(const struct bpfnet_ct_key *orig, struct bpfnet_ct_key *xlat,
+				      __u8 *flags)
 {
 	const struct bpfnet_svc_value *svc = lb_lookup(xlat->daddr, xlat->dport, xlat->proto);
 	if (!svc)
 		return 0;
+	*flags |= BPFNET_CT_F_LB;
 	return lb_select(svc, orig, &xlat->daddr);
 }
 

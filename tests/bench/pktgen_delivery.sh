@@ -46,6 +46,13 @@ expect_offered 20000
 stop_counter
 expect_delivered 20000 $((20000 * 60)) "XDP_TX"
 
+log "many small calls add up to the count"
+start_counter --mode native
+pktgen_a --count 2500 --chunk 100 --batch 16
+expect_offered 2500
+stop_counter
+expect_delivered 2500 $((2500 * 60)) "--chunk 100 --batch 16"
+
 log "duration mode: whatever was offered arrives"
 start_counter --mode native
 pktgen_a --duration 0.2
@@ -75,7 +82,7 @@ if [ "$(nproc)" -ge 2 ]; then
 fi
 
 log "refused inputs"
-for bad in "--size 59" "--flows 0" "--proto icmp" "--flow-field ttl"; do
+for bad in "--size 59" "--flows 0" "--proto icmp" "--flow-field ttl" "--chunk 0"; do
   # shellcheck disable=SC2086
   if "$PKTGEN" --netns "$(ns a)" --iface va --dst-mac "$MAC_B" --dst-ip 10.98.0.2 --count 1 $bad \
       >/dev/null 2>&1; then

@@ -61,7 +61,7 @@ pgrep -f docker-proxy >/dev/null && fail "a proxy process is running"
 
 log "masquerade"
 bg_in_ns outside python3 "$ROOT/scripts/httpd.py" --port 8000 --name outside
-wait_http client http://10.98.0.2:8000/ 2>/dev/null || true
+wait_http outside http://10.98.0.2:8000/
 [ "$(in_ns c2 curl -sf --max-time 5 http://10.98.0.2:8000/ | cut -d: -f1)" = "outside 10.98.0.1" ] \
   || fail "masquerade to outside: $(in_ns c2 curl -s --max-time 5 http://10.98.0.2:8000/)"
 in_ns c2 ping -c 1 -W 2 -q 10.98.0.2 >/dev/null || fail "ping outside through masquerade"

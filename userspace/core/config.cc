@@ -84,6 +84,43 @@ ConfigContainer parse_container(const nlohmann::json& json, const std::string& p
   return container;
 }
 
+ConfigBackend parse_backend(const nlohmann::json& json, const std::string& path) {
+  if (json.is_string()) return ConfigBackend{json.get<std::string>(), std::nullopt};
+  if (!json.is_object()) {
+    fail_at(kRoot, path,
+            fmt::format("expected a container name or an object, got {}", json_type_name(json)));
+  }
+  JsonFields fields(json, kRoot, path);
+  ConfigBackend backend;
+  backend.container = fields.required_string("container");
+  if (auto weight = fields.optional_unsigned("weight")) {
+    // Beyond int64: the largest, which add_backend refuses naming it.
+    backend.weight =
+        *weight > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(*weight);
+  }
+  fields.reject_unknown_keys();
+  return backend;
+}
+
+ConfigService parse_service(const nlohmann::json& json, const std::string& path) {
+  JsonFields fields(json, kRoot, path);
+  ConfigService service;
+  service.service = read_service_create(fields);
+  if (const nlohmann::json* backends = fields.optional_array("backends")) {
+    std::set<std::string> seen;
+    for (size_t i = 0; i < backends->size(); ++i) {
+      std::string item_path = fmt::format("{}[{}]", fields.path_of("backends"), i);
+      service.backends.push_back(parse_backend((*backends)[i], item_path));
+      if (!seen.insert(service.backends.back().container).second) {
+        fail_at(kRoot, item_path,
+                fmt::format("container \"{}\" is listed twice", service.backends.back().container));
+      }
+    }
+  }
+  fields.reject_unknown_keys();
+  return service;
+}
+
 // Re-throws an engine error with the config location in front, so the user
 // knows which entry of the file to fix.
 template <typename Operation>
@@ -166,9 +203,9 @@ void check_existing_endpoint(const Endpoint& endpoint, const ConfigContainer& co
   }
 }
 
-// Static addresses of the config, by network ID, so that a container
-// connected dynamically earlier in the file does not take an address a later
-// container asks for explicitly.
+// Static addresses of the config, by network ID, so that a container or
+// service given an address dynamically does not take an address a later
+// container or service asks for explicitly.
 std::map<std::string, std::set<Ipv4>> static_ips_by_network(const State& state,
                                                             const Config& config) {
   std::map<std::string, std::set<Ipv4>> result;
@@ -181,7 +218,32 @@ std::map<std::string, std::set<Ipv4>> static_ips_by_network(const State& state,
       if (network != nullptr && ip) result[network->id].insert(*ip);
     }
   }
+  for (const ConfigService& service : config.services) {
+    if (!service.service.vip) continue;
+    const Network* network = state.find_network(service.service.network);
+    auto vip = Ipv4::try_parse(*service.service.vip);
+    // Unknown networks and bad addresses are reported by ensure_service.
+    if (network != nullptr && vip) result[network->id].insert(*vip);
+  }
   return result;
+}
+
+// A backend of the config: kept if present (a draining one stays draining:
+// draining is the operator's call and must survive restarts), else added.
+void ensure_backend(State& state, const std::string& service_name, const ConfigBackend& wanted) {
+  const Service& service = state.get_service(service_name);
+  for (const ServiceBackend& backend : service.backends) {
+    const Endpoint* endpoint = state.endpoint(service.network_id, backend.container);
+    bool same = backend.container == wanted.container ||
+                (endpoint != nullptr && endpoint->container_id == wanted.container);
+    if (!same) continue;
+    if (wanted.weight && !backend.drained() && backend.weight != *wanted.weight) {
+      throw UserError(fmt::format("backend {} of service {} already has weight {}, not {}",
+                                  backend.container, service.name, backend.weight, *wanted.weight));
+    }
+    return;
+  }
+  add_backend(state, service_name, wanted.container, wanted.weight.value_or(1));
 }
 
 }  // namespace
@@ -208,6 +270,18 @@ Config parse_config(const nlohmann::json& json) {
       if (!seen.insert(config.containers.back().name).second) {
         fail_at(kRoot, join_path(path, "name"),
                 fmt::format("container \"{}\" is defined twice", config.containers.back().name));
+      }
+    }
+  }
+  if (const nlohmann::json* services = fields.optional_array("services")) {
+    std::set<std::string> seen;
+    for (size_t i = 0; i < services->size(); ++i) {
+      std::string path = fmt::format("services[{}]", i);
+      config.services.push_back(parse_service((*services)[i], path));
+      if (!seen.insert(config.services.back().service.name).second) {
+        fail_at(
+            kRoot, join_path(path, "name"),
+            fmt::format("service \"{}\" is defined twice", config.services.back().service.name));
       }
     }
   }
@@ -266,6 +340,23 @@ void apply_config(State& state, const Config& config, const std::vector<Cidr>& h
     const std::string& network = container.networks.front().network;
     at_entry(fmt::format("containers[{}].ports ({} on {})", i, container.name, network),
              [&] { ensure_ports(work, container.name, requests, network, ports); });
+  }
+
+  for (size_t i = 0; i < config.services.size(); ++i) {
+    const ConfigService& entry = config.services[i];
+    const std::string& name = entry.service.name;
+    at_entry(fmt::format("services[{}] ({})", i, name), [&] {
+      // Networks are checked by ensure_service; an unknown one has no reservations.
+      const Network* network = work.find_network(entry.service.network);
+      std::set<Ipv4> keep_free;
+      if (network != nullptr) keep_free = static_ips[network->id];
+      ensure_service(work, entry.service, ids, ports, keep_free);
+    });
+    for (size_t j = 0; j < entry.backends.size(); ++j) {
+      const ConfigBackend& backend = entry.backends[j];
+      at_entry(fmt::format("services[{}].backends[{}] ({} in {})", i, j, backend.container, name),
+               [&] { ensure_backend(work, name, backend); });
+    }
   }
 
   for (size_t i = 0; i < config.uplinks.size(); ++i) {

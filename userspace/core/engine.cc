@@ -7,6 +7,7 @@
 
 #include "bpfnet_abi.h"
 #include "core/error.h"
+#include "core/ipam.h"
 #include "core/names.h"
 #include "core/pools.h"
 
@@ -133,54 +134,6 @@ Mac random_mac(const std::string& hex) {
   return mac;
 }
 
-Ipv4 choose_static_ip(const Network& network, const std::string& text,
-                      const std::vector<const Endpoint*>& on_network) {
-  Ipv4 ip = Ipv4::parse(text);
-  const Cidr& subnet = *network.subnet;
-  if (!subnet.contains(ip)) {
-    throw UserError(fmt::format(
-        "Invalid address {}: It does not belong to any of this network's subnets", text));
-  }
-  if (ip == subnet.network() || ip == subnet.broadcast()) {
-    throw UserError(fmt::format("Invalid address {}: it is the {} address of {}", text,
-                                ip == subnet.network() ? "network" : "broadcast",
-                                subnet.to_string()));
-  }
-  if (ip == network.gateway) {
-    throw UserError(
-        fmt::format("Address already in use: {} is the gateway of network {}", text, network.name));
-  }
-  for (const Endpoint* endpoint : on_network) {
-    if (endpoint->ip == ip) {
-      throw UserError(fmt::format("Address already in use: {} is used by container {}", text,
-                                  endpoint->container));
-    }
-  }
-  return ip;
-}
-
-// Docker's local allocation: the lowest free address of the ip-range (or of
-// the whole subnet). Only the subnet's own network and broadcast addresses
-// are excluded, so a range's first address (x.y.5.0 in a /16) is usable.
-Ipv4 choose_dynamic_ip(const Network& network, const std::vector<const Endpoint*>& on_network,
-                       const std::set<Ipv4>& keep_free) {
-  const Cidr& subnet = *network.subnet;
-  const Cidr& range = network.ip_range ? *network.ip_range : subnet;
-  std::set<Ipv4> unavailable = keep_free;
-  unavailable.insert({subnet.network(), subnet.broadcast(), network.gateway});
-  for (const Endpoint* endpoint : on_network) unavailable.insert(endpoint->ip);
-  // Every skipped address is in `unavailable`, so this loop is bounded by its
-  // size, not by the size of the range.
-  uint64_t last = range.broadcast().value;
-  for (uint64_t candidate = range.network().value; candidate <= last; ++candidate) {
-    Ipv4 ip{static_cast<uint32_t>(candidate)};
-    if (!unavailable.contains(ip)) return ip;
-  }
-  throw UserError(
-      fmt::format("no available IPv4 addresses on this network's address pools: {} ({})",
-                  network.name, network.id));
-}
-
 Mac choose_mac(const Network& network, const std::optional<std::string>& text, Ipv4 ip,
                const std::vector<const Endpoint*>& on_network, IdSource& ids) {
   auto owner_of = [&](const Mac& mac) -> const Endpoint* {
@@ -279,6 +232,13 @@ Network remove_network(State& state, const std::string& name_or_id) {
         fmt::format("error while removing network: network {} id {} has active endpoints",
                     network.name, network.id));
   }
+  std::vector<const Service*> services = state.services_of_network(network.id);
+  if (!services.empty()) {
+    throw UserError(
+        fmt::format("error while removing network: network {} id {} is used by service {}{}",
+                    network.name, network.id, services.front()->name,
+                    services.size() > 1 ? fmt::format(" (and {} more)", services.size() - 1) : ""));
+  }
   auto it = state.networks.begin() + (&network - state.networks.data());
   Network removed = std::move(*it);
   state.networks.erase(it);
@@ -317,8 +277,8 @@ const Endpoint& connect(State& state, const ConnectRequest& request, IdSource& i
   endpoint.network_id = network.id;
   endpoint.container = request.container;
   endpoint.netns = request.netns;
-  endpoint.ip = request.ip ? choose_static_ip(network, *request.ip, on_network)
-                           : choose_dynamic_ip(network, on_network, keep_free);
+  endpoint.ip = request.ip ? claim_static_ip(state, network, *request.ip)
+                           : claim_dynamic_ip(state, network, keep_free);
   endpoint.mac = choose_mac(network, request.mac, endpoint.ip, on_network, ids);
   if (!of_container.empty()) {
     endpoint.container_id = of_container.front()->container_id;
@@ -351,8 +311,16 @@ Endpoint remove_endpoint(State& state, const std::string& network_name,
     throw UserError(
         fmt::format("container {} is not connected to network {}", container, network.name));
   }
+  // The container leaves every service of the network it was a backend of.
+  // Nothing below throws: erasing moves strings and integers only.
   Endpoint removed = std::move(*it);
   state.endpoints.erase(it);
+  for (Service& service : state.services) {
+    if (service.network_id != network.id) continue;
+    std::erase_if(service.backends, [&](const ServiceBackend& backend) {
+      return backend.container == removed.container;
+    });
+  }
   return removed;
 }
 

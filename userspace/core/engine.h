@@ -44,18 +44,26 @@ const Network& create_network(State& state, const NetworkCreate& request,
                               const std::vector<Cidr>& host_routes, IdSource& ids,
                               const std::string& now);
 
-// Removes a network without endpoints and returns it (the caller tears down
-// its kernel objects).
+// Removes a network without endpoints and services and returns it (the
+// caller tears down its kernel objects). Throws UserError `error while
+// removing network: network N id ID has active endpoints` or `... is used by
+// service S`.
 Network remove_network(State& state, const std::string& name_or_id);
 
-// Connects a container to a bridge network. `keep_free` are addresses the
-// dynamic allocator must skip (static addresses promised to other containers
-// of a config file that are not connected yet); an explicit --ip may use them.
+// Connects a container to a bridge network, at --ip or the lowest free
+// address (see core/ipam.h: service VIPs are skipped). `keep_free` are
+// addresses the dynamic allocator must skip (static addresses promised to
+// other containers or services of a config file that do not exist yet); an
+// explicit --ip may use them.
 const Endpoint& connect(State& state, const ConnectRequest& request, IdSource& ids,
                         const std::set<Ipv4>& keep_free = {});
 
 // `docker network disconnect`: removes and returns the endpoint. Its
-// published ports (Endpoint::ports) go with it.
+// published ports (Endpoint::ports) go with it, and the container stops
+// being a backend of every service on that network (as a task leaves its
+// service in Swarm, or a pod its endpoints in Kubernetes: disconnecting is
+// how a container goes away, so it must not be refused). Its backend IDs
+// become free.
 Endpoint remove_endpoint(State& state, const std::string& network, const std::string& container);
 
 }  // namespace bpfnet::core

@@ -80,8 +80,14 @@ bool JsonFields::required_bool(std::string_view key) {
 }
 
 uint64_t JsonFields::required_unsigned(std::string_view key) {
+  std::optional<uint64_t> value = optional_unsigned(key);
+  if (!value) fail(key, "missing (expected a non-negative integer)");
+  return *value;
+}
+
+std::optional<uint64_t> JsonFields::optional_unsigned(std::string_view key) {
   const nlohmann::json* value = find(key);
-  if (value == nullptr) fail(key, "missing (expected a non-negative integer)");
+  if (value == nullptr) return std::nullopt;
   // Parsed text gives number_unsigned for non-negative integers, but a json
   // built in code from an int is number_integer: accept both when >= 0.
   bool non_negative_integer =
@@ -106,6 +112,19 @@ const nlohmann::json* JsonFields::optional_array(std::string_view key) {
   const nlohmann::json* value = find(key);
   if (value != nullptr && !value->is_array()) fail(key, "expected an array");
   return value;
+}
+
+std::optional<std::vector<std::string>> JsonFields::optional_string_array(std::string_view key) {
+  const nlohmann::json* array = optional_array(key);
+  if (array == nullptr) return std::nullopt;
+  std::vector<std::string> result;
+  for (size_t i = 0; i < array->size(); ++i) {
+    const nlohmann::json& item = (*array)[i];
+    if (!item.is_string())
+      fail_at(root_, fmt::format("{}[{}]", path_of(key), i), "expected a string");
+    result.push_back(item.get<std::string>());
+  }
+  return result;
 }
 
 void JsonFields::reject_unknown_keys() const {

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bpfnet::core {
 
@@ -26,6 +27,7 @@ class JsonFields {
   // `path` locates the object inside it (empty for the top level).
   JsonFields(const nlohmann::json& object, std::string_view root, std::string path);
 
+  const std::string& root() const { return root_; }
   const std::string& path() const { return path_; }
   std::string path_of(std::string_view key) const { return join_path(path_, key); }
   [[noreturn]] void fail(std::string_view key, std::string_view message) const;
@@ -38,10 +40,13 @@ class JsonFields {
   bool optional_bool(std::string_view key, bool fallback);
   bool required_bool(std::string_view key);
   uint64_t required_unsigned(std::string_view key);
+  std::optional<uint64_t> optional_unsigned(std::string_view key);
   // An object whose values are all strings; empty if absent.
   std::map<std::string, std::string> optional_string_map(std::string_view key);
   // A JSON array, or nullptr if absent.
   const nlohmann::json* optional_array(std::string_view key);
+  // An array of strings, or nullopt if absent.
+  std::optional<std::vector<std::string>> optional_string_array(std::string_view key);
 
   // Fails on the first key no accessor asked for: misspelled keys would
   // otherwise be silently ignored.

@@ -37,6 +37,14 @@ void validate_container_name(std::string_view name) {
   }
 }
 
+void validate_service_name(std::string_view name) {
+  if (name.empty()) throw UserError("service name must not be empty");
+  if (!is_restricted_name(name)) {
+    throw UserError(
+        fmt::format("invalid service name ({}), only {} are allowed", name, kRestrictedNameChars));
+  }
+}
+
 bool is_hex_id(std::string_view id) {
   if (id.size() != 64) return false;
   for (char c : id) {

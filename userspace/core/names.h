@@ -6,7 +6,7 @@
 namespace bpfnet::core {
 
 // Docker's restricted name pattern ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$, used for
-// both network and container names.
+// network, container and service names.
 inline constexpr std::string_view kRestrictedNameChars = "[a-zA-Z0-9][a-zA-Z0-9_.-]";
 bool is_restricted_name(std::string_view name);
 
@@ -15,6 +15,7 @@ bool is_restricted_name(std::string_view name);
 // (`Invalid container name (x/y), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`).
 void validate_network_name(std::string_view name);
 void validate_container_name(std::string_view name);
+void validate_service_name(std::string_view name);
 
 // 64 lowercase hex digits: network, endpoint and container IDs.
 bool is_hex_id(std::string_view id);

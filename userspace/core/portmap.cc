@@ -21,6 +21,9 @@ class PortTable {
     for (const Endpoint& endpoint : state.endpoints) {
       for (const PortBinding& binding : endpoint.ports) take(binding);
     }
+    for (const Service& service : state.services) {
+      for (const PortBinding& binding : service.published) take(binding);
+    }
   }
 
   bool conflicts(Proto proto, Ipv4 host_ip, uint16_t port) const {
@@ -42,6 +45,7 @@ class PortTable {
 size_t binding_count(const State& state) {
   size_t count = 0;
   for (const Endpoint& endpoint : state.endpoints) count += endpoint.ports.size();
+  for (const Service& service : state.services) count += service.published.size();
   return count;
 }
 
@@ -52,19 +56,14 @@ Kind kind_of(const PortRequest& request) {
   return request.fixed() ? Kind::kFixed : Kind::kRange;
 }
 
-// Chooses a host port for every request not already satisfied by a binding
-// of the endpoint (when `reuse` is set). Explicit ports first, then the
-// dynamic ones in request order. Returns the new bindings in request order.
-std::vector<PortBinding> plan_bindings(const State& state, const Endpoint& endpoint,
-                                       const std::vector<PortRequest>& requests,
-                                       const PortEnvironment& env, bool reuse) {
-  const Network& network = state.get_network(endpoint.network_id);
-  if (network.internal && !requests.empty()) {
-    throw UserError(fmt::format("cannot publish ports of container {}: network {} is internal",
-                                endpoint.container, network.name));
-  }
+}  // namespace
+
+std::vector<PortBinding> plan_port_bindings(const State& state,
+                                            const std::vector<PortRequest>& requests,
+                                            const std::vector<PortBinding>& existing, bool reuse,
+                                            Ipv4 default_host_ip, const PortEnvironment& env) {
   auto host_ip_of = [&](const PortRequest& request) {
-    return request.host_ip.value_or(network.parsed.host_binding_ipv4);
+    return request.host_ip.value_or(default_host_ip);
   };
   auto listening = [&](Proto proto, Ipv4 host_ip, uint16_t port) {
     return env.host_listening && env.host_listening(proto, host_ip, port);
@@ -72,13 +71,13 @@ std::vector<PortBinding> plan_bindings(const State& state, const Endpoint& endpo
 
   std::vector<bool> done(requests.size(), false);
   if (reuse) {
-    std::vector<bool> claimed(endpoint.ports.size(), false);
+    std::vector<bool> claimed(existing.size(), false);
     for (Kind pass : {Kind::kFixed, Kind::kRange, Kind::kEphemeral}) {
       for (size_t i = 0; i < requests.size(); ++i) {
         const PortRequest& request = requests[i];
         if (kind_of(request) != pass) continue;
-        for (size_t k = 0; k < endpoint.ports.size() && !done[i]; ++k) {
-          const PortBinding& binding = endpoint.ports[k];
+        for (size_t k = 0; k < existing.size() && !done[i]; ++k) {
+          const PortBinding& binding = existing[k];
           bool satisfies = !claimed[k] && binding.proto == request.proto &&
                            binding.container_port == request.container_port &&
                            binding.host_ip == host_ip_of(request) &&
@@ -156,6 +155,22 @@ std::vector<PortBinding> plan_bindings(const State& state, const Endpoint& endpo
         added.size(), BPFNET_MAX_PORTMAPS, binding_count(state)));
   }
   return added;
+}
+
+namespace {
+
+// Chooses a host port for every request not already satisfied by a binding
+// of the endpoint (when `reuse` is set); see plan_port_bindings.
+std::vector<PortBinding> plan_bindings(const State& state, const Endpoint& endpoint,
+                                       const std::vector<PortRequest>& requests,
+                                       const PortEnvironment& env, bool reuse) {
+  const Network& network = state.get_network(endpoint.network_id);
+  if (network.internal && !requests.empty()) {
+    throw UserError(fmt::format("cannot publish ports of container {}: network {} is internal",
+                                endpoint.container, network.name));
+  }
+  return plan_port_bindings(state, requests, endpoint.ports, reuse,
+                            network.parsed.host_binding_ipv4, env);
 }
 
 // Adds the bindings to the endpoint, keeping its list sorted. Allocates

@@ -52,7 +52,7 @@ const Endpoint& port_endpoint(const State& state, const std::string& container,
 //
 // Per protocol, a binding on 0.0.0.0:P conflicts with every other binding on
 // P and a binding on IP:P with bindings on IP:P and 0.0.0.0:P, across all
-// containers and within the specs themselves:
+// containers and services and within the specs themselves:
 // `Bind for 0.0.0.0:8080 failed: port is already allocated`. A host socket
 // (env.host_listening) gives
 // `failed to bind host port 0.0.0.0:8080/tcp: address already in use`.
@@ -78,14 +78,28 @@ std::vector<PortBinding> ensure_ports(State& state, const std::string& container
 
 // `port rm`: removes every binding of the container matching `spec`
 // (`[HOSTIP:]HOSTPORT[/PROTO]`, tcp by default, any host IP if none is given)
-// and returns them in State order. Throws UserError
+// and returns them in State order. Services' bindings are not touched. Throws UserError
 // `no public port '8080/tcp' published for web` when none matches.
 std::vector<PortBinding> remove_ports(State& state, const std::string& container,
                                       const std::string& spec);
 
-// The endpoint holding exactly this binding, or nullptr. Bindings never
-// conflict, so there is at most one. (For the JSON of removed bindings, look
-// them up in the State from before the removal.)
+// The allocation behind add_ports and ensure_ports, shared with service
+// publishing (core/service.h). Chooses host ports for `requests` (a request
+// without a host IP binds `default_host_ip`) under the conflict rules of
+// add_ports, against every binding of the State: endpoints' and services'.
+// With `reuse`, a request already satisfied by one of `existing` (see
+// ensure_ports) is skipped. Explicit host ports first, then dynamic ones in
+// request order. Enforces the limit on published ports. Returns the new
+// bindings in request order; changes nothing.
+std::vector<PortBinding> plan_port_bindings(const State& state,
+                                            const std::vector<PortRequest>& requests,
+                                            const std::vector<PortBinding>& existing, bool reuse,
+                                            Ipv4 default_host_ip, const PortEnvironment& env);
+
+// The endpoint holding exactly this binding, or nullptr (also for a
+// service's binding). Bindings never conflict, so there is at most one.
+// (For the JSON of removed bindings, look them up in the State from before
+// the removal.)
 const Endpoint* binding_owner(const State& state, const PortBinding& binding);
 
 }  // namespace bpfnet::core

@@ -72,6 +72,55 @@ const Endpoint* State::endpoint(std::string_view network_id, std::string_view co
   return nullptr;
 }
 
+const ServiceBackend* Service::backend(std::string_view container) const {
+  for (const ServiceBackend& backend : backends) {
+    if (backend.container == container) return &backend;
+  }
+  return nullptr;
+}
+
+const Service* State::service_by_name(std::string_view name) const {
+  for (const Service& service : services) {
+    if (service.name == name) return &service;
+  }
+  return nullptr;
+}
+
+const Service* State::find_service(std::string_view name_or_id) const {
+  for (const Service& service : services) {
+    if (service.id == name_or_id) return &service;
+  }
+  if (const Service* by_name = service_by_name(name_or_id)) return by_name;
+  if (name_or_id.empty()) return nullptr;
+  const Service* match = nullptr;
+  size_t matches = 0;
+  for (const Service& service : services) {
+    if (service.id.starts_with(name_or_id)) {
+      match = &service;
+      ++matches;
+    }
+  }
+  if (matches > 1) {
+    throw UserError(fmt::format("service {} is ambiguous ({} matches found based on ID prefix)",
+                                name_or_id, matches));
+  }
+  return match;
+}
+
+const Service& State::get_service(std::string_view name_or_id) const {
+  const Service* service = find_service(name_or_id);
+  if (service == nullptr) throw UserError(fmt::format("service {} not found", name_or_id));
+  return *service;
+}
+
+std::vector<const Service*> State::services_of_network(std::string_view network_id) const {
+  std::vector<const Service*> result;
+  for (const Service& service : services) {
+    if (service.network_id == network_id) result.push_back(&service);
+  }
+  return result;
+}
+
 State initial_state(IdSource& ids, const std::string& now) {
   State state;
   for (auto [name, driver] :

@@ -1,5 +1,5 @@
-// The desired state: every network and endpoint bpfnet manages, and the
-// format of the state file that persists it.
+// The desired state: every network, endpoint and service bpfnet manages, and
+// the format of the state file that persists it.
 #pragma once
 
 #include <cstdint>
@@ -8,10 +8,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "core/health.h"
 #include "core/id_source.h"
 #include "core/ip.h"
+#include "core/maglev.h"
 #include "core/options.h"
 #include "core/ports.h"
 
@@ -59,12 +62,56 @@ struct Endpoint {
   bool operator==(const Endpoint&) const = default;
 };
 
+// Service limits. Indexes and backend IDs key BPF arrays of these sizes.
+inline constexpr uint32_t kMaxServices = 1024;     // indexes 1..1023
+inline constexpr uint32_t kMaxBackendIds = 65536;  // backend IDs 1..65535
+inline constexpr uint32_t kMaxBackendWeight = 65535;
+// A service has at most table_size / kSlotsPerBackend backends, so that
+// Maglev keeps every backend within 1% of its share (about one slot in 100).
+inline constexpr uint32_t kSlotsPerBackend = 100;
+
+// One container behind a service (see core/service.h). Health is runtime
+// state of the daemon, not persisted.
+struct ServiceBackend {
+  std::string container;  // container name, connected to the service's network
+  // Stable, unique across all services, 1..kMaxBackendIds-1: the Maglev
+  // permutation is derived from it and the datapath keys backends by it.
+  uint32_t id = 0;
+  uint32_t weight = 1;  // 0..kMaxBackendWeight; 0: draining (no new flows)
+
+  bool drained() const { return weight == 0; }
+  bool operator==(const ServiceBackend&) const = default;
+};
+
+// A load-balanced service: flows to vip:port (or to a published host port)
+// go to one backend, chosen by Maglev over the 5-tuple.
+struct Service {
+  std::string id;  // 64 lowercase hex
+  std::string name;
+  std::string network_id;  // a bridge network
+  Ipv4 vip;                // in the network's subnet, no endpoint's address
+  // (proto, port), sorted by port then protocol, unique, at least one.
+  std::vector<std::pair<Proto, uint16_t>> ports;
+  // Host bindings to vip:container_port, sorted; container_port/proto is one
+  // of `ports`. They share the host's ports with endpoint bindings.
+  std::vector<PortBinding> published;
+  std::optional<uint32_t> affinity_timeout_s;  // client-IP affinity, if set
+  uint32_t table_size = kDefaultMaglevTableSize;
+  HealthCheck health;
+  std::vector<ServiceBackend> backends;  // in the order they were added
+  uint32_t index = 0;                    // BPF map key: lowest free >= 1
+
+  const ServiceBackend* backend(std::string_view container) const;
+  bool operator==(const Service&) const = default;
+};
+
 struct State {
   int version = kStateVersion;
   std::vector<Network> networks;
   std::vector<Endpoint> endpoints;
   // Host interfaces facing clients (the datapath's uplinks), by name, unique.
   std::vector<std::string> uplinks;
+  std::vector<Service> services;
 
   // Pointers stay valid until the next change to the State. nullptr: absent.
   const Network* network_by_name(std::string_view name) const;
@@ -81,6 +128,15 @@ struct State {
   std::vector<const Endpoint*> endpoints_of_container(std::string_view container) const;
   const Endpoint* endpoint(std::string_view network_id, std::string_view container) const;
 
+  const Service* service_by_name(std::string_view name) const;
+  // Docker's lookup order, as for networks: full ID, name, unique ID prefix.
+  // Throws UserError `service P is ambiguous (N matches found based on ID
+  // prefix)`.
+  const Service* find_service(std::string_view name_or_id) const;
+  // find_service, throwing UserError `service NAME not found`.
+  const Service& get_service(std::string_view name_or_id) const;
+  std::vector<const Service*> services_of_network(std::string_view network_id) const;
+
   bool operator==(const State&) const = default;
 };
 
@@ -88,8 +144,9 @@ struct State {
 // them on first start, with random IDs, and they can never be removed).
 State initial_state(IdSource& ids, const std::string& now);
 
-// An endpoint's "ports" and the top-level "uplinks" are written only when
-// non-empty, and read as empty when absent (files from before they existed).
+// An endpoint's "ports" and the top-level "uplinks" and "services" are
+// written only when non-empty, and read as empty when absent (files from
+// before they existed).
 nlohmann::json to_json(const State& state);
 
 // Parses and fully validates a state file (see validate_state). Throws
@@ -101,7 +158,12 @@ State state_from_json(const nlohmann::json& json);
 // interface names, addresses; endpoints on existing bridge networks; both
 // builtin networks present; published ports sorted per endpoint, never on an
 // internal network, and free of conflicts (see add_ports); uplinks valid and
-// unique interface names. Throws UserError as state_from_json does.
+// unique interface names; services valid (see validate_services in
+// state_json.cc: unique names, IDs, indexes and backend IDs, VIPs inside
+// their network and used by no endpoint or other service, backends connected
+// to the network, table sizes and health checks valid, published ports free
+// of conflicts with each other and with endpoint bindings). Throws UserError
+// as state_from_json does.
 void validate_state(const State& state);
 
 }  // namespace bpfnet::core

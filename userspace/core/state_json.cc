@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/json_fields.h"
 #include "core/names.h"
+#include "core/service.h"
 #include "core/state.h"
 
 namespace bpfnet::core {
@@ -60,6 +61,33 @@ nlohmann::json binding_to_json(const PortBinding& binding) {
       {"host_ip", binding.host_ip.to_string()},
       {"host_port", binding.host_port},
   };
+}
+
+nlohmann::json service_to_json(const Service& service) {
+  nlohmann::json ports = nlohmann::json::array();
+  for (const auto& port : service.ports) ports.push_back(service_port_string(port));
+  nlohmann::json published = nlohmann::json::array();
+  for (const PortBinding& binding : service.published)
+    published.push_back(binding_to_json(binding));
+  nlohmann::json backends = nlohmann::json::array();
+  for (const ServiceBackend& backend : service.backends) {
+    backends.push_back(
+        {{"container", backend.container}, {"id", backend.id}, {"weight", backend.weight}});
+  }
+  nlohmann::json json = {
+      {"id", service.id},
+      {"name", service.name},
+      {"network_id", service.network_id},
+      {"vip", service.vip.to_string()},
+      {"ports", ports},
+      {"published", published},
+      {"table_size", service.table_size},
+      {"health", health_to_json(service.health)},
+      {"backends", backends},
+      {"index", service.index},
+  };
+  if (service.affinity_timeout_s) json["affinity_timeout_s"] = *service.affinity_timeout_s;
+  return json;
 }
 
 nlohmann::json endpoint_to_json(const Endpoint& endpoint) {
@@ -152,6 +180,61 @@ Endpoint endpoint_from_json(const nlohmann::json& json, const std::string& path)
   }
   fields.reject_unknown_keys();
   return endpoint;
+}
+
+uint32_t uint32_from_json(JsonFields& fields, std::string_view key) {
+  uint64_t value = fields.required_unsigned(key);
+  if (value > UINT32_MAX) fields.fail(key, fmt::format("{} is out of range", value));
+  return static_cast<uint32_t>(value);
+}
+
+ServiceBackend backend_from_json(const nlohmann::json& json, const std::string& path) {
+  JsonFields fields(json, kRoot, path);
+  ServiceBackend backend;
+  backend.container = fields.required_string("container");
+  backend.id = uint32_from_json(fields, "id");
+  backend.weight = uint32_from_json(fields, "weight");
+  fields.reject_unknown_keys();
+  return backend;
+}
+
+Service service_from_json(const nlohmann::json& json, const std::string& path) {
+  JsonFields fields(json, kRoot, path);
+  Service service;
+  service.id = fields.required_string("id");
+  service.name = fields.required_string("name");
+  service.network_id = fields.required_string("network_id");
+  std::string vip = fields.required_string("vip");
+  service.vip = parse_at(fields.path_of("vip"), [&] { return Ipv4::parse(vip); });
+  auto ports = fields.optional_string_array("ports");
+  if (!ports) fields.fail("ports", "missing (expected an array of strings)");
+  for (size_t i = 0; i < ports->size(); ++i) {
+    service.ports.push_back(parse_at(item_path(fields.path_of("ports"), i),
+                                     [&] { return parse_service_port((*ports)[i]); }));
+  }
+  if (const nlohmann::json* published = fields.optional_array("published")) {
+    for (size_t i = 0; i < published->size(); ++i) {
+      service.published.push_back(
+          binding_from_json((*published)[i], item_path(fields.path_of("published"), i)));
+    }
+  }
+  if (fields.find("affinity_timeout_s") != nullptr) {
+    service.affinity_timeout_s = uint32_from_json(fields, "affinity_timeout_s");
+  }
+  service.table_size = uint32_from_json(fields, "table_size");
+  const nlohmann::json* health = fields.find("health");
+  if (health == nullptr) fields.fail("health", "missing (expected an object)");
+  HealthCheckSpec spec = health_spec_from_json(*health, kRoot, fields.path_of("health"));
+  service.health = parse_at(fields.path_of("health"), [&] { return make_health_check(spec); });
+  const nlohmann::json* backends = fields.optional_array("backends");
+  if (backends == nullptr) fields.fail("backends", "missing (expected an array)");
+  for (size_t i = 0; i < backends->size(); ++i) {
+    service.backends.push_back(
+        backend_from_json((*backends)[i], item_path(fields.path_of("backends"), i)));
+  }
+  service.index = uint32_from_json(fields, "index");
+  fields.reject_unknown_keys();
+  return service;
 }
 
 void validate_network(const Network& network, const std::string& path) {
@@ -354,19 +437,19 @@ void validate_endpoints(const State& state) {
   }
 }
 
-// Published ports: numbers in range, sorted and unique per endpoint, none on
-// an internal network, and no two in conflict anywhere (Docker's rule, see
-// add_ports). Runs after validate_endpoints, so every network exists.
+// Published ports of endpoints and services: numbers in range, sorted and
+// unique per owner, none on an internal network, and no two in conflict
+// anywhere (Docker's rule, see add_ports). Runs after validate_endpoints and
+// validate_services, so every network exists.
 void validate_ports(const State& state) {
   using Key = std::tuple<Proto, uint16_t, Ipv4>;
-  std::map<Key, std::string_view> owners;  // -> container
+  std::map<Key, std::string> owners;  // -> `container "web"` or `service "api"`
   size_t total = 0;
-  for (size_t i = 0; i < state.endpoints.size(); ++i) {
-    const Endpoint& endpoint = state.endpoints[i];
-    const Network& network = *state.network_by_id(endpoint.network_id);
-    for (size_t j = 0; j < endpoint.ports.size(); ++j) {
-      const PortBinding& binding = endpoint.ports[j];
-      std::string path = join_path(item_path("endpoints", i), item_path("ports", j));
+  auto check = [&](const std::vector<PortBinding>& bindings, const std::string& owner_path,
+                   std::string_view list, const Network& network, const std::string& owner) {
+    for (size_t j = 0; j < bindings.size(); ++j) {
+      const PortBinding& binding = bindings[j];
+      std::string path = join_path(owner_path, item_path(list, j));
       auto fail = [&](std::string_view field, std::string_view message) {
         fail_at(kRoot, field.empty() ? path : join_path(path, field), message);
       };
@@ -375,8 +458,9 @@ void validate_ports(const State& state) {
       if (network.internal) {
         fail("", fmt::format("network \"{}\" is internal and cannot publish ports", network.name));
       }
-      if (j > 0 && !(endpoint.ports[j - 1] < binding)) {
-        fail("", "the ports of an endpoint must be sorted and unique");
+      if (j > 0 && !(bindings[j - 1] < binding)) {
+        fail("", list == "ports" ? "the ports of an endpoint must be sorted and unique"
+                                 : "the published ports of a service must be sorted and unique");
       }
       // Per protocol and port, 0.0.0.0 sorts first: it is the wildcard.
       auto conflict = owners.find(Key{binding.proto, binding.host_port, Ipv4{}});
@@ -391,19 +475,156 @@ void validate_ports(const State& state) {
         conflict = owners.find(Key{binding.proto, binding.host_port, binding.host_ip});
       }
       if (conflict != owners.end()) {
-        fail("",
-             fmt::format("{}:{}/{} conflicts with {}:{}/{} of container \"{}\"",
-                         binding.host_ip.to_string(), binding.host_port, to_string(binding.proto),
-                         std::get<2>(conflict->first).to_string(), std::get<1>(conflict->first),
-                         to_string(std::get<0>(conflict->first)), conflict->second));
+        fail("", fmt::format("{}:{}/{} conflicts with {}:{}/{} of {}", binding.host_ip.to_string(),
+                             binding.host_port, to_string(binding.proto),
+                             std::get<2>(conflict->first).to_string(), std::get<1>(conflict->first),
+                             to_string(std::get<0>(conflict->first)), conflict->second));
       }
-      owners.emplace(Key{binding.proto, binding.host_port, binding.host_ip}, endpoint.container);
+      owners.emplace(Key{binding.proto, binding.host_port, binding.host_ip}, owner);
       ++total;
     }
+  };
+  for (size_t i = 0; i < state.endpoints.size(); ++i) {
+    const Endpoint& endpoint = state.endpoints[i];
+    check(endpoint.ports, item_path("endpoints", i), "ports",
+          *state.network_by_id(endpoint.network_id),
+          fmt::format("container \"{}\"", endpoint.container));
+  }
+  for (size_t i = 0; i < state.services.size(); ++i) {
+    const Service& service = state.services[i];
+    check(service.published, item_path("services", i), "published",
+          *state.network_by_id(service.network_id), fmt::format("service \"{}\"", service.name));
   }
   if (total > BPFNET_MAX_PORTMAPS) {
     fail_at(kRoot, "endpoints",
             fmt::format("{} published ports exceed the limit of {}", total, BPFNET_MAX_PORTMAPS));
+  }
+}
+
+// Services: unique IDs, names, indexes and VIPs; each on an existing bridge
+// network with its VIP a host address of the subnet that no endpoint uses;
+// ports sorted and unique; published ports to service ports only (conflicts
+// are checked by validate_ports); valid affinity, table size and health
+// check; backends connected to the network, once each, within the table's
+// limit, with IDs unique across all services. Runs after validate_endpoints.
+void validate_services(const State& state) {
+  if (state.services.size() >= kMaxServices) {
+    fail_at(
+        kRoot, "services",
+        fmt::format("{} services exceed the limit of {}", state.services.size(), kMaxServices - 1));
+  }
+  std::set<std::string_view> ids, names;
+  std::set<uint32_t> indexes;
+  std::map<uint32_t, std::string_view> vips;         // -> service name
+  std::map<uint32_t, std::string_view> backend_ids;  // -> service name
+  for (size_t i = 0; i < state.services.size(); ++i) {
+    const Service& service = state.services[i];
+    std::string path = item_path("services", i);
+    auto fail = [&](std::string_view field, std::string_view message) {
+      fail_at(kRoot, join_path(path, field), message);
+    };
+    if (!is_hex_id(service.id)) {
+      fail("id", fmt::format("\"{}\" is not 64 lowercase hex digits", service.id));
+    }
+    if (!ids.insert(service.id).second) fail("id", fmt::format("duplicate ID {}", service.id));
+    if (!is_restricted_name(service.name)) {
+      fail("name", fmt::format("invalid service name \"{}\"", service.name));
+    }
+    if (!names.insert(service.name).second) {
+      fail("name", fmt::format("duplicate service name \"{}\"", service.name));
+    }
+    if (service.index < 1 || service.index >= kMaxServices) {
+      fail("index", fmt::format("{} is outside 1..{}", service.index, kMaxServices - 1));
+    }
+    if (!indexes.insert(service.index).second) {
+      fail("index", fmt::format("duplicate index {}", service.index));
+    }
+
+    const Network* network = state.network_by_id(service.network_id);
+    if (network == nullptr) {
+      fail("network_id", fmt::format("no network has the ID {}", service.network_id));
+    }
+    if (network->builtin) {
+      fail("network_id", fmt::format("the builtin network \"{}\" has no services", network->name));
+    }
+    const Cidr& subnet = *network->subnet;
+    if (!subnet.contains(service.vip) || service.vip == subnet.network() ||
+        service.vip == subnet.broadcast() || service.vip == network->gateway) {
+      fail("vip", fmt::format("{} is not a usable address of network \"{}\" ({})",
+                              service.vip.to_string(), network->name, subnet.to_string()));
+    }
+    for (const Endpoint* endpoint : state.endpoints_of_network(network->id)) {
+      if (endpoint->ip == service.vip) {
+        fail("vip", fmt::format("{} is also the address of container \"{}\"",
+                                service.vip.to_string(), endpoint->container));
+      }
+    }
+    auto [other, vip_new] = vips.emplace(service.vip.value, service.name);
+    if (!vip_new) {
+      fail("vip", fmt::format("{} is also the VIP of service \"{}\"", service.vip.to_string(),
+                              other->second));
+    }
+
+    if (service.ports.empty()) fail("ports", "a service needs at least one port");
+    for (size_t j = 0; j < service.ports.size(); ++j) {
+      const auto& [proto, port] = service.ports[j];
+      if (port == 0) fail(item_path("ports", j), "0 is out of range (1-65535)");
+      if (j > 0 && !(std::pair(service.ports[j - 1].second, service.ports[j - 1].first) <
+                     std::pair(port, proto))) {
+        fail(item_path("ports", j),
+             "the ports of a service must be sorted (by port, then protocol) and unique");
+      }
+    }
+    for (size_t j = 0; j < service.published.size(); ++j) {
+      const PortBinding& binding = service.published[j];
+      std::pair port{binding.proto, binding.container_port};
+      if (std::find(service.ports.begin(), service.ports.end(), port) == service.ports.end()) {
+        fail(join_path(item_path("published", j), "container_port"),
+             fmt::format("{}/{} is not a port of the service", binding.container_port,
+                         to_string(binding.proto)));
+      }
+    }
+    if (service.affinity_timeout_s &&
+        (*service.affinity_timeout_s < 1 || *service.affinity_timeout_s > kMaxAffinityTimeoutS)) {
+      fail("affinity_timeout_s",
+           fmt::format("{} is outside 1..{}", *service.affinity_timeout_s, kMaxAffinityTimeoutS));
+    }
+    parse_at(join_path(path, "table_size"), [&] { check_maglev_table_size(service.table_size); });
+    parse_at(join_path(path, "health"), [&] { validate_health_check(service.health); });
+
+    uint32_t most = service.table_size / kSlotsPerBackend;
+    if (service.backends.size() > most) {
+      fail("backends", fmt::format("{} backends exceed the limit of {} for a table of {} slots",
+                                   service.backends.size(), most, service.table_size));
+    }
+    std::set<std::string_view> containers;
+    for (size_t k = 0; k < service.backends.size(); ++k) {
+      const ServiceBackend& backend = service.backends[k];
+      std::string backend_path = item_path("backends", k);
+      auto fail_backend = [&](std::string_view field, std::string_view message) {
+        fail(join_path(backend_path, field), message);
+      };
+      if (state.endpoint(network->id, backend.container) == nullptr) {
+        fail_backend("container", fmt::format("container \"{}\" is not connected to network \"{}\"",
+                                              backend.container, network->name));
+      }
+      if (!containers.insert(backend.container).second) {
+        fail_backend("container",
+                     fmt::format("container \"{}\" is a backend twice", backend.container));
+      }
+      if (backend.id < 1 || backend.id >= kMaxBackendIds) {
+        fail_backend("id", fmt::format("{} is outside 1..{}", backend.id, kMaxBackendIds - 1));
+      }
+      auto [owner, id_new] = backend_ids.emplace(backend.id, service.name);
+      if (!id_new) {
+        fail_backend("id", fmt::format("duplicate backend ID {} (also in service \"{}\")",
+                                       backend.id, owner->second));
+      }
+      if (backend.weight > kMaxBackendWeight) {
+        fail_backend("weight",
+                     fmt::format("{} is outside 0..{}", backend.weight, kMaxBackendWeight));
+      }
+    }
   }
 }
 
@@ -435,6 +656,11 @@ nlohmann::json to_json(const State& state) {
   nlohmann::json json = {
       {"version", state.version}, {"networks", networks}, {"endpoints", endpoints}};
   if (!state.uplinks.empty()) json["uplinks"] = state.uplinks;
+  if (!state.services.empty()) {
+    nlohmann::json services = nlohmann::json::array();
+    for (const Service& service : state.services) services.push_back(service_to_json(service));
+    json["services"] = std::move(services);
+  }
   return json;
 }
 
@@ -467,6 +693,11 @@ State state_from_json(const nlohmann::json& json) {
       state.uplinks.push_back(uplink.get<std::string>());
     }
   }
+  if (const nlohmann::json* services = fields.optional_array("services")) {
+    for (size_t i = 0; i < services->size(); ++i) {
+      state.services.push_back(service_from_json((*services)[i], item_path("services", i)));
+    }
+  }
   fields.reject_unknown_keys();
   validate_state(state);
   return state;
@@ -478,6 +709,7 @@ void validate_state(const State& state) {
   }
   validate_networks(state);
   validate_endpoints(state);
+  validate_services(state);
   validate_ports(state);
   validate_uplinks(state);
 }

@@ -110,7 +110,140 @@ void Controller::attach_uplinks() {
 }
 
 void Controller::write_maps(const core::State& state) {
-  datapath_->apply(datapath::diff(datapath_->read_maps(), project(state, links_, host_)));
+  datapath::MapDelta delta = datapath::diff(datapath_->read_maps(), project(state, links_, host_));
+  if (delta.delete_backends.empty()) {
+    datapath_->apply(delta);
+    write_tables(state);
+    return;
+  }
+  // A backend leaves: the tables stop naming it before its entry goes.
+  datapath::MapDelta deletes;
+  deletes.delete_backends.swap(delta.delete_backends);
+  datapath_->apply(delta);
+  write_tables(state);
+  datapath_->apply(deletes);
+}
+
+std::set<uint32_t> Controller::unhealthy_backends() const {
+  std::set<uint32_t> out;
+  for (const auto& [id, h] : health_)
+    if (!h.healthy) out.insert(id);
+  return out;
+}
+
+void Controller::write_tables(const core::State& state) {
+  std::set<uint32_t> wanted;
+  const std::set<uint32_t> unhealthy = unhealthy_backends();
+  for (const auto& svc : state.services) {
+    wanted.insert(svc.index);
+    std::vector<uint32_t> want =
+        core::maglev_table(core::maglev_input(svc, unhealthy), svc.table_size);
+    std::vector<uint32_t> have = datapath_->read_maglev(svc.index);
+    std::vector<std::pair<uint32_t, uint32_t>> changes;
+    if (have.size() != want.size()) {
+      for (uint32_t slot = 0; slot < want.size(); ++slot) changes.emplace_back(slot, want[slot]);
+    } else {
+      // Only the slots that change (Katran's delta writes).
+      for (const auto& c : core::maglev_delta(have, want)) changes.emplace_back(c.slot, c.backend);
+    }
+    if (!changes.empty()) datapath_->write_maglev(svc.index, svc.table_size, changes);
+  }
+  for (uint32_t index : datapath_->maglev_indexes())
+    if (!wanted.contains(index)) datapath_->delete_maglev(index);
+}
+
+std::set<uint32_t> Controller::removed_backend_ips(const core::State& from, const core::State& to) {
+  std::set<uint32_t> before, after;
+  auto collect = [](const core::State& s, std::set<uint32_t>& out) {
+    for (const auto& svc : s.services)
+      for (const auto& be : svc.backends)
+        if (const core::Endpoint* ep = s.endpoint(svc.network_id, be.container))
+          out.insert(ep->ip.value);
+  };
+  collect(from, before);
+  collect(to, after);
+  std::set<uint32_t> gone;
+  for (uint32_t ip : before)
+    if (!after.contains(ip)) gone.insert(ip);
+  return gone;
+}
+
+void Controller::purge_flows_to(const std::set<uint32_t>& backend_ips) {
+  if (backend_ips.empty()) return;
+  std::vector<std::array<uint8_t, 16>> doomed;
+  for (const auto& e : datapath_->read_conntrack()) {
+    bool forward = !(e.flags & BPFNET_CT_F_REPLY);
+    if (forward && (e.flags & BPFNET_CT_F_LB) && backend_ips.contains(e.rewrite_daddr)) {
+      doomed.push_back(e.key);
+      doomed.push_back(e.peer);
+    }
+  }
+  datapath_->delete_conntrack(doomed);
+}
+
+std::map<uint32_t, core::BackendRuntime> Controller::backend_runtime() {
+  std::map<uint32_t, uint64_t> flows_by_ip;
+  for (const auto& e : datapath_->read_conntrack())
+    if (!(e.flags & BPFNET_CT_F_REPLY) && (e.flags & BPFNET_CT_F_LB))
+      flows_by_ip[e.rewrite_daddr]++;
+  std::map<uint32_t, core::BackendRuntime> out;
+  for (const auto& svc : state_.services)
+    for (const auto& be : svc.backends) {
+      core::BackendRuntime rt;
+      auto h = health_.find(be.id);
+      if (h != health_.end()) {
+        rt.healthy = h->second.healthy;
+        rt.last_error = h->second.last_error;
+      }
+      if (const core::Endpoint* ep = state_.endpoint(svc.network_id, be.container))
+        rt.flows = flows_by_ip[ep->ip.value];
+      out[be.id] = rt;
+    }
+  return out;
+}
+
+void Controller::update_health_targets() {
+  if (!checker_) return;
+  std::vector<HealthTarget> targets;
+  std::set<uint32_t> live;
+  for (const auto& svc : state_.services)
+    for (const auto& be : svc.backends) {
+      const core::Endpoint* ep = state_.endpoint(svc.network_id, be.container);
+      if (!ep) continue;
+      live.insert(be.id);
+      // The first TCP port of the service is probed (an HTTP check needs TCP).
+      uint16_t port = svc.ports.front().second;
+      for (const auto& [proto, p] : svc.ports)
+        if (proto == core::Proto::kTcp) {
+          port = p;
+          break;
+        }
+      targets.push_back(HealthTarget{be.id, ep->ip.value, port,
+                                     svc.health.type == core::HealthCheck::kHttp,
+                                     svc.health.path, svc.health.expect, svc.health.interval_ms,
+                                     svc.health.timeout_ms});
+    }
+  for (auto it = health_.begin(); it != health_.end();)
+    it = live.contains(it->first) ? std::next(it) : health_.erase(it);
+  checker_->set_targets(std::move(targets));
+}
+
+bool Controller::record_health(const HealthResult& result) {
+  for (const auto& svc : state_.services)
+    for (const auto& be : svc.backends) {
+      if (be.id != result.backend_id) continue;
+      core::HealthState& h = health_[be.id];
+      if (!core::record(h, svc.health, result.ok, result.error)) return false;
+      warn(fmt::format("service {}: backend {} is now {}{}", svc.name, be.container,
+                       h.healthy ? "healthy" : "unhealthy",
+                       h.healthy ? "" : " (" + h.last_error + ")"));
+      write_tables(state_);
+      if (!h.healthy)
+        if (const core::Endpoint* ep = state_.endpoint(svc.network_id, be.container))
+          purge_flows_to({ep->ip.value});
+      return true;
+    }
+  return false;
 }
 
 std::vector<core::Cidr> Controller::routes_for_pools() { return plumbing_.host_routes(); }
@@ -152,6 +285,7 @@ void Controller::reconcile_all() {
     if (!live.contains(row.ifindex)) stale.insert(row.ifindex);
   for (uint32_t ifindex : stale) datapath_->forget_metrics(ifindex);
   store_.save(state_);
+  update_health_targets();
 }
 
 datapath::MapContents Controller::project(const core::State& state,
@@ -183,6 +317,22 @@ datapath::MapContents Controller::project(const core::State& state,
       out.add_portmap(datapath::PortMapEntry{b.host_ip.value, b.host_port,
                                              core::ip_protocol_number(b.proto), ep.ip.value,
                                              b.container_port});
+  }
+  for (const auto& svc : state.services) {
+    const core::Network* net = state.network_by_id(svc.network_id);
+    if (!net) continue;
+    for (const auto& [proto, port] : svc.ports)
+      out.add_service(datapath::ServiceEntry{svc.vip.value, port, core::ip_protocol_number(proto),
+                                             svc.index, svc.table_size,
+                                             svc.affinity_timeout_s.value_or(0)});
+    out.vips[svc.vip.value] = net->index;
+    for (const auto& b : svc.published)
+      out.add_portmap(datapath::PortMapEntry{b.host_ip.value, b.host_port,
+                                             core::ip_protocol_number(b.proto), svc.vip.value,
+                                             b.container_port});
+    for (const auto& be : svc.backends)
+      if (const core::Endpoint* ep = state.endpoint(svc.network_id, be.container))
+        out.backends[be.id] = ep->ip.value;
   }
   return out;
 }
@@ -235,6 +385,7 @@ void Controller::converge(const core::State& from, const core::State& to, bool r
 }
 
 void Controller::commit(core::State next) {
+  const std::set<uint32_t> gone = removed_backend_ips(state_, next);
   try {
     converge(state_, next, false);
     store_.save(next);
@@ -247,6 +398,10 @@ void Controller::commit(core::State next) {
     throw;
   }
   state_ = std::move(next);
+  // A backend taken out of its service loses its flows (UDP rebalances on
+  // the next packet, TCP gets reset by the backend it lands on).
+  purge_flows_to(gone);
+  update_health_targets();
 }
 
 json Controller::handle(const std::string& op, const json& args) {
@@ -331,6 +486,44 @@ json Controller::handle(const std::string& op, const json& args) {
     commit(std::move(next));
     return json{{"container", container}, {"removed", out}};
   }
+  if (op == "service.create") {
+    core::ServiceCreate req = core::service_create_from_json(args, "request", "");
+    core::State next = state_;
+    std::string id = core::create_service(next, req, ids_, plumbing_.port_environment()).id;
+    commit(std::move(next));
+    return core::service_inspect(state_, state_.get_service(id), backend_runtime());
+  }
+  if (op == "service.add-backend" || op == "service.rm-backend" || op == "service.drain") {
+    std::string name = arg_string(args, "name");
+    std::string container = arg_string(args, "container");
+    core::State next = state_;
+    if (op == "service.add-backend") {
+      int64_t weight = 1;
+      if (args.contains("weight")) {
+        if (!args["weight"].is_number_integer())
+          throw core::UserError("request: argument \"weight\" must be an integer");
+        weight = args["weight"].get<int64_t>();
+      }
+      core::add_backend(next, name, container, weight);
+    } else if (op == "service.rm-backend") {
+      core::remove_backend(next, name, container);
+    } else {
+      core::drain_backend(next, name, container);
+    }
+    std::string id = next.get_service(name).id;
+    commit(std::move(next));
+    return core::service_inspect(state_, state_.get_service(id), backend_runtime());
+  }
+  if (op == "service.ls") return core::services_json(state_, backend_runtime());
+  if (op == "service.inspect")
+    return core::service_inspect(state_, state_.get_service(arg_string(args, "name")),
+                                 backend_runtime());
+  if (op == "service.rm") {
+    core::State next = state_;
+    core::Service removed = core::remove_service(next, arg_string(args, "name"));
+    commit(std::move(next));
+    return json{{"id", removed.id}};
+  }
   if (op == "stats") return stats();
   throw core::UserError(fmt::format("unknown request \"{}\"", op));
 }
@@ -403,6 +596,10 @@ size_t Controller::gc_conntrack(uint64_t now_ns) {
 }
 
 void Controller::tick(uint64_t now_ns) {
+  if (checker_)
+    for (const auto& r : checker_->take_results()) record_health(r);
+  if (last_gc_ns_ != 0 && now_ns - last_gc_ns_ < gc_interval_ns) return;
+  last_gc_ns_ = now_ns;
   gc_conntrack(now_ns);
   // Host addresses come and go (DHCP, an uplink readdressed or recreated): keep up.
   HostFacts facts = host_facts(state_, /*strict=*/false);

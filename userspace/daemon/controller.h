@@ -12,11 +12,15 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 #include "core/config.h"
+#include "core/health.h"
+#include "core/service.h"
+#include "daemon/health_checker.h"
 #include "core/state.h"
 #include "daemon/plumbing.h"
 #include "daemon/state_store.h"
@@ -47,6 +51,12 @@ class Controller {
   // The datapath is loaded only after load() has validated everything, so a
   // bad config or state file leaves even the pinned maps untouched.
   void set_datapath(datapath::DatapathPort& datapath) { datapath_ = &datapath; }
+  // Where service backends are probed; none (tests): every backend healthy.
+  void set_health_checker(HealthChecker* checker) { checker_ = checker; }
+  // Feeds one probe result (from the checker) into the backend's rise/fall
+  // state; a flip rewrites its service's table, and a backend that went down
+  // loses its flows. Returns true on a flip.
+  bool record_health(const HealthResult& result);
 
   // Loads the persisted state and applies `config` to it, all validated
   // before anything is touched. Throws core::UserError on invalid input.
@@ -84,6 +94,14 @@ class Controller {
   HostFacts host_facts(const core::State& state, bool strict);
   void attach_uplinks();
   void write_maps(const core::State& state);
+  void write_tables(const core::State& state);
+  std::set<uint32_t> unhealthy_backends() const;
+  void update_health_targets();
+  // Drops the conntrack entries of load-balanced flows to these backends.
+  void purge_flows_to(const std::set<uint32_t>& backend_ips);
+  std::map<uint32_t, core::BackendRuntime> backend_runtime();
+  // Backend ids that `from` has and `to` no longer has (by address).
+  static std::set<uint32_t> removed_backend_ips(const core::State& from, const core::State& to);
 
   StateStore& store_;
   Plumbing& plumbing_;
@@ -94,6 +112,11 @@ class Controller {
   core::State state_;
   std::map<std::string, HostLink> links_;  // endpoint id -> its host veth
   HostFacts host_;                         // as of the last reconcile/tick
+  HealthChecker* checker_ = nullptr;
+  std::map<uint32_t, core::HealthState> health_;  // by backend id
+  uint64_t last_gc_ns_ = 0;
+ public:
+  uint64_t gc_interval_ns = 5'000'000'000ULL;
 };
 
 }  // namespace bpfnet::daemon

@@ -153,6 +153,9 @@ int run(int argc, char** argv) {
   // 2. Load programs (reusing pinned maps), reconcile, persist.
   datapath::Datapath dp(datapath::DatapathOptions{bpffs, ct_max});
   controller.set_datapath(dp);
+  controller.gc_interval_ns = uint64_t(gc_interval_ms) * 1000000ULL;
+  daemon::HealthChecker checker;
+  controller.set_health_checker(&checker);
   daemon::ControlServer server(socket_path);
   controller.reconcile_all();
   std::cerr << fmt::format("bpfnetd: ready: {} networks, {} endpoints; socket {}; maps in {}",
@@ -174,7 +177,7 @@ int run(int argc, char** argv) {
           std::cerr << "bpfnetd: warning: periodic work: " << e.what() << std::endl;
         }
       },
-      gc_interval_ms);
+      /*tick_ms=*/200);
   sd_notify(0, "STOPPING=1");
   return 0;
 }

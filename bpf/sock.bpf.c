@@ -41,14 +41,18 @@ static __always_inline void xlate_dest(struct bpf_sock_addr *ctx)
 			return;
 		target = *pm;
 	}
-	const struct bpfnet_svc_value *svc = lb_lookup(target.backend_ip, target.backend_port, proto);
+	const struct bpfnet_svc_value *svc =
+	    lb_lookup(target.backend_ip, target.backend_port, proto);
 	if (svc) {
 		/* No source port yet: the socket cookie stands in for it. The
 		 * client is the host itself (address 0 for affinity). */
 		__u64 cookie = bpf_get_socket_cookie(ctx);
-		struct bpfnet_ct_key k = {.saddr = 0, .daddr = target.backend_ip,
-					  .sport = (__u16)(cookie ^ (cookie >> 16) ^ (cookie >> 32)),
-					  .dport = target.backend_port, .proto = proto};
+		struct bpfnet_ct_key k = {.saddr = 0,
+					  .daddr = target.backend_ip,
+					  .sport =
+					      (__u16)(cookie ^ (cookie >> 16) ^ (cookie >> 32)),
+					  .dport = target.backend_port,
+					  .proto = proto};
 		if (lb_select(svc, &k, &target.backend_ip))
 			return; /* no backend: the connect fails on its own */
 	}

@@ -33,7 +33,7 @@
 #define BPFNET_NAT_PORT_MIN 61000
 #define BPFNET_NAT_PORT_MAX 65535
 #define BPFNET_NAT_RETRIES 16
-#define BPFNET_MAX_SERVICES 16384  /* (VIP, port, proto) entries */
+#define BPFNET_MAX_SERVICES 16384 /* (VIP, port, proto) entries */
 #define BPFNET_MAX_SERVICE_TABLES 4096
 #define BPFNET_MAX_BACKENDS 65536
 #define BPFNET_MAX_AFFINITY 262144
@@ -58,16 +58,16 @@
 #define BPFNET_MAP_VIPS "bpfnet_vips"
 
 /* bpfnet_network.flags */
-#define BPFNET_NET_F_ICC (1U << 0)        /* enable_icc: containers may talk */
+#define BPFNET_NET_F_ICC (1U << 0)	  /* enable_icc: containers may talk */
 #define BPFNET_NET_F_MASQUERADE (1U << 1) /* enable_ip_masquerade */
-#define BPFNET_NET_F_INTERNAL (1U << 2)   /* --internal: subnet-only traffic */
+#define BPFNET_NET_F_INTERNAL (1U << 2)	  /* --internal: subnet-only traffic */
 
 /* One bridge network, keyed by its small numeric index (u32). */
 struct bpfnet_network {
-	__be32 subnet;  /* network address */
-	__be32 mask;    /* netmask, e.g. 0xffff0000 for a /16 (network order) */
+	__be32 subnet;	/* network address */
+	__be32 mask;	/* netmask, e.g. 0xffff0000 for a /16 (network order) */
 	__be32 gateway; /* the host's address on this network */
-	__u32 flags;    /* BPFNET_NET_F_* */
+	__u32 flags;	/* BPFNET_NET_F_* */
 	__u32 mtu;
 	__u32 pad;
 };
@@ -78,12 +78,12 @@ struct bpfnet_network {
  * (anti-spoofing and accounting of what the container sends).
  */
 struct bpfnet_endpoint {
-	__u32 ifindex;    /* host-side veth, in the daemon's namespace */
-	__u32 network;    /* index of its network (bpfnet_nets key) */
-	__be32 ip;        /* the container's address */
-	__u8 mac[6];      /* the container's MAC (eth0 inside the namespace) */
-	__u8 gw_mac[6];   /* host-side veth MAC: the gateway as the container sees it */
-	__u32 flags;      /* reserved */
+	__u32 ifindex;	/* host-side veth, in the daemon's namespace */
+	__u32 network;	/* index of its network (bpfnet_nets key) */
+	__be32 ip;	/* the container's address */
+	__u8 mac[6];	/* the container's MAC (eth0 inside the namespace) */
+	__u8 gw_mac[6]; /* host-side veth MAC: the gateway as the container sees it */
+	__u32 flags;	/* reserved */
 	__u32 pad;
 };
 
@@ -99,24 +99,24 @@ struct bpfnet_subnet_key {
  */
 enum bpfnet_reason {
 	BPFNET_OK = 0,
-	BPFNET_DROP_MALFORMED = 1,       /* truncated or invalid headers */
+	BPFNET_DROP_MALFORMED = 1,	  /* truncated or invalid headers */
 	BPFNET_DROP_UNKNOWN_ENDPOINT = 2, /* packet on a veth with no endpoint */
-	BPFNET_DROP_INVALID_SMAC = 3,    /* source MAC is not the endpoint's */
-	BPFNET_DROP_INVALID_SIP = 4,     /* source IP is not the endpoint's */
-	BPFNET_DROP_INVALID_ARP = 5,     /* ARP with spoofed sender or bad shape */
-	BPFNET_DROP_ARP_NO_TARGET = 6,   /* ARP request nobody on the network owns */
-	BPFNET_DROP_ISOLATION = 7,       /* destination on another network */
-	BPFNET_DROP_ICC = 8,             /* enable_icc=false */
-	BPFNET_DROP_INTERNAL = 9,        /* internal network leaving its subnet */
-	BPFNET_DROP_NO_ENDPOINT = 10,    /* address in the subnet, nobody there */
-	BPFNET_DROP_UNSUPPORTED_L3 = 11, /* neither IPv4 nor ARP (e.g. IPv6) */
-	BPFNET_DROP_NO_NETWORK = 12,     /* endpoint's network missing */
-	BPFNET_DROP_CT_INSERT = 13,      /* conntrack entry could not be created */
-	BPFNET_DROP_NAT_NO_PORT = 14,    /* no free source port for SNAT */
-	BPFNET_DROP_NO_PORTMAP = 15,     /* to a host address, port not published */
-	BPFNET_DROP_FIB = 16,            /* no route for a translated packet */
-	BPFNET_DROP_CSUM = 17,           /* checksum rewrite failed */
-	BPFNET_DROP_NO_BACKEND = 18,     /* service without a usable backend */
+	BPFNET_DROP_INVALID_SMAC = 3,	  /* source MAC is not the endpoint's */
+	BPFNET_DROP_INVALID_SIP = 4,	  /* source IP is not the endpoint's */
+	BPFNET_DROP_INVALID_ARP = 5,	  /* ARP with spoofed sender or bad shape */
+	BPFNET_DROP_ARP_NO_TARGET = 6,	  /* ARP request nobody on the network owns */
+	BPFNET_DROP_ISOLATION = 7,	  /* destination on another network */
+	BPFNET_DROP_ICC = 8,		  /* enable_icc=false */
+	BPFNET_DROP_INTERNAL = 9,	  /* internal network leaving its subnet */
+	BPFNET_DROP_NO_ENDPOINT = 10,	  /* address in the subnet, nobody there */
+	BPFNET_DROP_UNSUPPORTED_L3 = 11,  /* neither IPv4 nor ARP (e.g. IPv6) */
+	BPFNET_DROP_NO_NETWORK = 12,	  /* endpoint's network missing */
+	BPFNET_DROP_CT_INSERT = 13,	  /* conntrack entry could not be created */
+	BPFNET_DROP_NAT_NO_PORT = 14,	  /* no free source port for SNAT */
+	BPFNET_DROP_NO_PORTMAP = 15,	  /* to a host address, port not published */
+	BPFNET_DROP_FIB = 16,		  /* no route for a translated packet */
+	BPFNET_DROP_CSUM = 17,		  /* checksum rewrite failed */
+	BPFNET_DROP_NO_BACKEND = 18,	  /* service without a usable backend */
 	BPFNET_REASON_MAX = 32,
 };
 
@@ -179,9 +179,9 @@ struct bpfnet_ct_key {
 
 /* bpfnet_ct_value.state */
 enum bpfnet_ct_state {
-	BPFNET_CT_NEW = 0,         /* TCP: SYN seen; others: first packet */
+	BPFNET_CT_NEW = 0,	   /* TCP: SYN seen; others: first packet */
 	BPFNET_CT_ESTABLISHED = 1, /* TCP: handshake done; others: reply seen */
-	BPFNET_CT_CLOSING = 2,     /* TCP: FIN or RST seen */
+	BPFNET_CT_CLOSING = 2,	   /* TCP: FIN or RST seen */
 };
 
 /* bpfnet_ct_value.flags */
@@ -191,13 +191,13 @@ enum bpfnet_ct_state {
 #define BPFNET_CT_F_LB (1U << 3)    /* backend picked by a service */
 
 struct bpfnet_ct_value {
-	__u64 expires_ns;       /* bpf_ktime_get_ns() deadline; the daemon's GC reads it */
-	__be32 saddr;           /* rewrite the packet to this tuple */
+	__u64 expires_ns; /* bpf_ktime_get_ns() deadline; the daemon's GC reads it */
+	__be32 saddr;	  /* rewrite the packet to this tuple */
 	__be32 daddr;
 	__be16 sport;
 	__be16 dport;
-	__u8 state;             /* enum bpfnet_ct_state */
-	__u8 flags;             /* BPFNET_CT_F_* */
+	__u8 state; /* enum bpfnet_ct_state */
+	__u8 flags; /* BPFNET_CT_F_* */
 	__u16 pad;
 	struct bpfnet_ct_key peer; /* the other direction's key */
 };
@@ -218,8 +218,8 @@ struct bpfnet_svc_key {
 };
 
 struct bpfnet_svc_value {
-	__u32 index;              /* key of its table in bpfnet_maglev */
-	__u32 table_size;         /* prime; slots of the inner array */
+	__u32 index;		  /* key of its table in bpfnet_maglev */
+	__u32 table_size;	  /* prime; slots of the inner array */
 	__u32 affinity_timeout_s; /* 0: no client-IP affinity */
 	__u32 pad;
 };

@@ -19,15 +19,15 @@ static __always_inline __u16 csum_fold32(__u32 sum)
 /* *field is a one's complement checksum covering `from`; make it cover `to`. */
 static __always_inline void csum_replace4(__sum16 *field, __be32 from, __be32 to)
 {
-	__u32 sum = (__u16)~*field;
-	sum += (__u16)~from + (__u16)~(from >> 16);
+	__u32 sum = (__u16) ~*field;
+	sum += (__u16)~from + (__u16) ~(from >> 16);
 	sum += (__u16)to + (__u16)(to >> 16);
 	*field = (__sum16)~csum_fold32(sum);
 }
 
 static __always_inline void csum_replace2(__sum16 *field, __be16 from, __be16 to)
 {
-	__u32 sum = (__u16)~*field;
+	__u32 sum = (__u16) ~*field;
 	sum += (__u16)~from;
 	sum += (__u16)to;
 	*field = (__sum16)~csum_fold32(sum);

@@ -31,7 +31,8 @@ static __always_inline int deliver_skb(struct __sk_buff *skb, __u32 in_ifindex, 
 {
 	const struct bpfnet_endpoint *ep = bpf_map_lookup_elem(&bpfnet_ep_ip, &daddr);
 	if (ep) {
-		int err = set_endpoint_macs((void *)(long)skb->data, (void *)(long)skb->data_end, ep);
+		int err =
+		    set_endpoint_macs((void *)(long)skb->data, (void *)(long)skb->data_end, ep);
 		if (err)
 			return err;
 		fwd->peer_ifindex = ep->ifindex;

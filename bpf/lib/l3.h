@@ -26,8 +26,7 @@ static __always_inline int in_subnet(const struct bpfnet_network *net, __be32 ad
  * TC_ACT_OK (host stack), L3_BEYOND, or a negative drop reason.
  */
 static __always_inline int ipv4_policy_non_endpoint(const struct bpfnet_endpoint *src,
-						    const struct bpfnet_network *net,
-						    __be32 daddr)
+						    const struct bpfnet_network *net, __be32 daddr)
 {
 	int internal = net->flags & BPFNET_NET_F_INTERNAL;
 
@@ -52,7 +51,8 @@ static __always_inline int ipv4_policy_non_endpoint(const struct bpfnet_endpoint
 /* Not a tc verdict: no translation applies, go on with plain forwarding. */
 #define NAT_NONE 2000
 
-static __always_inline void ct_delete_flow(struct bpfnet_ct_value *ct, const struct bpfnet_ct_key *k)
+static __always_inline void ct_delete_flow(struct bpfnet_ct_value *ct,
+					   const struct bpfnet_ct_key *k)
 {
 	bpf_map_delete_elem(&bpfnet_ct, &ct->peer);
 	bpf_map_delete_elem(&bpfnet_ct, k);

@@ -38,7 +38,7 @@ struct icmphdr {
 /* What the NAT and conntrack code needs to know about one IPv4 packet. */
 struct pkt4 {
 	struct bpfnet_ct_key key; /* tuple as in the packet */
-	__u32 l4_off;             /* from the start of the frame */
+	__u32 l4_off;		  /* from the start of the frame */
 	__u8 tcp_flags;
 	__u8 icmp_type;
 	__u8 icmp_error; /* ICMP destination unreachable / time exceeded */
@@ -47,8 +47,8 @@ struct pkt4 {
 
 enum parse_result {
 	PARSE_OK = 0,
-	PARSE_NOT_IPV4 = 1,  /* leave alone */
-	PARSE_NO_PORTS = 2,  /* fragment or protocol without ports: no NAT */
+	PARSE_NOT_IPV4 = 1, /* leave alone */
+	PARSE_NO_PORTS = 2, /* fragment or protocol without ports: no NAT */
 };
 
 static __always_inline int icmp_is_error(__u8 type)

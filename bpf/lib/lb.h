@@ -58,7 +58,8 @@ static __always_inline int lb_select(const struct bpfnet_svc_value *svc,
 		struct bpfnet_affinity_value *a = bpf_map_lookup_elem(&bpfnet_affinity, &akey);
 		if (a && now - a->last_ns < (__u64)svc->affinity_timeout_s * 1000000000ULL) {
 			__u32 id = a->backend;
-			const struct bpfnet_backend *be = bpf_map_lookup_elem(&bpfnet_backends, &id);
+			const struct bpfnet_backend *be =
+			    bpf_map_lookup_elem(&bpfnet_backends, &id);
 			if (be) {
 				a->last_ns = now;
 				*ip = be->ip;

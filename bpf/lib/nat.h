@@ -196,11 +196,11 @@ static __always_inline int xlate_icmp_error_skb(struct __sk_buff *skb, const str
 
 	/* The quoted packet went the other way: its reverse is our key. */
 	struct bpfnet_ct_key key = {
-		.saddr = e->inner.daddr,
-		.daddr = e->inner.saddr,
-		.sport = e->dport,
-		.dport = e->sport,
-		.proto = e->inner.protocol,
+	    .saddr = e->inner.daddr,
+	    .daddr = e->inner.saddr,
+	    .sport = e->dport,
+	    .dport = e->sport,
+	    .proto = e->inner.protocol,
 	};
 	const struct bpfnet_ct_value *v = bpf_map_lookup_elem(&bpfnet_ct, &key);
 	if (!v)
@@ -218,13 +218,15 @@ static __always_inline int xlate_icmp_error_skb(struct __sk_buff *skb, const str
 	if (key.daddr != to.daddr) {
 		if (bpf_l3_csum_replace(skb, inner_sum, key.daddr, to.daddr, 4) ||
 		    bpf_l4_csum_replace(skb, icmp_sum, key.daddr, to.daddr, 4) ||
-		    bpf_skb_store_bytes(skb, inner + offsetof(struct iphdr, saddr), &to.daddr, 4, 0))
+		    bpf_skb_store_bytes(skb, inner + offsetof(struct iphdr, saddr), &to.daddr, 4,
+					0))
 			return -BPFNET_DROP_CSUM;
 	}
 	if (key.saddr != to.saddr) {
 		if (bpf_l3_csum_replace(skb, inner_sum, key.saddr, to.saddr, 4) ||
 		    bpf_l4_csum_replace(skb, icmp_sum, key.saddr, to.saddr, 4) ||
-		    bpf_skb_store_bytes(skb, inner + offsetof(struct iphdr, daddr), &to.saddr, 4, 0))
+		    bpf_skb_store_bytes(skb, inner + offsetof(struct iphdr, daddr), &to.saddr, 4,
+					0))
 			return -BPFNET_DROP_CSUM;
 	}
 	err = store_port(skb, inner + sizeof(struct iphdr), key.dport, to.dport, icmp_sum, 0);

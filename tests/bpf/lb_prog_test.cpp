@@ -59,8 +59,8 @@ class LbProgTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dp_ = std::make_unique<datapath::Datapath>(datapath::DatapathOptions{});
-    want_.networks[1] = NetworkEntry{1, ip4("172.18.0.0"), 16, ip4("172.18.0.1"),
-                                     BPFNET_NET_F_ICC, 1500};
+    want_.networks[1] =
+        NetworkEntry{1, ip4("172.18.0.0"), 16, ip4("172.18.0.1"), BPFNET_NET_F_ICC, 1500};
     want_.add_endpoint(EndpointEntry{kLo, 1, kIpA, kMacA, kGwA});
     want_.add_endpoint(EndpointEntry{42, 1, kIpB, kMacB, kGwB});
     want_.add_endpoint(EndpointEntry{43, 1, kIpC, kMacC, kGwC});

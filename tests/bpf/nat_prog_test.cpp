@@ -53,8 +53,8 @@ class NatProgTest : public ::testing::Test {
     dp_ = std::make_unique<datapath::Datapath>(datapath::DatapathOptions{});
     up0_ = if_nametoindex("up0");
     ASSERT_NE(up0_, 0u) << "test netns setup (main.cpp) missing";
-    want_.networks[1] = NetworkEntry{1, ip4("172.18.0.0"), 16, kGw,
-                                     BPFNET_NET_F_ICC | BPFNET_NET_F_MASQUERADE, 1500};
+    want_.networks[1] = NetworkEntry{
+        1, ip4("172.18.0.0"), 16, kGw, BPFNET_NET_F_ICC | BPFNET_NET_F_MASQUERADE, 1500};
     want_.add_endpoint(EndpointEntry{kLo, 1, kIpA, kMacA, kGwA});
     want_.add_endpoint(EndpointEntry{kB, 1, kIpB, kMacB, kGwB});
     want_.host_addrs[kHost] = 0;
@@ -100,8 +100,8 @@ class NatProgTest : public ::testing::Test {
     return std::nullopt;
   }
 
-  static Bytes tcp(const Mac& dst, const Mac& src, uint32_t s, uint32_t d, uint16_t sp,
-                   uint16_t dp, uint8_t flags = 0x02) {
+  static Bytes tcp(const Mac& dst, const Mac& src, uint32_t s, uint32_t d, uint16_t sp, uint16_t dp,
+                   uint8_t flags = 0x02) {
     Ipv4Spec spec;
     spec.saddr = s;
     spec.daddr = d;
@@ -110,8 +110,8 @@ class NatProgTest : public ::testing::Test {
     spec.tcp_flags = flags;
     return ipv4_frame(dst, src, spec);
   }
-  static Bytes udp(const Mac& dst, const Mac& src, uint32_t s, uint32_t d, uint16_t sp,
-                   uint16_t dp, bool zero_csum = false) {
+  static Bytes udp(const Mac& dst, const Mac& src, uint32_t s, uint32_t d, uint16_t sp, uint16_t dp,
+                   bool zero_csum = false) {
     Ipv4Spec spec;
     spec.proto = kUdp;
     spec.saddr = s;
@@ -344,8 +344,8 @@ TEST_F(NatProgTest, IcmpErrorForMasqueradedFlowIsTranslatedBack) {
   put16(want, kEth + 20 + 2, l4_checksum(want));
   EXPECT_EQ(t.out, want);
   expect_valid_checksums(t.out);
-  EXPECT_EQ(get16(t.out, kEth + 20 + 8 + 10),
-            ipv4_header_checksum(t.out, kEth + 20 + 8)) << "quoted IP checksum";
+  EXPECT_EQ(get16(t.out, kEth + 20 + 8 + 10), ipv4_header_checksum(t.out, kEth + 20 + 8))
+      << "quoted IP checksum";
   (void)nport;
 }
 

@@ -24,10 +24,11 @@ inline RunResult run_prog(int prog_fd, const Bytes& in, uint32_t repeat = 1, uin
   r.out.resize(in.size() + 256);
   struct __sk_buff ctx {};
   ctx.ifindex = ifindex;
-  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(),
-              .data_out = r.out.data(), .data_size_in = static_cast<uint32_t>(in.size()),
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = r.out.data(),
+              .data_size_in = static_cast<uint32_t>(in.size()),
               .data_size_out = static_cast<uint32_t>(r.out.size()),
-              .ctx_in = ifindex ? &ctx : nullptr, .ctx_size_in = ifindex ? static_cast<uint32_t>(sizeof(ctx)) : 0u,
+              .ctx_in = ifindex ? &ctx : nullptr,
+              .ctx_size_in = ifindex ? static_cast<uint32_t>(sizeof(ctx)) : 0u,
               .repeat = static_cast<int>(repeat));
   if (bpf_prog_test_run_opts(prog_fd, &opts) != 0)
     throw std::runtime_error(std::string("BPF_PROG_TEST_RUN: ") + std::strerror(errno));

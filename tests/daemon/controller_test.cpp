@@ -200,7 +200,7 @@ class FakeDatapath : public datapath::DatapathPort {
     ct_deleted.insert(ct_deleted.end(), keys.begin(), keys.end());
   }
   uint32_t conntrack_capacity() override { return 1024; }
-  std::map<uint32_t, std::vector<uint32_t>> maglev;  // index -> table
+  std::map<uint32_t, std::vector<uint32_t>> maglev;        // index -> table
   std::vector<std::pair<uint32_t, size_t>> maglev_writes;  // index, slots written
   std::vector<uint32_t> read_maglev(uint32_t index) override {
     auto it = maglev.find(index);

@@ -218,10 +218,9 @@ void Controller::update_health_targets() {
           port = p;
           break;
         }
-      targets.push_back(HealthTarget{be.id, ep->ip.value, port,
-                                     svc.health.type == core::HealthCheck::kHttp,
-                                     svc.health.path, svc.health.expect, svc.health.interval_ms,
-                                     svc.health.timeout_ms});
+      targets.push_back(HealthTarget{
+          be.id, ep->ip.value, port, svc.health.type == core::HealthCheck::kHttp, svc.health.path,
+          svc.health.expect, svc.health.interval_ms, svc.health.timeout_ms});
     }
   for (auto it = health_.begin(); it != health_.end();)
     it = live.contains(it->first) ? std::next(it) : health_.erase(it);
@@ -265,8 +264,7 @@ void Controller::load(const std::optional<core::Config>& config) {
 void Controller::reconcile_all() {
   host_ = host_facts(state_, /*strict=*/true);
   attach_uplinks();
-  if (!options_.cgroup.empty())
-    datapath_->attach_cgroup(options_.cgroup, plumbing_.netns_cookie());
+  if (!options_.cgroup.empty()) datapath_->attach_cgroup(options_.cgroup, plumbing_.netns_cookie());
   converge(state_, state_, /*reattach=*/true);
   std::set<std::string> wanted;
   for (const auto& net : state_.networks)
@@ -302,10 +300,9 @@ datapath::MapContents Controller::project(const core::State& state,
     // Internal networks never masquerade (Docker), whatever the option says.
     if (net.parsed.masquerade && !net.internal) flags |= BPFNET_NET_F_MASQUERADE;
     if (net.internal) flags |= BPFNET_NET_F_INTERNAL;
-    out.networks[net.index] =
-        datapath::NetworkEntry{net.index,         net.subnet->network().value,
-                               net.subnet->prefix_len, net.gateway.value,
-                               flags,             net.parsed.effective_mtu()};
+    out.networks[net.index] = datapath::NetworkEntry{
+        net.index, net.subnet->network().value, net.subnet->prefix_len, net.gateway.value,
+        flags,     net.parsed.effective_mtu()};
   }
   for (const auto& ep : state.endpoints) {
     auto link = links.find(ep.id);
@@ -363,9 +360,10 @@ void Controller::converge(const core::State& from, const core::State& to, bool r
     bool fresh = false;
     if (!link) {
       if (!plumbing_.netns_exists(ep.netns)) {
-        warn(fmt::format("container {} on network {}: namespace {} is gone; endpoint kept until "
-                         "`network disconnect`",
-                         ep.container, ep.network_id.substr(0, 12), ep.netns));
+        warn(
+            fmt::format("container {} on network {}: namespace {} is gone; endpoint kept until "
+                        "`network disconnect`",
+                        ep.container, ep.network_id.substr(0, 12), ep.netns));
         links_.erase(ep.id);
         continue;
       }

@@ -12,16 +12,16 @@
 
 #include <functional>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "core/config.h"
 #include "core/health.h"
 #include "core/service.h"
-#include "daemon/health_checker.h"
 #include "core/state.h"
+#include "daemon/health_checker.h"
 #include "daemon/plumbing.h"
 #include "daemon/state_store.h"
 #include "datapath/datapath.h"
@@ -115,6 +115,7 @@ class Controller {
   HealthChecker* checker_ = nullptr;
   std::map<uint32_t, core::HealthState> health_;  // by backend id
   uint64_t last_gc_ns_ = 0;
+
  public:
   uint64_t gc_interval_ns = 5'000'000'000ULL;
 };

@@ -59,8 +59,7 @@ HealthResult probe(const HealthTarget& t) {
     return r;
   };
 
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 &&
-      errno != EINPROGRESS)
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 && errno != EINPROGRESS)
     return fail(fmt::format("connect {}: {}", where, std::strerror(errno)));
   if (!wait_for(fd, POLLOUT, deadline))
     return fail(fmt::format("connect {}: timed out after {} ms", where, t.timeout_ms));
@@ -74,9 +73,10 @@ HealthResult probe(const HealthTarget& t) {
     return r;
   }
 
-  const std::string request =
-      fmt::format("GET {} HTTP/1.0\r\nHost: {}\r\nUser-Agent: bpfnetd-health\r\n\r\n", t.path, where);
-  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size()))
+  const std::string request = fmt::format(
+      "GET {} HTTP/1.0\r\nHost: {}\r\nUser-Agent: bpfnetd-health\r\n\r\n", t.path, where);
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size()))
     return fail(fmt::format("GET {}{}: send failed", where, t.path));
   std::string reply;
   char buf[512];

@@ -4,12 +4,12 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <ctime>
-#include <time.h>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -73,7 +73,8 @@ std::string cgroup2_root() {
 
 core::Config read_config(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw core::UserError(fmt::format("--config {}: cannot read: {}", path, strerror(errno)));
+  if (!in)
+    throw core::UserError(fmt::format("--config {}: cannot read: {}", path, strerror(errno)));
   std::stringstream buf;
   buf << in.rdbuf();
   try {
@@ -159,25 +160,23 @@ int run(int argc, char** argv) {
   daemon::ControlServer server(socket_path);
   controller.reconcile_all();
   std::cerr << fmt::format("bpfnetd: ready: {} networks, {} endpoints; socket {}; maps in {}",
-                           controller.state().networks.size(),
-                           controller.state().endpoints.size(), socket_path, bpffs)
+                           controller.state().networks.size(), controller.state().endpoints.size(),
+                           socket_path, bpffs)
             << std::endl;
   sd_notify(0, "READY=1\nSTATUS=datapath reconciled");
 
-  server.run(
-      [&](const std::string& op, const nlohmann::json& args) {
-        return controller.handle(op, args);
-      },
-      [&] {
-        try {
-          timespec ts{};
-          clock_gettime(CLOCK_MONOTONIC, &ts);
-          controller.tick(uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec));
-        } catch (const std::exception& e) {
-          std::cerr << "bpfnetd: warning: periodic work: " << e.what() << std::endl;
-        }
-      },
-      /*tick_ms=*/200);
+  server.run([&](const std::string& op,
+                 const nlohmann::json& args) { return controller.handle(op, args); },
+             [&] {
+               try {
+                 timespec ts{};
+                 clock_gettime(CLOCK_MONOTONIC, &ts);
+                 controller.tick(uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec));
+               } catch (const std::exception& e) {
+                 std::cerr << "bpfnetd: warning: periodic work: " << e.what() << std::endl;
+               }
+             },
+             /*tick_ms=*/200);
   sd_notify(0, "STOPPING=1");
   return 0;
 }

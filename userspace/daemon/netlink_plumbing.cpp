@@ -2,12 +2,12 @@
 
 #include <fmt/format.h>
 
-#include "core/error.h"
-#include "netlink/ethtool.h"
-
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "core/error.h"
+#include "netlink/ethtool.h"
 
 namespace bpfnet::daemon {
 
@@ -211,7 +211,8 @@ core::PortEnvironment NetlinkPlumbing::port_environment() {
   read_listeners("/proc/net/udp6", core::Proto::kUdp, true, *listeners);
   env.host_listening = [listeners](core::Proto proto, core::Ipv4 ip, uint16_t port) {
     for (const auto& l : *listeners)
-      if (l.proto == proto && l.port == port && (ip.value == 0 || l.addr == 0 || l.addr == ip.value))
+      if (l.proto == proto && l.port == port &&
+          (ip.value == 0 || l.addr == 0 || l.addr == ip.value))
         return true;
     return false;
   };

@@ -100,8 +100,7 @@ ControlServer::~ControlServer() {
   if (signal_fd_ >= 0) ::close(signal_fd_);
 }
 
-void ControlServer::run(const Handler& handler, const std::function<void()>& tick,
-                        int tick_ms) {
+void ControlServer::run(const Handler& handler, const std::function<void()>& tick, int tick_ms) {
   auto next_tick = std::chrono::steady_clock::now() + std::chrono::milliseconds(tick_ms);
   for (;;) {
     if (tick && std::chrono::steady_clock::now() >= next_tick) {
@@ -119,8 +118,8 @@ void ControlServer::run(const Handler& handler, const std::function<void()>& tic
     if (fds[1].revents & POLLIN) {
       signalfd_siginfo info{};
       if (::read(signal_fd_, &info, sizeof(info)) > 0)
-        std::cerr << "bpfnetd: signal " << info.ssi_signo
-                  << ": stopping (datapath stays up)" << std::endl;
+        std::cerr << "bpfnetd: signal " << info.ssi_signo << ": stopping (datapath stays up)"
+                  << std::endl;
       return;
     }
     if (fds[0].revents & POLLIN) {

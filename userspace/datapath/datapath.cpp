@@ -3,13 +3,13 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <linux/magic.h>
 #include <net/if.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -128,7 +128,8 @@ void share_maps(bpf_object* from, bpf_object* to) {
     bpf_map* src = bpf_object__find_map_by_name(from, bpf_map__name(map));
     if (src && bpf_map__fd(src) >= 0) {
       int err = bpf_map__reuse_fd(map, bpf_map__fd(src));
-      if (err) throw DatapathError(fmt::format("share map {}: {}", bpf_map__name(map), errstr(err)));
+      if (err)
+        throw DatapathError(fmt::format("share map {}: {}", bpf_map__name(map), errstr(err)));
     }
   }
 }
@@ -190,12 +191,10 @@ Datapath::Datapath(const DatapathOptions& opts) : pin_dir_(opts.pin_dir) {
     endpoint_ = open_and_load<endpoint_bpf>("endpoint", &open_opts, pin, [&](endpoint_bpf* s) {
       bpf_map__set_max_entries(s->maps.bpfnet_ct, ct_max);
     });
-    uplink_ = open_and_load<uplink_bpf>("uplink", &open_opts, pin, [&](uplink_bpf* s) {
-      share_maps(endpoint_->obj, s->obj);
-    });
-    sock_ = open_and_load<sock_bpf>("sock", &open_opts, pin, [&](sock_bpf* s) {
-      share_maps(endpoint_->obj, s->obj);
-    });
+    uplink_ = open_and_load<uplink_bpf>("uplink", &open_opts, pin,
+                                        [&](uplink_bpf* s) { share_maps(endpoint_->obj, s->obj); });
+    sock_ = open_and_load<sock_bpf>("sock", &open_opts, pin,
+                                    [&](sock_bpf* s) { share_maps(endpoint_->obj, s->obj); });
   } catch (...) {
     if (uplink_) uplink_bpf::destroy(uplink_);
     if (endpoint_) endpoint_bpf::destroy(endpoint_);
@@ -221,9 +220,7 @@ int Datapath::to_container_prog_fd() const {
 int Datapath::xdp_uplink_prog_fd() const {
   return bpf_program__fd(uplink_->progs.bpfnet_xdp_uplink);
 }
-int Datapath::tc_uplink_prog_fd() const {
-  return bpf_program__fd(uplink_->progs.bpfnet_tc_uplink);
-}
+int Datapath::tc_uplink_prog_fd() const { return bpf_program__fd(uplink_->progs.bpfnet_tc_uplink); }
 
 int Datapath::map_fd(const std::string& name) const {
   bpf_map* map = bpf_object__find_map_by_name(endpoint_->obj, name.c_str());
@@ -289,9 +286,8 @@ void Datapath::attach_uplink(uint32_t ifindex, bool xdp) {
   tc_attach(ifindex, tc_uplink_prog_fd(), -1);
   if (!xdp) return;
   bpf_program* prog = uplink_->progs.bpfnet_xdp_uplink;
-  attach_pinned_link(fmt::format("xdp_{}", ifindex), prog, [&] {
-    return bpf_program__attach_xdp(prog, static_cast<int>(ifindex));
-  });
+  attach_pinned_link(fmt::format("xdp_{}", ifindex), prog,
+                     [&] { return bpf_program__attach_xdp(prog, static_cast<int>(ifindex)); });
 }
 
 void Datapath::attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) {
@@ -300,8 +296,7 @@ void Datapath::attach_cgroup(const std::string& cgroup_path, uint64_t host_netns
   cfg.host_netns_cookie = host_netns_cookie;
   update(map_fd(BPFNET_MAP_CONFIG), &zero, &cfg, "write config");
   int cg = open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (cg < 0)
-    throw DatapathError(fmt::format("open cgroup {}: {}", cgroup_path, errstr(errno)));
+  if (cg < 0) throw DatapathError(fmt::format("open cgroup {}: {}", cgroup_path, errstr(errno)));
   struct Hook {
     const char* name;
     bpf_program* prog;
@@ -337,13 +332,14 @@ MapContents Datapath::read_maps() {
     struct bpfnet_network v {};
     if (bpf_map_lookup_elem(nets, &idx, &v) != 0) return;
     uint32_t mask = ntohl(v.mask);
-    out.networks[idx] = NetworkEntry{idx, ntohl(v.subnet), prefix_of(mask), ntohl(v.gateway),
-                                     v.flags, v.mtu};
+    out.networks[idx] =
+        NetworkEntry{idx, ntohl(v.subnet), prefix_of(mask), ntohl(v.gateway), v.flags, v.mtu};
   });
   int by_ip = map_fd(BPFNET_MAP_EP_BY_IP);
   for_each_key<uint32_t>(by_ip, [&](uint32_t ip_be) {
     struct bpfnet_endpoint v {};
-    if (bpf_map_lookup_elem(by_ip, &ip_be, &v) == 0) out.endpoints_by_ip[ntohl(ip_be)] = from_abi(v);
+    if (bpf_map_lookup_elem(by_ip, &ip_be, &v) == 0)
+      out.endpoints_by_ip[ntohl(ip_be)] = from_abi(v);
   });
   int by_if = map_fd(BPFNET_MAP_EP_BY_IFINDEX);
   for_each_key<uint32_t>(by_if, [&](uint32_t ifindex) {
@@ -400,7 +396,9 @@ void Datapath::apply(const MapDelta& delta) {
   for (const NetworkEntry& n : delta.upsert_networks) {
     struct bpfnet_network v = to_abi(n);
     update(nets, &n.index, &v, fmt::format("write network {}", n.index));
-    struct bpfnet_subnet_key key {n.prefix_len, v.subnet};
+    struct bpfnet_subnet_key key {
+      n.prefix_len, v.subnet
+    };
     update(subnets, &key, &n.index, fmt::format("write subnet of network {}", n.index));
   }
   for (const EndpointEntry& e : delta.upsert_ep_ip) {
@@ -419,12 +417,18 @@ void Datapath::apply(const MapDelta& delta) {
     remove(by_if, &e.ifindex, fmt::format("delete endpoint ifindex {}", e.ifindex));
   int portmap = map_fd(BPFNET_MAP_PORTMAP);
   for (const PortMapEntry& pm : delta.upsert_portmaps) {
-    struct bpfnet_portmap_key k {htonl(pm.host_ip), htons(pm.host_port), pm.proto, 0};
-    struct bpfnet_portmap_value v {htonl(pm.backend_ip), htons(pm.backend_port), 0};
+    struct bpfnet_portmap_key k {
+      htonl(pm.host_ip), htons(pm.host_port), pm.proto, 0
+    };
+    struct bpfnet_portmap_value v {
+      htonl(pm.backend_ip), htons(pm.backend_port), 0
+    };
     update(portmap, &k, &v, fmt::format("write published port {}", pm.host_port));
   }
   for (const PortMapEntry& pm : delta.delete_portmaps) {
-    struct bpfnet_portmap_key k {htonl(pm.host_ip), htons(pm.host_port), pm.proto, 0};
+    struct bpfnet_portmap_key k {
+      htonl(pm.host_ip), htons(pm.host_port), pm.proto, 0
+    };
     remove(portmap, &k, fmt::format("delete published port {}", pm.host_port));
   }
   int hostaddr = map_fd(BPFNET_MAP_HOST_ADDRS);
@@ -447,12 +451,18 @@ void Datapath::apply(const MapDelta& delta) {
     remove(uplinks, &u.ifindex, fmt::format("delete uplink {}", u.ifindex));
   int svc = map_fd(BPFNET_MAP_SERVICES);
   for (const ServiceEntry& e : delta.upsert_services) {
-    struct bpfnet_svc_key k {htonl(e.vip), htons(e.port), e.proto, 0};
-    struct bpfnet_svc_value v {e.index, e.table_size, e.affinity_timeout_s, 0};
+    struct bpfnet_svc_key k {
+      htonl(e.vip), htons(e.port), e.proto, 0
+    };
+    struct bpfnet_svc_value v {
+      e.index, e.table_size, e.affinity_timeout_s, 0
+    };
     update(svc, &k, &v, fmt::format("write service frontend {}", e.port));
   }
   for (const ServiceEntry& e : delta.delete_services) {
-    struct bpfnet_svc_key k {htonl(e.vip), htons(e.port), e.proto, 0};
+    struct bpfnet_svc_key k {
+      htonl(e.vip), htons(e.port), e.proto, 0
+    };
     remove(svc, &k, fmt::format("delete service frontend {}", e.port));
   }
   int vips = map_fd(BPFNET_MAP_VIPS);
@@ -466,13 +476,17 @@ void Datapath::apply(const MapDelta& delta) {
   }
   int backends = map_fd(BPFNET_MAP_BACKENDS);
   for (uint32_t id : delta.upsert_backends) {
-    struct bpfnet_backend v {htonl(delta.backend_values.at(id)), 0};
+    struct bpfnet_backend v {
+      htonl(delta.backend_values.at(id)), 0
+    };
     update(backends, &id, &v, fmt::format("write backend {}", id));
   }
   for (uint32_t id : delta.delete_backends)
     remove(backends, &id, fmt::format("delete backend {}", id));
   for (const NetworkEntry& n : delta.delete_networks) {
-    struct bpfnet_subnet_key key {n.prefix_len, htonl(n.subnet)};
+    struct bpfnet_subnet_key key {
+      n.prefix_len, htonl(n.subnet)
+    };
     remove(subnets, &key, fmt::format("delete subnet of network {}", n.index));
     remove(nets, &n.index, fmt::format("delete network {}", n.index));
   }
@@ -579,8 +593,8 @@ void Datapath::write_maglev(uint32_t index, uint32_t table_size,
   }
   if (inner < 0) {
     LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
-    inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bpfnet_mag_tbl", sizeof(uint32_t),
-                           sizeof(uint32_t), table_size, &opts);
+    inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bpfnet_mag_tbl", sizeof(uint32_t), sizeof(uint32_t),
+                           table_size, &opts);
     if (inner < 0)
       throw DatapathError(fmt::format("create Maglev table {}: {}", index, errstr(errno)));
     fresh = true;

@@ -67,15 +67,15 @@ using ServiceKey = std::tuple<uint32_t, uint16_t, uint8_t>;
 // The content of the maps that carry configuration (not counters or
 // conntrack). The subnet LPM map is derived from `networks` and written with it.
 struct MapContents {
-  std::map<uint32_t, NetworkEntry> networks;              // bpfnet_nets, by index
+  std::map<uint32_t, NetworkEntry> networks;               // bpfnet_nets, by index
   std::map<uint32_t, EndpointEntry> endpoints_by_ip;       // bpfnet_ep_ip, host-order IP
   std::map<uint32_t, EndpointEntry> endpoints_by_ifindex;  // bpfnet_ep_if
   std::map<PortMapKey, PortMapEntry> portmaps;             // bpfnet_portmap
-  std::map<uint32_t, uint32_t> host_addrs;                 // bpfnet_hostaddr: host-order IP -> flags
-  std::map<uint32_t, UplinkEntry> uplinks;                 // bpfnet_uplinks, by ifindex
-  std::map<ServiceKey, ServiceEntry> services;             // bpfnet_svc
-  std::map<uint32_t, uint32_t> vips;                       // bpfnet_vips: VIP -> network index
-  std::map<uint32_t, uint32_t> backends;                   // bpfnet_backends: id -> host-order IP
+  std::map<uint32_t, uint32_t> host_addrs;      // bpfnet_hostaddr: host-order IP -> flags
+  std::map<uint32_t, UplinkEntry> uplinks;      // bpfnet_uplinks, by ifindex
+  std::map<ServiceKey, ServiceEntry> services;  // bpfnet_svc
+  std::map<uint32_t, uint32_t> vips;            // bpfnet_vips: VIP -> network index
+  std::map<uint32_t, uint32_t> backends;        // bpfnet_backends: id -> host-order IP
   bool operator==(const MapContents&) const = default;
 
   void add_service(const ServiceEntry& s) { services[ServiceKey{s.vip, s.port, s.proto}] = s; }

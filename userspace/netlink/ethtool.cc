@@ -50,9 +50,9 @@ void set_gro(std::string_view ifname, bool on) {
   std::memcpy(ifr.ifr_name, ifname.data(), ifname.size());
   ifr.ifr_data = reinterpret_cast<char*>(&value);
   if (::ioctl(sock.fd(), SIOCETHTOOL, &ifr) != 0)
-    throw NetlinkError(fmt::format("set gro {} on {}: {}", on ? "on" : "off", ifname,
-                                   std::strerror(errno)),
-                       errno);
+    throw NetlinkError(
+        fmt::format("set gro {} on {}: {}", on ? "on" : "off", ifname, std::strerror(errno)),
+        errno);
 }
 
 uint64_t current_netns_cookie() {

@@ -41,10 +41,10 @@ std::vector<uint8_t> build_frame(const FrameSpec& s) {
   put16(l4, s.sport);
   put16(l4 + 2, s.dport);
   if (s.tcp) {
-    put16(l4 + 4, 0x0001);   // seq 1
-    l4[12] = 5 << 4;         // data offset
-    l4[13] = 0x02;           // SYN
-    put16(l4 + 14, 64240);   // window
+    put16(l4 + 4, 0x0001);  // seq 1
+    l4[12] = 5 << 4;        // data offset
+    l4[13] = 0x02;          // SYN
+    put16(l4 + 14, 64240);  // window
   } else {
     put16(l4 + 4, l4_len);
   }

@@ -7,8 +7,11 @@
 // per core, each pinned. Prints the offered rate.
 //
 //   pktgen --iface eth0 --dst-mac 02:.. --dst-ip 10.0.0.2 [--proto udp|tcp]
-//          [--size 60] [--flows 64 --flow-field sport|saddr|dport]
+//          [--size 60] [--flows 64 --flow-field sport|saddr|dport|addr-port]
 //          [--duration 2 | --count N] [--threads 1] [--json] [--netns NAME]
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/core.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <net/if.h>
@@ -24,17 +27,15 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fmt/core.h>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 #include <vector>
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
+// The skeleton's rodata struct is declared here, so it comes first.
 #include "bpf/pktgen_cfg.h"
+//
 #include "bench_pktgen.skel.h"
 #include "frame.h"
 #include "tool_util.h"
@@ -50,7 +51,7 @@ void on_signal(int) { g_stop = true; }
 
 struct Options {
   std::string iface, netns, dst_mac, src_mac, dst_ip, src_ip, proto = "udp", flow_field = "sport";
-  uint32_t size = 60, flows = 1, threads = 1, batch = 64, chunk = 65536;
+  uint32_t size = 60, flows = 1, first_flow = 0, threads = 1, batch = 64, chunk = 65536;
   uint16_t sport = 10000, dport = 9;
   double duration = 1.0;
   uint64_t count = 0;
@@ -67,13 +68,13 @@ std::vector<int> cpu_list(const Options& o) {
   size_t pos = 0;
   while (pos <= o.cpus.size()) {
     size_t comma = o.cpus.find(',', pos);
-    std::string part = o.cpus.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    std::string part =
+        o.cpus.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     if (!part.empty()) cpus.push_back(std::stoi(part));
     if (comma == std::string::npos) break;
     pos = comma + 1;
   }
-  if (cpus.size() != o.threads)
-    throw std::runtime_error("--cpus must list exactly --threads CPUs");
+  if (cpus.size() != o.threads) throw std::runtime_error("--cpus must list exactly --threads CPUs");
   return cpus;
 }
 
@@ -120,7 +121,8 @@ void run_thread(int prog_fd, int cpu, const std::vector<uint8_t>& frame, const O
     double call = std::chrono::duration<double>(Clock::now() - t0).count();
     if (call > 0) {
       double want = static_cast<double>(n) * 0.010 / call;
-      chunk = std::clamp<uint64_t>(static_cast<uint64_t>(want), std::min<uint64_t>(64, o.chunk), o.chunk);
+      chunk = std::clamp<uint64_t>(static_cast<uint64_t>(want), std::min<uint64_t>(64, o.chunk),
+                                   o.chunk);
     }
     res.sent += n;
   }
@@ -128,8 +130,13 @@ void run_thread(int prog_fd, int cpu, const std::vector<uint8_t>& frame, const O
 
 int run(const Options& o) {
   if (!o.netns.empty()) enter_netns(o.netns);
-  if (o.size < 60 || o.size > 3500) throw std::runtime_error("--size must be 60..3500 (frame bytes without FCS)");
-  if (o.flows < 1 || o.flows > 65536) throw std::runtime_error("--flows must be 1..65536");
+  if (o.size < 60 || o.size > 3500)
+    throw std::runtime_error("--size must be 60..3500 (frame bytes without FCS)");
+  const uint32_t max_flows = o.flow_field == "addr-port" ? (1u << 24) : 65536u;
+  if (o.flows < 1 || o.flows > max_flows)
+    throw std::runtime_error(
+        fmt::format("--flows must be 1..{} with --flow-field {}", max_flows, o.flow_field));
+  if (o.first_flow >= o.flows) throw std::runtime_error("--first-flow must be below --flows");
   if (o.threads < 1) throw std::runtime_error("--threads must be >= 1");
   if (o.chunk < 1 || o.chunk > (1u << 30)) throw std::runtime_error("--chunk must be 1..2^30");
 
@@ -147,10 +154,16 @@ int run(const Options& o) {
   std::vector<uint8_t> frame = build_frame(spec);
 
   uint32_t field;
-  if (o.flow_field == "sport") field = 0;
-  else if (o.flow_field == "saddr") field = 1;
-  else if (o.flow_field == "dport") field = 2;
-  else throw std::runtime_error("--flow-field is sport, saddr or dport");
+  if (o.flow_field == "sport")
+    field = 0;
+  else if (o.flow_field == "saddr")
+    field = 1;
+  else if (o.flow_field == "dport")
+    field = 2;
+  else if (o.flow_field == "addr-port")
+    field = 3;
+  else
+    throw std::runtime_error("--flow-field is sport, saddr, dport or addr-port");
 
   std::vector<int> cpus = cpu_list(o);
 
@@ -172,6 +185,16 @@ int run(const Options& o) {
     throw std::runtime_error("load pktgen BPF program (root? kernel >= 5.18?)");
   }
   int prog_fd = bpf_program__fd(skel->progs.bench_pktgen);
+  if (o.first_flow) {  // every CPU's flow counter starts there
+    int ncpu = libbpf_num_possible_cpus();
+    std::vector<uint32_t> start(ncpu > 0 ? static_cast<size_t>(ncpu) : 1u, o.first_flow);
+    uint32_t zero = 0;
+    if (bpf_map_update_elem(bpf_map__fd(skel->maps.flow_ctr), &zero, start.data(), BPF_ANY) != 0) {
+      int e = errno;
+      bench_pktgen__destroy(skel);
+      throw std::runtime_error(fmt::format("set --first-flow: {}", std::strerror(e)));
+    }
+  }
 
   // A repeat > 1 test run of a program not otherwise registered as an XDP
   // program pays a dispatcher update (~20 ms) per call; keeping it attached
@@ -244,31 +267,35 @@ int main(int argc, char** argv) {
   po::options_description desc(
       "pktgen: packet generator on XDP live frames (root)\n"
       "Sends UDP or TCP SYN frames out of --iface in the current (or --netns) namespace");
-  desc.add_options()("help,h", "this help")
-      ("iface,i", po::value(&o.iface)->required(), "interface to send out of")
-      ("netns", po::value(&o.netns), "enter this network namespace first (name or path)")
-      ("dst-mac", po::value(&o.dst_mac)->required(), "destination MAC")
-      ("dst-ip", po::value(&o.dst_ip)->required(), "destination IPv4 address")
-      ("src-mac", po::value(&o.src_mac), "source MAC (default: the interface's)")
-      ("src-ip", po::value(&o.src_ip), "source IPv4 (default: the interface's first)")
-      ("proto", po::value(&o.proto)->default_value("udp"), "udp or tcp (TCP SYN)")
-      ("sport", po::value(&o.sport)->default_value(10000), "source port of flow 0")
-      ("dport", po::value(&o.dport)->default_value(9), "destination port (of flow 0)")
-      ("size,s", po::value(&o.size)->default_value(60), "frame bytes without FCS (60..3500)")
-      ("flows", po::value(&o.flows)->default_value(1), "distinct flows, taken round robin per CPU")
-      ("flow-field", po::value(&o.flow_field)->default_value("sport"),
-       "what differs between flows: sport, saddr or dport (flow k adds k)")
-      ("duration,d", po::value(&o.duration)->default_value(1.0), "seconds to send (without --count)")
-      ("count,n", po::value(&o.count)->default_value(0), "send exactly this many frames")
-      ("threads,t", po::value(&o.threads)->default_value(1), "sending threads, one per CPU")
-      ("cpus", po::value(&o.cpus), "comma-separated CPUs for the threads (default 0..threads-1)")
-      ("batch", po::value(&o.batch)->default_value(64), "kernel batch size (frames per flush)")
-      ("chunk", po::value(&o.chunk)->default_value(65536),
-       "most frames per BPF_PROG_TEST_RUN call (calls aim at ~10 ms each)")
-      ("xdp-tx", po::bool_switch(&o.xdp_tx), "XDP_TX out of --iface instead of bpf_redirect")
-      ("no-idle-attach", po::bool_switch(&o.no_idle),
-       "do not attach the program to an idle veth (each call then pays ~20 ms)")
-      ("json", po::bool_switch(&o.json), "print one JSON object");
+  desc.add_options()("help,h", "this help")("iface,i", po::value(&o.iface)->required(),
+                                            "interface to send out of")(
+      "netns", po::value(&o.netns), "enter this network namespace first (name or path)")(
+      "dst-mac", po::value(&o.dst_mac)->required(), "destination MAC")(
+      "dst-ip", po::value(&o.dst_ip)->required(), "destination IPv4 address")(
+      "src-mac", po::value(&o.src_mac), "source MAC (default: the interface's)")(
+      "src-ip", po::value(&o.src_ip), "source IPv4 (default: the interface's first)")(
+      "proto", po::value(&o.proto)->default_value("udp"), "udp or tcp (TCP SYN)")(
+      "sport", po::value(&o.sport)->default_value(10000), "source port of flow 0")(
+      "dport", po::value(&o.dport)->default_value(9), "destination port (of flow 0)")(
+      "size,s", po::value(&o.size)->default_value(60), "frame bytes without FCS (60..3500)")(
+      "flows", po::value(&o.flows)->default_value(1), "distinct flows, taken round robin per CPU")(
+      "flow-field", po::value(&o.flow_field)->default_value("sport"),
+      "what differs between flows: sport, saddr or dport (flow k adds k), or addr-port "
+      "(flow k: source port + k mod 65536, source address + k / 65536; up to 2^24 flows)")(
+      "first-flow", po::value(&o.first_flow)->default_value(0),
+      "flow of the first frame (each thread then goes round robin from there)")(
+      "duration,d", po::value(&o.duration)->default_value(1.0),
+      "seconds to send (without --count)")("count,n", po::value(&o.count)->default_value(0),
+                                           "send exactly this many frames")(
+      "threads,t", po::value(&o.threads)->default_value(1), "sending threads, one per CPU")(
+      "cpus", po::value(&o.cpus), "comma-separated CPUs for the threads (default 0..threads-1)")(
+      "batch", po::value(&o.batch)->default_value(64), "kernel batch size (frames per flush)")(
+      "chunk", po::value(&o.chunk)->default_value(65536),
+      "most frames per BPF_PROG_TEST_RUN call (calls aim at ~10 ms each)")(
+      "xdp-tx", po::bool_switch(&o.xdp_tx), "XDP_TX out of --iface instead of bpf_redirect")(
+      "no-idle-attach", po::bool_switch(&o.no_idle),
+      "do not attach the program to an idle veth (each call then pays ~20 ms)")(
+      "json", po::bool_switch(&o.json), "print one JSON object");
   try {
     po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, desc), vm);

@@ -38,9 +38,8 @@ struct Fd {
 }  // namespace
 
 void enter_netns(const std::string& name_or_path) {
-  std::string path = name_or_path.find('/') == std::string::npos
-                         ? "/var/run/netns/" + name_or_path
-                         : name_or_path;
+  std::string path =
+      name_or_path.find('/') == std::string::npos ? "/var/run/netns/" + name_or_path : name_or_path;
   Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.fd < 0) throw sys_error("open netns " + path);
   if (setns(fd.fd, CLONE_NEWNET) != 0) throw sys_error("setns " + path);
@@ -74,7 +73,8 @@ uint32_t ipv4_of(const std::string& ifname) {
     }
   }
   freeifaddrs(list);
-  if (!found) throw std::runtime_error("interface " + ifname + " has no IPv4 address (use --src-ip)");
+  if (!found)
+    throw std::runtime_error("interface " + ifname + " has no IPv4 address (use --src-ip)");
   return found;
 }
 

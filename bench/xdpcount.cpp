@@ -5,9 +5,13 @@
 // (--duration elapsed, SIGINT or SIGTERM).
 //
 //   xdpcount --iface eth0 [--netns NAME] [--mode native|generic]
-//            [--action drop|pass] [--interval 1] [--duration 0] [--json]
+//            [--action drop|pass|redirect --redirect-to IFACE] [--interval 1] [--duration 0]
+//            [--json]
 //            [--capture 16] [--ready-file PATH]
 //   xdpcount --iface X --set-gro on|off       (GRO toggle, then exit)
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/core.h>
 #include <linux/if_link.h>
 #include <signal.h>
 #include <unistd.h>
@@ -17,15 +21,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fmt/core.h>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
-
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include "bench_xdpcount.skel.h"
 #include "tool_util.h"
@@ -40,7 +40,7 @@ std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop = true; }
 
 struct Options {
-  std::string iface, netns, mode = "native", action = "drop", ready_file, set_gro;
+  std::string iface, netns, mode = "native", action = "drop", ready_file, set_gro, redirect_to;
   double interval = 1.0, duration = 0;
   uint32_t capture = 0;
   bool json = false, quiet = false;
@@ -85,10 +85,17 @@ int run(const Options& o) {
   }
   int ifindex = ifindex_of(o.iface);
   uint32_t flags;
-  if (o.mode == "native") flags = XDP_FLAGS_DRV_MODE;
-  else if (o.mode == "generic") flags = XDP_FLAGS_SKB_MODE;
-  else throw std::runtime_error("--mode is native or generic");
-  if (o.action != "drop" && o.action != "pass") throw std::runtime_error("--action is drop or pass");
+  if (o.mode == "native")
+    flags = XDP_FLAGS_DRV_MODE;
+  else if (o.mode == "generic")
+    flags = XDP_FLAGS_SKB_MODE;
+  else
+    throw std::runtime_error("--mode is native or generic");
+  if (o.action != "drop" && o.action != "pass" && o.action != "redirect")
+    throw std::runtime_error("--action is drop, pass or redirect");
+  if ((o.action == "redirect") != !o.redirect_to.empty())
+    throw std::runtime_error("--action redirect goes with --redirect-to IFACE");
+  int redirect_ifindex = o.redirect_to.empty() ? 0 : ifindex_of(o.redirect_to);
 
   libbpf_set_print([](enum libbpf_print_level lvl, const char* fmt, va_list ap) {
     return lvl == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
@@ -97,6 +104,7 @@ int run(const Options& o) {
   if (!skel) throw std::runtime_error("open xdpcount BPF object");
   skel->rodata->verdict = o.action == "drop" ? XDP_DROP : XDP_PASS;
   skel->rodata->capture_on = o.capture ? 1 : 0;
+  skel->rodata->redirect_ifindex = static_cast<uint32_t>(redirect_ifindex);
   bpf_map__set_max_entries(skel->maps.captures, o.capture ? o.capture : 1);
   if (bench_xdpcount__load(skel) != 0) {
     bench_xdpcount__destroy(skel);
@@ -114,7 +122,8 @@ int run(const Options& o) {
   int ncpus = libbpf_num_possible_cpus();
   int counts_fd = bpf_map__fd(skel->maps.counts);
   if (!o.ready_file.empty()) std::ofstream(o.ready_file) << getpid() << "\n";
-  if (!o.quiet) std::cerr << fmt::format("xdpcount: counting on {} ({}, {})\n", o.iface, o.mode, o.action);
+  if (!o.quiet)
+    std::cerr << fmt::format("xdpcount: counting on {} ({}, {})\n", o.iface, o.mode, o.action);
 
   // Poll every 10 ms to time the active window (first to last packet seen);
   // print every --interval.
@@ -156,23 +165,25 @@ int run(const Options& o) {
     int qfd = bpf_map__fd(skel->maps.captures);
     Capture cap;
     while (bpf_map_lookup_and_delete_elem(qfd, nullptr, &cap) == 0)
-      frames.push_back({{"len", cap.len}, {"hex", hex(cap.data, std::min(cap.caplen, kCaptureLen))}});
+      frames.push_back(
+          {{"len", cap.len}, {"hex", hex(cap.data, std::min(cap.caplen, kCaptureLen))}});
   }
   close(link_fd);
   bench_xdpcount__destroy(skel);
 
   double pps = active > 0 ? total.packets / active : 0;
   if (o.json) {
-    nlohmann::json j = {{"packets", total.packets}, {"bytes", total.bytes},
-                        {"seconds", secs},          {"active_seconds", active},
-                        {"pps", pps},               {"iface", o.iface},
+    nlohmann::json j = {{"packets", total.packets}, {"bytes", total.bytes}, {"seconds", secs},
+                        {"active_seconds", active}, {"pps", pps},           {"iface", o.iface},
                         {"mode", o.mode},           {"action", o.action}};
     if (o.capture) j["frames"] = frames;
     std::cout << j.dump() << "\n";
   } else {
-    fmt::print("delivered {} packets, {} bytes in {:.3f} s; {:.0f} pps over the {:.3f} s active window\n",
-               total.packets, total.bytes, secs, pps, active);
-    for (auto& f : frames) fmt::print("frame {} {}\n", f["len"].get<uint32_t>(), f["hex"].get<std::string>());
+    fmt::print(
+        "delivered {} packets, {} bytes in {:.3f} s; {:.0f} pps over the {:.3f} s active window\n",
+        total.packets, total.bytes, secs, pps, active);
+    for (auto& f : frames)
+      fmt::print("frame {} {}\n", f["len"].get<uint32_t>(), f["hex"].get<std::string>());
   }
   return 0;
 }
@@ -183,20 +194,25 @@ int main(int argc, char** argv) {
   Options o;
   po::options_description desc(
       "xdpcount: count (and drop or pass) packets arriving on an interface with XDP (root)");
-  desc.add_options()("help,h", "this help")
-      ("iface,i", po::value(&o.iface)->required(), "interface")
-      ("netns", po::value(&o.netns), "enter this network namespace first (name or path)")
-      ("mode", po::value(&o.mode)->default_value("native"),
-       "native (driver) or generic (skb) XDP; generic also sees frames arriving by "
-       "bpf_redirect_peer")
-      ("action", po::value(&o.action)->default_value("drop"), "drop or pass")
-      ("interval", po::value(&o.interval)->default_value(1.0), "seconds between rate lines (0: none)")
-      ("duration,d", po::value(&o.duration)->default_value(0), "stop after this many seconds (0: at SIGINT/SIGTERM)")
-      ("capture", po::value(&o.capture)->default_value(0), "keep the first N frames (256 bytes each) and print them")
-      ("ready-file", po::value(&o.ready_file), "write this file once attached")
-      ("quiet,q", po::bool_switch(&o.quiet), "no progress lines on stderr")
-      ("set-gro", po::value(&o.set_gro), "only set GRO on|off on --iface (like ethtool -K gro) and exit")
-      ("json", po::bool_switch(&o.json), "print the summary as one JSON object");
+  desc.add_options()("help,h", "this help")("iface,i", po::value(&o.iface)->required(),
+                                            "interface")(
+      "netns", po::value(&o.netns), "enter this network namespace first (name or path)")(
+      "mode", po::value(&o.mode)->default_value("native"),
+      "native (driver) or generic (skb) XDP; generic also sees frames arriving by "
+      "bpf_redirect_peer")("action", po::value(&o.action)->default_value("drop"),
+                           "drop, pass, or redirect (out of --redirect-to, after counting)")(
+      "redirect-to", po::value(&o.redirect_to), "interface (same namespace) to redirect to")(
+      "interval", po::value(&o.interval)->default_value(1.0),
+      "seconds between rate lines (0: none)")(
+      "duration,d", po::value(&o.duration)->default_value(0),
+      "stop after this many seconds (0: at SIGINT/SIGTERM)")(
+      "capture", po::value(&o.capture)->default_value(0),
+      "keep the first N frames (256 bytes each) and print them")(
+      "ready-file", po::value(&o.ready_file), "write this file once attached")(
+      "quiet,q", po::bool_switch(&o.quiet), "no progress lines on stderr")(
+      "set-gro", po::value(&o.set_gro),
+      "only set GRO on|off on --iface (like ethtool -K gro) and exit")(
+      "json", po::bool_switch(&o.json), "print the summary as one JSON object");
   try {
     po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, desc), vm);

@@ -3,13 +3,17 @@
 # (/proc/net/pktgen), for machines that have the pktgen module.
 #
 #   scripts/pktgen.sh --iface DEV --dst-mac MAC --dst-ip IP [--netns NAME]
-#                     [--size 60] [--flows 1] [--flow-field sport|saddr]
+#                     [--size 60] [--flows 1] [--flow-field sport|saddr|addr-port]
 #                     [--sport 10000] [--dport 9] [--src-ip IP]
 #                     [--duration 1 | --count N] [--json]
 #
 # Same flags and meaning as bench/pktgen (UDP only; --size is the frame
-# length without FCS, flows vary the source port or address). Prints the
-# offered rate the kernel reports.
+# length without FCS, flows vary the source port or address). addr-port
+# (source addresses x source ports, for new-flow floods) cannot be walked in
+# order by the kernel's pktgen: it draws both at random in the same ranges
+# (--flows / 65536 addresses x 65536 ports), so a few tuples repeat.
+# --first-flow is accepted and ignored. Prints the offered rate the kernel
+# reports.
 #
 # Where the kernel has no pktgen (CONFIG_NET_PKTGEN unset or the module
 # missing, as on the machine bench/RESULTS.md was measured on) it says so,
@@ -29,6 +33,7 @@ while (($#)); do
     --size) SIZE=$2; shift ;;
     --flows) FLOWS=$2; shift ;;
     --flow-field) FIELD=$2; shift ;;
+    --first-flow) shift ;;  # bench/pktgen only (the kernel's pktgen has no such start)
     --sport) SPORT=$2; shift ;;
     --dport) DPORT=$2; shift ;;
     --duration) DURATION=$2; shift ;;
@@ -55,12 +60,15 @@ fi
 if [ ! -d /proc/net/pktgen ]; then
   echo "pktgen.sh: this kernel ($(uname -r)) has no pktgen module (/proc/net/pktgen is missing);"
   echo "pktgen.sh: use bench/pktgen (XDP live frames) instead, e.g."
-  echo "  ${ROOT}/build/bench/pktgen --iface ${IFACE:-DEV} --dst-mac ${DST_MAC:-MAC} --dst-ip ${DST_IP:-IP} --size $SIZE --flows $FLOWS --duration $DURATION"
+  echo "  ${ROOT}/build/bench/pktgen --iface ${IFACE:-DEV} --dst-mac ${DST_MAC:-MAC} --dst-ip ${DST_IP:-IP} --size $SIZE --flows $FLOWS --flow-field $FIELD --duration $DURATION"
   exit 0
 fi
 
 [ -n "$IFACE" ] && [ -n "$DST_MAC" ] && [ -n "$DST_IP" ] || { usage >&2; exit 2; }
-[ "$FIELD" = sport ] || [ "$FIELD" = saddr ] || { echo "pktgen.sh: --flow-field is sport or saddr" >&2; exit 2; }
+case $FIELD in
+  sport|saddr|addr-port) ;;
+  *) echo "pktgen.sh: --flow-field is sport, saddr or addr-port" >&2; exit 2 ;;
+esac
 
 pgset() {  # pgset FILE COMMAND
   echo "$2" >"$1"
@@ -85,7 +93,16 @@ pgset "$DEV" "dst_mac $DST_MAC"
 pgset "$DEV" "dst_min $DST_IP"
 pgset "$DEV" "dst_max $DST_IP"
 src=${SRC_IP:-$(ip -4 -o addr show dev "$IFACE" | awk '{split($4,a,"/"); print a[1]; exit}')}
-if [ "$FIELD" = saddr ]; then
+if [ "$FIELD" = addr-port ]; then
+  naddr=$(( (FLOWS + 65535) / 65536 ))
+  last=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]) + int(sys.argv[2]) - 1)" "$src" "$naddr")
+  pgset "$DEV" "src_min $src"
+  pgset "$DEV" "src_max $last"
+  pgset "$DEV" "udp_src_min 0"
+  pgset "$DEV" "udp_src_max 65535"
+  pgset "$DEV" "flag IPSRC_RND"
+  pgset "$DEV" "flag UDPSRC_RND"
+elif [ "$FIELD" = saddr ]; then
   last=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]) + int(sys.argv[2]) - 1)" "$src" "$FLOWS")
   pgset "$DEV" "src_min $src"
   pgset "$DEV" "src_max $last"

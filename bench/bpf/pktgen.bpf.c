@@ -5,7 +5,7 @@
  * one template frame; every run rewrites the whole header (live-frame pages
  * are recycled without being reset, so a frame that was forwarded and
  * rewritten downstream would otherwise come back rewritten), picks its flow
- * from a per-CPU counter, patches the flow field and its checksums
+ * from a per-CPU counter, patches the flow's field(s) and their checksums
  * incrementally, and sends the frame out of `cfg.ifindex` (bpf_redirect) or
  * back out of the test-run's ingress device (XDP_TX).
  */
@@ -50,7 +50,7 @@ static __always_inline __u16 csum_update(__u16 csum, __u32 diff)
 
 static __always_inline __u32 diff16(__u16 old, __u16 new)
 {
-	return (__u16)~old + (__u32)new;
+	return (__u16)~old + (__u32) new;
 }
 
 SEC("xdp")
@@ -76,21 +76,34 @@ int bench_pktgen(struct xdp_md *ctx)
 		__u16 *l4_csum = (__u16 *)(p + (cfg.l4proto == 6 ? OFF_TCP_CSUM : OFF_UDP_CSUM));
 		__u32 diff;
 
+		__u32 addr_off = 0, port_off = flow;
+
 		if (cfg.flow_field == PKTGEN_FLOW_SADDR) {
+			addr_off = flow;
+			port_off = 0;
+		} else if (cfg.flow_field == PKTGEN_FLOW_ADDR_PORT) {
+			addr_off = flow >> 16;
+			port_off = flow & 0xffff;
+		}
+		diff = 0;
+		if (addr_off) {
 			__u16 *w = (__u16 *)(p + OFF_SADDR);
-			__u32 naddr = bpf_htonl(cfg.base_saddr + flow);
+			__u32 naddr = bpf_htonl(cfg.base_saddr + addr_off);
 			__u16 n0 = ((__u16 *)&naddr)[0], n1 = ((__u16 *)&naddr)[1];
 			__u16 *ip_csum = (__u16 *)(p + OFF_IP_CSUM);
+			__u32 adiff = diff16(w[0], n0) + diff16(w[1], n1);
 
-			diff = diff16(w[0], n0) + diff16(w[1], n1);
 			w[0] = n0;
 			w[1] = n1;
-			*ip_csum = csum_update(*ip_csum, diff);
-		} else {
-			__u16 *w = (__u16 *)(p + (cfg.flow_field == PKTGEN_FLOW_DPORT ? OFF_DPORT : OFF_SPORT));
-			__u16 nport = bpf_htons((__u16)(cfg.base_port + flow));
+			*ip_csum = csum_update(*ip_csum, adiff);
+			diff += adiff;
+		}
+		if (port_off) {
+			__u16 *w = (__u16 *)(p + (cfg.flow_field == PKTGEN_FLOW_DPORT ? OFF_DPORT
+										      : OFF_SPORT));
+			__u16 nport = bpf_htons((__u16)(cfg.base_port + port_off));
 
-			diff = diff16(*w, nport);
+			diff += diff16(*w, nport);
 			*w = nport;
 		}
 		__u16 c = csum_update(*l4_csum, diff);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Receive-side counter: counts packets and bytes per CPU, then drops or
- * passes. Optionally copies the first `capture_max` frames (up to
- * CAPTURE_LEN bytes each) into a queue map, so tests can check the bytes a
- * generator put on the wire.
+ * Receive-side counter: counts packets and bytes per CPU, then drops,
+ * passes, or redirects them out of another interface (`redirect_ifindex`:
+ * a forwarding hop that does nothing else, for reference runs). Optionally copies the first
+ * `capture_max` frames (up to CAPTURE_LEN bytes each) into a queue map, so tests can check the
+ * bytes a generator put on the wire.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -23,6 +24,7 @@ struct capture {
 
 const volatile __u32 verdict = XDP_DROP;
 const volatile __u32 capture_on = 0;
+const volatile __u32 redirect_ifindex = 0; /* non-zero: bpf_redirect there */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -70,6 +72,8 @@ int bench_xdpcount(struct xdp_md *ctx)
 				bpf_map_push_elem(&captures, cap, 0); /* fails once full */
 		}
 	}
+	if (redirect_ifindex)
+		return bpf_redirect(redirect_ifindex, 0);
 	return verdict;
 }
 

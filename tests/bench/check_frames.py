@@ -3,8 +3,8 @@
 was asked for: MACs, EtherType, IPv4 header, addresses, ports, lengths, the IP
 checksum, the UDP/TCP checksum (over the pseudo header and the whole
 datagram; bytes past the 256 captured are the generator's zero payload), TCP
-SYN flags, and that frame i belongs to flow i mod --flows (one sending thread
-on one CPU takes the flows round robin)."""
+SYN flags, and that frame i belongs to flow (--first-flow + i) mod --flows (one
+sending thread on one CPU takes the flows round robin)."""
 import argparse
 import ipaddress
 import json
@@ -34,7 +34,9 @@ def main() -> int:
     ap.add_argument("--size", type=int, required=True)
     ap.add_argument("--proto", choices=["udp", "tcp"], required=True)
     ap.add_argument("--flows", type=int, default=1)
-    ap.add_argument("--flow-field", choices=["sport", "saddr", "dport"], default="sport")
+    ap.add_argument("--flow-field", choices=["sport", "saddr", "dport", "addr-port"], default="sport")
+    ap.add_argument("--first-flow", type=int, default=0,
+                    help="flow of the first captured frame (frames before it were not captured)")
     a = ap.parse_args()
 
     frames = json.load(open(a.json))["frames"]
@@ -51,7 +53,10 @@ def main() -> int:
         if len(raw) < 54:
             err("captured less than the headers")
             continue
-        flow = i % a.flows
+        flow = (a.first_flow + i) % a.flows
+        # addr-port: flow k is (source address + k // 65536, source port + k % 65536).
+        addr_off = {"saddr": flow, "addr-port": flow >> 16}.get(a.flow_field, 0)
+        sport_off = {"sport": flow, "addr-port": flow & 0xFFFF}.get(a.flow_field, 0)
         dmac, smac, etype = full[0:6], full[6:12], struct.unpack("!H", full[12:14])[0]
         if dmac != bytes.fromhex(a.dst_mac.replace(":", "")):
             err(f"dst MAC {dmac.hex(':')}")
@@ -73,14 +78,14 @@ def main() -> int:
         if csum(ip) != 0xFFFF:
             err("bad IP header checksum")
         saddr, daddr = ipaddress.ip_address(ip[12:16]), ipaddress.ip_address(ip[16:20])
-        want_saddr = ipaddress.ip_address(a.src_ip) + (flow if a.flow_field == "saddr" else 0)
+        want_saddr = ipaddress.ip_address(a.src_ip) + addr_off
         if saddr != want_saddr:
             err(f"source address {saddr}, expected {want_saddr}")
         if daddr != ipaddress.ip_address(a.dst_ip):
             err(f"destination address {daddr}")
         l4 = full[34:14 + tot_len]
         sport, dport = struct.unpack("!HH", l4[0:4])
-        want_sport = (a.sport + (flow if a.flow_field == "sport" else 0)) & 0xFFFF
+        want_sport = (a.sport + sport_off) & 0xFFFF
         want_dport = (a.dport + (flow if a.flow_field == "dport" else 0)) & 0xFFFF
         if sport != want_sport:
             err(f"source port {sport}, expected {want_sport}")

@@ -81,8 +81,40 @@ if [ "$(nproc)" -ge 2 ]; then
   log "2 threads: $got of 100001 delivered"
 fi
 
+log "a forwarding hop: xdpcount --action redirect in b passes every frame on to c"
+ip netns add "${P}-c"
+ip netns exec "${P}-c" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+ip link add vb2 netns "$(ns b)" type veth peer vc netns "$(ns c)"
+ip -n "$(ns b)" link set vb2 up
+ip -n "$(ns c)" link set vc up
+"$XDPCOUNT" --netns "$(ns b)" --iface vb --json --quiet --interval 0 --action redirect \
+  --redirect-to vb2 --ready-file "$T/hop.ready" >"$T/hop.json" 2>"$T/hop.err" &
+HOP=$!
+BG_PIDS+=("$HOP")
+for _ in $(seq 1 100); do [ -f "$T/hop.ready" ] && break; sleep 0.05; done
+[ -f "$T/hop.ready" ] || { cat "$T/hop.err" >&2; fail "redirecting xdpcount did not attach"; }
+"$XDPCOUNT" --netns "$(ns c)" --iface vc --json --quiet --interval 0 --ready-file "$T/far.ready" \
+  >"$T/far.json" 2>"$T/far.err" &
+FAR=$!
+BG_PIDS+=("$FAR")
+for _ in $(seq 1 100); do [ -f "$T/far.ready" ] && break; sleep 0.05; done
+[ -f "$T/far.ready" ] || { cat "$T/far.err" >&2; fail "far counter did not attach"; }
+pktgen_a --count 40000 --flows 4
+expect_offered 40000
+sleep 0.1
+kill -INT "$HOP" "$FAR"
+wait "$HOP" || fail "redirecting xdpcount failed"
+wait "$FAR" || fail "far counter failed"
+[ "$(json_get "$T/hop.json" packets)" -eq 40000 ] || fail "hop counted $(json_get "$T/hop.json" packets)"
+[ "$(json_get "$T/far.json" packets)" -eq 40000 ] || fail "far end got $(json_get "$T/far.json" packets)"
+log "forwarding hop: 40000 counted and passed on, 40000 at the far end"
+if "$XDPCOUNT" --netns "$(ns b)" --iface vb --action redirect --duration 0.1 >/dev/null 2>&1; then
+  fail "xdpcount accepted --action redirect without --redirect-to"
+fi
+
 log "refused inputs"
-for bad in "--size 59" "--flows 0" "--proto icmp" "--flow-field ttl" "--chunk 0"; do
+for bad in "--size 59" "--flows 0" "--proto icmp" "--flow-field ttl" "--chunk 0" \
+    "--flows 65537" "--flows 4 --first-flow 4"; do
   # shellcheck disable=SC2086
   if "$PKTGEN" --netns "$(ns a)" --iface va --dst-mac "$MAC_B" --dst-ip 10.98.0.2 --count 1 $bad \
       >/dev/null 2>&1; then

@@ -20,6 +20,10 @@
 #define BPFNET_MAX_ENDPOINTS 65536
 #define BPFNET_MAX_NETWORKS 4096
 #define BPFNET_MAX_METRICS 65536
+/* Interfaces with an ifindex below this count forwarded packets in
+ * bpfnet_if_counters (a per-CPU array: no hashing on the per-packet path);
+ * drops and larger ifindexes go to bpfnet_metrics. 4096 x 32 bytes per CPU. */
+#define BPFNET_FAST_COUNTER_IFINDEXES 4096
 #define BPFNET_MAX_PORTMAPS 65536
 #define BPFNET_MAX_HOST_ADDRS 1024
 #define BPFNET_MAX_UPLINKS 64
@@ -45,6 +49,7 @@
 #define BPFNET_MAP_NETWORKS "bpfnet_nets"
 #define BPFNET_MAP_SUBNETS "bpfnet_subnets"
 #define BPFNET_MAP_METRICS "bpfnet_metrics"
+#define BPFNET_MAP_IF_COUNTERS "bpfnet_if_counters"
 #define BPFNET_MAP_PORTMAP "bpfnet_portmap"
 #define BPFNET_MAP_HOST_ADDRS "bpfnet_hostaddr"
 #define BPFNET_MAP_UPLINKS "bpfnet_uplinks"
@@ -140,6 +145,12 @@ struct bpfnet_metrics_key {
 struct bpfnet_metrics_value {
 	__u64 packets;
 	__u64 bytes;
+};
+
+/* bpfnet_if_counters[ifindex]: forwarded packets by direction (bpfnet_dir),
+ * the same figures as bpfnet_metrics rows with reason BPFNET_OK. */
+struct bpfnet_if_counters {
+	struct bpfnet_metrics_value dir[2];
 };
 
 /* Published port: (host address, port, protocol) -> container address and port.
@@ -265,6 +276,7 @@ static_assert(sizeof(struct bpfnet_endpoint) == 32, "bpfnet_endpoint layout");
 static_assert(sizeof(struct bpfnet_subnet_key) == 8, "bpfnet_subnet_key layout");
 static_assert(sizeof(struct bpfnet_metrics_key) == 8, "bpfnet_metrics_key layout");
 static_assert(sizeof(struct bpfnet_metrics_value) == 16, "bpfnet_metrics_value layout");
+static_assert(sizeof(struct bpfnet_if_counters) == 32, "bpfnet_if_counters layout");
 static_assert(sizeof(struct bpfnet_portmap_key) == 8, "bpfnet_portmap_key layout");
 static_assert(sizeof(struct bpfnet_portmap_value) == 8, "bpfnet_portmap_value layout");
 static_assert(sizeof(struct bpfnet_uplink) == 12, "bpfnet_uplink layout");
@@ -281,6 +293,7 @@ _Static_assert(sizeof(struct bpfnet_endpoint) == 32, "bpfnet_endpoint layout");
 _Static_assert(sizeof(struct bpfnet_subnet_key) == 8, "bpfnet_subnet_key layout");
 _Static_assert(sizeof(struct bpfnet_metrics_key) == 8, "bpfnet_metrics_key layout");
 _Static_assert(sizeof(struct bpfnet_metrics_value) == 16, "bpfnet_metrics_value layout");
+_Static_assert(sizeof(struct bpfnet_if_counters) == 32, "bpfnet_if_counters layout");
 _Static_assert(sizeof(struct bpfnet_portmap_key) == 8, "bpfnet_portmap_key layout");
 _Static_assert(sizeof(struct bpfnet_portmap_value) == 8, "bpfnet_portmap_value layout");
 _Static_assert(sizeof(struct bpfnet_uplink) == 12, "bpfnet_uplink layout");

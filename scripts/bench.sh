@@ -31,17 +31,25 @@
 #   LB  the same through a 3-replica service's published port
 #   (7) control plane: publishing N = 1000, 10000 ports with bpfnetctl vs
 #       loading Docker's rules for them with iptables-restore (nft, legacy)
+#   engine  Docker itself (docker.io 20.10, tests/e2e/docker_lib.sh): a
+#       container on a `docker network create -d bpfnet` network vs the same
+#       container on Docker's bridge driver, both with -p, one dockerd:
+#       UDP pps (established, new tuples), TCP iperf3 from a client, and
+#       host-local iperf3 to 127.0.0.1:port (bpfnet's socket hooks vs
+#       docker-proxy); skipped (logged) when docker.io is not installed
 #   ns/packet of each BPF path (bench/bench_endpoint; full runs only)
 #
-# Each figure is the median of 3 runs (1 with --quick, where a pps case lasts
-# ~0.2 s and iperf3 1 s). A Markdown table goes to stdout; --results FILE
+# Each figure is the median of 3 runs, one in each of 3 passes over the
+# whole sequence (1 run with --quick, where a pps case lasts ~0.2 s and
+# iperf3 1 s). A Markdown table goes to stdout; --results FILE
 # also writes a RESULTS.md-style file (machine, command, tables, targets)
 # and a PNG chart of the scaling runs (gnuplot; --chart FILE to choose
 # where, default beside FILE).
-# Knobs (env): RUNS, PPS_SECS, IPERF_SECS, PPS_FLOWS, PPS_SIZE, SCALING_N,
+# Knobs (env): PASSES (the whole sequence, 3; 1 with --quick), RUNS (per
+# pass, 1), PPS_SECS, IPERF_SECS, PPS_FLOWS, PPS_SIZE, SCALING_N,
 # NEW_ADDRS (new-flow tuples: NEW_ADDRS x 65536), CTL_N, GBENCH (0/1),
 # GBENCH_REPS (bench_endpoint repetitions, default 5; 1 with --quick),
-# BENCH_ONLY (subset of: raw bridge c2c docker pub-xdp pub-tc ctl gbench),
+# BENCH_ONLY (subset of: raw bridge c2c docker pub-xdp pub-tc ctl engine gbench),
 # PROFILE=DIR (perf profiles of the PROFILE_CASES rows; see below).
 set -euo pipefail
 shopt -s inherit_errexit
@@ -60,7 +68,7 @@ CHART=""
 CMDLINE="scripts/bench.sh $*"
 [ -n "${BPFNET_BUILD:-}" ] && CMDLINE="BPFNET_BUILD=${BPFNET_BUILD#"$ROOT"/} $CMDLINE"
 for _v in PROFILE_CASES PROFILE BENCH_ONLY GBENCH_REPS GBENCH CTL_N NEW_ADDRS SCALING_N PPS_SIZE \
-    PPS_FLOWS IPERF_SECS PPS_SECS RUNS; do  # knobs given in the environment, into the record
+    PPS_FLOWS IPERF_SECS PPS_SECS RUNS PASSES; do  # knobs given in the environment, into the record
   [ -n "${!_v:-}" ] && CMDLINE="$_v=$(printf '%q' "${!_v}") $CMDLINE"
 done
 unset _v
@@ -69,17 +77,22 @@ while (($#)); do
     --quick) QUICK=1 ;;
     --results) RESULTS=$2; shift ;;
     --chart) CHART=$2; shift ;;
-    -h|--help) sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
 if ((QUICK)); then
-  RUNS=${RUNS:-1} PPS_SECS=${PPS_SECS:-0.2} IPERF_SECS=${IPERF_SECS:-1} GBENCH=${GBENCH:-0}
+  PASSES=${PASSES:-1} RUNS=${RUNS:-1} PPS_SECS=${PPS_SECS:-0.2} IPERF_SECS=${IPERF_SECS:-1}
+  GBENCH=${GBENCH:-0}
 else
-  RUNS=${RUNS:-3} PPS_SECS=${PPS_SECS:-2} IPERF_SECS=${IPERF_SECS:-5} GBENCH=${GBENCH:-1}
+  # Three passes of one run each rather than three runs in a row: the runs of
+  # a figure are then minutes apart, and a minutes-long slow phase of a shared
+  # machine spoils one of them, not the median.
+  PASSES=${PASSES:-3} RUNS=${RUNS:-1} PPS_SECS=${PPS_SECS:-2} IPERF_SECS=${IPERF_SECS:-5}
+  GBENCH=${GBENCH:-1}
 fi
-GBENCH_REPS=${GBENCH_REPS:-$((RUNS > 1 ? 5 : 1))}  # bench_endpoint repetitions
+GBENCH_REPS=${GBENCH_REPS:-$((PASSES * RUNS > 1 ? 5 : 1))}  # bench_endpoint repetitions
 PPS_FLOWS=${PPS_FLOWS:-64}
 PPS_SIZE=${PPS_SIZE:-60}
 SCALING_N=${SCALING_N:-"1 100 1000 5000"}  # ascending
@@ -87,13 +100,14 @@ NEW_ADDRS=${NEW_ADDRS:-64}
 NEW_FLOWS=$((NEW_ADDRS * 65536))
 CT_FLOWS=131072  # bpfnetd's default conntrack: 262144 entries, two per flow
 CTL_N=${CTL_N:-"1000 10000"}
-BENCH_ONLY=${BENCH_ONLY:-"raw bridge c2c docker pub-xdp pub-tc ctl gbench"}
+BENCH_ONLY=${BENCH_ONLY:-"raw bridge c2c docker pub-xdp pub-tc ctl engine gbench"}
 # PROFILE=DIR: one extra run of each case in PROFILE_CASES (row keys) under
 # `perf record -C 0 -g`, not counted in the figures; reports in DIR/KEY.txt.
 PROFILE=${PROFILE:-}
 PROFILE_CASES=${PROFILE_CASES:-"raw raw2 bpfnet_xdp_new_1 bpfnet_xdp_est_1 bpfnet_tc_new_1 bpfnet_tc_est_1 docker_nt_legacy_1 docker_est_legacy_1 veth_tcp pub_tcp_xdp pub_tcp_tc"}
 CUR_KEY=""
 PROFILING=0
+PASS=1
 want() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 if [ -n "$RESULTS" ] && [ -z "$CHART" ]; then
   CHART="$(dirname "$RESULTS")/scaling.png"
@@ -139,6 +153,7 @@ P="bnb$$"
 T=$(mktemp -d /tmp/bpfnet-bench.XXXXXX)
 DAEMON_PID=""
 BG_PIDS=()
+CGROUP=""  # a cgroup v2 directory of the run's own for bpfnetd's socket hooks (bench_cgroup)
 
 cleanup() {
   local rc=$?
@@ -150,6 +165,7 @@ cleanup() {
     ip netns del "$n"
   done
   mountpoint -q "$T/bpffs" && umount "$T/bpffs"
+  drop_cgroup
   rm -rf "$T"
   exit $rc
 }
@@ -157,6 +173,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 ns() { echo "${P}-$1"; }
+H=$(ns host)  # the bpfnetd "host" namespace, as tests/e2e/docker_lib.sh names it
 in_ns() { local n=$1; shift; ip netns exec "${P}-$n" "$@"; }
 make_ns() {  # loopback up, no IPv6 (no ND/MLD frames in the counts)
   ip netns add "${P}-$1"
@@ -275,6 +292,21 @@ new_flood() {  # new_flood GEN_NS DST_MAC DST_IP DPORT COUNT|SECSs
     --json >"$T/flood.json" || die "pktgen flood failed"
   advance_flows "$T/flood.json"
 }
+# One packet of each of the PPS_FLOWS established flows (source ports 10000..).
+prime_flows() {  # prime_flows GEN_NS DST_MAC DST_IP DPORT
+  "$PKTGEN" --netns "$(ns "$1")" --iface eth0 --dst-mac "$2" --dst-ip "$3" --dport "$4" \
+    --size "$PPS_SIZE" --flows "$PPS_FLOWS" --count "$PPS_FLOWS" >/dev/null
+}
+# Then one answer to each of them from the receiver (UDP from FROM_IP:FROM_PORT
+# in NS to the client's ports 10000..): for netfilter they are ESTABLISHED.
+answer_flows() {  # answer_flows NS FROM_IP FROM_PORT CLIENT_IP
+  in_ns "$1" "$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+for k in range(int(sys.argv[4])):
+    s.sendto(b"reply", (sys.argv[3], 10000 + k))' "$2" "$3" "$4" "$PPS_FLOWS"
+}
 
 # RUNS measurements; prints "median run1 run2 ...;median-offered". With
 # PROFILE, one more run of the PROFILE_CASES rows under perf (not counted).
@@ -285,7 +317,7 @@ pps_runs() {
     vals+=("${out% *}")
     offered+=("${out#* }")
   done
-  if [ -n "$PROFILE" ] && [[ " $PROFILE_CASES " == *" ${CUR_KEY:-} "* ]]; then
+  if [ -n "$PROFILE" ] && [ "$PASS" = 1 ] && [[ " $PROFILE_CASES " == *" ${CUR_KEY:-} "* ]]; then
     PROFILING=1 pps_once "$@" >/dev/null
   fi
   echo "$(median "${vals[@]}") ${vals[*]};$(median "${offered[@]}")"
@@ -293,9 +325,12 @@ pps_runs() {
 
 # TCP throughput from CLIENT_NS to CONNECT_IP:CONNECT_PORT, the iperf3
 # server in SERVER_NS on SERVER_IP:SERVER_PORT (both default to the server's).
+# IPERF_CLIENT_CGROUP=DIR: the client runs inside that cgroup.
 iperf_once() {  # iperf_once CLIENT_NS SERVER_NS SERVER_IP [CONNECT_IP CONNECT_PORT SERVER_PORT]
   local sip=$3 cip=${4:-$3} cport=${5:-5201} sport=${6:-5201}
-  local out="$T/iperf.json" spid i
+  local out="$T/iperf.json" spid i cg=()
+  [ -n "${IPERF_CLIENT_CGROUP:-}" ] &&
+    cg=(sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' _ "$IPERF_CLIENT_CGROUP")
   in_ns "$2" iperf3 -s -1 -B "$sip" -p "$sport" >"$T/iperf-s.log" 2>&1 &
   spid=$!
   BG_PIDS+=($spid)
@@ -303,7 +338,7 @@ iperf_once() {  # iperf_once CLIENT_NS SERVER_NS SERVER_IP [CONNECT_IP CONNECT_P
     in_ns "$2" ss -ltn | grep -q ":$sport " && break
     sleep 0.05
   done
-  in_ns "$1" iperf3 -c "$cip" -p "$cport" -t "$IPERF_SECS" -J >"$out" 2>&1 \
+  in_ns "$1" "${cg[@]}" iperf3 -c "$cip" -p "$cport" -t "$IPERF_SECS" -J >"$out" 2>&1 \
     || { cat "$out" >&2; die "iperf3 to $cip:$cport failed"; }
   wait $spid 2>/dev/null || true
   "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"])' "$out"
@@ -311,7 +346,7 @@ iperf_once() {  # iperf_once CLIENT_NS SERVER_NS SERVER_IP [CONNECT_IP CONNECT_P
 iperf_runs() {
   local vals=() r
   for r in $(seq 1 "$RUNS"); do vals+=("$(iperf_once "$@")"); done
-  if [ -n "$PROFILE" ] && [[ " $PROFILE_CASES " == *" ${CUR_KEY:-} "* ]]; then
+  if [ -n "$PROFILE" ] && [ "$PASS" = 1 ] && [[ " $PROFILE_CASES " == *" ${CUR_KEY:-} "* ]]; then
     # One more run under perf, every CPU (sender and receiver), not counted.
     perf record -q -a -g -o "$PROFILE/$CUR_KEY.data" 2>/dev/null &
     local perf_pid=$!
@@ -363,9 +398,13 @@ run_raw_and_veth() {
     iperf_runs gen rx 10.210.0.2
   del_ns gen rx
 
-  # The same through two veth hops, a namespace between them forwarding at
-  # XDP (count, bpf_redirect), as the frames of a published port cross the
-  # uplink and then the container's veth.
+  measure_raw2 raw2 ""
+}
+
+# The same through two veth hops, a namespace between them forwarding at
+# XDP (count, bpf_redirect), as the frames of a published port cross the
+# uplink and then the container's veth.
+measure_raw2() {  # measure_raw2 KEY CASE_SUFFIX
   make_ns gen; make_ns mid; make_ns rx
   veth_between gen veth0 mid veth1
   veth_between mid veth2 rx veth3
@@ -378,9 +417,10 @@ run_raw_and_veth() {
   BG_PIDS+=($hop)
   for l in $(seq 1 100); do [ -f "$T/hop.ready" ] && break; sleep 0.05; done
   [ -f "$T/hop.ready" ] || { cat "$T/hop.err" >&2; die "forwarding xdpcount did not attach"; }
-  measure raw2 "(1)" "raw limit, two veth hops: pktgen -> veth -> XDP redirect -> veth -> XDP drop" pps \
+  measure "$1" "(1)" "raw limit, two veth hops: pktgen -> veth -> XDP redirect -> veth -> XDP drop$2" pps \
     pps_runs gen veth0 "$(mac_of mid veth1)" 10.210.1.2 9 rx:veth3 native
   kill -INT $hop; wait $hop || true
+  rm -f "$T/hop.ready"
   del_ns gen mid rx
 }
 
@@ -414,7 +454,8 @@ run_bridge_c2c() {
 # ------------------------------------------------------------- bpfnetd
 # The "host": a namespace with a bpffs of the run's own, where bpfnetd runs
 # (socket hooks off: --cgroup none, so nothing is attached to the machine's
-# cgroups). Uplinks must exist before the daemon starts.
+# cgroups, unless bench_cgroup made one of the run's own). Uplinks must exist
+# before the daemon starts.
 bpfnet_host() {
   make_ns host
   mkdir -p "$T/bpffs" "$T/state"
@@ -425,7 +466,7 @@ bpfnet_host() {
 # steal the measured core.
 bpfnet_daemon() {  # bpfnet_daemon [BPFNETD ARGS...]
   ip netns exec "$(ns host)" taskset -c "$(($(nproc) - 1))" "$BPFNETD" --state-dir "$T/state" --bpffs "$T/bpffs/pins" \
-    --socket "$T/bpfnetd.sock" --cgroup none "$@" >>"$T/bpfnetd.log" 2>&1 &
+    --socket "$T/bpfnetd.sock" --cgroup "${CGROUP:-none}" "$@" >>"$T/bpfnetd.log" 2>&1 &
   DAEMON_PID=$!
   local i
   for i in $(seq 1 100); do
@@ -442,6 +483,24 @@ stop_bpfnet() {
   del_ns host
 }
 ctl() { "$BPFNETCTL" --socket "$T/bpfnetd.sock" "$@"; }
+# A cgroup v2 directory of the run's own (on a cgroup2 mount of its own, which
+# `ip netns exec` does not hide) for bpfnetd's socket hooks: only processes
+# put into it (iperf_once with IPERF_CLIENT_CGROUP) are seen by them.
+bench_cgroup() {
+  mkdir -p "$T/cgroup"
+  mount -t cgroup2 none "$T/cgroup"
+  CGROUP="$T/cgroup/bpfnet-bench-$$"
+  mkdir "$CGROUP"
+}
+drop_cgroup() {  # (processes left in it go back to the root first)
+  if [ -n "$CGROUP" ] && [ -d "$CGROUP" ]; then
+    local pid
+    while read -r pid; do echo "$pid" >"$T/cgroup/cgroup.procs" || true; done <"$CGROUP/cgroup.procs"
+    rmdir "$CGROUP" || true
+  fi
+  CGROUP=""
+  if mountpoint -q "$T/cgroup"; then umount "$T/cgroup"; fi
+}
 
 # ------------------------------------------------------------- (5) bpfnet
 run_bpfnet_c2c() {
@@ -561,14 +620,8 @@ docker_style_case() {  # docker_style_case BACKEND N
     pps_runs dcl eth0 "$dmac" 10.213.0.1 "$hport" dc:eth0 generic
   # One packet of every flow (conntrack entries), then one answer from the
   # container to each: from now on the flows are ESTABLISHED.
-  "$PKTGEN" --netns "$(ns dcl)" --iface eth0 --dst-mac "$dmac" --dst-ip 10.213.0.1 --dport "$hport" \
-    --size "$PPS_SIZE" --flows "$PPS_FLOWS" --count "$PPS_FLOWS" >/dev/null
-  in_ns dc "$PY" -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("10.214.0.2", int(sys.argv[1])))
-for k in range(int(sys.argv[2])):
-    s.sendto(b"reply", ("10.213.0.2", 10000 + k))' "$cport" "$PPS_FLOWS"
+  prime_flows dcl "$dmac" 10.213.0.1 "$hport"
+  answer_flows dc 10.214.0.2 "$cport" 10.213.0.2
   measure "docker_est_${backend}_$n" "(3)" "published port UDP, Docker-style, iptables-$backend, N=$n, established" pps \
     pps_runs dcl eth0 "$dmac" 10.213.0.1 "$hport" dc:eth0 generic
   # The flood bpfnet's "new" rows get: every packet a tuple conntrack does not
@@ -612,6 +665,17 @@ run_docker_style() {
 PUB_HOST=10.215.0.1
 PUB_CLIENT=10.215.0.2
 
+# The bpfnetd "host" with its uplink up0 ($PUB_HOST) and the client pcl on it.
+pub_client() {
+  bpfnet_host
+  make_ns pcl
+  veth_between pcl eth0 host up0
+  ip -n "$(ns pcl)" addr add "$PUB_CLIENT/24" dev eth0
+  ip -n "$(ns pcl)" link set eth0 up
+  ip -n "$(ns host)" addr add "$PUB_HOST/24" dev up0
+  ip -n "$(ns host)" link set up0 up
+}
+
 # Publishes UDP ports 10000+FROM .. 10000+TO-1 -> 20000+i of container pc in one call.
 publish_udp() {  # publish_udp FROM TO
   local i specs=()
@@ -633,13 +697,10 @@ bpfnet_pub_session() {  # bpfnet_pub_session xdp|tc
   local mode=$1 label cmode
   if [ "$mode" = xdp ]; then label="XDP"; cmode=native; else label="tc-only"; cmode=generic; fi
   log "bpfnet published ports, $label uplink path"
-  bpfnet_host
-  make_ns pcl
-  veth_between pcl eth0 host up0
-  ip -n "$(ns pcl)" addr add "$PUB_CLIENT/24" dev eth0
-  ip -n "$(ns pcl)" link set eth0 up
-  ip -n "$(ns host)" addr add "$PUB_HOST/24" dev up0
-  ip -n "$(ns host)" link set up0 up
+  # The two-hop limit once more, right before this session: on a shared
+  # machine whose speed drifts, the session's figures are read against it.
+  want raw && measure_raw2 "raw2_$mode" ", before the bpfnet $label rows"
+  pub_client
   if [ "$mode" = xdp ]; then
     in_ns pcl ethtool -K eth0 tx off >/dev/null
     bpfnet_daemon --uplink up0
@@ -693,8 +754,7 @@ bpfnet_pub_session() {  # bpfnet_pub_session xdp|tc
   measure "lb_${mode}_new" "LB" "published port UDP through a 3-replica service, bpfnet $label, new" pps \
     pps_runs pcl eth0 "$dmac" "$PUB_HOST" 30000 lbr1:eth0,lbr2:eth0,lbr3:eth0 "$cmode" \
     "${NEW_FLOW_ARGS[@]}"
-  "$PKTGEN" --netns "$(ns pcl)" --iface eth0 --dst-mac "$dmac" --dst-ip "$PUB_HOST" --dport 30000 \
-    --size "$PPS_SIZE" --flows "$PPS_FLOWS" --count "$PPS_FLOWS" >/dev/null
+  prime_flows pcl "$dmac" "$PUB_HOST" 30000
   measure "lb_${mode}_est" "LB" "published port UDP through a 3-replica service, bpfnet $label, established" pps \
     pps_runs pcl eth0 "$dmac" "$PUB_HOST" 30000 lbr1:eth0,lbr2:eth0,lbr3:eth0 "$cmode"
   # Every replica must still be in (a health check or anything else taking
@@ -717,11 +777,25 @@ sys.exit("backends not healthy: %s" % bad if bad or len(b) != 3 else 0)' || die 
     log "$issue bpfnet published port UDP, $label, N=$n"
     measure "bpfnet_${mode}_new_$n" "$issue" "published port UDP, bpfnet $label, N=$n, new" pps \
       pps_runs pcl eth0 "$dmac" "$PUB_HOST" "$hport" pc:eth0 "$cmode" "${NEW_FLOW_ARGS[@]}"
-    "$PKTGEN" --netns "$(ns pcl)" --iface eth0 --dst-mac "$dmac" --dst-ip "$PUB_HOST" --dport "$hport" \
-      --size "$PPS_SIZE" --flows "$PPS_FLOWS" --count "$PPS_FLOWS" >/dev/null
+    prime_flows pcl "$dmac" "$PUB_HOST" "$hport"
     measure "bpfnet_${mode}_est_$n" "$issue" "published port UDP, bpfnet $label, N=$n, established" pps \
       pps_runs pcl eth0 "$dmac" "$PUB_HOST" "$hport" pc:eth0 "$cmode"
   done
+  # Control: N=1 once more, after the largest N (the container disconnected,
+  # which drops its mappings, and connected again), so that a drift over
+  # the session is not read as an effect of N.
+  if [ "$have" != 1 ]; then
+    log "(4) control: N=1 again after N=$have, $label"
+    ctl network disconnect pub pc >/dev/null
+    ctl network connect pub pc --netns "$(ns pc)" >/dev/null
+    publish_udp 0 1
+    measure "bpfnet_${mode}_new_1again" "(4)" "published port UDP, bpfnet $label, N=1 again after N=$have, new" pps \
+      pps_runs pcl eth0 "$dmac" "$PUB_HOST" 10000 pc:eth0 "$cmode" "${NEW_FLOW_ARGS[@]}"
+    "$PKTGEN" --netns "$(ns pcl)" --iface eth0 --dst-mac "$dmac" --dst-ip "$PUB_HOST" --dport 10000 \
+      --size "$PPS_SIZE" --flows "$PPS_FLOWS" --count "$PPS_FLOWS" >/dev/null
+    measure "bpfnet_${mode}_est_1again" "(4)" "published port UDP, bpfnet $label, N=1 again after N=$have, established" pps \
+      pps_runs pcl eth0 "$dmac" "$PUB_HOST" 10000 pc:eth0 "$cmode"
+  fi
 
   # (7) once more, with this daemon's full conntrack and 5000 mappings.
   if [ "$mode" = xdp ] && want ctl; then
@@ -746,7 +820,7 @@ run_bpfnet_control_plane() {  # run_bpfnet_control_plane NETWORK KEY_SUFFIX CASE
     for r in $(seq 1 "$RUNS"); do
       ctl network connect "$net" pcx --netns "$(ns pcx)" >/dev/null
       local perf_pid=""
-      if [ -n "$PROFILE" ] && [ "$r" = 1 ]; then
+      if [ -n "$PROFILE" ] && [ "$PASS" = 1 ] && [ "$r" = 1 ]; then
         perf record -q -g -p "$DAEMON_PID" -o "$PROFILE/ctl_bpfnet${sfx}_$n.data" 2>/dev/null &
         perf_pid=$!
         sleep 0.3
@@ -773,12 +847,7 @@ run_bpfnet_control_plane() {  # run_bpfnet_control_plane NETWORK KEY_SUFFIX CASE
 # A daemon of its own (uplink, one network, no flows, nothing published).
 bpfnet_ctl_session() {
   log "(7) control plane: a fresh bpfnetd"
-  bpfnet_host
-  make_ns pcl
-  veth_between pcl eth0 host up0
-  ip -n "$(ns host)" addr add "$PUB_HOST/24" dev up0
-  ip -n "$(ns host)" link set up0 up
-  ip -n "$(ns pcl)" link set eth0 up
+  pub_client
   bpfnet_daemon --uplink up0
   ctl network create cp --subnet 10.217.0.0/24 >/dev/null
   run_bpfnet_control_plane cp "" ", idle daemon"
@@ -810,6 +879,111 @@ run_docker_control_plane() {
   done
 }
 
+# ------------------------------- engine: Docker itself, bpfnet vs bridge driver
+# The real engine (Debian docker.io 20.10) in the bpfnetd "host" namespace
+# H, run by tests/e2e/docker_lib.sh as tests/e2e/docker.sh runs it (a mount
+# namespace of its own with a private /run, its cgroups under a parent of
+# the run's own; all removed by the EXIT trap), next to `bpfnetd
+# --docker-plugin bpfnet --uplink up0` with its socket hooks on a cgroup of
+# the run's own. One image (busybox-static, imported), two containers that
+# publish the same container ports: eb on a `docker network create -d
+# bpfnet` network, ed on Docker's default bridge (iptables DNAT in H,
+# docker-proxy for host-local connections). Their namespaces get names of
+# the run's (`ip netns attach`), so that the pps and iperf3 helpers reach
+# them as any other.
+fail() { die "$@"; }  # docker_lib.sh's name for it
+# shellcheck source=SCRIPTDIR/../tests/e2e/docker_lib.sh
+source "$ROOT/tests/e2e/docker_lib.sh"
+ENGINE_SUBNET=10.218.0.0/24
+ENGINE_UDP_BPFNET=19009 ENGINE_TCP_BPFNET=15201  # host ports of eb (-> 9/udp, 5201/tcp)
+ENGINE_UDP_BRIDGE=19010 ENGINE_TCP_BRIDGE=15202  # host ports of ed
+
+# A container of the busybox image running `sleep`, its network namespace
+# named $(ns NAME); prints its address on NETWORK.
+engine_container() {  # engine_container NAME NETWORK [DOCKER RUN ARGS...]
+  local name=$1 net=$2 pid
+  shift 2
+  dk run -d --name "$name" --network "$net" "$@" "$DOCKER_IMAGE" sleep 1000000 >/dev/null ||
+    die "docker run $name"
+  pid=$(dk inspect -f '{{.State.Pid}}' "$name")
+  ip netns attach "$(ns "$name")" "$pid"
+  in_ns "$name" sysctl -qw net.ipv6.conf.all.disable_ipv6=1  # no ND/MLD frames in the counts
+  docker_ip "$name" "$net"
+}
+
+run_engine() {
+  if ! docker_tools_present; then
+    log "engine: SKIPPED: Debian's docker.io (dockerd, containerd, runc) and busybox-static are not" \
+      "installed (scripts/setup.sh installs them)"
+    return 0
+  fi
+  log "engine: Docker $("$DOCKERD_BIN" --version | awk '{print $3}' | tr -d ,): a container on a bpfnet network vs Docker's bridge driver"
+  docker_setup  # (the EXIT trap now stops dockerd first)
+  pub_client
+  in_ns pcl ethtool -K eth0 tx off >/dev/null  # bpfnet's XDP uplink path (see bpfnet_pub_session)
+  bench_cgroup
+  # dockerd first, as in tests/e2e/docker.sh (and on a host where Docker starts at boot).
+  docker_start --userland-proxy=true
+  bpfnet_daemon --uplink up0 --docker-plugin bpfnet --docker-plugin-socket "$DOCKER_PLUGINS/bpfnet.sock"
+  local i
+  for i in $(seq 1 50); do [ -S "$DOCKER_PLUGINS/bpfnet.sock" ] && break; sleep 0.1; done
+  [ -S "$DOCKER_PLUGINS/bpfnet.sock" ] || die "bpfnetd made no plugin socket"
+  docker_import_busybox
+  dk network create -d bpfnet --subnet "$ENGINE_SUBNET" -o bpfnet.name=engine engine >/dev/null ||
+    die "docker network create -d bpfnet"
+  local ipb ipd dmac
+  ipb=$(engine_container eb engine -p "$ENGINE_UDP_BPFNET:9/udp" -p "$ENGINE_TCP_BPFNET:5201/tcp")
+  ipd=$(engine_container ed bridge -p "$ENGINE_UDP_BRIDGE:9/udp" -p "$ENGINE_TCP_BRIDGE:5201/tcp")
+  log "engine: eb $ipb (bpfnet), ed $ipd (bridge); dockerd $(dk version -f '{{.Server.Version}}')"
+  # Host-local connections to the bridge container's port go to docker-proxy
+  # (Docker's nat OUTPUT rule skips 127.0.0.0/8); bpfnet's port has none.
+  pgrep -f "docker-proxy .*-host-port $ENGINE_TCP_BRIDGE " >/dev/null || die "no docker-proxy for $ENGINE_TCP_BRIDGE"
+  ! pgrep -f "docker-proxy .*-host-port $ENGINE_TCP_BPFNET " >/dev/null || die "a docker-proxy for bpfnet's port"
+
+  log "engine: TCP iperf3 through the published ports, from the client and from the host"
+  measure engine_tcp_bpfnet engine "TCP iperf3 through a published port, Docker engine, bpfnet network" bps \
+    iperf_runs pcl eb "$ipb" "$PUB_HOST" "$ENGINE_TCP_BPFNET" 5201
+  measure engine_tcp_bridge engine "TCP iperf3 through a published port, Docker engine, bridge driver" bps \
+    iperf_runs pcl ed "$ipd" "$PUB_HOST" "$ENGINE_TCP_BRIDGE" 5201
+  IPERF_CLIENT_CGROUP=$CGROUP measure engine_local_bpfnet engine \
+    "TCP iperf3 from the host to 127.0.0.1:port, Docker engine, bpfnet network (socket hooks)" bps \
+    iperf_runs host eb "$ipb" 127.0.0.1 "$ENGINE_TCP_BPFNET" 5201
+  IPERF_CLIENT_CGROUP=$CGROUP measure engine_local_bridge engine \
+    "TCP iperf3 from the host to 127.0.0.1:port, Docker engine, bridge driver (docker-proxy)" bps \
+    iperf_runs host ed "$ipd" 127.0.0.1 "$ENGINE_TCP_BRIDGE" 5201
+
+  # UDP: established (each flow sent one packet and answered once), then new
+  # tuples after filling the conntrack (bpfnet's: 2 x its flows; H's
+  # nf_conntrack: a flood of PPS_SECS), as in the (2) and (3) rows.
+  dmac=$(resolve_mac pcl "$PUB_HOST")
+  log "engine: UDP pps through the published ports"
+  prime_flows pcl "$dmac" "$PUB_HOST" "$ENGINE_UDP_BPFNET"
+  answer_flows eb "$ipb" 9 "$PUB_CLIENT"
+  prime_flows pcl "$dmac" "$PUB_HOST" "$ENGINE_UDP_BRIDGE"
+  answer_flows ed "$ipd" 9 "$PUB_CLIENT"
+  measure engine_est_bpfnet engine "published port UDP, Docker engine, bpfnet network (XDP uplink), established" pps \
+    pps_runs pcl eth0 "$dmac" "$PUB_HOST" "$ENGINE_UDP_BPFNET" eb:eth0 native
+  measure engine_est_bridge engine "published port UDP, Docker engine, bridge driver, established" pps \
+    pps_runs pcl eth0 "$dmac" "$PUB_HOST" "$ENGINE_UDP_BRIDGE" ed:eth0 generic
+  new_flood pcl "$dmac" "$PUB_HOST" "$ENGINE_UDP_BPFNET" $((2 * CT_FLOWS))
+  log_ct
+  measure engine_new_bpfnet engine "published port UDP, Docker engine, bpfnet network (XDP uplink), new tuples" pps \
+    pps_runs pcl eth0 "$dmac" "$PUB_HOST" "$ENGINE_UDP_BPFNET" eb:eth0 native "${NEW_FLOW_ARGS[@]}"
+  new_flood pcl "$dmac" "$PUB_HOST" "$ENGINE_UDP_BRIDGE" "${PPS_SECS}s"
+  log "nf_conntrack in H after the fill: $(in_ns host cat /proc/sys/net/netfilter/nf_conntrack_count)"
+  measure engine_new_bridge engine "published port UDP, Docker engine, bridge driver, new tuples" pps \
+    pps_runs pcl eth0 "$dmac" "$PUB_HOST" "$ENGINE_UDP_BRIDGE" ed:eth0 generic "${NEW_FLOW_ARGS[@]}"
+
+  del_ns eb ed
+  dk rm -f eb ed >/dev/null || die "docker rm"
+  dk network rm engine >/dev/null || die "docker network rm"
+  docker_stop
+  (docker_cleanup)  # its cgroups (in a subshell: it turns errexit off)
+  stop_bpfnet
+  drop_cgroup
+  del_ns pcl
+}
+
 # Waits (at most 30 s) until the last CPU has been >= 95% idle for a second.
 wait_quiet() {
   local cpu="cpu$(($(nproc) - 1))" i a b
@@ -838,10 +1012,41 @@ run_gbench() {
 }
 
 # ------------------------------------------------------------------ report
+# One row per key: the runs of every pass together, their median, and the
+# median of the passes' offered rates.
+merge_passes() {
+  "$PY" - "$T/rows" <<'EOF'
+import statistics, sys
+order, rows = [], {}
+for line in open(sys.argv[1]):
+    if not line.strip():
+        continue
+    key, issue, case, unit, vals = line.rstrip("\n").split("|")
+    if key not in rows:
+        order.append(key)
+        rows[key] = [issue, case, unit, [], []]
+    if vals == "-":
+        continue
+    v, _, offered = vals.partition(";")
+    rows[key][3] += v.split()[1:]
+    if offered:
+        rows[key][4].append(float(offered))
+with open(sys.argv[1], "w") as f:
+    for key in order:
+        issue, case, unit, runs, offered = rows[key]
+        if not runs:
+            f.write(f"{key}|{issue}|{case}|{unit}|-\n")
+            continue
+        med = statistics.median(float(x) for x in runs)
+        tail = f";{statistics.median(offered)!r}" if offered else ""
+        f.write(f"{key}|{issue}|{case}|{unit}|{med!r} {' '.join(runs)}{tail}\n")
+EOF
+}
+
 # Every figure, with "vs limit" (pps rows against (1), Gbit/s rows against
 # (6) over a veth) and "vs Docker-style" (bpfnet rows against the faster
-# Docker-style backend of the same case; for times the ratio of the times,
-# lower is better).
+# Docker-style backend of the same case, engine rows against Docker's bridge
+# driver; for times the ratio of the times, lower is better).
 render_table() {
   "$PY" - "$T/rows" <<'EOF'
 import math, re, sys
@@ -871,7 +1076,7 @@ def docker_ref(key, unit):
         return best(["bridge_pps"], unit)
     if key == "bpfnet_tcp":
         return best(["bridge_tcp"], unit)
-    m = re.fullmatch(r"bpfnet_(xdp|tc)_(new|est)_(\d+)", key)
+    m = re.fullmatch(r"bpfnet_(xdp|tc)_(new|est)_(\d+)(?:again)?", key)
     if m:
         st = "nt_" if m[2] == "new" else "est_"
         return best([f"docker_{st}nft_{m[3]}", f"docker_{st}legacy_{m[3]}"], unit)
@@ -884,6 +1089,9 @@ def docker_ref(key, unit):
     m = re.fullmatch(r"ctl_bpfnet(?:_ctfull)?_(\d+)", key)
     if m:
         return best([f"ctl_nft_{m[1]}", f"ctl_legacy_{m[1]}"], unit)
+    m = re.fullmatch(r"engine_(\w+)_bpfnet", key)
+    if m:  # the same container on Docker's own bridge driver
+        return best([f"engine_{m[1]}_bridge"], unit)
     return None
 UNITS = {"pps": "Mpps", "bps": "Gbit/s", "s": "s"}
 print("| # | case | unit | median | runs | offered | vs limit | vs Docker-style |")
@@ -898,6 +1106,8 @@ for key, issue, case, unit, vals in rows:
     v = [float(x) for x in vals.split()]
     med, runs = v[0], v[1:]
     lim = median("raw") if unit == "pps" else median("veth_tcp") if unit == "bps" else None
+    if key.startswith("engine_local_"):
+        lim = None  # over loopback (docker-proxy's first leg): no veth reference
     ref = docker_ref(key, unit)
     vs_lim = sig(med / lim, 2) if lim else ""
     vs_ref = sig(med / ref, 2) if ref else ""
@@ -977,8 +1187,9 @@ n1 = ns[0]
 for mode, label in (("xdp", "XDP"), ("tc", "tc-only")):
     est, new = m(f"bpfnet_{mode}_est_{n1}"), m(f"bpfnet_{mode}_new_{n1}")
     (dest, dest_b), (dnt, dnt_b), (dnew, dnew_b) = faster("docker_est_", n1), faster("docker_nt_", n1), faster("docker_", n1)
+    r2 = m(f"raw2_{mode}") or raw2
     if est and raw:
-        extra = f"; {est/raw2:.0%} of the two-hop limit ({raw2/1e6:.2f} Mpps)" if raw2 else ""
+        extra = f"; {est/r2:.0%} of the two-hop limit measured before this path's rows ({r2/1e6:.2f} Mpps)" if r2 else ""
         row(f"{label}: published-port UDP, established, >= 80% of the raw limit (N={n1})",
             f"{est/raw:.0%} ({est/1e6:.2f} / {raw/1e6:.2f} Mpps){extra}", est / raw >= 0.8)
     if est and dest:
@@ -991,14 +1202,24 @@ for mode, label in (("xdp", "XDP"), ("tc", "tc-only")):
     if all(v for _, v in vals) and len(vals) > 1:
         base = vals[0][1]
         dev = max(abs(v / base - 1) for _, v in vals)
+        again = m(f"bpfnet_{mode}_new_{ns[0]}again")
+        ctl = f"; N={ns[0]} again after N={ns[-1]}: {again/base:.2f}" if again else ""
         row(f"{label}: new flows flat (+-10%) from {ns[0]} to {ns[-1]} ports",
-            f"vs N={ns[0]}: " + ", ".join(f"N={n} {v/base:.2f}" for n, v in vals[1:]) + f" (max deviation {dev:.0%})",
+            f"vs N={ns[0]}: " + ", ".join(f"N={n} {v/base:.2f}" for n, v in vals[1:]) + f" (max deviation {dev:.0%}){ctl}",
             dev <= 0.10)
 direct = m("veth_tcp")
 for mode, label in (("xdp", "XDP"), ("tc", "tc-only")):
     t = m(f"pub_tcp_{mode}")
     if t and direct:
         row(f"{label}: TCP iperf3 through a published port >= 95% of direct", f"{t/direct:.0%} ({t/1e9:.2f} / {direct/1e9:.2f} Gbit/s)", t / direct >= 0.95)
+for key, label in (("est", "published-port UDP, established"), ("new", "published-port UDP, new tuples"),
+                   ("tcp", "TCP iperf3 through a published port"),
+                   ("local", "host-local TCP iperf3 to 127.0.0.1:port (socket hooks vs docker-proxy)")):
+    b, d = m(f"engine_{key}_bpfnet"), m(f"engine_{key}_bridge")
+    if b and d:
+        unit, div = ("Mpps", 1e6) if key in ("est", "new") else ("Gbit/s", 1e9)
+        row(f"Docker engine, {label}: bpfnet network vs Docker's bridge driver",
+            f"{b/d:.2f}x ({b/div:.3g} / {d/div:.3g} {unit}): {'bpfnet' if b > d else 'bridge driver'} faster", None)
 for n in ctl_n:
     t = m(f"ctl_bpfnet_{n}")
     d = [x for x in (m(f"ctl_nft_{n}"), m(f"ctl_legacy_{n}")) if x is not None]
@@ -1052,7 +1273,7 @@ EOF
   gnuplot <<EOF >"$T/gnuplot.log" 2>&1 || { log "gnuplot failed: no chart"; cat "$T/gnuplot.log" >&2; }
 set terminal pngcairo size 960,680 noenhanced
 set output "$T/chart.png"
-set title "Published-port UDP vs number of published ports ($(uname -r), ${PPS_SIZE} B frames, median of $RUNS)"
+set title "Published-port UDP vs number of published ports ($(uname -r), ${PPS_SIZE} B frames, median of $((PASSES * RUNS)) runs)"
 set logscale x
 set logscale y
 set xlabel "published ports (N); traffic to the last one"
@@ -1087,8 +1308,8 @@ write_results() {
     echo "- command (from the repository root): \`$CMDLINE\`"
     echo "- load average before / after the run: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "  (figures move with other load on the machine); run took ${SECONDS} s"
-    echo "- runs per figure: $RUNS (median shown, every run listed); pps cases ${PPS_SECS} s each,"
-    echo "  iperf3 ${IPERF_SECS} s each"
+    echo "- runs per figure: $((PASSES * RUNS)) ($PASSES passes over the whole sequence, $RUNS run each; median"
+    echo "  shown, every run listed in pass order); pps cases ${PPS_SECS} s each, iperf3 ${IPERF_SECS} s each"
     echo "- pps: bench/pktgen, one thread pinned to CPU 0, ${PPS_SIZE}-byte UDP frames (no FCS), XDP"
     echo "  live frames; delivered = packets the bench/xdpcount counter(s) saw at the receiving"
     echo "  interface / the generator's sending time. Established: ${PPS_FLOWS} flows (source ports),"
@@ -1107,8 +1328,10 @@ write_results() {
     echo "(1) (one veth hop), Gbit/s rows against (6) over a veth pair. \"vs Docker-style\" (bpfnet"
     echo "rows): against the faster of iptables-nft and iptables-legacy in the same case — same N;"
     echo "bpfnet \"new\" against Docker-style \"new tuples\" (the same flood), \"established\" against"
-    echo "\"established\"; LB rows against N=1; container -> container against the Linux bridge; for"
-    echo "the (7) times the ratio of the times (lower is better)."
+    echo "\"established\"; LB rows against N=1; container -> container against the Linux bridge; engine"
+    echo "rows (bpfnet network) against the same container on Docker's bridge driver; for the (7)"
+    echo "times the ratio of the times (lower is better). The host-local engine rows have no \"vs"
+    echo "limit\": they run over loopback (docker-proxy's first leg), not a veth."
     [ -n "$CHART" ] && [ -f "$CHART" ] && { echo; echo "![published-port scaling]($(basename "$CHART"))"; }
     if [ -n "$gtable" ]; then
       echo
@@ -1191,7 +1414,9 @@ per-packet cost of generation plus path on one core (1 / figure), not a multi-co
   each packet does a conntrack miss, the published-port lookup, and inserts two entries,
   each evicting an old one. "established": 64 flows, each sent one packet before the run
   (their entries exist; for UDP the per-packet path of a conntrack hit is the same whether
-  or not the container answered).
+  or not the container answered). "N=1 again after N=5000": a control at the end of the
+  session — the container disconnected (its 5000 mappings go) and connected again (a new
+  veth), one port published — so that drift over the session is not read as an effect of N.
 - **LB**: the same daemon and client, before the (2)/(4) rows; a service (`bpfnetctl service
   create lbsvc --network pub --port 9/udp --publish 30000:9/udp`, Maglev table 16381) with
   three replica containers (`service add-backend`), a native/generic counter on each
@@ -1208,6 +1433,29 @@ per-packet cost of generation plus path on one core (1 / figure), not a multi-co
   `iptables-legacy-restore` loading the rules above for N TCP ports into a fresh namespace
   (Docker itself adds them one `iptables` call at a time, which is slower; the restore is
   its best case).
+- **engine: Docker itself** (Debian's docker.io 20.10; skipped when it is not installed):
+  one dockerd in the bpfnetd "host" namespace, run as tests/e2e/docker.sh runs it
+  (tests/e2e/docker_lib.sh: a private /run, its containers' cgroups under a parent of the
+  run's own), next to `bpfnetd --docker-plugin bpfnet --uplink up0` (XDP uplink path, socket
+  hooks on a cgroup of the run's own) and the client of (2) on `up0`. One image
+  (busybox-static, `docker import`), two containers running `sleep`, each publishing 9/udp
+  and 5201/tcp with `-p`: one on a `docker network create -d bpfnet` network (host ports
+  19009, 15201), one on Docker's default bridge (19010, 15202: Docker's own iptables DNAT in
+  that namespace, and a docker-proxy per port, `--userland-proxy=true`). Both are reached
+  through the same uplink, whose bpfnet programs pass the bridge container's packets on to
+  the kernel after a conntrack and a published-port lookup (as on a host running both).
+  UDP: pktgen from the client to each host port, the counter on the container's `eth0` (its
+  namespace found by the container's PID; native XDP for bpfnet as in (2), generic for the
+  bridge as in (3)); "established": 64 flows, each sent one packet and answered once by the
+  container; "new tuples": the (2)/(4) flood, after filling bpfnet's conntrack (a flood of
+  262144 flows, twice what it holds) or the namespace's nf_conntrack (a flood of PPS_SECS,
+  as in (3)). TCP: iperf3 `-s` in the container's network namespace, started from the host
+  (busybox has no iperf3); one stream from the client to host:port (checksum offload off on
+  the client, as in (6)), and one from the host namespace to `127.0.0.1:port`: for bpfnet
+  the client runs in the socket hooks' cgroup and its connect() goes straight to the
+  container; for the bridge driver it reaches docker-proxy, which opens a second
+  connection to the container (the client runs in the same cgroup, where no hook matches
+  that port).
 EOF
   } >"$file"
   log "results: $file"
@@ -1217,18 +1465,23 @@ EOF
 : >"$T/rows"
 echo 0 >"$T/next_flow"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-log "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) cores, kernel $(uname -r); runs=$RUNS pps=${PPS_SECS}s iperf=${IPERF_SECS}s"
+log "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) cores, kernel $(uname -r); passes=$PASSES runs=$RUNS pps=${PPS_SECS}s iperf=${IPERF_SECS}s"
 # The per-packet benchmarks first, on a machine not yet busy with the
 # (asynchronous) teardown of the namespaces the other cases leave behind.
 if ((GBENCH)) && want gbench; then wait_quiet; run_gbench; fi
-want raw && run_raw_and_veth
-want bridge && run_bridge_c2c
-want c2c && run_bpfnet_c2c
-want docker && run_docker_style
-want pub-xdp && bpfnet_pub_session xdp
-want pub-tc && bpfnet_pub_session tc
-want ctl && bpfnet_ctl_session
-want ctl && run_docker_control_plane
+for PASS in $(seq 1 "$PASSES"); do
+  ((PASSES > 1)) && log "pass $PASS of $PASSES"
+  want raw && run_raw_and_veth
+  want bridge && run_bridge_c2c
+  want c2c && run_bpfnet_c2c
+  want docker && run_docker_style
+  want pub-xdp && bpfnet_pub_session xdp
+  want pub-tc && bpfnet_pub_session tc
+  want ctl && bpfnet_ctl_session
+  want ctl && run_docker_control_plane
+  want engine && run_engine
+done
+merge_passes
 
 TABLE=$(render_table)
 GTABLE=$(render_gbench)

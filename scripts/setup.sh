@@ -9,6 +9,10 @@ packages=(
   libfmt-dev libboost-program-options-dev libbenchmark-dev libgtest-dev
   nlohmann-json3-dev libnl-3-dev libnl-route-3-dev libsystemd-dev
   iproute2 iputils-ping ethtool curl iperf3 python3 socat procps systemd
+  libboost-dev
+  # The Docker driver's end-to-end test: the real engine (20.10) and a busybox
+  # rootfs imported as a local image (no registry needed). util-linux gives unshare.
+  docker.io containerd runc tini iptables busybox-static util-linux
 )
 
 missing=()

@@ -25,6 +25,13 @@ static __always_inline void ct_reverse(const struct bpfnet_ct_key *k, struct bpf
 	r->pad[0] = r->pad[1] = r->pad[2] = 0;
 }
 
+static __always_inline int ct_key_equal(const struct bpfnet_ct_key *a,
+					const struct bpfnet_ct_key *b)
+{
+	return a->saddr == b->saddr && a->daddr == b->daddr && a->sport == b->sport &&
+	       a->dport == b->dport && a->proto == b->proto;
+}
+
 static __always_inline __u64 ct_timeout(__u8 proto, __u8 state)
 {
 	if (proto == IPPROTO_TCP) {
@@ -124,6 +131,16 @@ static __always_inline int ct_create(const struct bpfnet_ct_key *fwd,
 	fv.expires_ns = rv.expires_ns;
 
 	int err = bpf_map_update_elem(&bpfnet_ct, &rev_key, &rv, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		/*
+		 * The reverse half of this very flow, orphaned: the LRU evicted
+		 * the forward half (or GC took it). Without this the flow's
+		 * packets would be refused until the orphan expires.
+		 */
+		const struct bpfnet_ct_value *old = ct_lookup(&rev_key);
+		if (old && ct_key_equal(&old->peer, &fwd_key))
+			err = bpf_map_update_elem(&bpfnet_ct, &rev_key, &rv, BPF_EXIST);
+	}
 	if (err)
 		return err;
 	err = bpf_map_update_elem(&bpfnet_ct, &fwd_key, &fv, BPF_ANY);

@@ -51,6 +51,14 @@ struct {
 } bpfnet_metrics SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BPFNET_FAST_COUNTER_IFINDEXES);
+	__type(key, __u32);
+	__type(value, struct bpfnet_if_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfnet_if_counters SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPFNET_MAX_PORTMAPS);
 	__type(key, struct bpfnet_portmap_key);

@@ -154,6 +154,24 @@ TEST_F(EndpointProgTest, SameNetworkIsRedirectedToPeerWithItsMacs) {
   EXPECT_EQ(count(kPeerIf, BPFNET_OK, BPFNET_DIR_TO_CONTAINER), 1u);
 }
 
+// Forwarded packets of ifindexes below BPFNET_FAST_COUNTER_IFINDEXES are
+// counted in the per-CPU array, the others in the hash: both must show.
+TEST_F(EndpointProgTest, ForwardedPacketsAreCountedForHighIfindexesToo) {
+  constexpr uint32_t kHighIf = BPFNET_FAST_COUNTER_IFINDEXES + 904;
+  datapath::MapContents want = dp_->read_maps();
+  want.add_endpoint(EndpointEntry{kHighIf, 1, ip4("172.18.0.9"), kMacC, kGwC});
+  dp_->apply(datapath::diff(dp_->read_maps(), want));
+  RunResult r = from_container(tcp_from_a("172.18.0.9"));
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  EXPECT_EQ(count(kLo, BPFNET_OK, BPFNET_DIR_FROM_CONTAINER), 1u);
+  EXPECT_EQ(count(kHighIf, BPFNET_OK, BPFNET_DIR_TO_CONTAINER), 1u);
+  // Forgetting an interface clears its counters in either map.
+  dp_->forget_metrics(kHighIf);
+  dp_->forget_metrics(kLo);
+  EXPECT_EQ(count(kHighIf, BPFNET_OK, BPFNET_DIR_TO_CONTAINER), 0u);
+  EXPECT_EQ(count(kLo, BPFNET_OK, BPFNET_DIR_FROM_CONTAINER), 0u);
+}
+
 TEST_F(EndpointProgTest, UdpAndIcmpAreForwardedToo) {
   for (uint8_t proto : {uint8_t{17}, uint8_t{1}}) {
     Ipv4Spec s;

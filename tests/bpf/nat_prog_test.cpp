@@ -178,6 +178,35 @@ TEST_F(NatProgTest, EstablishedFlowReusesConntrackAndSurvivesUnpublish) {
   EXPECT_EQ(fresh.retval, XDP_PASS_);
 }
 
+// Under conntrack pressure the LRU can evict one half of a flow and keep the
+// other. A packet of the flow then creates it anew over its own orphan,
+// rather than being refused until the orphan expires.
+TEST_F(NatProgTest, FlowWhoseForwardHalfWasEvictedIsRecreated) {
+  for (uint8_t proto : {kTcp, kUdp}) {
+    uint16_t port = proto == kTcp ? 8080 : 5353;
+    Bytes in = proto == kTcp ? tcp(kUp0, kClientMac, kClient, kHost, 40100, port)
+                             : udp(kUp0, kClientMac, kClient, kHost, 40100, port);
+    ASSERT_EQ(xdp(in).retval, XDP_REDIRECT_);
+    auto fwd = ct(kClient, kHost, 40100, port, proto);
+    ASSERT_TRUE(fwd);
+    dp_->delete_conntrack({fwd->key});
+    ASSERT_FALSE(ct(kClient, kHost, 40100, port, proto));
+    uint64_t refused = count(kLo, BPFNET_DROP_CT_INSERT);
+    RunResult r = xdp(in);
+    EXPECT_EQ(r.retval, XDP_REDIRECT_) << "proto " << int(proto);
+    EXPECT_EQ(count(kLo, BPFNET_DROP_CT_INSERT), refused);
+    EXPECT_TRUE(ct(kClient, kHost, 40100, port, proto)) << "forward half back";
+  }
+  // (XDP test runs count on the ingress of the run, lo.)
+  // Another flow's live reverse half is still a collision: two published
+  // ports of one container port, the same client address and port.
+  publish(PortMapEntry{0, 8081, kTcp, kIpB, 80});
+  ASSERT_EQ(xdp(tcp(kUp0, kClientMac, kClient, kHost, 40200, 8080)).retval, XDP_REDIRECT_);
+  uint64_t refused = count(kLo, BPFNET_DROP_CT_INSERT);
+  EXPECT_EQ(xdp(tcp(kUp0, kClientMac, kClient, kHost, 40200, 8081)).retval, XDP_DROP_);
+  EXPECT_EQ(count(kLo, BPFNET_DROP_CT_INSERT), refused + 1);
+}
+
 TEST_F(NatProgTest, ReplyIsReverseTranslatedAndSentOutOfTheUplink) {
   // Flow to A's published port 9090 -> 80.
   ASSERT_EQ(xdp(tcp(kUp0, kClientMac, kClient, kHost, 41000, 9090)).retval, XDP_REDIRECT_);

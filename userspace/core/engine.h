@@ -47,7 +47,9 @@ const Network& create_network(State& state, const NetworkCreate& request,
 // Removes a network without endpoints and services and returns it (the
 // caller tears down its kernel objects). Throws UserError `error while
 // removing network: network N id ID has active endpoints` or `... is used by
-// service S`.
+// service S`. Docker's networks are Docker's to remove (`network N is managed
+// by Docker: use `docker network rm``), as are their endpoints to connect
+// and disconnect (connect, remove_endpoint).
 Network remove_network(State& state, const std::string& name_or_id);
 
 // Connects a container to a bridge network, at --ip or the lowest free
@@ -65,5 +67,64 @@ const Endpoint& connect(State& state, const ConnectRequest& request, IdSource& i
 // how a container goes away, so it must not be refused). Its backend IDs
 // become free.
 Endpoint remove_endpoint(State& state, const std::string& network, const std::string& container);
+
+// --- Docker's networks and endpoints (the network-driver plugin, see
+// daemon/docker_driver.h). Docker's IPAM chooses every address; these only
+// record and check them. Operations on IDs Docker forgets are idempotent
+// where Docker retries them (removals, Leave).
+
+// Docker's CreateNetwork, its wire format already read.
+struct DockerNetworkCreate {
+  std::string id;                      // Docker's NetworkID (64 hex): becomes the network's ID
+  std::string name;                    // the bpfnet name (Docker does not send its own)
+  std::string subnet;                  // IPv4Data[0].Pool
+  std::optional<std::string> gateway;  // without the mask; nullopt: .1
+  std::map<std::string, std::string> aux_addresses;  // name -> address without the mask
+  bool internal = false;
+  std::map<std::string, std::string> options;  // com.docker.network.generic (the -o map)
+};
+
+// Docker's CreateEndpoint.
+struct DockerEndpointCreate {
+  std::string network_id;
+  std::string endpoint_id;             // 64 hex
+  std::optional<std::string> address;  // Interface.Address without the mask; nullopt: allocate
+  std::optional<std::string> mac;      // Interface.MacAddress; nullopt: 02:42:<ip>
+};
+
+// The Docker network with this full ID. Throws UserError `network ID not found`.
+const Network& get_docker_network(const State& state, const std::string& network_id);
+// Throws UserError `network ID not found` or `endpoint ID not found on network ID`.
+const Endpoint& get_docker_endpoint(const State& state, const std::string& network_id,
+                                    const std::string& endpoint_id);
+
+// Adds a network with Docker's ID, pool, gateway and aux addresses, checked as
+// `network create` checks them (a pool overlapping another network is
+// refused). Repeating an identical request returns the existing network.
+const Network& create_docker_network(State& state, const DockerNetworkCreate& request,
+                                     const std::string& now);
+
+// Removes a Docker network with whatever endpoints bpfnet still holds on it
+// (Docker removes them first; any left are stale). Refused while a service
+// uses it. Returns nullopt for an unknown ID: Docker retries removals.
+std::optional<Network> remove_docker_network(State& state, const std::string& network_id);
+
+// Adds a Docker endpoint (not yet joined: no veth) at the address Docker's
+// IPAM chose. A Docker endpoint of the same network still holding that
+// address is stale (Docker released it) and is removed. The MAC is Docker's
+// 02:42:<ip> unless given.
+const Endpoint& create_docker_endpoint(State& state, const DockerEndpointCreate& request,
+                                       IdSource& ids);
+
+// Records the sandbox: the endpoint gets its veth. Joining the same sandbox
+// again changes nothing; another one is refused.
+const Endpoint& join_docker_endpoint(State& state, const std::string& network_id,
+                                     const std::string& endpoint_id, const std::string& sandbox);
+// Forgets the sandbox: the veth goes. Unknown endpoints are ignored.
+void leave_docker_endpoint(State& state, const std::string& network_id,
+                           const std::string& endpoint_id);
+// Removes the endpoint and its published ports; nullopt if unknown.
+std::optional<Endpoint> remove_docker_endpoint(State& state, const std::string& network_id,
+                                               const std::string& endpoint_id);
 
 }  // namespace bpfnet::core

@@ -52,6 +52,11 @@ nlohmann::json network_inspect(const State& state, const Network& network) {
     nlohmann::json entry = {{"Subnet", network.subnet->to_string()},
                             {"Gateway", network.gateway.to_string()}};
     if (network.ip_range) entry["IPRange"] = network.ip_range->to_string();
+    if (!network.aux_addresses.empty()) {
+      nlohmann::json aux = nlohmann::json::object();
+      for (const auto& [name, address] : network.aux_addresses) aux[name] = address.to_string();
+      entry["AuxiliaryAddresses"] = std::move(aux);
+    }
     ipam_config.push_back(std::move(entry));
   }
 

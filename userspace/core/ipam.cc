@@ -22,6 +22,13 @@ Ipv4 claim_static_ip(const State& state, const Network& network, const std::stri
     throw UserError(
         fmt::format("Address already in use: {} is the gateway of network {}", text, network.name));
   }
+  for (const auto& [name, address] : network.aux_addresses) {
+    if (address == ip) {
+      throw UserError(
+          fmt::format("Address already in use: {} is the auxiliary address {} of network {}", text,
+                      name, network.name));
+    }
+  }
   for (const Endpoint* endpoint : state.endpoints_of_network(network.id)) {
     if (endpoint->ip == ip) {
       throw UserError(fmt::format("Address already in use: {} is used by container {}", text,
@@ -42,6 +49,7 @@ Ipv4 claim_dynamic_ip(const State& state, const Network& network, const std::set
   const Cidr& range = network.ip_range ? *network.ip_range : subnet;
   std::set<Ipv4> unavailable = keep_free;
   unavailable.insert({subnet.network(), subnet.broadcast(), network.gateway});
+  for (const auto& [name, address] : network.aux_addresses) unavailable.insert(address);
   for (const Endpoint* endpoint : state.endpoints_of_network(network.id)) {
     unavailable.insert(endpoint->ip);
   }

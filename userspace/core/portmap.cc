@@ -238,6 +238,22 @@ std::vector<PortBinding> ensure_ports(State& state, const std::string& container
   return publish(state, container, requests, network, env, true);
 }
 
+std::vector<PortBinding> set_endpoint_ports(State& state, const std::string& endpoint_id,
+                                            const std::vector<PortRequest>& requests,
+                                            const PortEnvironment& env) {
+  const Endpoint* endpoint = state.endpoint_by_id(endpoint_id);
+  if (endpoint == nullptr) throw UserError(fmt::format("endpoint {} not found", endpoint_id));
+  size_t index = static_cast<size_t>(endpoint - state.endpoints.data());
+  // Planned against the State without the endpoint's bindings, which are replaced.
+  State without = state;
+  without.endpoints[index].ports.clear();
+  std::vector<PortBinding> ports =
+      plan_bindings(without, without.endpoints[index], requests, env, false);
+  std::sort(ports.begin(), ports.end());
+  state.endpoints[index].ports = ports;
+  return ports;
+}
+
 std::vector<PortBinding> remove_ports(State& state, const std::string& container,
                                       const std::string& spec) {
   std::vector<const Endpoint*> endpoints = container_endpoints(state, container);

@@ -76,6 +76,14 @@ std::vector<PortBinding> ensure_ports(State& state, const std::string& container
                                       const std::optional<std::string>& network,
                                       const PortEnvironment& env);
 
+// Docker's ProgramExternalConnectivity (and, with no requests, Revoke): the
+// bindings of the endpoint with this ID become exactly `requests`, with host
+// ports chosen as add_ports chooses them (same conflict rules and wording),
+// ignoring the endpoint's current bindings. Returns the new bindings, sorted.
+std::vector<PortBinding> set_endpoint_ports(State& state, const std::string& endpoint_id,
+                                            const std::vector<PortRequest>& requests,
+                                            const PortEnvironment& env);
+
 // `port rm`: removes every binding of the container matching `spec`
 // (`[HOSTIP:]HOSTPORT[/PROTO]`, tcp by default, any host IP if none is given)
 // and returns them in State order. Services' bindings are not touched. Throws UserError

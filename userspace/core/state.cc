@@ -72,6 +72,13 @@ const Endpoint* State::endpoint(std::string_view network_id, std::string_view co
   return nullptr;
 }
 
+const Endpoint* State::endpoint_by_id(std::string_view id) const {
+  for (const Endpoint& endpoint : endpoints) {
+    if (endpoint.id == id) return &endpoint;
+  }
+  return nullptr;
+}
+
 const ServiceBackend* Service::backend(std::string_view container) const {
   for (const ServiceBackend& backend : backends) {
     if (backend.container == container) return &backend;

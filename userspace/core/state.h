@@ -42,23 +42,46 @@ struct Network {
   uint32_t index = 0;                          // BPF map key: lowest free >= 1; 0 for builtins
   std::string dummy_ifname;  // "bn-" + id[:12], holds the gateway; empty for builtins
   bool builtin = false;
+  // Created by Docker through the network-driver plugin (daemon/docker_driver.h):
+  // `id` is Docker's NetworkID, Docker's IPAM hands out the addresses, and
+  // only Docker connects containers to it or removes it.
+  bool docker = false;
+  // Docker's --aux-address NAME=IP: addresses of the subnet no endpoint or
+  // service may take.
+  std::map<std::string, Ipv4> aux_addresses;
 
   bool operator==(const Network&) const = default;
 };
 
+// An endpoint is either plumbed by bpfnet into a namespace the user names
+// (`netns`), or created by Docker (`docker`): bpfnet then makes the veth pair
+// in its own namespace at Join and Docker moves the container side into the
+// sandbox, renames it and configures it.
 struct Endpoint {
-  std::string id;  // 64 lowercase hex
+  std::string id;  // 64 lowercase hex; Docker's EndpointID for Docker endpoints
   std::string network_id;
-  std::string container;     // container name
-  std::string container_id;  // 64 hex, shared by all endpoints of a container
-  std::string netns;         // as given by the user
-  std::string ifname;        // eth0, eth1... inside the container
-  std::string host_ifname;   // "bnv" + id[:11]: the host side of the veth
+  // Container name; for Docker endpoints id[:12] (Docker sends no name).
+  std::string container;
+  // 64 hex, shared by all endpoints of a container; for Docker endpoints
+  // their own id (Docker sends no container ID either).
+  std::string container_id;
+  std::string netns;  // as given by the user; empty for Docker endpoints
+  // eth0, eth1... inside the container; for Docker endpoints the name the
+  // container side has until Docker renames it: "bnc" + id[:11].
+  std::string ifname;
+  std::string host_ifname;  // "bnv" + id[:11]: the host side of the veth
+  bool docker = false;
+  // Docker endpoints: the SandboxKey of the Join (the container's netns
+  // path); empty until Join and after Leave. The veth exists while it is set.
+  std::string sandbox;
   Ipv4 ip;
   Mac mac;
   // Published ports forwarded to `ip`, sorted. Dropped with the endpoint.
   std::vector<PortBinding> ports;
 
+  // Whether bpfnet keeps a veth for it: always for netns endpoints, between
+  // Join and Leave for Docker endpoints.
+  bool plumbed() const { return !docker || !sandbox.empty(); }
   bool operator==(const Endpoint&) const = default;
 };
 
@@ -127,6 +150,7 @@ struct State {
   std::vector<const Endpoint*> endpoints_of_network(std::string_view network_id) const;
   std::vector<const Endpoint*> endpoints_of_container(std::string_view container) const;
   const Endpoint* endpoint(std::string_view network_id, std::string_view container) const;
+  const Endpoint* endpoint_by_id(std::string_view id) const;
 
   const Service* service_by_name(std::string_view name) const;
   // Docker's lookup order, as for networks: full ID, name, unique ID prefix.

@@ -51,6 +51,12 @@ nlohmann::json network_to_json(const Network& network) {
     json["gateway"] = network.gateway.to_string();
   }
   if (network.ip_range) json["ip_range"] = network.ip_range->to_string();
+  if (network.docker) json["docker"] = true;
+  if (!network.aux_addresses.empty()) {
+    nlohmann::json aux = nlohmann::json::object();
+    for (const auto& [name, address] : network.aux_addresses) aux[name] = address.to_string();
+    json["aux_addresses"] = std::move(aux);
+  }
   return json;
 }
 
@@ -102,6 +108,8 @@ nlohmann::json endpoint_to_json(const Endpoint& endpoint) {
       {"ip", endpoint.ip.to_string()},
       {"mac", endpoint.mac.to_string()},
   };
+  if (endpoint.docker) json["docker"] = true;
+  if (!endpoint.sandbox.empty()) json["sandbox"] = endpoint.sandbox;
   if (!endpoint.ports.empty()) {
     nlohmann::json ports = nlohmann::json::array();
     for (const PortBinding& binding : endpoint.ports) ports.push_back(binding_to_json(binding));
@@ -135,6 +143,11 @@ Network network_from_json(const nlohmann::json& json, const std::string& path) {
   network.index = static_cast<uint32_t>(index);
   network.dummy_ifname = fields.required_string("dummy_ifname");
   network.builtin = fields.required_bool("builtin");
+  network.docker = fields.optional_bool("docker", false);
+  for (const auto& [name, address] : fields.optional_string_map("aux_addresses")) {
+    network.aux_addresses[name] = parse_at(join_path(fields.path_of("aux_addresses"), name),
+                                           [&] { return Ipv4::parse(address); });
+  }
   fields.reject_unknown_keys();
   return network;
 }
@@ -172,6 +185,8 @@ Endpoint endpoint_from_json(const nlohmann::json& json, const std::string& path)
   endpoint.ip = parse_at(fields.path_of("ip"), [&] { return Ipv4::parse(ip); });
   std::string mac = fields.required_string("mac");
   endpoint.mac = parse_at(fields.path_of("mac"), [&] { return Mac::parse(mac); });
+  endpoint.docker = fields.optional_bool("docker", false);
+  endpoint.sandbox = fields.optional_string("sandbox").value_or("");
   if (const nlohmann::json* ports = fields.optional_array("ports")) {
     for (size_t i = 0; i < ports->size(); ++i) {
       endpoint.ports.push_back(
@@ -259,6 +274,8 @@ void validate_network(const Network& network, const std::string& path) {
                                   network.name, network.driver));
     }
     if (network.subnet) fail("subnet", "a builtin network has no subnet");
+    if (network.docker) fail("docker", "a builtin network is not Docker's");
+    if (!network.aux_addresses.empty()) fail("aux_addresses", "a builtin network has no subnet");
     if (network.gateway != Ipv4{}) fail("gateway", "a builtin network has no gateway");
     if (network.ip_range) fail("ip_range", "a builtin network has no ip_range");
     if (network.index != 0) fail("index", "a builtin network has index 0");
@@ -278,6 +295,14 @@ void validate_network(const Network& network, const std::string& path) {
   if (network.ip_range && !subnet.contains(*network.ip_range)) {
     fail("ip_range", fmt::format("{} is not inside the subnet {}", network.ip_range->to_string(),
                                  subnet.to_string()));
+  }
+  for (const auto& [name, address] : network.aux_addresses) {
+    if (!subnet.contains(address) || address == subnet.network() || address == subnet.broadcast() ||
+        address == network.gateway) {
+      fail(join_path("aux_addresses", name),
+           fmt::format("{} is not a host address of {} other than the gateway", address.to_string(),
+                       subnet.to_string()));
+    }
   }
   if (network.index < 1 || network.index >= BPFNET_MAX_NETWORKS) {
     fail("index", fmt::format("{} is outside 1..{}", network.index, BPFNET_MAX_NETWORKS - 1));
@@ -384,7 +409,19 @@ void validate_endpoints(const State& state) {
       fail("container_id",
            fmt::format("\"{}\" is not 64 lowercase hex digits", endpoint.container_id));
     }
-    if (endpoint.netns.empty()) fail("netns", "must not be empty");
+    if (network->docker != endpoint.docker) {
+      fail("docker",
+           network->docker
+               ? fmt::format("network \"{}\" takes only Docker's endpoints", network->name)
+               : fmt::format("network \"{}\" is not Docker's", network->name));
+    }
+    if (endpoint.docker && !endpoint.netns.empty()) {
+      fail("netns", "a Docker endpoint has no netns (Docker moves its interface)");
+    }
+    if (!endpoint.docker && endpoint.netns.empty()) fail("netns", "must not be empty");
+    if (!endpoint.docker && !endpoint.sandbox.empty()) {
+      fail("sandbox", "only Docker endpoints have a sandbox");
+    }
     auto [first, inserted] = first_of_container.emplace(endpoint.container, &endpoint);
     if (!inserted && first->second->container_id != endpoint.container_id) {
       fail("container_id",
@@ -422,6 +459,12 @@ void validate_endpoints(const State& state) {
         endpoint.ip == subnet.broadcast() || endpoint.ip == network->gateway) {
       fail("ip", fmt::format("{} is not an endpoint address of network \"{}\" ({})",
                              endpoint.ip.to_string(), network->name, subnet.to_string()));
+    }
+    for (const auto& [name, address] : network->aux_addresses) {
+      if (endpoint.ip == address) {
+        fail("ip", fmt::format("{} is the auxiliary address {} of network \"{}\"",
+                               endpoint.ip.to_string(), name, network->name));
+      }
     }
     if (!ips_in_network.emplace(endpoint.network_id, endpoint.ip.value).second) {
       fail("ip", fmt::format("{} is used twice in network \"{}\"", endpoint.ip.to_string(),
@@ -557,6 +600,12 @@ void validate_services(const State& state) {
       if (endpoint->ip == service.vip) {
         fail("vip", fmt::format("{} is also the address of container \"{}\"",
                                 service.vip.to_string(), endpoint->container));
+      }
+    }
+    for (const auto& [name, address] : network->aux_addresses) {
+      if (service.vip == address) {
+        fail("vip", fmt::format("{} is the auxiliary address {} of network \"{}\"",
+                                service.vip.to_string(), name, network->name));
       }
     }
     auto [other, vip_new] = vips.emplace(service.vip.value, service.name);

@@ -261,15 +261,34 @@ void Controller::load(const std::optional<core::Config>& config) {
   state_ = std::move(next);
 }
 
+void Controller::forget_dead_docker_endpoints() {
+  std::vector<core::Endpoint> dead;
+  for (const auto& ep : state_.endpoints)
+    if (ep.docker && ep.plumbed() && !plumbing_.host_link(ep.host_ifname)) dead.push_back(ep);
+  for (const auto& ep : dead) {
+    warn(
+        fmt::format("forgetting Docker endpoint {} on network {} ({}): its veth is gone, so its "
+                    "sandbox went while bpfnetd was down",
+                    ep.id.substr(0, 12), ep.network_id.substr(0, 12), ep.ip.to_string()));
+    core::remove_docker_endpoint(state_, ep.network_id, ep.id);
+  }
+}
+
 void Controller::reconcile_all() {
   host_ = host_facts(state_, /*strict=*/true);
   attach_uplinks();
   if (!options_.cgroup.empty()) datapath_->attach_cgroup(options_.cgroup, plumbing_.netns_cookie());
+  forget_dead_docker_endpoints();
   converge(state_, state_, /*reattach=*/true);
   std::set<std::string> wanted;
   for (const auto& net : state_.networks)
     if (!net.builtin) wanted.insert(net.dummy_ifname);
-  for (const auto& ep : state_.endpoints) wanted.insert(ep.host_ifname);
+  for (const auto& ep : state_.endpoints) {
+    wanted.insert(ep.host_ifname);
+    // Docker may not have moved the container side yet (or failed to: then
+    // its Leave removes the pair).
+    if (ep.docker) wanted.insert(ep.ifname);
+  }
   for (const auto& name : plumbing_.managed_links()) {
     if (wanted.contains(name)) continue;
     warn("removing " + name + ": not in the persisted state");
@@ -339,14 +358,15 @@ void Controller::converge(const core::State& from, const core::State& to, bool r
     if (!net.builtin) plumbing_.ensure_network(net);
 
   for (const auto& ep : from.endpoints) {
-    if (find_endpoint(to, ep.id)) continue;
+    const core::Endpoint* next = find_endpoint(to, ep.id);
+    if (!ep.plumbed() || (next && next->plumbed())) continue;
     plumbing_.unplumb_endpoint(ep);
     auto it = links_.find(ep.id);
     if (it != links_.end()) {
       datapath_->forget_metrics(it->second.ifindex);
       links_.erase(it);
     }
-    if (!wants_default_route(from, ep)) continue;
+    if (ep.docker || !wants_default_route(from, ep)) continue;
     // The container lost its gateway network: the next one takes over.
     for (const auto& other : to.endpoints) {
       if (other.container != ep.container || !wants_default_route(to, other)) continue;
@@ -356,8 +376,25 @@ void Controller::converge(const core::State& from, const core::State& to, bool r
   }
 
   for (const auto& ep : to.endpoints) {
+    if (!ep.plumbed()) {
+      links_.erase(ep.id);
+      continue;
+    }
     std::optional<HostLink> link = plumbing_.host_link(ep.host_ifname);
     bool fresh = false;
+    if (!link && ep.docker) {
+      const core::Endpoint* before = find_endpoint(from, ep.id);
+      if (before && before->plumbed()) {
+        // The pair died with its sandbox: the container side cannot be
+        // recreated in a namespace Docker owns. Docker's Leave follows.
+        warn(fmt::format("Docker endpoint {}: veth {} is gone", ep.id.substr(0, 12),
+                         ep.host_ifname));
+        links_.erase(ep.id);
+        continue;
+      }
+      link = plumbing_.plumb_docker_endpoint(*to.network_by_id(ep.network_id), ep);
+      fresh = true;
+    }
     if (!link) {
       if (!plumbing_.netns_exists(ep.netns)) {
         warn(
@@ -400,6 +437,12 @@ void Controller::commit(core::State next) {
   // the next packet, TCP gets reset by the backend it lands on).
   purge_flows_to(gone);
   update_health_targets();
+}
+
+void Controller::update(const std::function<void(core::State&)>& edit) {
+  core::State next = state_;
+  edit(next);
+  commit(std::move(next));
 }
 
 json Controller::handle(const std::string& op, const json& args) {

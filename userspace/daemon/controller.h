@@ -64,10 +64,23 @@ class Controller {
   // Brings interfaces and maps to the loaded state: reattaches programs on
   // every endpoint (atomic replace), recreates what is missing, removes what
   // bpfnet created that the state no longer has. Conntrack is left alone.
+  // A joined Docker endpoint whose veth is gone is forgotten (removed from
+  // the state, freeing its address): the pair died with its sandbox while
+  // bpfnetd was down, and Docker never joins an endpoint twice.
   void reconcile_all();
 
   // One control request (userspace/README.md). Throws core::UserError.
   nlohmann::json handle(const std::string& op, const nlohmann::json& args);
+
+  // A change from outside the control protocol (the Docker plugin): `edit`
+  // changes a copy of the state (throwing to refuse), which is then
+  // committed as a control request's is: converged, persisted, adopted, and
+  // on any failure nothing changes.
+  void update(const std::function<void(core::State&)>& edit);
+  // What such an edit needs from the host and the daemon.
+  core::PortEnvironment port_environment() { return plumbing_.port_environment(); }
+  core::IdSource& ids() { return ids_; }
+  std::string now() { return now_(); }
 
   const core::State& state() const { return state_; }
 
@@ -85,6 +98,8 @@ class Controller {
 
  private:
   void commit(core::State next);
+  // Docker endpoints whose veth went while bpfnetd was down (see reconcile_all).
+  void forget_dead_docker_endpoints();
   void converge(const core::State& from, const core::State& to, bool reattach);
   nlohmann::json stats();
   std::vector<core::Cidr> routes_for_pools();

@@ -12,11 +12,16 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <mutex>
 #include <sstream>
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/names.h"
 #include "daemon/controller.h"
+#include "daemon/docker_driver.h"
+#include "daemon/docker_plugin_server.h"
 #include "daemon/netlink_plumbing.h"
 #include "daemon/server.h"
 #include "daemon/state_store.h"
@@ -87,7 +92,7 @@ core::Config read_config(const std::string& path) {
 }
 
 int run(int argc, char** argv) {
-  std::string config_path, state_dir, bpffs, socket_path, cgroup;
+  std::string config_path, state_dir, bpffs, socket_path, cgroup, plugin_name, plugin_socket;
   std::vector<std::string> uplinks;
   uint32_t ct_max = 0;
   int gc_interval_ms = 5000;
@@ -108,7 +113,12 @@ int run(int argc, char** argv) {
       "access to published ports (default: the cgroup v2 mount's root; \"none\" to disable)")(
       "ct-max", po::value(&ct_max), "conntrack entries (two per flow) when first created")(
       "ct-gc-interval-ms", po::value(&gc_interval_ms)->default_value(5000),
-      "how often expired conntrack entries are removed");
+      "how often expired conntrack entries are removed")(
+      "docker-plugin", po::value(&plugin_name)->implicit_value("bpfnet"),
+      "also serve Docker's network-driver plugin protocol, as driver NAME (default bpfnet: "
+      "`docker network create -d bpfnet`), on /run/docker/plugins/NAME.sock")(
+      "docker-plugin-socket", po::value(&plugin_socket),
+      "the plugin's socket, instead of /run/docker/plugins/NAME.sock (implies --docker-plugin)");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
@@ -159,24 +169,51 @@ int run(int argc, char** argv) {
   controller.set_health_checker(&checker);
   daemon::ControlServer server(socket_path);
   controller.reconcile_all();
-  std::cerr << fmt::format("bpfnetd: ready: {} networks, {} endpoints; socket {}; maps in {}",
-                           controller.state().networks.size(), controller.state().endpoints.size(),
-                           socket_path, bpffs)
+
+  // The plugin's requests come on a thread of their own: one lock keeps
+  // them and the control socket's requests and ticks out of each other's way.
+  std::mutex controller_lock;
+  daemon::DockerDriver driver(controller);
+  std::unique_ptr<daemon::DockerPluginServer> plugin;
+  if (vm.count("docker-plugin") || vm.count("docker-plugin-socket")) {
+    if (plugin_name.empty()) plugin_name = "bpfnet";
+    if (!core::is_restricted_name(plugin_name))
+      throw core::UserError(fmt::format("--docker-plugin {}: invalid driver name", plugin_name));
+    bool own_path = vm.count("docker-plugin-socket");
+    std::string path =
+        own_path ? plugin_socket : fmt::format("{}/{}.sock", daemon::kDockerPluginDir, plugin_name);
+    plugin = std::make_unique<daemon::DockerPluginServer>(
+        path, own_path ? "--docker-plugin-socket" : "--docker-plugin",
+        [&](std::string_view target, std::string_view body) {
+          std::lock_guard lock(controller_lock);
+          return driver.handle(target, body);
+        });
+  }
+  std::cerr << fmt::format(
+                   "bpfnetd: ready: {} networks, {} endpoints; socket {}; maps in {}{}",
+                   controller.state().networks.size(), controller.state().endpoints.size(),
+                   socket_path, bpffs,
+                   plugin ? fmt::format("; Docker driver {} on {}", plugin_name, plugin->path())
+                          : "")
             << std::endl;
   sd_notify(0, "READY=1\nSTATUS=datapath reconciled");
 
-  server.run([&](const std::string& op,
-                 const nlohmann::json& args) { return controller.handle(op, args); },
-             [&] {
-               try {
-                 timespec ts{};
-                 clock_gettime(CLOCK_MONOTONIC, &ts);
-                 controller.tick(uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec));
-               } catch (const std::exception& e) {
-                 std::cerr << "bpfnetd: warning: periodic work: " << e.what() << std::endl;
-               }
-             },
-             /*tick_ms=*/200);
+  server.run(
+      [&](const std::string& op, const nlohmann::json& args) {
+        std::lock_guard lock(controller_lock);
+        return controller.handle(op, args);
+      },
+      [&] {
+        std::lock_guard lock(controller_lock);
+        try {
+          timespec ts{};
+          clock_gettime(CLOCK_MONOTONIC, &ts);
+          controller.tick(uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec));
+        } catch (const std::exception& e) {
+          std::cerr << "bpfnetd: warning: periodic work: " << e.what() << std::endl;
+        }
+      },
+      /*tick_ms=*/200);
   sd_notify(0, "STOPPING=1");
   return 0;
 }

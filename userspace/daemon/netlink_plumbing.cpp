@@ -16,9 +16,15 @@ namespace {
 // Interface name prefixes bpfnet owns in the host namespace (see core/state.h).
 constexpr std::string_view kEndpointPrefix = "bnv";
 constexpr std::string_view kNetworkPrefix = "bn-";
+// Container ends of veths: "bnp" while bpfnet moves one into a namespace,
+// "bnc" (a Docker endpoint's) until Docker moves it into the sandbox.
+constexpr std::string_view kPeerPrefix = "bnp";
+constexpr std::string_view kDockerPeerPrefix = "bnc";
 
 // Temporary name of the container end until it is moved and renamed.
-std::string peer_name(const core::Endpoint& ep) { return "bnp" + ep.id.substr(0, 11); }
+std::string peer_name(const core::Endpoint& ep) {
+  return std::string(kPeerPrefix) + ep.id.substr(0, 11);
+}
 
 HostLink to_host_link(const netlink::LinkInfo& li) {
   return HostLink{static_cast<uint32_t>(li.ifindex), li.mac};
@@ -88,16 +94,35 @@ HostLink NetlinkPlumbing::plumb_endpoint(const core::Network& net, const core::E
     ctr.set_up(ep.ifname);
     if (default_route) ctr.add_default_route(net.gateway.value, ep.ifname);
 
-    netlink::write_sysctl(fmt::format("net/ipv6/conf/{}/disable_ipv6", ep.host_ifname), "1");
-    host_.set_up(ep.host_ifname);
-    // Host -> container: a /32 over the veth, sourced from the gateway.
-    host_.add_route(netlink::Ipv4Prefix{ep.ip.value, 32}, ep.host_ifname, std::nullopt,
-                    net.gateway.value, netlink::RouteScope::kLink);
-    return to_host_link(host_.get_link(ep.host_ifname));
+    return finish_host_side(net, ep);
   } catch (...) {
     host_.delete_link(ep.host_ifname);  // takes the peer with it, wherever it is
     throw;
   }
+}
+
+HostLink NetlinkPlumbing::plumb_docker_endpoint(const core::Network& net,
+                                                const core::Endpoint& ep) {
+  host_.create_veth(ep.host_ifname, ep.ifname, net.parsed.effective_mtu());
+  try {
+    host_.set_mac(ep.ifname, ep.mac.bytes);
+    // GRO is a device feature, so it stays on when Docker moves the device
+    // (see plumb_endpoint for why the container end needs it).
+    netlink::set_gro(ep.ifname, true);
+    return finish_host_side(net, ep);
+  } catch (...) {
+    host_.delete_link(ep.host_ifname);
+    throw;
+  }
+}
+
+HostLink NetlinkPlumbing::finish_host_side(const core::Network& net, const core::Endpoint& ep) {
+  netlink::write_sysctl(fmt::format("net/ipv6/conf/{}/disable_ipv6", ep.host_ifname), "1");
+  host_.set_up(ep.host_ifname);
+  // Host -> container: a /32 over the veth, sourced from the gateway.
+  host_.add_route(netlink::Ipv4Prefix{ep.ip.value, 32}, ep.host_ifname, std::nullopt,
+                  net.gateway.value, netlink::RouteScope::kLink);
+  return to_host_link(host_.get_link(ep.host_ifname));
 }
 
 void NetlinkPlumbing::set_default_route(const core::Network& net, const core::Endpoint& ep) {
@@ -115,7 +140,7 @@ std::vector<std::string> NetlinkPlumbing::managed_links() {
   std::vector<std::string> out;
   for (const auto& li : host_.list_links())
     if (li.name.starts_with(kEndpointPrefix) || li.name.starts_with(kNetworkPrefix) ||
-        li.name.starts_with("bnp"))
+        li.name.starts_with(kPeerPrefix) || li.name.starts_with(kDockerPeerPrefix))
       out.push_back(li.name);
   return out;
 }

@@ -1,6 +1,7 @@
 // Plumbing over the netlink layer: a dummy per network holding the gateway,
 // a veth pair per endpoint with the container end configured inside its
-// namespace, and a /32 route per container on the host side.
+// namespace (or left in the host namespace for Docker to move), and a /32
+// route per container on the host side.
 #pragma once
 
 #include "daemon/plumbing.h"
@@ -18,6 +19,8 @@ class NetlinkPlumbing final : public Plumbing {
   std::optional<HostLink> host_link(const std::string& host_ifname) override;
   HostLink plumb_endpoint(const core::Network& network, const core::Endpoint& endpoint,
                           bool default_route) override;
+  HostLink plumb_docker_endpoint(const core::Network& network,
+                                 const core::Endpoint& endpoint) override;
   void set_default_route(const core::Network& network, const core::Endpoint& endpoint) override;
   void unplumb_endpoint(const core::Endpoint& endpoint) override;
   std::vector<std::string> managed_links() override;
@@ -29,6 +32,8 @@ class NetlinkPlumbing final : public Plumbing {
   core::PortEnvironment port_environment() override;
 
  private:
+  // The host side of a plumbed veth: IPv6 off, up, the /32 to the container.
+  HostLink finish_host_side(const core::Network& network, const core::Endpoint& endpoint);
   netlink::Netlink host_;  // the daemon's own ("host") namespace
 };
 

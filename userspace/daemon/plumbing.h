@@ -17,6 +17,7 @@ namespace bpfnet::daemon {
 struct HostLink {
   uint32_t ifindex = 0;
   std::array<uint8_t, 6> mac{};
+  bool operator==(const HostLink&) const = default;
 };
 
 struct UplinkInfo {
@@ -43,6 +44,13 @@ class Plumbing {
   // nothing of it is left behind.
   virtual HostLink plumb_endpoint(const core::Network& network, const core::Endpoint& endpoint,
                                   bool default_route) = 0;
+  // A Docker endpoint's veth pair, both ends in this (the host) namespace:
+  // the host side up, the container side (`endpoint.ifname`) down with the
+  // endpoint's MAC, both with the network's MTU, and the /32 route to the
+  // container. Docker moves the container side into the sandbox, renames it
+  // and configures its address and routes. On error nothing is left behind.
+  virtual HostLink plumb_docker_endpoint(const core::Network& network,
+                                         const core::Endpoint& endpoint) = 0;
   // Points the container's default route at `network`'s gateway through
   // `endpoint` (when the network that had it is disconnected, as Docker does).
   virtual void set_default_route(const core::Network& network, const core::Endpoint& endpoint) = 0;

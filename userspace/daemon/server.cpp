@@ -34,19 +34,19 @@ constexpr size_t kMaxRequestBytes = 1 << 20;
   throw std::system_error(errno, std::generic_category(), what);
 }
 
-sockaddr_un socket_address(const std::string& path) {
+sockaddr_un socket_address(const std::string& path, std::string_view flag) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof(addr.sun_path))
-    throw core::UserError(fmt::format("--socket {}: path too long", path));
+    throw core::UserError(fmt::format("{} {}: path too long", flag, path));
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   return addr;
 }
 
-bool someone_listens(const std::string& path) {
+bool someone_listens(const std::string& path, std::string_view flag) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
-  sockaddr_un addr = socket_address(path);
+  sockaddr_un addr = socket_address(path, flag);
   bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
   return ok;
@@ -66,23 +66,38 @@ void write_all(int fd, const std::string& data) {
 
 }  // namespace
 
-ControlServer::ControlServer(std::string path) : path_(std::move(path)) {
+int listen_unix_socket(const std::string& path, std::string_view flag) {
   std::error_code ec;
-  auto dir = std::filesystem::path(path_).parent_path();
+  auto dir = std::filesystem::path(path).parent_path();
   if (!dir.empty()) std::filesystem::create_directories(dir, ec);
   if (ec) throw std::system_error(ec, "create socket dir " + dir.string());
-  if (std::filesystem::exists(path_)) {
-    if (someone_listens(path_))
-      throw core::UserError(fmt::format("--socket {}: another bpfnetd is serving it", path_));
-    ::unlink(path_.c_str());
+  if (std::filesystem::exists(path)) {
+    if (someone_listens(path, flag))
+      throw core::UserError(fmt::format("{} {}: another process is serving it", flag, path));
+    ::unlink(path.c_str());
   }
-  listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) sys_fail("socket");
-  sockaddr_un addr = socket_address(path_);
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-    sys_fail("bind " + path_);
-  ::chmod(path_.c_str(), 0660);
-  if (::listen(listen_fd_, 64) != 0) sys_fail("listen " + path_);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) sys_fail("socket");
+  sockaddr_un addr = socket_address(path, flag);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    int saved = errno;
+    ::close(fd);
+    errno = saved;
+    sys_fail("bind " + path);
+  }
+  ::chmod(path.c_str(), 0660);
+  if (::listen(fd, 64) != 0) {
+    int saved = errno;
+    ::close(fd);
+    ::unlink(path.c_str());
+    errno = saved;
+    sys_fail("listen " + path);
+  }
+  return fd;
+}
+
+ControlServer::ControlServer(std::string path) : path_(std::move(path)) {
+  listen_fd_ = listen_unix_socket(path_, "--socket");
 
   sigset_t mask;
   sigemptyset(&mask);

@@ -5,8 +5,14 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 namespace bpfnet::daemon {
+
+// A listening unix stream socket at `path` (mode 0660), its directory
+// created. A stale socket file is replaced; one another process answers on
+// is refused with UserError naming `flag` (the option that set the path).
+int listen_unix_socket(const std::string& path, std::string_view flag);
 
 class ControlServer {
  public:

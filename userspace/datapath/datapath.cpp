@@ -507,6 +507,29 @@ std::vector<MetricRow> Datapath::read_metrics() {
     }
     rows.push_back(row);
   });
+  // Forwarded packets of low ifindexes live in the per-CPU array, one batch
+  // read for all of it.
+  int fast = map_fd(BPFNET_MAP_IF_COUNTERS);
+  constexpr uint32_t kFast = BPFNET_FAST_COUNTER_IFINDEXES;
+  std::vector<uint32_t> keys(kFast);
+  std::vector<struct bpfnet_if_counters> values(size_t(kFast) * size_t(ncpu));
+  uint32_t count = kFast, out_batch = 0;
+  LIBBPF_OPTS(bpf_map_batch_opts, batch_opts);
+  int err = bpf_map_lookup_batch(fast, nullptr, &out_batch, keys.data(), values.data(), &count,
+                                 &batch_opts);
+  if (err && errno != ENOENT)
+    throw DatapathError(fmt::format("read {}: {}", BPFNET_MAP_IF_COUNTERS, errstr(-errno)));
+  for (uint32_t i = 0; i < count; ++i) {
+    for (uint8_t dir = 0; dir < 2; ++dir) {
+      MetricRow row{keys[i], BPFNET_OK, dir, 0, 0};
+      for (int cpu = 0; cpu < ncpu; ++cpu) {
+        const auto& v = values[size_t(i) * size_t(ncpu) + size_t(cpu)].dir[dir];
+        row.packets += v.packets;
+        row.bytes += v.bytes;
+      }
+      if (row.packets) rows.push_back(row);
+    }
+  }
   return rows;
 }
 
@@ -517,6 +540,13 @@ void Datapath::forget_metrics(uint32_t ifindex) {
     if (key.ifindex == ifindex) doomed.push_back(key);
   });
   for (const auto& key : doomed) bpf_map_delete_elem(fd, &key);
+  if (ifindex < BPFNET_FAST_COUNTER_IFINDEXES) {
+    int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) throw DatapathError("cannot count possible CPUs");
+    std::vector<struct bpfnet_if_counters> zero(static_cast<size_t>(ncpu));
+    update(map_fd(BPFNET_MAP_IF_COUNTERS), &ifindex, zero.data(),
+           fmt::format("reset counters of ifindex {}", ifindex));
+  }
 }
 
 }  // namespace bpfnet::datapath

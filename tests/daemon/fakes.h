@@ -1,0 +1,250 @@
+// Fakes for daemon tests: the kernel (links, maps) replaced by memory, so the
+// real Controller, core and StateStore run without privileges.
+#pragma once
+
+#include <fmt/format.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "bpfnet_abi.h"
+#include "core/error.h"
+#include "core/id_source.h"
+#include "core/portmap.h"
+#include "core/state.h"
+#include "daemon/plumbing.h"
+#include "datapath/datapath.h"
+#include "datapath/map_model.h"
+
+namespace bpfnet::daemon::fakes {
+
+// --- fakes ------------------------------------------------------------------------
+
+// Deterministic IDs whose first hex digits differ (they name interfaces).
+class FakeIds : public core::IdSource {
+ public:
+  std::string random_hex64() override {
+    const auto mixed = static_cast<uint32_t>(++counter_ * 0x9e3779b1u);
+    std::string id;
+    for (int i = 0; i < 8; ++i) id += fmt::format("{:08x}", mixed);
+    return id;
+  }
+
+ private:
+  uint32_t counter_ = 0;
+};
+
+// The host's links in memory. Every call is recorded as "<method> <arg>";
+// `fail_on` names a method that throws instead of doing anything.
+class FakePlumbing : public Plumbing {
+ public:
+  std::map<std::string, HostLink> links;      // by name: network dummies and host veths
+  std::set<std::string> namespaces;           // the netns that exist
+  std::map<std::string, bool> default_route;  // host veth -> plumbed with a default route
+  std::map<std::string, UplinkInfo> uplinks;  // by name
+  std::vector<core::Ipv4> addresses;          // the host's IPv4 addresses
+  std::vector<std::string> calls;
+  std::string fail_on;
+  uint32_t next_ifindex = 100;
+
+  std::vector<core::Cidr> host_routes() override { return {}; }
+  void check_netns(const std::string& netns) override {
+    record("check_netns", netns);
+    if (!namespaces.contains(netns)) {
+      throw core::UserError(fmt::format("network namespace {} does not exist", netns));
+    }
+  }
+  bool netns_exists(const std::string& netns) override { return namespaces.contains(netns); }
+  void ensure_network(const core::Network& network) override {
+    record("ensure_network", network.dummy_ifname);
+    if (!links.contains(network.dummy_ifname)) links[network.dummy_ifname] = new_link();
+  }
+  void remove_network(const core::Network& network) override {
+    record("remove_network", network.dummy_ifname);
+    links.erase(network.dummy_ifname);
+  }
+  std::optional<HostLink> host_link(const std::string& host_ifname) override {
+    auto it = links.find(host_ifname);
+    if (it == links.end()) return std::nullopt;
+    return it->second;
+  }
+  HostLink plumb_endpoint(const core::Network&, const core::Endpoint& endpoint,
+                          bool with_default_route) override {
+    record("plumb_endpoint", endpoint.host_ifname);
+    const HostLink link = new_link();
+    links[endpoint.host_ifname] = link;
+    default_route[endpoint.host_ifname] = with_default_route;
+    return link;
+  }
+  HostLink plumb_docker_endpoint(const core::Network&, const core::Endpoint& endpoint) override {
+    record("plumb_docker_endpoint", endpoint.host_ifname);
+    const HostLink link = new_link();
+    links[endpoint.host_ifname] = link;
+    links[endpoint.ifname] = new_link();  // the container side, until Docker moves it
+    return link;
+  }
+  void set_default_route(const core::Network&, const core::Endpoint& endpoint) override {
+    record("set_default_route", endpoint.host_ifname);
+    default_route[endpoint.host_ifname] = true;
+  }
+  void unplumb_endpoint(const core::Endpoint& endpoint) override {
+    record("unplumb_endpoint", endpoint.host_ifname);
+    links.erase(endpoint.host_ifname);
+    if (endpoint.docker) links.erase(endpoint.ifname);  // the pair goes together
+  }
+  std::vector<std::string> managed_links() override {
+    std::vector<std::string> out;
+    for (const auto& [name, link] : links)
+      if (name.starts_with("bn-") || name.starts_with("bnv") || name.starts_with("bnc"))
+        out.push_back(name);
+    return out;
+  }
+  void delete_link(const std::string& name) override {
+    record("delete_link", name);
+    links.erase(name);
+  }
+  UplinkInfo uplink(const std::string& name) override {
+    record("uplink", name);
+    auto it = uplinks.find(name);
+    if (it == uplinks.end()) throw core::UserError(fmt::format("uplink {}: no such device", name));
+    return it->second;
+  }
+  std::vector<core::Ipv4> host_addresses() override { return addresses; }
+  void enable_forwarding() override { record("enable_forwarding", ""); }
+  uint64_t netns_cookie() override { return 1; }
+  core::PortEnvironment port_environment() override { return {}; }
+
+  // The recorded calls of one method, by argument.
+  std::vector<std::string> calls_of(const std::string& method) const {
+    std::vector<std::string> out;
+    for (const std::string& call : calls)
+      if (call.starts_with(method + " ")) out.push_back(call.substr(method.size() + 1));
+    return out;
+  }
+
+ private:
+  void record(const std::string& method, const std::string& arg) {
+    calls.push_back(method + " " + arg);
+    if (fail_on == method) throw std::runtime_error("fake: " + method + " failed");
+  }
+  HostLink new_link() {
+    HostLink link;
+    link.ifindex = next_ifindex++;
+    link.mac = {0x0a,
+                0x00,
+                0x00,
+                0x00,
+                static_cast<uint8_t>(link.ifindex >> 8),
+                static_cast<uint8_t>(link.ifindex)};
+    return link;
+  }
+};
+
+// The configuration maps in memory; records attaches and every applied delta.
+class FakeDatapath : public datapath::DatapathPort {
+ public:
+  datapath::MapContents maps;
+  std::set<uint32_t> attached;
+  std::vector<uint32_t> attach_calls;
+  std::vector<datapath::MapDelta> deltas;
+  std::vector<datapath::MetricRow> metrics;
+  std::vector<uint32_t> forgotten;
+  std::vector<uint32_t> uplink_attach_calls;
+  std::vector<datapath::CtEntry> conntrack;
+  std::vector<std::array<uint8_t, 16>> ct_deleted;
+
+  void attach_endpoint(uint32_t ifindex) override {
+    attach_calls.push_back(ifindex);
+    attached.insert(ifindex);
+  }
+  bool endpoint_attached(uint32_t ifindex) override { return attached.contains(ifindex); }
+  datapath::MapContents read_maps() override { return maps; }
+  void apply(const datapath::MapDelta& delta) override {
+    deltas.push_back(delta);
+    for (const auto& n : delta.upsert_networks) maps.networks[n.index] = n;
+    for (const auto& e : delta.upsert_ep_ip) maps.endpoints_by_ip[e.ip] = e;
+    for (const auto& e : delta.upsert_ep_ifindex) maps.endpoints_by_ifindex[e.ifindex] = e;
+    for (const auto& e : delta.upsert_services) maps.add_service(e);
+    for (const auto& e : delta.delete_services)
+      maps.services.erase(datapath::ServiceKey{e.vip, e.port, e.proto});
+    for (uint32_t ip : delta.upsert_vips) maps.vips[ip] = delta.vip_values.at(ip);
+    for (uint32_t ip : delta.delete_vips) maps.vips.erase(ip);
+    for (uint32_t id : delta.upsert_backends) maps.backends[id] = delta.backend_values.at(id);
+    for (uint32_t id : delta.delete_backends) maps.backends.erase(id);
+    for (const auto& e : delta.delete_ep_ip) maps.endpoints_by_ip.erase(e.ip);
+    for (const auto& e : delta.delete_ep_ifindex) maps.endpoints_by_ifindex.erase(e.ifindex);
+    for (const auto& n : delta.delete_networks) maps.networks.erase(n.index);
+    for (const auto& p : delta.upsert_portmaps) maps.add_portmap(p);
+    for (const auto& p : delta.delete_portmaps)
+      maps.portmaps.erase(datapath::PortMapKey{p.host_ip, p.host_port, p.proto});
+    for (uint32_t a : delta.upsert_host_addrs) maps.host_addrs[a] = 0;
+    for (uint32_t a : delta.delete_host_addrs) maps.host_addrs.erase(a);
+    for (const auto& u : delta.upsert_uplinks) maps.uplinks[u.ifindex] = u;
+    for (const auto& u : delta.delete_uplinks) maps.uplinks.erase(u.ifindex);
+  }
+  std::vector<datapath::MetricRow> read_metrics() override { return metrics; }
+  void forget_metrics(uint32_t ifindex) override { forgotten.push_back(ifindex); }
+  void attach_uplink(uint32_t ifindex, bool) override { uplink_attach_calls.push_back(ifindex); }
+  void attach_cgroup(const std::string&, uint64_t) override {}
+  std::vector<datapath::CtEntry> read_conntrack() override { return conntrack; }
+  void delete_conntrack(const std::vector<std::array<uint8_t, 16>>& keys) override {
+    ct_deleted.insert(ct_deleted.end(), keys.begin(), keys.end());
+  }
+  uint32_t conntrack_capacity() override { return 1024; }
+  std::map<uint32_t, std::vector<uint32_t>> maglev;        // index -> table
+  std::vector<std::pair<uint32_t, size_t>> maglev_writes;  // index, slots written
+  std::vector<uint32_t> read_maglev(uint32_t index) override {
+    auto it = maglev.find(index);
+    return it == maglev.end() ? std::vector<uint32_t>{} : it->second;
+  }
+  void write_maglev(uint32_t index, uint32_t table_size,
+                    const std::vector<std::pair<uint32_t, uint32_t>>& changes) override {
+    auto& t = maglev[index];
+    if (t.size() != table_size) t.assign(table_size, BPFNET_NO_BACKEND);
+    for (const auto& [slot, backend] : changes) t.at(slot) = backend;
+    maglev_writes.emplace_back(index, changes.size());
+  }
+  void delete_maglev(uint32_t index) override { maglev.erase(index); }
+  std::vector<uint32_t> maglev_indexes() override {
+    std::vector<uint32_t> out;
+    for (const auto& [i, t] : maglev) out.push_back(i);
+    return out;
+  }
+};
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/controller_tests.XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+inline uint32_t ip(const char* text) { return core::Ipv4::parse(text).value; }
+
+}  // namespace bpfnet::daemon::fakes

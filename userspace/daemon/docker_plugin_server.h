@@ -1,0 +1,44 @@
+// The HTTP side of the Docker plugin: HTTP/1.1 over a unix socket, as
+// Docker's plugin client speaks it (POST /<Method>, no Content-Type, kept
+// alive), served by Boost.Beast on a thread of its own.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "daemon/docker_driver.h"
+
+namespace bpfnet::daemon {
+
+// Docker looks for plugins' sockets here (pkg/plugins discovery).
+inline constexpr std::string_view kDockerPluginDir = "/run/docker/plugins";
+
+class DockerPluginServer {
+ public:
+  // Called for every request, on the server's thread: `path` is the request
+  // target, `body` the raw body. It must serialise with the daemon's other
+  // users of the Controller.
+  using Handler = std::function<PluginReply(std::string_view path, std::string_view body)>;
+
+  // Binds `path` (see listen_unix_socket: refuses when another process
+  // answers on it) and starts serving. `flag` names the option that set the
+  // path, for errors.
+  DockerPluginServer(std::string path, std::string_view flag, Handler handler);
+  // Stops serving, closes every connection, removes the socket file.
+  ~DockerPluginServer();
+  DockerPluginServer(const DockerPluginServer&) = delete;
+  DockerPluginServer& operator=(const DockerPluginServer&) = delete;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Io;  // Boost.Asio objects, kept out of this header
+  std::string path_;
+  std::unique_ptr<Io> io_;
+  std::thread thread_;
+};
+
+}  // namespace bpfnet::daemon

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 
 #include "bpfnet_abi.h"
 #include "endpoint_bpf.skel.h"
@@ -228,10 +229,37 @@ int Datapath::map_fd(const std::string& name) const {
   return bpf_map__fd(map);
 }
 
+namespace {
+
+// bpf_tc_hook_create() on an interface that already has its clsact qdisc
+// (every endpoint at every restart) fails with EEXIST, which tc_attach
+// expects; libbpf still prints the kernel's "Exclusivity flag on, cannot
+// modify" for it, which reads like an error in the daemon's log. This filter
+// drops that one message while a hook is being created and passes the rest
+// on to whatever printer was installed before.
+thread_local bool t_creating_tc_hook = false;
+libbpf_print_fn_t g_next_printer = nullptr;
+
+int print_libbpf(enum libbpf_print_level level, const char* format, va_list args) {
+  if (t_creating_tc_hook && std::strstr(format, "Kernel error message") != nullptr) return 0;
+  return g_next_printer ? g_next_printer(level, format, args) : 0;
+}
+
+int create_tc_hook(bpf_tc_hook* hook) {
+  static std::once_flag installed;
+  std::call_once(installed, [] { g_next_printer = libbpf_set_print(print_libbpf); });
+  t_creating_tc_hook = true;
+  int err = bpf_tc_hook_create(hook);
+  t_creating_tc_hook = false;
+  return err;
+}
+
+}  // namespace
+
 void Datapath::tc_attach(uint32_t ifindex, int ingress_fd, int egress_fd) {
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
               .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
-  int err = bpf_tc_hook_create(&hook);
+  int err = create_tc_hook(&hook);
   if (err && err != -EEXIST)
     throw DatapathError(fmt::format("create clsact on ifindex {}: {}", ifindex, errstr(err)));
   struct Point {

@@ -50,6 +50,7 @@ measured = [
     "raw limit, two veth hops: pktgen -> veth -> XDP redirect -> veth -> XDP drop, before the bpfnet XDP rows",
     "raw limit, two veth hops: pktgen -> veth -> XDP redirect -> veth -> XDP drop, before the bpfnet tc-only rows",
     "TCP iperf3 over a veth pair (reference)",
+    "TCP iperf3 over a veth pair, sender tx off (reference for the XDP path)",
     "container -> container TCP iperf3, Linux bridge",
     "container -> container UDP, Linux bridge",
     "container -> container TCP iperf3, bpfnet",

@@ -43,6 +43,16 @@ printf '%s\n' "$out" | grep -c "broken.json" >/dev/null || fail "config error do
 printf '{"networks": [{"name": "x", "subnet": "10.84.0.0/24"}], "containers": [{"name": "k", "netns": "%s", "networks": [{"name": "x", "ip": "10.85.0.9"}]}]}' "$(ns c2)" >"$T/invalid.json"
 out=$(must_fail ip netns exec "$H" "$BPFNETD" --state-dir "$STATE" --bpffs "$PINS" --socket "$SOCK" --config "$T/invalid.json")
 printf '%s\n' "$out" | grep -c "10.85.0.9" >/dev/null || fail "config error does not name the bad address: $out"
+# A Docker plugin socket another process serves: refused before the (valid)
+# config is applied to anything.
+printf '{"networks": [{"name": "y", "subnet": "10.86.0.0/24"}]}' >"$T/valid.json"
+socat UNIX-LISTEN:"$T/taken.sock",fork /dev/null &
+BG_PIDS+=($!)
+for _ in $(seq 1 50); do [ -S "$T/taken.sock" ] && break; sleep 0.1; done
+out=$(must_fail ip netns exec "$H" "$BPFNETD" --state-dir "$STATE" --bpffs "$PINS" --socket "$SOCK" \
+  --cgroup none --config "$T/valid.json" --docker-plugin-socket "$T/taken.sock")
+printf '%s\n' "$out" | grep -c "another process is serving it" >/dev/null ||
+  fail "a taken plugin socket is not named: $out"
 snapshot >"$T/after"
 diff -u "$T/before" "$T/after" >&2 || fail "a refused config changed state"
 start_daemon

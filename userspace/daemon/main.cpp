@@ -136,6 +136,18 @@ int run(int argc, char** argv) {
     return 0;
   }
 
+  std::string plugin_path;  // empty: no Docker plugin
+  if (vm.count("docker-plugin") || vm.count("docker-plugin-socket")) {
+    if (plugin_name.empty()) plugin_name = "bpfnet";
+    if (!core::is_restricted_name(plugin_name)) {
+      std::cerr << fmt::format("bpfnetd: --docker-plugin {}: invalid driver name\n", plugin_name);
+      return 2;
+    }
+    plugin_path = vm.count("docker-plugin-socket")
+                      ? plugin_socket
+                      : fmt::format("{}/{}.sock", daemon::kDockerPluginDir, plugin_name);
+  }
+
   // Signals are taken by the server's signalfd; a dead client is no crash.
   sigset_t mask;
   sigemptyset(&mask);
@@ -168,26 +180,27 @@ int run(int argc, char** argv) {
   daemon::HealthChecker checker;
   controller.set_health_checker(&checker);
   daemon::ControlServer server(socket_path);
-  controller.reconcile_all();
 
   // The plugin's requests come on a thread of their own: one lock keeps
   // them and the control socket's requests and ticks out of each other's way.
   std::mutex controller_lock;
   daemon::DockerDriver driver(controller);
   std::unique_ptr<daemon::DockerPluginServer> plugin;
-  if (vm.count("docker-plugin") || vm.count("docker-plugin-socket")) {
-    if (plugin_name.empty()) plugin_name = "bpfnet";
-    if (!core::is_restricted_name(plugin_name))
-      throw core::UserError(fmt::format("--docker-plugin {}: invalid driver name", plugin_name));
-    bool own_path = vm.count("docker-plugin-socket");
-    std::string path =
-        own_path ? plugin_socket : fmt::format("{}/{}.sock", daemon::kDockerPluginDir, plugin_name);
+  if (!plugin_path.empty()) {
     plugin = std::make_unique<daemon::DockerPluginServer>(
-        path, own_path ? "--docker-plugin-socket" : "--docker-plugin",
+        plugin_path,
+        vm.count("docker-plugin-socket") ? "--docker-plugin-socket" : "--docker-plugin",
         [&](std::string_view target, std::string_view body) {
           std::lock_guard lock(controller_lock);
           return driver.handle(target, body);
         });
+  }
+  {
+    // Both sockets are bound first, so that a socket another process serves
+    // stops the start before anything is touched; requests that arrive on the
+    // plugin meanwhile wait for the reconcile.
+    std::lock_guard lock(controller_lock);
+    controller.reconcile_all();
   }
   std::cerr << fmt::format(
                    "bpfnetd: ready: {} networks, {} endpoints; socket {}; maps in {}{}",

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The bpfnet demo: bpfnetd on an embedded default config inside a demo
-# "host" namespace, one bridge network, two containers (one serving HTTP),
-# then `network ls`, `network inspect`, a curl between the containers and
+# "host" namespace, one bridge network, two containers (one serving HTTP,
+# published as 8080:80 on the host's uplink), then `network ls`, `network
+# inspect`, a curl between the containers, a curl from an "outside" client to
+# the published port (the server sees the client's own address) and
 # `bpfnetctl stats`. Everything lives in namespaces of its own and is removed
 # at the end. Needs root.
 set -euo pipefail
@@ -20,7 +22,7 @@ cleanup() {
   set +e
   [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null
   [ -n "$DAEMON" ] && kill -TERM "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
-  for ns in host web client; do ip netns del "$P-$ns" 2>/dev/null; done
+  for ns in host web client outside; do ip netns del "$P-$ns" 2>/dev/null; done
   mountpoint -q "$T/bpffs" && umount "$T/bpffs"
   rm -rf "$T"
 }
@@ -28,10 +30,24 @@ trap cleanup EXIT
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 ctl() { "$BPFNETCTL" --socket "$SOCK" "$@"; }
 
-for ns in host web client; do
+for ns in host web client outside; do
   ip netns add "$P-$ns"
   ip -n "$P-$ns" link set lo up
 done
+# The host's uplink: up0 (10.201.0.1) in the host namespace, its peer eth0
+# (10.201.0.2) in an "outside" namespace standing for a remote client.
+ip link add "$P-up0" type veth peer name "$P-out"
+ip link set "$P-up0" netns "$P-host"
+ip -n "$P-host" link set "$P-up0" name up0
+ip link set "$P-out" netns "$P-outside"
+ip -n "$P-outside" link set "$P-out" name eth0
+ip -n "$P-host" addr add 10.201.0.1/24 dev up0
+ip -n "$P-host" link set up0 up
+ip -n "$P-outside" addr add 10.201.0.2/24 dev eth0
+ip -n "$P-outside" link set eth0 up
+# A wire carries complete checksums; a veth would leave them to "hardware",
+# which the uplink's XDP program cannot see.
+ip netns exec "$P-outside" ethtool -K eth0 tx off >/dev/null
 mkdir -p "$T/bpffs" "$T/state"
 mount -t bpf bpf "$T/bpffs"
 
@@ -40,11 +56,12 @@ mount -t bpf bpf "$T/bpffs"
 #   bpfnetctl network connect demo web --netns ... ; ... client ...
 cat >"$T/config.json" <<JSON
 {
+  "uplinks": ["up0"],
   "networks": [
     {"name": "demo", "subnet": "10.200.0.0/24"}
   ],
   "containers": [
-    {"name": "web", "netns": "$P-web", "networks": ["demo"]},
+    {"name": "web", "netns": "$P-web", "networks": ["demo"], "ports": ["8080:80"]},
     {"name": "client", "netns": "$P-client", "networks": ["demo"]}
   ]
 }
@@ -76,6 +93,10 @@ step "bpfnetctl network inspect demo"
 ctl network inspect demo
 step "ip netns exec $P-client curl http://$web_ip/      # client -> web, forwarded by BPF"
 ip netns exec "$P-client" curl -sS --max-time 5 "http://$web_ip/"
+step "bpfnetctl port-map ls web      # published as docker run -p 8080:80 would"
+ctl port-map ls web
+step "ip netns exec $P-outside curl http://10.201.0.1:8080/      # remote client -> host:8080 -> web, its address kept"
+ip netns exec "$P-outside" curl -sS --max-time 5 "http://10.201.0.1:8080/"
 step "ip netns exec $P-client ping -c 3 $web_ip"
 ip netns exec "$P-client" ping -c 3 -q "$web_ip"
 step "bpfnetctl stats"
@@ -85,4 +106,5 @@ kill -TERM "$DAEMON"
 wait "$DAEMON" || true
 DAEMON=""
 ip netns exec "$P-client" curl -sS --max-time 5 "http://$web_ip/"
+ip netns exec "$P-outside" curl -sS --max-time 5 "http://10.201.0.1:8080/"
 printf '\ndemo done; cleaning up\n'

@@ -18,6 +18,14 @@ ctl service create web --network svcnet --vip 10.85.0.100 --port 80/tcp --publis
 for n in r1 r2 r3; do ctl service add-backend web $n; done
 for n in r1 r2 r3; do wait_http cc "http://10.85.0.$(( ${n#r} + 1 ))/"; done
 wait_http client http://10.95.0.1:8080/
+# The replicas' servers may have started after their first health probes:
+# measure the spread only once every backend is in the table.
+for _ in $(seq 1 50); do
+  ctl service inspect web | python3 -c '
+import json, sys
+sys.exit(any(b["State"] != "healthy" for b in json.load(sys.stdin)[0]["Backends"]))' && break
+  sleep 0.2
+done
 ctl service ls >&2
 
 spread_ok() {  # spread_ok JSON N: every replica within +-10% of N/3, no errors

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Configuration of bpf/pktgen.bpf.c, shared with bench/pktgen.cpp. */
+/* Configuration of bpf/pktgen.bpf.c, shared with bench/pktgen.cc. */
 #ifndef BENCH_PKTGEN_CFG_H
 #define BENCH_PKTGEN_CFG_H
 

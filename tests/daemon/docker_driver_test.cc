@@ -72,7 +72,7 @@ class DockerDriverTest : public ::testing::Test {
  protected:
   DockerDriverTest() { start(); }
 
-  // The daemon's start sequence (main.cpp) on the shared store and fakes.
+  // The daemon's start sequence (main.cc) on the shared store and fakes.
   void start() {
     ctl = std::make_unique<Controller>(
         store, plumbing, ids, [] { return std::string(kNow); }, ControllerOptions{});

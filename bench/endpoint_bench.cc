@@ -19,7 +19,7 @@
 // verdict stops with an error instead of timing the wrong thing.
 //
 // The binary moves itself into a private network namespace with the
-// topology of tests/bpf/main.cpp (the programs' FIB lookups need it).
+// topology of tests/bpf/main.cc (the programs' FIB lookups need it).
 #include <benchmark/benchmark.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

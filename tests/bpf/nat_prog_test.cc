@@ -3,7 +3,7 @@
 // rewritten byte is compared against an expected frame built independently,
 // and every checksum is recomputed from scratch (packet.h).
 //
-// Topology (see main.cpp): the tests run in their own netns; "up0" is the
+// Topology (see main.cc): the tests run in their own netns; "up0" is the
 // uplink 192.0.2.1 with its default route via 192.0.2.254; the tc programs'
 // sending endpoint is A on loopback (ifindex 1).
 #include <gtest/gtest.h>
@@ -52,7 +52,7 @@ class NatProgTest : public ::testing::Test {
   void SetUp() override {
     dp_ = std::make_unique<datapath::Datapath>(datapath::DatapathOptions{});
     up0_ = if_nametoindex("up0");
-    ASSERT_NE(up0_, 0u) << "test netns setup (main.cpp) missing";
+    ASSERT_NE(up0_, 0u) << "test netns setup (main.cc) missing";
     want_.networks[1] = NetworkEntry{
         1, ip4("172.18.0.0"), 16, kGw, BPFNET_NET_F_ICC | BPFNET_NET_F_MASQUERADE, 1500};
     want_.add_endpoint(EndpointEntry{kLo, 1, kIpA, kMacA, kGwA});

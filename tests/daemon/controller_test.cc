@@ -151,9 +151,9 @@ TEST_F(ControllerTest, ConnectDeltaTouchesOnlyTheNewEndpoint) {
   connect("front", "db");
   const datapath::MapDelta& last = datapath.deltas.back();
   EXPECT_EQ(last.size(), 2u);
-  ASSERT_EQ(last.upsert_ep_ip.size(), 1u);
-  EXPECT_EQ(last.upsert_ep_ip[0].ip, ip("10.10.0.3"));
-  EXPECT_EQ(last.upsert_ep_ifindex.size(), 1u);
+  ASSERT_EQ(last.endpoints_by_ip.upserts.size(), 1u);
+  EXPECT_EQ(last.endpoints_by_ip.upserts[0].second.ip, ip("10.10.0.3"));
+  EXPECT_EQ(last.endpoints_by_ifindex.upserts.size(), 1u);
 }
 
 TEST_F(ControllerTest, DisconnectingTheGatewayNetworkMovesTheDefaultRoute) {
@@ -233,7 +233,8 @@ TEST_F(ControllerTest, FailingApplyUnplumbsTheNewEndpoint) {
   struct FailingApply : FakeDatapath {
     bool fail = false;
     void apply(const datapath::MapDelta& delta) override {
-      if (fail && !delta.upsert_ep_ip.empty()) throw std::runtime_error("fake: map full");
+      if (fail && !delta.endpoints_by_ip.upserts.empty())
+        throw std::runtime_error("fake: map full");
       FakeDatapath::apply(delta);
     }
   } failing;
@@ -339,12 +340,12 @@ TEST_F(ControllerTest, RestartRewritesOnlyTheDifferingEntries) {
 
   ASSERT_EQ(datapath.deltas.size(), 1u);
   const datapath::MapDelta& d = datapath.deltas[0];
-  EXPECT_EQ(d.upsert_networks.size(), 1u);
-  EXPECT_EQ(d.upsert_ep_ip.size(), 1u);
-  EXPECT_EQ(d.upsert_ep_ifindex.size(), 1u);
-  EXPECT_EQ(d.delete_ep_ip.size(), 1u);
-  EXPECT_EQ(d.delete_ep_ifindex.size(), 1u);
-  EXPECT_EQ(d.delete_networks.size(), 0u);
+  EXPECT_EQ(d.networks.upserts.size(), 1u);
+  EXPECT_EQ(d.endpoints_by_ip.upserts.size(), 1u);
+  EXPECT_EQ(d.endpoints_by_ifindex.upserts.size(), 1u);
+  EXPECT_EQ(d.endpoints_by_ip.deletes.size(), 1u);
+  EXPECT_EQ(d.endpoints_by_ifindex.deletes.size(), 1u);
+  EXPECT_EQ(d.networks.deletes.size(), 0u);
   EXPECT_EQ(d.size(), 5u);
   EXPECT_EQ(datapath.maps, good);
 
@@ -464,7 +465,7 @@ TEST_F(ControllerTest, PortRmRemovesTheEntry) {
   EXPECT_EQ(r["removed"][0]["container_ip"], "10.10.0.2");
   ASSERT_EQ(datapath.maps.portmaps.size(), 1u);
   EXPECT_EQ(datapath.maps.portmaps.begin()->second.host_port, 9090);
-  EXPECT_EQ(datapath.deltas.back().delete_portmaps.size(), 1u);
+  EXPECT_EQ(datapath.deltas.back().portmaps.deletes.size(), 1u);
 }
 
 TEST_F(ControllerTest, PortConflictChangesNothing) {
@@ -503,7 +504,7 @@ TEST_F(ControllerTest, RestartRestoresMissingPortMaps) {
   start();
   ASSERT_EQ(datapath.deltas.size(), 1u);
   EXPECT_EQ(datapath.deltas[0].size(), 1u);
-  EXPECT_EQ(datapath.deltas[0].upsert_portmaps.size(), 1u);
+  EXPECT_EQ(datapath.deltas[0].portmaps.upserts.size(), 1u);
   EXPECT_EQ(datapath.maps, good);
 }
 
@@ -548,7 +549,8 @@ TEST_F(ControllerTest, TickFollowsHostAddresses) {
   plumbing.addresses.push_back(core::Ipv4::parse("198.51.100.1"));
   ctl->tick(0);
   ASSERT_EQ(datapath.deltas.size(), 1u);
-  EXPECT_EQ(datapath.deltas[0].upsert_host_addrs, std::vector<uint32_t>{ip("198.51.100.1")});
+  EXPECT_EQ(datapath.deltas[0].host_addrs.upserts,
+            (std::vector<std::pair<uint32_t, uint32_t>>{{ip("198.51.100.1"), 0}}));
   EXPECT_EQ(datapath.deltas[0].size(), 1u);
 }
 
@@ -577,121 +579,6 @@ TEST_F(ControllerTest, TickFollowsARecreatedUplink) {
   EXPECT_TRUE(datapath.maps.uplinks.contains(8));
   EXPECT_FALSE(datapath.maps.uplinks.contains(7));
   EXPECT_EQ(datapath.uplink_attach_calls.back(), 8u);
-}
-
-datapath::CtEntry ct(uint8_t key, uint8_t peer, uint64_t expires_ns) {
-  datapath::CtEntry e;
-  e.key[0] = key;
-  e.peer[0] = peer;
-  e.expires_ns = expires_ns;
-  return e;
-}
-
-TEST_F(ControllerTest, ConntrackGcKeepsAFlowWhileEitherDirectionLives) {
-  datapath.conntrack = {
-      ct(1, 2, 100), ct(2, 1, 100),  // both expired: both go
-      ct(3, 4, 100), ct(4, 3, 900),  // one-way stream: kept while the reply lives
-      ct(5, 9, 100),                 // expired, other half gone: goes
-      ct(6, 9, 900),                 // alive: kept
-  };
-  EXPECT_EQ(ctl->gc_conntrack(500), 3u);
-  std::vector<uint8_t> deleted;
-  for (const auto& key : datapath.ct_deleted) deleted.push_back(key[0]);
-  std::sort(deleted.begin(), deleted.end());
-  EXPECT_EQ(deleted, (std::vector<uint8_t>{1, 2, 5}));
-}
-
-// --- project() ----------------------------------------------------------------------
-
-class ProjectTest : public ::testing::Test {
- protected:
-  ProjectTest() : state(core::initial_state(ids, kNow)) {}
-
-  const core::Network& add_network(const std::string& name, const std::string& subnet,
-                                   bool internal = false,
-                                   std::map<std::string, std::string> options = {}) {
-    core::NetworkCreate req;
-    req.name = name;
-    req.subnet = subnet;
-    req.internal = internal;
-    req.options = std::move(options);
-    return core::create_network(state, req, {}, ids, kNow);
-  }
-  const core::Endpoint& add_endpoint(const std::string& network, const std::string& container) {
-    return core::connect(
-        state,
-        core::ConnectRequest{network, container, "ns-" + container, std::nullopt, std::nullopt},
-        ids);
-  }
-
-  FakeIds ids;
-  core::State state;
-};
-
-TEST_F(ProjectTest, BuiltinNetworksProjectNothing) {
-  EXPECT_EQ(Controller::project(state, {}), datapath::MapContents{});
-}
-
-TEST_F(ProjectTest, NetworkEntry) {
-  add_network(
-      "front", "192.168.5.0/24", false,
-      {{"com.docker.network.bridge.enable_icc", "0"}, {"com.docker.network.driver.mtu", "1450"}});
-  const datapath::MapContents out = Controller::project(state, {});
-  ASSERT_EQ(out.networks.size(), 1u);
-  EXPECT_EQ(out.networks.at(1), (datapath::NetworkEntry{1, ip("192.168.5.0"), 24, ip("192.168.5.1"),
-                                                        BPFNET_NET_F_MASQUERADE, 1450}));
-  EXPECT_TRUE(out.endpoints_by_ip.empty());
-}
-
-TEST_F(ProjectTest, IndexesAreTheNetworksOwn) {
-  add_network("a", "10.1.0.0/16");
-  add_network("b", "10.2.0.0/16");
-  core::remove_network(state, "a");
-  const datapath::MapContents out = Controller::project(state, {});
-  ASSERT_EQ(out.networks.size(), 1u);
-  EXPECT_EQ(out.networks.begin()->first, 2u);
-  EXPECT_EQ(out.networks.begin()->second.subnet, ip("10.2.0.0"));
-}
-
-TEST_F(ProjectTest, EndpointOnlyWithALink) {
-  add_network("front", "10.10.0.0/24");
-  const core::Endpoint web = add_endpoint("front", "web");
-  const core::Endpoint db = add_endpoint("front", "db");
-  const HostLink link{42, {0x0a, 0, 0, 0, 0, 42}};
-  const datapath::MapContents out = Controller::project(state, {{web.id, link}});
-  const datapath::EndpointEntry want{42, 1, web.ip.value, web.mac.bytes, link.mac};
-  EXPECT_EQ(out.endpoints_by_ip,
-            (std::map<uint32_t, datapath::EndpointEntry>{{web.ip.value, want}}));
-  EXPECT_EQ(out.endpoints_by_ifindex, (std::map<uint32_t, datapath::EndpointEntry>{{42, want}}));
-  EXPECT_FALSE(out.endpoints_by_ip.contains(db.ip.value));
-}
-
-TEST_F(ProjectTest, PortsOnlyForEndpointsWithALink) {
-  add_network("front", "10.10.0.0/24");
-  const core::Endpoint& web = add_endpoint("front", "web");
-  const std::string web_id = web.id;
-  add_endpoint("front", "db");
-  core::add_ports(state, "web", {"8080:80/udp"}, std::nullopt, {});
-  core::add_ports(state, "db", {"9090:90"}, std::nullopt, {});
-  const datapath::MapContents out = Controller::project(state, {{web_id, HostLink{42, {}}}});
-  ASSERT_EQ(out.portmaps.size(), 1u);
-  EXPECT_EQ(out.portmaps.begin()->second, portmap("0.0.0.0", 8080, 17, "10.10.0.2", 80));
-}
-
-TEST_F(ProjectTest, HostFacts) {
-  HostFacts host;
-  host.uplinks[3] = UplinkInfo{3, core::Ipv4::parse("192.0.2.1"), {1, 2, 3, 4, 5, 6}};
-  host.addresses = {core::Ipv4::parse("192.0.2.1")};
-  const datapath::MapContents out = Controller::project(state, {}, host);
-  EXPECT_EQ(out.uplinks.at(3), (datapath::UplinkEntry{3, ip("192.0.2.1"), {1, 2, 3, 4, 5, 6}}));
-  EXPECT_EQ(out.host_addrs, (std::map<uint32_t, uint32_t>{{ip("192.0.2.1"), 0}}));
-}
-
-TEST_F(ProjectTest, LinksOfUnknownEndpointsAreIgnored) {
-  add_network("front", "10.10.0.0/24");
-  const datapath::MapContents out =
-      Controller::project(state, {{"no-such-endpoint", HostLink{7, {}}}});
-  EXPECT_TRUE(out.endpoints_by_ifindex.empty());
 }
 
 }  // namespace

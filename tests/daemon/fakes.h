@@ -16,32 +16,20 @@
 #include <system_error>
 #include <vector>
 
-#include "bpfnet_abi.h"
 #include "core/error.h"
 #include "core/id_source.h"
 #include "core/portmap.h"
 #include "core/state.h"
 #include "daemon/plumbing.h"
-#include "datapath/datapath.h"
-#include "datapath/map_model.h"
+#include "fakes/fake_datapath.h"
+#include "fakes/fake_ids.h"
 
 namespace bpfnet::daemon::fakes {
 
+using bpfnet::fakes::FakeDatapath;
+using bpfnet::fakes::FakeIds;
+
 // --- fakes ------------------------------------------------------------------------
-
-// Deterministic IDs whose first hex digits differ (they name interfaces).
-class FakeIds : public core::IdSource {
- public:
-  std::string random_hex64() override {
-    const auto mixed = static_cast<uint32_t>(++counter_ * 0x9e3779b1u);
-    std::string id;
-    for (int i = 0; i < 8; ++i) id += fmt::format("{:08x}", mixed);
-    return id;
-  }
-
- private:
-  uint32_t counter_ = 0;
-};
 
 // The host's links in memory. Every call is recorded as "<method> <arg>";
 // `fail_on` names a method that throws instead of doing anything.
@@ -146,78 +134,6 @@ class FakePlumbing : public Plumbing {
                 static_cast<uint8_t>(link.ifindex >> 8),
                 static_cast<uint8_t>(link.ifindex)};
     return link;
-  }
-};
-
-// The configuration maps in memory; records attaches and every applied delta.
-class FakeDatapath : public datapath::DatapathPort {
- public:
-  datapath::MapContents maps;
-  std::set<uint32_t> attached;
-  std::vector<uint32_t> attach_calls;
-  std::vector<datapath::MapDelta> deltas;
-  std::vector<datapath::MetricRow> metrics;
-  std::vector<uint32_t> forgotten;
-  std::vector<uint32_t> uplink_attach_calls;
-  std::vector<datapath::CtEntry> conntrack;
-  std::vector<std::array<uint8_t, 16>> ct_deleted;
-
-  void attach_endpoint(uint32_t ifindex) override {
-    attach_calls.push_back(ifindex);
-    attached.insert(ifindex);
-  }
-  bool endpoint_attached(uint32_t ifindex) override { return attached.contains(ifindex); }
-  datapath::MapContents read_maps() override { return maps; }
-  void apply(const datapath::MapDelta& delta) override {
-    deltas.push_back(delta);
-    for (const auto& n : delta.upsert_networks) maps.networks[n.index] = n;
-    for (const auto& e : delta.upsert_ep_ip) maps.endpoints_by_ip[e.ip] = e;
-    for (const auto& e : delta.upsert_ep_ifindex) maps.endpoints_by_ifindex[e.ifindex] = e;
-    for (const auto& e : delta.upsert_services) maps.add_service(e);
-    for (const auto& e : delta.delete_services)
-      maps.services.erase(datapath::ServiceKey{e.vip, e.port, e.proto});
-    for (uint32_t ip : delta.upsert_vips) maps.vips[ip] = delta.vip_values.at(ip);
-    for (uint32_t ip : delta.delete_vips) maps.vips.erase(ip);
-    for (uint32_t id : delta.upsert_backends) maps.backends[id] = delta.backend_values.at(id);
-    for (uint32_t id : delta.delete_backends) maps.backends.erase(id);
-    for (const auto& e : delta.delete_ep_ip) maps.endpoints_by_ip.erase(e.ip);
-    for (const auto& e : delta.delete_ep_ifindex) maps.endpoints_by_ifindex.erase(e.ifindex);
-    for (const auto& n : delta.delete_networks) maps.networks.erase(n.index);
-    for (const auto& p : delta.upsert_portmaps) maps.add_portmap(p);
-    for (const auto& p : delta.delete_portmaps)
-      maps.portmaps.erase(datapath::PortMapKey{p.host_ip, p.host_port, p.proto});
-    for (uint32_t a : delta.upsert_host_addrs) maps.host_addrs[a] = 0;
-    for (uint32_t a : delta.delete_host_addrs) maps.host_addrs.erase(a);
-    for (const auto& u : delta.upsert_uplinks) maps.uplinks[u.ifindex] = u;
-    for (const auto& u : delta.delete_uplinks) maps.uplinks.erase(u.ifindex);
-  }
-  std::vector<datapath::MetricRow> read_metrics() override { return metrics; }
-  void forget_metrics(uint32_t ifindex) override { forgotten.push_back(ifindex); }
-  void attach_uplink(uint32_t ifindex, bool) override { uplink_attach_calls.push_back(ifindex); }
-  void attach_cgroup(const std::string&, uint64_t) override {}
-  std::vector<datapath::CtEntry> read_conntrack() override { return conntrack; }
-  void delete_conntrack(const std::vector<std::array<uint8_t, 16>>& keys) override {
-    ct_deleted.insert(ct_deleted.end(), keys.begin(), keys.end());
-  }
-  uint32_t conntrack_capacity() override { return 1024; }
-  std::map<uint32_t, std::vector<uint32_t>> maglev;        // index -> table
-  std::vector<std::pair<uint32_t, size_t>> maglev_writes;  // index, slots written
-  std::vector<uint32_t> read_maglev(uint32_t index) override {
-    auto it = maglev.find(index);
-    return it == maglev.end() ? std::vector<uint32_t>{} : it->second;
-  }
-  void write_maglev(uint32_t index, uint32_t table_size,
-                    const std::vector<std::pair<uint32_t, uint32_t>>& changes) override {
-    auto& t = maglev[index];
-    if (t.size() != table_size) t.assign(table_size, BPFNET_NO_BACKEND);
-    for (const auto& [slot, backend] : changes) t.at(slot) = backend;
-    maglev_writes.emplace_back(index, changes.size());
-  }
-  void delete_maglev(uint32_t index) override { maglev.erase(index); }
-  std::vector<uint32_t> maglev_indexes() override {
-    std::vector<uint32_t> out;
-    for (const auto& [i, t] : maglev) out.push_back(i);
-    return out;
   }
 };
 

@@ -6,53 +6,17 @@
 #include <iostream>
 #include <set>
 
-#include "bpfnet_abi.h"
-#include "core/drop_reasons.h"
 #include "core/engine.h"
 #include "core/error.h"
-#include "core/inspect.h"
+#include "daemon/requests.h"
+#include "datapath/conntrack.h"
+#include "datapath/projection.h"
 
 namespace bpfnet::daemon {
 
 namespace {
 
-using nlohmann::json;
-
 void warn(const std::string& msg) { std::cerr << "bpfnetd: warning: " << msg << std::endl; }
-
-// Request argument accessors: a wrong type is the client's mistake, named.
-std::string arg_string(const json& args, const char* key) {
-  if (!args.is_object() || !args.contains(key))
-    throw core::UserError(fmt::format("request: missing argument \"{}\"", key));
-  if (!args[key].is_string())
-    throw core::UserError(fmt::format("request: argument \"{}\" must be a string", key));
-  return args[key].get<std::string>();
-}
-
-std::optional<std::string> opt_string(const json& args, const char* key) {
-  if (!args.is_object() || !args.contains(key) || args[key].is_null()) return std::nullopt;
-  return arg_string(args, key);
-}
-
-bool opt_bool(const json& args, const char* key) {
-  if (!args.is_object() || !args.contains(key) || args[key].is_null()) return false;
-  if (!args[key].is_boolean())
-    throw core::UserError(fmt::format("request: argument \"{}\" must be true or false", key));
-  return args[key].get<bool>();
-}
-
-std::map<std::string, std::string> opt_string_map(const json& args, const char* key) {
-  std::map<std::string, std::string> out;
-  if (!args.is_object() || !args.contains(key) || args[key].is_null()) return out;
-  if (!args[key].is_object())
-    throw core::UserError(fmt::format("request: argument \"{}\" must be an object", key));
-  for (const auto& [k, v] : args[key].items()) {
-    if (!v.is_string())
-      throw core::UserError(fmt::format("request: {}.{} must be a string", key, k));
-    out[k] = v.get<std::string>();
-  }
-  return out;
-}
 
 const core::Endpoint* find_endpoint(const core::State& s, const std::string& id) {
   for (const auto& ep : s.endpoints)
@@ -110,15 +74,16 @@ void Controller::attach_uplinks() {
 }
 
 void Controller::write_maps(const core::State& state) {
-  datapath::MapDelta delta = datapath::diff(datapath_->read_maps(), project(state, links_, host_));
-  if (delta.delete_backends.empty()) {
+  datapath::MapDelta delta =
+      datapath::diff(datapath_->read_maps(), datapath::project(state, links_, host_));
+  if (delta.backends.deletes.empty()) {
     datapath_->apply(delta);
     write_tables(state);
     return;
   }
   // A backend leaves: the tables stop naming it before its entry goes.
   datapath::MapDelta deletes;
-  deletes.delete_backends.swap(delta.delete_backends);
+  deletes.backends.deletes.swap(delta.backends.deletes);
   datapath_->apply(delta);
   write_tables(state);
   datapath_->apply(deletes);
@@ -168,24 +133,8 @@ std::set<uint32_t> Controller::removed_backend_ips(const core::State& from, cons
   return gone;
 }
 
-void Controller::purge_flows_to(const std::set<uint32_t>& backend_ips) {
-  if (backend_ips.empty()) return;
-  std::vector<std::array<uint8_t, 16>> doomed;
-  for (const auto& e : datapath_->read_conntrack()) {
-    bool forward = !(e.flags & BPFNET_CT_F_REPLY);
-    if (forward && (e.flags & BPFNET_CT_F_LB) && backend_ips.contains(e.rewrite_daddr)) {
-      doomed.push_back(e.key);
-      doomed.push_back(e.peer);
-    }
-  }
-  datapath_->delete_conntrack(doomed);
-}
-
 std::map<uint32_t, core::BackendRuntime> Controller::backend_runtime() {
-  std::map<uint32_t, uint64_t> flows_by_ip;
-  for (const auto& e : datapath_->read_conntrack())
-    if (!(e.flags & BPFNET_CT_F_REPLY) && (e.flags & BPFNET_CT_F_LB))
-      flows_by_ip[e.rewrite_daddr]++;
+  std::map<uint32_t, uint64_t> flows_by_ip = datapath::lb_flows_by_backend(*datapath_);
   std::map<uint32_t, core::BackendRuntime> out;
   for (const auto& svc : state_.services)
     for (const auto& be : svc.backends) {
@@ -239,19 +188,17 @@ bool Controller::record_health(const HealthResult& result) {
       write_tables(state_);
       if (!h.healthy)
         if (const core::Endpoint* ep = state_.endpoint(svc.network_id, be.container))
-          purge_flows_to({ep->ip.value});
+          datapath::purge_lb_flows_to(*datapath_, {ep->ip.value});
       return true;
     }
   return false;
 }
 
-std::vector<core::Cidr> Controller::routes_for_pools() { return plumbing_.host_routes(); }
-
 void Controller::load(const std::optional<core::Config>& config) {
   std::optional<core::State> persisted = store_.load();
   core::State next = persisted ? *persisted : core::initial_state(ids_, now_());
   if (config)
-    core::apply_config(next, *config, routes_for_pools(), plumbing_.port_environment(), ids_,
+    core::apply_config(next, *config, plumbing_.host_routes(), plumbing_.port_environment(), ids_,
                        now_());
   // New endpoints (from the config) must name namespaces that exist, and
   // every uplink must exist with an address.
@@ -303,54 +250,6 @@ void Controller::reconcile_all() {
   for (uint32_t ifindex : stale) datapath_->forget_metrics(ifindex);
   store_.save(state_);
   update_health_targets();
-}
-
-datapath::MapContents Controller::project(const core::State& state,
-                                          const std::map<std::string, HostLink>& links,
-                                          const HostFacts& host) {
-  datapath::MapContents out;
-  for (const auto& [ifindex, up] : host.uplinks)
-    out.uplinks[ifindex] = datapath::UplinkEntry{ifindex, up.ip.value, up.mac};
-  for (const auto& addr : host.addresses) out.host_addrs[addr.value] = 0;
-  for (const auto& net : state.networks) {
-    if (net.builtin || !net.subnet) continue;
-    uint32_t flags = 0;
-    if (net.parsed.icc) flags |= BPFNET_NET_F_ICC;
-    // Internal networks never masquerade (Docker), whatever the option says.
-    if (net.parsed.masquerade && !net.internal) flags |= BPFNET_NET_F_MASQUERADE;
-    if (net.internal) flags |= BPFNET_NET_F_INTERNAL;
-    out.networks[net.index] = datapath::NetworkEntry{
-        net.index, net.subnet->network().value, net.subnet->prefix_len, net.gateway.value,
-        flags,     net.parsed.effective_mtu()};
-  }
-  for (const auto& ep : state.endpoints) {
-    auto link = links.find(ep.id);
-    const core::Network* net = state.network_by_id(ep.network_id);
-    if (link == links.end() || !net) continue;
-    out.add_endpoint(datapath::EndpointEntry{link->second.ifindex, net->index, ep.ip.value,
-                                             ep.mac.bytes, link->second.mac});
-    for (const auto& b : ep.ports)
-      out.add_portmap(datapath::PortMapEntry{b.host_ip.value, b.host_port,
-                                             core::ip_protocol_number(b.proto), ep.ip.value,
-                                             b.container_port});
-  }
-  for (const auto& svc : state.services) {
-    const core::Network* net = state.network_by_id(svc.network_id);
-    if (!net) continue;
-    for (const auto& [proto, port] : svc.ports)
-      out.add_service(datapath::ServiceEntry{svc.vip.value, port, core::ip_protocol_number(proto),
-                                             svc.index, svc.table_size,
-                                             svc.affinity_timeout_s.value_or(0)});
-    out.vips[svc.vip.value] = net->index;
-    for (const auto& b : svc.published)
-      out.add_portmap(datapath::PortMapEntry{b.host_ip.value, b.host_port,
-                                             core::ip_protocol_number(b.proto), svc.vip.value,
-                                             b.container_port});
-    for (const auto& be : svc.backends)
-      if (const core::Endpoint* ep = state.endpoint(svc.network_id, be.container))
-        out.backends[be.id] = ep->ip.value;
-  }
-  return out;
 }
 
 void Controller::converge(const core::State& from, const core::State& to, bool reattach) {
@@ -435,7 +334,7 @@ void Controller::commit(core::State next) {
   state_ = std::move(next);
   // A backend taken out of its service loses its flows (UDP rebalances on
   // the next packet, TCP gets reset by the backend it lands on).
-  purge_flows_to(gone);
+  datapath::purge_lb_flows_to(*datapath_, gone);
   update_health_targets();
 }
 
@@ -445,195 +344,8 @@ void Controller::update(const std::function<void(core::State&)>& edit) {
   commit(std::move(next));
 }
 
-json Controller::handle(const std::string& op, const json& args) {
-  if (op == "ping") return json{{"version", BPFNET_VERSION}};
-
-  if (op == "network.create") {
-    core::NetworkCreate req;
-    req.name = arg_string(args, "name");
-    if (auto d = opt_string(args, "driver")) req.driver = *d;
-    req.subnet = opt_string(args, "subnet");
-    req.gateway = opt_string(args, "gateway");
-    req.ip_range = opt_string(args, "ip_range");
-    req.internal = opt_bool(args, "internal");
-    req.options = opt_string_map(args, "options");
-    core::State next = state_;
-    std::string id = core::create_network(next, req, routes_for_pools(), ids_, now_()).id;
-    commit(std::move(next));
-    return core::network_inspect(state_, *state_.network_by_id(id));
-  }
-  if (op == "network.ls") {
-    std::vector<const core::Network*> nets;
-    for (const auto& n : state_.networks) nets.push_back(&n);
-    std::sort(nets.begin(), nets.end(), [](auto* a, auto* b) { return a->name < b->name; });
-    json out = json::array();
-    for (const auto* n : nets) out.push_back(core::network_inspect(state_, *n));
-    return out;
-  }
-  if (op == "network.inspect") {
-    return core::network_inspect(state_, state_.get_network(arg_string(args, "name")));
-  }
-  if (op == "network.rm") {
-    core::State next = state_;
-    core::Network removed = core::remove_network(next, arg_string(args, "name"));
-    commit(std::move(next));
-    return json{{"id", removed.id}};
-  }
-  if (op == "network.connect") {
-    core::ConnectRequest req;
-    req.network = arg_string(args, "network");
-    req.container = arg_string(args, "container");
-    req.netns = arg_string(args, "netns");
-    req.ip = opt_string(args, "ip");
-    req.mac = opt_string(args, "mac");
-    core::State next = state_;
-    std::string id = core::connect(next, req, ids_).id;
-    plumbing_.check_netns(req.netns);
-    commit(std::move(next));
-    return core::endpoint_json(state_, *find_endpoint(state_, id));
-  }
-  if (op == "network.disconnect") {
-    core::State next = state_;
-    core::remove_endpoint(next, arg_string(args, "network"), arg_string(args, "container"));
-    commit(std::move(next));
-    return json::object();
-  }
-  if (op == "port.add") {
-    std::string container = arg_string(args, "container");
-    if (!args.contains("specs") || !args["specs"].is_array() || args["specs"].empty())
-      throw core::UserError("request: argument \"specs\" must be a non-empty array of strings");
-    std::vector<std::string> specs;
-    for (const auto& spec : args["specs"]) {
-      if (!spec.is_string()) throw core::UserError("request: specs must be strings");
-      specs.push_back(spec.get<std::string>());
-    }
-    core::State next = state_;
-    auto added = core::add_ports(next, container, specs, opt_string(args, "network"),
-                                 plumbing_.port_environment());
-    commit(std::move(next));
-    json bindings = json::array();
-    for (const auto& b : added)
-      bindings.push_back(core::binding_json(state_, *core::binding_owner(state_, b), b));
-    return json{{"container", container}, {"bindings", bindings}};
-  }
-  if (op == "port.ls") return core::ports_json(state_, opt_string(args, "container"));
-  if (op == "port.rm") {
-    std::string container = arg_string(args, "container");
-    core::State next = state_;
-    auto removed = core::remove_ports(next, container, arg_string(args, "spec"));
-    json out = json::array();
-    for (const auto& b : removed)
-      out.push_back(core::binding_json(state_, *core::binding_owner(state_, b), b));
-    commit(std::move(next));
-    return json{{"container", container}, {"removed", out}};
-  }
-  if (op == "service.create") {
-    core::ServiceCreate req = core::service_create_from_json(args, "request", "");
-    core::State next = state_;
-    std::string id = core::create_service(next, req, ids_, plumbing_.port_environment()).id;
-    commit(std::move(next));
-    return core::service_inspect(state_, state_.get_service(id), backend_runtime());
-  }
-  if (op == "service.add-backend" || op == "service.rm-backend" || op == "service.drain") {
-    std::string name = arg_string(args, "name");
-    std::string container = arg_string(args, "container");
-    core::State next = state_;
-    if (op == "service.add-backend") {
-      int64_t weight = 1;
-      if (args.contains("weight")) {
-        if (!args["weight"].is_number_integer())
-          throw core::UserError("request: argument \"weight\" must be an integer");
-        weight = args["weight"].get<int64_t>();
-      }
-      core::add_backend(next, name, container, weight);
-    } else if (op == "service.rm-backend") {
-      core::remove_backend(next, name, container);
-    } else {
-      core::drain_backend(next, name, container);
-    }
-    std::string id = next.get_service(name).id;
-    commit(std::move(next));
-    return core::service_inspect(state_, state_.get_service(id), backend_runtime());
-  }
-  if (op == "service.ls") return core::services_json(state_, backend_runtime());
-  if (op == "service.inspect")
-    return core::service_inspect(state_, state_.get_service(arg_string(args, "name")),
-                                 backend_runtime());
-  if (op == "service.rm") {
-    core::State next = state_;
-    core::Service removed = core::remove_service(next, arg_string(args, "name"));
-    commit(std::move(next));
-    return json{{"id", removed.id}};
-  }
-  if (op == "stats") return stats();
-  throw core::UserError(fmt::format("unknown request \"{}\"", op));
-}
-
-json Controller::stats() {
-  struct Counters {
-    uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, drops = 0;
-  };
-  std::map<uint32_t, Counters> by_if;
-  std::map<uint8_t, std::pair<uint64_t, uint64_t>> drops;
-  for (const auto& row : datapath_->read_metrics()) {
-    Counters& c = by_if[row.ifindex];
-    if (row.reason != BPFNET_OK) {
-      c.drops += row.packets;
-      drops[row.reason].first += row.packets;
-      drops[row.reason].second += row.bytes;
-    } else if (row.dir == BPFNET_DIR_TO_CONTAINER) {
-      c.rx_packets += row.packets;
-      c.rx_bytes += row.bytes;
-    } else {
-      c.tx_packets += row.packets;
-      c.tx_bytes += row.bytes;
-    }
-  }
-  json endpoints = json::array();
-  for (const auto& ep : state_.endpoints) {
-    const core::Network* net = state_.network_by_id(ep.network_id);
-    auto link = links_.find(ep.id);
-    Counters c;
-    if (link != links_.end()) c = by_if[link->second.ifindex];
-    endpoints.push_back(json{{"container", ep.container},
-                             {"network", net ? net->name : ep.network_id},
-                             {"ifname", ep.ifname},
-                             {"host_ifname", ep.host_ifname},
-                             {"ip", ep.ip.to_string()},
-                             {"rx_packets", c.rx_packets},
-                             {"rx_bytes", c.rx_bytes},
-                             {"tx_packets", c.tx_packets},
-                             {"tx_bytes", c.tx_bytes},
-                             {"drops", c.drops}});
-  }
-  json drop_rows = json::array();
-  for (const auto& [reason, pb] : drops)
-    drop_rows.push_back(json{{"reason", std::string(core::drop_reason_name(reason))},
-                             {"code", reason},
-                             {"packets", pb.first},
-                             {"bytes", pb.second}});
-  size_t ct_entries = datapath_->read_conntrack().size();
-  uint32_t ct_capacity = datapath_->conntrack_capacity();
-  json conntrack{{"entries", ct_entries},
-                 {"capacity", ct_capacity},
-                 {"pressure", ct_capacity ? double(ct_entries) / ct_capacity : 0.0}};
-  return json{{"endpoints", endpoints}, {"drops", drop_rows}, {"conntrack", conntrack}};
-}
-
-size_t Controller::gc_conntrack(uint64_t now_ns) {
-  auto entries = datapath_->read_conntrack();
-  std::map<std::array<uint8_t, 16>, uint64_t> expiry;
-  for (const auto& e : entries) expiry[e.key] = e.expires_ns;
-  std::vector<std::array<uint8_t, 16>> doomed;
-  for (const auto& e : entries) {
-    if (e.expires_ns > now_ns) continue;
-    auto peer = expiry.find(e.peer);
-    // A flow lives while either direction does: one-way UDP streams keep
-    // their reply entry even when nothing comes back for a while.
-    if (peer == expiry.end() || peer->second <= now_ns) doomed.push_back(e.key);
-  }
-  datapath_->delete_conntrack(doomed);
-  return doomed.size();
+nlohmann::json Controller::handle(const std::string& op, const nlohmann::json& args) {
+  return handle_request(*this, op, args);
 }
 
 void Controller::tick(uint64_t now_ns) {
@@ -641,7 +353,7 @@ void Controller::tick(uint64_t now_ns) {
     for (const auto& r : checker_->take_results()) record_health(r);
   if (last_gc_ns_ != 0 && now_ns - last_gc_ns_ < gc_interval_ns) return;
   last_gc_ns_ = now_ns;
-  gc_conntrack(now_ns);
+  datapath::gc_conntrack(*datapath_, now_ns);
   // Host addresses come and go (DHCP, an uplink readdressed or recreated): keep up.
   HostFacts facts = host_facts(state_, /*strict=*/false);
   if (facts == host_) return;

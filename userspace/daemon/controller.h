@@ -24,16 +24,12 @@
 #include "daemon/health_checker.h"
 #include "daemon/plumbing.h"
 #include "daemon/state_store.h"
-#include "datapath/datapath.h"
+#include "datapath/host_facts.h"
+#include "datapath/port.h"
 
 namespace bpfnet::daemon {
 
-// What the host contributes to the maps besides the desired state.
-struct HostFacts {
-  std::map<uint32_t, UplinkInfo> uplinks;  // by ifindex
-  std::vector<core::Ipv4> addresses;       // every host IPv4 address
-  bool operator==(const HostFacts&) const = default;
-};
+using datapath::HostFacts;
 
 struct ControllerOptions {
   std::vector<std::string> uplinks;  // --uplink, in addition to the state's
@@ -69,40 +65,38 @@ class Controller {
   // bpfnetd was down, and Docker never joins an endpoint twice.
   void reconcile_all();
 
-  // One control request (userspace/README.md). Throws core::UserError.
+  // One control request (userspace/README.md; the ops are daemon/requests.h's
+  // table). Throws core::UserError.
   nlohmann::json handle(const std::string& op, const nlohmann::json& args);
 
-  // A change from outside the control protocol (the Docker plugin): `edit`
-  // changes a copy of the state (throwing to refuse), which is then
-  // committed as a control request's is: converged, persisted, adopted, and
-  // on any failure nothing changes.
+  // A change of the state, from a control request or the Docker plugin:
+  // `edit` changes a copy of the state (throwing to refuse), which is then
+  // converged, persisted and adopted; on any failure nothing changes.
   void update(const std::function<void(core::State&)>& edit);
   // What such an edit needs from the host and the daemon.
   core::PortEnvironment port_environment() { return plumbing_.port_environment(); }
+  std::vector<core::Cidr> host_routes() { return plumbing_.host_routes(); }
+  void check_netns(const std::string& netns) { plumbing_.check_netns(netns); }
   core::IdSource& ids() { return ids_; }
   std::string now() { return now_(); }
+
+  // What answers read: the datapath (counters, conntrack), the host veth of
+  // each plumbed endpoint, and each backend's health and flows.
+  datapath::DatapathPort& datapath() { return *datapath_; }
+  const std::map<std::string, HostLink>& links() const { return links_; }
+  std::map<uint32_t, core::BackendRuntime> backend_runtime();
 
   const core::State& state() const { return state_; }
 
   // Periodic work: conntrack GC, host address changes. `now_ns` is
   // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns().
   void tick(uint64_t now_ns);
-  // Removes flows whose both directions expired (or whose other half is
-  // gone and it expired). Returns how many entries were deleted.
-  size_t gc_conntrack(uint64_t now_ns);
-
-  // Desired map contents for a state, given the host veths that exist.
-  static datapath::MapContents project(const core::State& state,
-                                       const std::map<std::string, HostLink>& links,
-                                       const HostFacts& host = {});
 
  private:
   void commit(core::State next);
   // Docker endpoints whose veth went while bpfnetd was down (see reconcile_all).
   void forget_dead_docker_endpoints();
   void converge(const core::State& from, const core::State& to, bool reattach);
-  nlohmann::json stats();
-  std::vector<core::Cidr> routes_for_pools();
   std::vector<std::string> uplink_names(const core::State& state) const;
   // `strict`: a missing uplink is an error (start); else it is skipped
   // with a warning until it comes back (periodic refresh).
@@ -112,9 +106,6 @@ class Controller {
   void write_tables(const core::State& state);
   std::set<uint32_t> unhealthy_backends() const;
   void update_health_targets();
-  // Drops the conntrack entries of load-balanced flows to these backends.
-  void purge_flows_to(const std::set<uint32_t>& backend_ips);
-  std::map<uint32_t, core::BackendRuntime> backend_runtime();
   // Backend ids that `from` has and `to` no longer has (by address).
   static std::set<uint32_t> removed_backend_ips(const core::State& from, const core::State& to);
 

@@ -2,7 +2,6 @@
 // NetlinkPlumbing implements it with the netlink layer; tests can fake it.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,21 +10,14 @@
 #include "core/ip.h"
 #include "core/portmap.h"
 #include "core/state.h"
+#include "datapath/host_facts.h"
 
 namespace bpfnet::daemon {
 
-struct HostLink {
-  uint32_t ifindex = 0;
-  std::array<uint8_t, 6> mac{};
-  bool operator==(const HostLink&) const = default;
-};
-
-struct UplinkInfo {
-  uint32_t ifindex = 0;
-  core::Ipv4 ip;  // its first IPv4 address: what masquerade rewrites to
-  std::array<uint8_t, 6> mac{};
-  bool operator==(const UplinkInfo&) const = default;
-};
+// The host's side of an endpoint and of an uplink, as the projection
+// consumes them.
+using datapath::HostLink;
+using datapath::UplinkInfo;
 
 class Plumbing {
  public:

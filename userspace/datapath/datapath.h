@@ -1,18 +1,20 @@
 // The only code that calls libbpf: loads the programs (skeletons), pins and
 // reuses the maps, attaches tc programs by atomic replace, and reads/writes
-// map entries. Everything above it speaks MapContents/MapDelta.
+// map entries. Everything above it speaks the DatapathPort (port.h).
+//
+// Sources: datapath.cc (load, pin, attach), config_maps.cc (the
+// configuration maps, one codec each), runtime_maps.cc (counters,
+// conntrack, Maglev tables).
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "datapath/map_model.h"
+#include "datapath/port.h"
 
 struct bpf_link;
 struct bpf_program;
@@ -24,33 +26,6 @@ namespace bpfnet::datapath {
 
 struct DatapathError : std::runtime_error {
   using std::runtime_error::runtime_error;
-};
-
-// What the daemon needs from a datapath; a fake records calls in tests.
-class DatapathPort {
- public:
-  virtual ~DatapathPort() = default;
-  // Attach (or atomically replace) the endpoint programs on a host-side veth.
-  virtual void attach_endpoint(uint32_t ifindex) = 0;
-  virtual bool endpoint_attached(uint32_t ifindex) = 0;
-  virtual MapContents read_maps() = 0;
-  virtual void apply(const MapDelta& delta) = 0;
-  virtual std::vector<MetricRow> read_metrics() = 0;
-  virtual void forget_metrics(uint32_t ifindex) = 0;
-  // Uplinks: tc ingress always; native XDP in front of it when `xdp`.
-  virtual void attach_uplink(uint32_t ifindex, bool xdp) = 0;
-  // Host-local access to published ports (cgroup v2 socket hooks).
-  virtual void attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) = 0;
-  virtual std::vector<CtEntry> read_conntrack() = 0;
-  virtual void delete_conntrack(const std::vector<std::array<uint8_t, 16>>& keys) = 0;
-  virtual uint32_t conntrack_capacity() = 0;
-  // Maglev tables (one inner array per service index). Written as slot
-  // changes; a table whose size changes is replaced whole.
-  virtual std::vector<uint32_t> read_maglev(uint32_t index) = 0;
-  virtual void write_maglev(uint32_t index, uint32_t table_size,
-                            const std::vector<std::pair<uint32_t, uint32_t>>& slot_changes) = 0;
-  virtual void delete_maglev(uint32_t index) = 0;
-  virtual std::vector<uint32_t> maglev_indexes() = 0;
 };
 
 // Makes sure `dir` is on a bpffs: mounts one at /sys/fs/bpf when `dir` is
@@ -82,7 +57,7 @@ class Datapath final : public DatapathPort {
   void attach_uplink(uint32_t ifindex, bool xdp) override;
   void attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) override;
   std::vector<CtEntry> read_conntrack() override;
-  void delete_conntrack(const std::vector<std::array<uint8_t, 16>>& keys) override;
+  void delete_conntrack(const std::vector<CtKey>& keys) override;
   uint32_t conntrack_capacity() override;
   std::vector<uint32_t> read_maglev(uint32_t index) override;
   void write_maglev(uint32_t index, uint32_t table_size,
@@ -95,6 +70,8 @@ class Datapath final : public DatapathPort {
   int to_container_prog_fd() const;
   int xdp_uplink_prog_fd() const;
   int tc_uplink_prog_fd() const;
+  // A map by its pinned name (tests and benchmarks poke maps directly; the
+  // datapath itself uses the skeleton's typed handles).
   int map_fd(const std::string& name) const;
 
  private:
@@ -105,6 +82,7 @@ class Datapath final : public DatapathPort {
   void tc_attach(uint32_t ifindex, int ingress_fd, int egress_fd);
 
   std::string pin_dir_;
+  // The endpoint object owns every map; the others reuse its maps.
   endpoint_bpf* endpoint_ = nullptr;
   uplink_bpf* uplink_ = nullptr;
   sock_bpf* sock_ = nullptr;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace bpfnet::datapath {
@@ -64,18 +65,26 @@ struct ServiceEntry {
 };
 using ServiceKey = std::tuple<uint32_t, uint16_t, uint8_t>;
 
-// The content of the maps that carry configuration (not counters or
-// conntrack). The subnet LPM map is derived from `networks` and written with it.
+// The maps that carry configuration (not counters or conntrack), each one
+// row: member name, key, value. MapContents, MapDelta and diff() are
+// generated from it, and the datapath reads and writes each table through
+// one codec (config_maps.cc), so a table is described once. The subnet LPM
+// map is derived from `networks` and written with it.
+#define BPFNET_CONFIG_TABLES(X)                                                                  \
+  X(networks, uint32_t, NetworkEntry)              /* bpfnet_nets, by index */                   \
+  X(endpoints_by_ip, uint32_t, EndpointEntry)      /* bpfnet_ep_ip, host-order IP */             \
+  X(endpoints_by_ifindex, uint32_t, EndpointEntry) /* bpfnet_ep_if */                            \
+  X(portmaps, PortMapKey, PortMapEntry)            /* bpfnet_portmap */                          \
+  X(host_addrs, uint32_t, uint32_t)                /* bpfnet_hostaddr: host-order IP -> flags */ \
+  X(uplinks, uint32_t, UplinkEntry)                /* bpfnet_uplinks, by ifindex */              \
+  X(services, ServiceKey, ServiceEntry)            /* bpfnet_svc */                              \
+  X(vips, uint32_t, uint32_t)                      /* bpfnet_vips: VIP -> network index */       \
+  X(backends, uint32_t, uint32_t)                  /* bpfnet_backends: id -> host-order IP */
+
 struct MapContents {
-  std::map<uint32_t, NetworkEntry> networks;               // bpfnet_nets, by index
-  std::map<uint32_t, EndpointEntry> endpoints_by_ip;       // bpfnet_ep_ip, host-order IP
-  std::map<uint32_t, EndpointEntry> endpoints_by_ifindex;  // bpfnet_ep_if
-  std::map<PortMapKey, PortMapEntry> portmaps;             // bpfnet_portmap
-  std::map<uint32_t, uint32_t> host_addrs;      // bpfnet_hostaddr: host-order IP -> flags
-  std::map<uint32_t, UplinkEntry> uplinks;      // bpfnet_uplinks, by ifindex
-  std::map<ServiceKey, ServiceEntry> services;  // bpfnet_svc
-  std::map<uint32_t, uint32_t> vips;            // bpfnet_vips: VIP -> network index
-  std::map<uint32_t, uint32_t> backends;        // bpfnet_backends: id -> host-order IP
+#define BPFNET_CONTENTS_MEMBER(name, Key, Value) std::map<Key, Value> name;
+  BPFNET_CONFIG_TABLES(BPFNET_CONTENTS_MEMBER)
+#undef BPFNET_CONTENTS_MEMBER
   bool operator==(const MapContents&) const = default;
 
   void add_service(const ServiceEntry& s) { services[ServiceKey{s.vip, s.port, s.proto}] = s; }
@@ -90,38 +99,26 @@ struct MapContents {
   }
 };
 
-// The writes that turn one MapContents into another. Applied in this order:
-// upserts (networks first), then deletes (networks last), so a packet never
-// finds an endpoint whose network is missing.
+// The writes that turn one table into another: entries to write (the
+// desired key and value) and entries to delete (the current ones).
+template <typename Key, typename Value>
+struct Changes {
+  std::vector<std::pair<Key, Value>> upserts;
+  std::vector<std::pair<Key, Value>> deletes;
+  size_t size() const { return upserts.size() + deletes.size(); }
+  bool operator==(const Changes&) const = default;
+};
+
+// The writes that turn one MapContents into another. The datapath applies
+// every table's upserts (in BPFNET_CONFIG_TABLES order: networks first),
+// then every table's deletes (in reverse order: networks last), so a packet
+// never finds an endpoint whose network is missing.
 struct MapDelta {
-  std::vector<NetworkEntry> upsert_networks;
-  std::vector<EndpointEntry> upsert_ep_ip;
-  std::vector<EndpointEntry> upsert_ep_ifindex;
-  std::vector<EndpointEntry> delete_ep_ip;
-  std::vector<EndpointEntry> delete_ep_ifindex;
-  std::vector<NetworkEntry> delete_networks;
-  std::vector<PortMapEntry> upsert_portmaps;
-  std::vector<PortMapEntry> delete_portmaps;
-  std::vector<uint32_t> upsert_host_addrs;
-  std::vector<uint32_t> delete_host_addrs;
-  std::vector<UplinkEntry> upsert_uplinks;
-  std::vector<UplinkEntry> delete_uplinks;
-  std::vector<ServiceEntry> upsert_services;
-  std::vector<ServiceEntry> delete_services;
-  std::vector<uint32_t> upsert_vips;
-  std::vector<uint32_t> delete_vips;
-  std::vector<uint32_t> upsert_backends;
-  std::vector<uint32_t> delete_backends;
-  // The values of upsert_vips / upsert_backends come from the desired contents.
-  std::map<uint32_t, uint32_t> vip_values, backend_values;
-  size_t size() const {
-    return upsert_networks.size() + upsert_ep_ip.size() + upsert_ep_ifindex.size() +
-           delete_ep_ip.size() + delete_ep_ifindex.size() + delete_networks.size() +
-           upsert_portmaps.size() + delete_portmaps.size() + upsert_host_addrs.size() +
-           delete_host_addrs.size() + upsert_uplinks.size() + delete_uplinks.size() +
-           upsert_services.size() + delete_services.size() + upsert_vips.size() +
-           delete_vips.size() + upsert_backends.size() + delete_backends.size();
-  }
+#define BPFNET_DELTA_MEMBER(name, Key, Value) Changes<Key, Value> name;
+  BPFNET_CONFIG_TABLES(BPFNET_DELTA_MEMBER)
+#undef BPFNET_DELTA_MEMBER
+
+  size_t size() const;
   bool empty() const { return size() == 0; }
 };
 
@@ -134,14 +131,17 @@ struct CtEntry {
   std::array<uint8_t, 16> peer{};
   uint64_t expires_ns = 0;
   uint8_t state = 0;
-  uint8_t flags = 0;
+  uint8_t flags = 0;           // BPFNET_CT_F_*
   uint32_t rewrite_daddr = 0;  // host order: where this direction is sent
 };
+using CtKey = std::array<uint8_t, 16>;
 
+// One counter row of the datapath: forwarded (reason 0) or dropped packets
+// of one interface in one direction, summed over CPUs.
 struct MetricRow {
   uint32_t ifindex = 0;
-  uint8_t reason = 0;
-  uint8_t dir = 0;
+  uint8_t reason = 0;  // enum bpfnet_reason
+  uint8_t dir = 0;     // enum bpfnet_dir
   uint64_t packets = 0;
   uint64_t bytes = 0;
 };

@@ -1,0 +1,76 @@
+// The datapath in memory: the configuration maps, counters, conntrack and
+// Maglev tables as plain containers, with every attach and applied delta
+// recorded, so the projection, conntrack logic and the Controller run
+// without root.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "bpfnet_abi.h"
+#include "datapath/map_model.h"
+#include "datapath/port.h"
+
+namespace bpfnet::fakes {
+
+// The configuration maps in memory; records attaches and every applied delta.
+class FakeDatapath : public datapath::DatapathPort {
+ public:
+  datapath::MapContents maps;
+  std::set<uint32_t> attached;
+  std::vector<uint32_t> attach_calls;
+  std::vector<datapath::MapDelta> deltas;
+  std::vector<datapath::MetricRow> metrics;
+  std::vector<uint32_t> forgotten;
+  std::vector<uint32_t> uplink_attach_calls;
+  std::vector<datapath::CtEntry> conntrack;
+  std::vector<datapath::CtKey> ct_deleted;
+
+  void attach_endpoint(uint32_t ifindex) override {
+    attach_calls.push_back(ifindex);
+    attached.insert(ifindex);
+  }
+  bool endpoint_attached(uint32_t ifindex) override { return attached.contains(ifindex); }
+  datapath::MapContents read_maps() override { return maps; }
+  void apply(const datapath::MapDelta& delta) override {
+    deltas.push_back(delta);
+#define BPFNET_FAKE_APPLY(name, Key, Value)                                   \
+  for (const auto& [key, value] : delta.name.upserts) maps.name[key] = value; \
+  for (const auto& [key, value] : delta.name.deletes) maps.name.erase(key);
+    BPFNET_CONFIG_TABLES(BPFNET_FAKE_APPLY)
+#undef BPFNET_FAKE_APPLY
+  }
+  std::vector<datapath::MetricRow> read_metrics() override { return metrics; }
+  void forget_metrics(uint32_t ifindex) override { forgotten.push_back(ifindex); }
+  void attach_uplink(uint32_t ifindex, bool) override { uplink_attach_calls.push_back(ifindex); }
+  void attach_cgroup(const std::string&, uint64_t) override {}
+  std::vector<datapath::CtEntry> read_conntrack() override { return conntrack; }
+  void delete_conntrack(const std::vector<datapath::CtKey>& keys) override {
+    ct_deleted.insert(ct_deleted.end(), keys.begin(), keys.end());
+  }
+  uint32_t conntrack_capacity() override { return 1024; }
+  std::map<uint32_t, std::vector<uint32_t>> maglev;        // index -> table
+  std::vector<std::pair<uint32_t, size_t>> maglev_writes;  // index, slots written
+  std::vector<uint32_t> read_maglev(uint32_t index) override {
+    auto it = maglev.find(index);
+    return it == maglev.end() ? std::vector<uint32_t>{} : it->second;
+  }
+  void write_maglev(uint32_t index, uint32_t table_size,
+                    const std::vector<std::pair<uint32_t, uint32_t>>& changes) override {
+    auto& t = maglev[index];
+    if (t.size() != table_size) t.assign(table_size, BPFNET_NO_BACKEND);
+    for (const auto& [slot, backend] : changes) t.at(slot) = backend;
+    maglev_writes.emplace_back(index, changes.size());
+  }
+  void delete_maglev(uint32_t index) override { maglev.erase(index); }
+  std::vector<uint32_t> maglev_indexes() override {
+    std::vector<uint32_t> out;
+    for (const auto& [i, t] : maglev) out.push_back(i);
+    return out;
+  }
+};
+
+}  // namespace bpfnet::fakes

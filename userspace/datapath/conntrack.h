@@ -1,0 +1,35 @@
+// Conntrack as the control plane uses it: expiry (GC), the flows a service
+// sends to each backend, and purging the flows of a backend that left or
+// failed. The entries come through the DatapathPort, so this is tested with
+// an in-memory port.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <set>
+
+#include "datapath/port.h"
+
+namespace bpfnet::datapath {
+
+// Removes flows whose both directions expired (or whose other half is gone
+// and it expired). `now_ns` is CLOCK_MONOTONIC, bpf_ktime_get_ns()'s clock.
+// Returns how many entries were deleted.
+size_t gc_conntrack(DatapathPort& port, uint64_t now_ns);
+
+// Drops both halves of every load-balanced flow sent to one of these
+// backend addresses (host order).
+void purge_lb_flows_to(DatapathPort& port, const std::set<uint32_t>& backend_ips);
+
+// Load-balanced flows by backend address (host order).
+std::map<uint32_t, uint64_t> lb_flows_by_backend(DatapathPort& port);
+
+struct ConntrackUsage {
+  size_t entries = 0;
+  uint32_t capacity = 0;
+  double pressure() const { return capacity ? double(entries) / capacity : 0.0; }
+};
+ConntrackUsage conntrack_usage(DatapathPort& port);
+
+}  // namespace bpfnet::datapath

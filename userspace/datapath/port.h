@@ -1,0 +1,42 @@
+// What the daemon needs from a datapath: the adapter between the control
+// plane and the kernel's maps and hooks. Datapath (datapath.h) implements it
+// with libbpf; tests implement it in memory, so everything above it — the
+// projection, conntrack GC, counters, the controller — runs without root.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "datapath/map_model.h"
+
+namespace bpfnet::datapath {
+
+class DatapathPort {
+ public:
+  virtual ~DatapathPort() = default;
+  // Attach (or atomically replace) the endpoint programs on a host-side veth.
+  virtual void attach_endpoint(uint32_t ifindex) = 0;
+  virtual bool endpoint_attached(uint32_t ifindex) = 0;
+  virtual MapContents read_maps() = 0;
+  virtual void apply(const MapDelta& delta) = 0;
+  virtual std::vector<MetricRow> read_metrics() = 0;
+  virtual void forget_metrics(uint32_t ifindex) = 0;
+  // Uplinks: tc ingress always; native XDP in front of it when `xdp`.
+  virtual void attach_uplink(uint32_t ifindex, bool xdp) = 0;
+  // Host-local access to published ports (cgroup v2 socket hooks).
+  virtual void attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) = 0;
+  virtual std::vector<CtEntry> read_conntrack() = 0;
+  virtual void delete_conntrack(const std::vector<CtKey>& keys) = 0;
+  virtual uint32_t conntrack_capacity() = 0;
+  // Maglev tables (one inner array per service index). Written as slot
+  // changes; a table whose size changes is replaced whole.
+  virtual std::vector<uint32_t> read_maglev(uint32_t index) = 0;
+  virtual void write_maglev(uint32_t index, uint32_t table_size,
+                            const std::vector<std::pair<uint32_t, uint32_t>>& slot_changes) = 0;
+  virtual void delete_maglev(uint32_t index) = 0;
+  virtual std::vector<uint32_t> maglev_indexes() = 0;
+};
+
+}  // namespace bpfnet::datapath

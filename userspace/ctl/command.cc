@@ -4,14 +4,17 @@
 
 #include <algorithm>
 #include <boost/program_options.hpp>
-#include <charconv>
 #include <cstdint>
 #include <optional>
+
+#include "core/numbers.h"
 
 namespace bpfnet::ctl {
 namespace {
 
 namespace po = boost::program_options;
+using core::is_prime;
+using core::parse_decimal;
 
 // Docker's flags are never abbreviated, so neither are ours.
 constexpr int kStyle =
@@ -575,26 +578,6 @@ UsageError invalid_value(std::string_view context, std::string_view flag, std::s
                          std::string_view expected) {
   return UsageError(
       with_context(context, fmt::format("invalid --{} \"{}\": {}", flag, value, expected)));
-}
-
-// Digits only (no sign, no space), at most `max`; nullopt otherwise.
-std::optional<uint64_t> parse_decimal(std::string_view text, uint64_t max) {
-  if (text.empty() ||
-      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value > max) return std::nullopt;
-  return value;
-}
-
-bool is_prime(uint64_t n) {
-  if (n < 2) return false;
-  for (uint64_t d = 2; d * d <= n; ++d) {
-    if (n % d == 0) return false;
-  }
-  return true;
 }
 
 // The values of a repeatable flag, none of them empty.

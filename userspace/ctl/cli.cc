@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "ctl/render.h"
+#include "ctl/verb_table.h"
 
 namespace bpfnet::ctl {
 namespace {
@@ -29,8 +30,8 @@ void print_bad_result(std::ostream& err, const BadResult& e) {
 
 // inspect and rm: one request per name, going on after daemon errors.
 int run_each(const Command& cmd, const Transport& transport, std::ostream& out, std::ostream& err) {
-  const bool inspect = cmd.verb == Verb::kNetworkInspect || cmd.verb == Verb::kServiceInspect;
-  const std::string_view kind = cmd.verb == Verb::kServiceInspect ? "service" : "network";
+  const bool inspect = cmd.row->sends == Sends::kInspectEach;
+  const std::string_view kind = cmd.row->group();
   // rm in table mode prints each name as soon as it is removed, like docker.
   const bool stream = !inspect && cmd.output == Output::kTable;
   Json done = Json::array();
@@ -99,14 +100,11 @@ bool is_not_found(std::string_view daemon_error) {
 }
 
 int run(const Command& cmd, const Transport& transport, std::ostream& out, std::ostream& err) {
-  if (cmd.verb == Verb::kHelp) {
+  if (cmd.row == nullptr) {
     out << cmd.help_text;
     return 0;
   }
-  if (cmd.verb == Verb::kNetworkInspect || cmd.verb == Verb::kNetworkRm ||
-      cmd.verb == Verb::kServiceInspect || cmd.verb == Verb::kServiceRm) {
-    return run_each(cmd, transport, out, err);
-  }
+  if (cmd.row->sends != Sends::kOneRequest) return run_each(cmd, transport, out, err);
   try {
     const Json result = transport(cmd.requests.at(0).to_json());
     out << render(cmd, result);
@@ -114,10 +112,7 @@ int run(const Command& cmd, const Transport& transport, std::ostream& out, std::
   } catch (const DaemonError& e) {
     print_daemon_error(err, e);
   } catch (const ClientError& e) {
-    // Like `docker version`, show what is known about the client anyway.
-    if (cmd.verb == Verb::kVersion && cmd.output == Output::kTable) {
-      out << render_client_version();
-    }
+    if (cmd.row->without_daemon != nullptr) out << cmd.row->without_daemon(cmd);
     err << e.what() << "\n";
   } catch (const BadResult& e) {
     print_bad_result(err, e);
@@ -134,7 +129,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     err << "bpfnetctl: " << e.what() << "\n";
     return 1;
   }
-  if (cmd.verb == Verb::kHelp) return run(cmd, Transport{}, out, err);
+  if (cmd.row == nullptr) return run(cmd, Transport{}, out, err);
   return run(cmd, factory(cmd.socket_path), out, err);
 }
 

@@ -18,27 +18,7 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Verb {
-  kHelp,  // print Command::help_text, contact no daemon
-  kVersion,
-  kStats,
-  kNetworkCreate,
-  kNetworkLs,
-  kNetworkInspect,
-  kNetworkRm,
-  kNetworkConnect,
-  kNetworkDisconnect,
-  kPortAdd,  // port-map add
-  kPortLs,   // port-map ls
-  kPortRm,   // port-map rm
-  kServiceCreate,
-  kServiceAddBackend,
-  kServiceRmBackend,
-  kServiceDrain,
-  kServiceLs,
-  kServiceInspect,
-  kServiceRm,
-};
+struct VerbRow;  // ctl/verb_table.h
 
 enum class Output { kTable, kJson };
 
@@ -54,13 +34,16 @@ struct Request {
 };
 
 struct Command {
-  Verb verb = Verb::kHelp;
+  const VerbRow* row = nullptr;  // the verb; nullptr: print help_text, contact no daemon
   std::string socket_path{kDefaultSocket};
   Output output = Output::kTable;
   std::vector<Request> requests;  // sent in order, one connection each
-  std::string help_text;          // set for Verb::kHelp
+  std::string help_text;          // set when row is nullptr
   bool quiet = false;             // network ls -q
   bool no_trunc = false;          // network ls --no-trunc
+
+  // The verb's words ("network create"), or "help".
+  std::string_view verb() const;
 };
 
 // Parses the arguments after argv[0]. Throws UsageError.
@@ -71,8 +54,10 @@ struct Command {
 // -o means --opt (as in Docker) and the output flag is --format/--output.
 Command parse_command(const std::vector<std::string>& args);
 
-// The help texts (also what `--help` prints).
+// The help texts of bpfnetctl and of its groups of verbs (also what `--help`
+// prints); ctl/help.cc.
 std::string global_help();
+std::string group_help(std::string_view group);
 std::string network_help();
 std::string port_map_help();
 std::string service_help();

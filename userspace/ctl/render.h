@@ -1,9 +1,12 @@
-// Docker-style printing of daemon results. Pure functions: no I/O.
+// Docker-style printing of daemon results. Pure functions: no I/O. Each verb's
+// own renderer is in its row (ctl/verb_table.h, verbs_*.cc); here are the
+// pieces they share.
 #pragma once
 
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ctl/command.h"
 #include "ctl/json.h"
@@ -28,22 +31,35 @@ std::string truncate_id(std::string_view id);
 // JSON indented by 4 spaces plus a final newline (docker inspect's layout).
 std::string pretty_json(const Json& value);
 
-// Renders what a successful command prints on stdout. `result` is the daemon's
-// result, except for:
-//   kNetworkInspect, kServiceInspect: the array of the inspect objects found;
-//   kNetworkRm, kServiceRm: an array of {"name": <as typed>, "id": ...} for the removed ones;
-//   kVersion:        the ping result ({"version": ...}).
-// port-map add and ls print bindings as `docker port` does, one line each,
-// "80/tcp -> 0.0.0.0:8080" (IPv6 hosts in brackets), naturally sorted; ls
-// without a container prints a block per container: its name, then its
-// bindings indented by two spaces, blocks separated by an empty line.
-// service ls prints NAME NETWORK VIP PORTS PUBLISHED BACKENDS, PUBLISHED as
-// docker ps prints ports ("0.0.0.0:8080->80/tcp, [::]:8080->80/tcp") and
-// BACKENDS as "3 (2 healthy)".
+// A cell of a table: strings as they are, numbers in decimal, null/missing empty.
+std::string cell(const Json& object, const char* key);
+
+// `result` when it is an array of objects; BadResult naming `what` otherwise.
+const Json& expect_array(const Json& result, std::string_view what);
+
+// The objects of an array, stable-sorted by natural_less of their `key` cells.
+std::vector<const Json*> sorted_by(const Json& objects, const char* key);
+
+// Renders what a successful command prints on stdout, with its row's renderer.
+// `result` is the daemon's result, except for the verbs that send one request
+// per name:
+//   inspect: the array of the inspect objects found;
+//   rm:      an array of {"name": <as typed>, "id": ...} for the removed ones.
 // Throws BadResult when the result does not have the expected shape.
 std::string render(const Command& cmd, const Json& result);
 
 // The "Client:" part of `version` (printed even when the daemon is down).
 std::string render_client_version();
+
+// Renderers several rows share. The group of the verb names the objects in
+// their errors ("expected an array of networks").
+//   nothing in table mode, the result with -o json (connect, port-map rm, ...);
+std::string render_nothing_or_json(const Command& cmd, const Json& result);
+//   the new object's "Id" (network create, service create);
+std::string render_created_id(const Command& cmd, const Json& result);
+//   the objects found, as JSON whatever the output format (inspect);
+std::string render_inspected(const Command& cmd, const Json& result);
+//   the names removed, one a line (rm).
+std::string render_removed(const Command& cmd, const Json& result);
 
 }  // namespace bpfnet::ctl

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <set>
 
+#include "core/numbers.h"
 #include "test_support.h"
 
 namespace bpfnet::core {

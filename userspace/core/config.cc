@@ -3,133 +3,134 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
-#include "bpfnet_abi.h"
 #include "core/error.h"
 #include "core/json_fields.h"
+#include "core/limits.h"
 #include "core/names.h"
+#include "core/network_settings.h"
 
 namespace bpfnet::core {
 namespace {
 
 constexpr std::string_view kRoot = "config";
 
-NetworkCreate parse_network(const nlohmann::json& json, const std::string& path) {
-  JsonFields fields(json, kRoot, path);
-  NetworkCreate network;
-  network.name = fields.required_string("name");
-  network.driver = fields.optional_string("driver").value_or(std::string(kDriverBridge));
-  network.subnet = fields.optional_string("subnet");
-  network.gateway = fields.optional_string("gateway");
-  network.ip_range = fields.optional_string("ip_range");
-  network.internal = fields.optional_bool("internal", false);
-  network.options = fields.optional_string_map("options");
-  fields.reject_unknown_keys();
-  return network;
+// How a list of the file says an entry repeats another's name: `KIND "NAME"
+// is VERB twice`, blamed on the entry or on its `field`.
+struct Repeated {
+  std::string_view kind;
+  std::string_view verb;
+  std::string_view field;
+};
+
+// The entries of the array `key`, each read by `read(json, path)`, refusing
+// one whose name (std::invoke(name_of, entry)) an earlier entry has.
+template <typename Read, typename NameOf>
+auto unique_items(JsonFields& fields, std::string_view key, Read&& read, NameOf name_of,
+                  const Repeated& repeated) {
+  std::set<std::string> seen;
+  return fields.optional_items(key, [&](const nlohmann::json& json, const std::string& path) {
+    auto item = read(json, path);
+    const std::string& name = std::invoke(name_of, item);
+    if (!seen.insert(name).second) {
+      fail_at(kRoot, repeated.field.empty() ? path : join_path(path, repeated.field),
+              fmt::format("{} \"{}\" is {} twice", repeated.kind, name, repeated.verb));
+    }
+    return item;
+  });
 }
 
-ConfigAttachment parse_attachment(const nlohmann::json& json, const std::string& path) {
-  if (json.is_string()) return ConfigAttachment{json.get<std::string>(), {}, {}};
+// An entry written as a bare name (which goes to `name`) or as an object
+// (read by `read`, see read_object). Anything else: `expected a KIND name or
+// an object, got ...`.
+template <typename T, typename Read>
+T name_or_object(const nlohmann::json& json, const std::string& path, std::string_view kind,
+                 std::string T::*name, Read&& read) {
+  if (json.is_string()) {
+    T value{};
+    value.*name = json.get<std::string>();
+    return value;
+  }
   if (!json.is_object()) {
     fail_at(kRoot, path,
-            fmt::format("expected a network name or an object, got {}", json_type_name(json)));
+            fmt::format("expected a {} name or an object, got {}", kind, json_type_name(json)));
   }
-  JsonFields fields(json, kRoot, path);
-  ConfigAttachment attachment;
-  attachment.network = fields.required_string("name");
-  attachment.ip = fields.optional_string("ip");
-  attachment.mac = fields.optional_string("mac");
-  fields.reject_unknown_keys();
-  return attachment;
+  return read_object<T>(json, kRoot, path, read);
 }
 
 // An array of strings; empty if absent.
 std::vector<std::string> string_array(JsonFields& fields, std::string_view key) {
-  std::vector<std::string> result;
-  const nlohmann::json* array = fields.optional_array(key);
-  if (array == nullptr) return result;
-  for (size_t i = 0; i < array->size(); ++i) {
-    const nlohmann::json& item = (*array)[i];
-    if (!item.is_string()) {
-      fail_at(kRoot, fmt::format("{}[{}]", fields.path_of(key), i), "expected a string");
-    }
-    result.push_back(item.get<std::string>());
-  }
-  return result;
+  return fields.optional_string_array(key).value_or(std::vector<std::string>{});
+}
+
+NetworkCreate parse_network(const nlohmann::json& json, const std::string& path) {
+  return read_object<NetworkCreate>(
+      json, kRoot, path, [](JsonFields& fields, NetworkCreate& network) {
+        network.name = fields.required_string("name");
+        network.driver = fields.optional_string("driver").value_or(std::string(kDriverBridge));
+        network.subnet = fields.optional_string("subnet");
+        network.gateway = fields.optional_string("gateway");
+        network.ip_range = fields.optional_string("ip_range");
+        network.internal = fields.optional_bool("internal", false);
+        network.options = fields.optional_string_map("options");
+      });
+}
+
+ConfigAttachment parse_attachment(const nlohmann::json& json, const std::string& path) {
+  return name_or_object(json, path, "network", &ConfigAttachment::network,
+                        [](JsonFields& fields, ConfigAttachment& attachment) {
+                          attachment.network = fields.required_string("name");
+                          attachment.ip = fields.optional_string("ip");
+                          attachment.mac = fields.optional_string("mac");
+                        });
 }
 
 ConfigContainer parse_container(const nlohmann::json& json, const std::string& path) {
-  JsonFields fields(json, kRoot, path);
-  ConfigContainer container;
-  container.name = fields.required_string("name");
-  container.netns = fields.required_string("netns");
-  if (const nlohmann::json* networks = fields.optional_array("networks")) {
-    std::set<std::string> seen;
-    for (size_t i = 0; i < networks->size(); ++i) {
-      std::string item_path = fmt::format("{}[{}]", fields.path_of("networks"), i);
-      container.networks.push_back(parse_attachment((*networks)[i], item_path));
-      if (!seen.insert(container.networks.back().network).second) {
-        fail_at(kRoot, item_path,
-                fmt::format("network \"{}\" is listed twice", container.networks.back().network));
-      }
-    }
-  }
-  container.ports = string_array(fields, "ports");
-  if (!container.ports.empty() && container.networks.empty()) {
-    fields.fail("ports", "published ports need a network: list one in \"networks\"");
-  }
-  fields.reject_unknown_keys();
-  return container;
+  return read_object<ConfigContainer>(
+      json, kRoot, path, [](JsonFields& fields, ConfigContainer& container) {
+        container.name = fields.required_string("name");
+        container.netns = fields.required_string("netns");
+        container.networks =
+            unique_items(fields, "networks", parse_attachment, &ConfigAttachment::network,
+                         Repeated{"network", "listed", ""});
+        container.ports = string_array(fields, "ports");
+        if (!container.ports.empty() && container.networks.empty()) {
+          fields.fail("ports", "published ports need a network: list one in \"networks\"");
+        }
+      });
 }
 
 ConfigBackend parse_backend(const nlohmann::json& json, const std::string& path) {
-  if (json.is_string()) return ConfigBackend{json.get<std::string>(), std::nullopt};
-  if (!json.is_object()) {
-    fail_at(kRoot, path,
-            fmt::format("expected a container name or an object, got {}", json_type_name(json)));
-  }
-  JsonFields fields(json, kRoot, path);
-  ConfigBackend backend;
-  backend.container = fields.required_string("container");
-  if (auto weight = fields.optional_unsigned("weight")) {
-    // Beyond int64: the largest, which add_backend refuses naming it.
-    backend.weight =
-        *weight > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(*weight);
-  }
-  fields.reject_unknown_keys();
-  return backend;
+  return name_or_object(json, path, "container", &ConfigBackend::container,
+                        [](JsonFields& fields, ConfigBackend& backend) {
+                          backend.container = fields.required_string("container");
+                          if (auto weight = fields.optional_unsigned("weight")) {
+                            // Beyond int64: the largest, which add_backend refuses naming it.
+                            backend.weight = *weight > static_cast<uint64_t>(INT64_MAX)
+                                                 ? INT64_MAX
+                                                 : static_cast<int64_t>(*weight);
+                          }
+                        });
 }
 
 ConfigService parse_service(const nlohmann::json& json, const std::string& path) {
-  JsonFields fields(json, kRoot, path);
-  ConfigService service;
-  service.service = read_service_create(fields);
-  if (const nlohmann::json* backends = fields.optional_array("backends")) {
-    std::set<std::string> seen;
-    for (size_t i = 0; i < backends->size(); ++i) {
-      std::string item_path = fmt::format("{}[{}]", fields.path_of("backends"), i);
-      service.backends.push_back(parse_backend((*backends)[i], item_path));
-      if (!seen.insert(service.backends.back().container).second) {
-        fail_at(kRoot, item_path,
-                fmt::format("container \"{}\" is listed twice", service.backends.back().container));
-      }
-    }
-  }
-  fields.reject_unknown_keys();
-  return service;
+  return read_object<ConfigService>(
+      json, kRoot, path, [](JsonFields& fields, ConfigService& service) {
+        service.service = read_service_create(fields);
+        service.backends =
+            unique_items(fields, "backends", parse_backend, &ConfigBackend::container,
+                         Repeated{"container", "listed", ""});
+      });
 }
 
 // Re-throws an engine error with the config location in front, so the user
 // knows which entry of the file to fix.
 template <typename Operation>
 void at_entry(const std::string& where, Operation&& operation) {
-  try {
-    operation();
-  } catch (const UserError& e) {
-    throw UserError(fmt::format("{}: {}: {}", kRoot, where, e.what()));
-  }
+  at_path(kRoot, where, operation);
 }
 
 [[noreturn]] void differs(const Network& network, std::string_view setting, std::string_view has,
@@ -148,32 +149,14 @@ std::string or_none(const std::optional<Cidr>& cidr) {
 void check_existing_network(const Network& network, const NetworkCreate& wanted) {
   std::string driver = wanted.driver.empty() ? std::string(kDriverBridge) : wanted.driver;
   if (network.driver != driver) differs(network, "driver", network.driver, driver);
-  if (wanted.subnet) {
-    auto subnet = Cidr::try_parse(*wanted.subnet);
-    if (!subnet) {
-      throw UserError(
-          fmt::format("invalid subnet {}: invalid CIDR block notation", *wanted.subnet));
-    }
-    if (network.subnet != subnet)
-      differs(network, "subnet", or_none(network.subnet), *wanted.subnet);
+  if (wanted.subnet && network.subnet != parse_block_setting("subnet", *wanted.subnet)) {
+    differs(network, "subnet", or_none(network.subnet), *wanted.subnet);
   }
-  if (wanted.gateway) {
-    auto gateway = Ipv4::try_parse(*wanted.gateway);
-    if (!gateway)
-      throw UserError(fmt::format("invalid gateway {}: invalid address", *wanted.gateway));
-    if (network.gateway != *gateway) {
-      differs(network, "gateway", network.gateway.to_string(), *wanted.gateway);
-    }
+  if (wanted.gateway && network.gateway != parse_address_setting("gateway", *wanted.gateway)) {
+    differs(network, "gateway", network.gateway.to_string(), *wanted.gateway);
   }
-  if (wanted.ip_range) {
-    auto ip_range = Cidr::try_parse(*wanted.ip_range);
-    if (!ip_range) {
-      throw UserError(
-          fmt::format("invalid ip-range {}: invalid CIDR block notation", *wanted.ip_range));
-    }
-    if (network.ip_range != ip_range) {
-      differs(network, "ip-range", or_none(network.ip_range), *wanted.ip_range);
-    }
+  if (wanted.ip_range && network.ip_range != parse_block_setting("ip-range", *wanted.ip_range)) {
+    differs(network, "ip-range", or_none(network.ip_range), *wanted.ip_range);
   }
   if (network.internal != wanted.internal) {
     differs(network, "internal", network.internal ? "true" : "false",
@@ -251,45 +234,19 @@ void ensure_backend(State& state, const std::string& service_name, const ConfigB
 Config parse_config(const nlohmann::json& json) {
   JsonFields fields(json, kRoot, "");
   Config config;
-  if (const nlohmann::json* networks = fields.optional_array("networks")) {
-    std::set<std::string> seen;
-    for (size_t i = 0; i < networks->size(); ++i) {
-      std::string path = fmt::format("networks[{}]", i);
-      config.networks.push_back(parse_network((*networks)[i], path));
-      if (!seen.insert(config.networks.back().name).second) {
-        fail_at(kRoot, join_path(path, "name"),
-                fmt::format("network \"{}\" is defined twice", config.networks.back().name));
-      }
-    }
-  }
-  if (const nlohmann::json* containers = fields.optional_array("containers")) {
-    std::set<std::string> seen;
-    for (size_t i = 0; i < containers->size(); ++i) {
-      std::string path = fmt::format("containers[{}]", i);
-      config.containers.push_back(parse_container((*containers)[i], path));
-      if (!seen.insert(config.containers.back().name).second) {
-        fail_at(kRoot, join_path(path, "name"),
-                fmt::format("container \"{}\" is defined twice", config.containers.back().name));
-      }
-    }
-  }
-  if (const nlohmann::json* services = fields.optional_array("services")) {
-    std::set<std::string> seen;
-    for (size_t i = 0; i < services->size(); ++i) {
-      std::string path = fmt::format("services[{}]", i);
-      config.services.push_back(parse_service((*services)[i], path));
-      if (!seen.insert(config.services.back().service.name).second) {
-        fail_at(
-            kRoot, join_path(path, "name"),
-            fmt::format("service \"{}\" is defined twice", config.services.back().service.name));
-      }
-    }
-  }
+  config.networks = unique_items(fields, "networks", parse_network, &NetworkCreate::name,
+                                 Repeated{"network", "defined", "name"});
+  config.containers = unique_items(fields, "containers", parse_container, &ConfigContainer::name,
+                                   Repeated{"container", "defined", "name"});
+  config.services = unique_items(
+      fields, "services", parse_service,
+      [](const ConfigService& service) -> const std::string& { return service.service.name; },
+      Repeated{"service", "defined", "name"});
   config.uplinks = string_array(fields, "uplinks");
   std::set<std::string_view> seen_uplinks;
   for (size_t i = 0; i < config.uplinks.size(); ++i) {
     if (!seen_uplinks.insert(config.uplinks[i]).second) {
-      fail_at(kRoot, fmt::format("uplinks[{}]", i),
+      fail_at(kRoot, item_path("uplinks", i),
               fmt::format("interface \"{}\" is listed twice", config.uplinks[i]));
     }
   }
@@ -362,18 +319,13 @@ void apply_config(State& state, const Config& config, const std::vector<Cidr>& h
   for (size_t i = 0; i < config.uplinks.size(); ++i) {
     const std::string& name = config.uplinks[i];
     if (!is_valid_ifname(name)) {
-      fail_at(kRoot, fmt::format("uplinks[{}]", i),
-              fmt::format("invalid interface name \"{}\"", name));
+      fail_at(kRoot, item_path("uplinks", i), fmt::format("invalid interface name \"{}\"", name));
     }
     if (std::find(work.uplinks.begin(), work.uplinks.end(), name) == work.uplinks.end()) {
       work.uplinks.push_back(name);
     }
   }
-  if (work.uplinks.size() > BPFNET_MAX_UPLINKS) {
-    fail_at(
-        kRoot, "uplinks",
-        fmt::format("{} uplinks exceed the limit of {}", work.uplinks.size(), BPFNET_MAX_UPLINKS));
-  }
+  check_capacity(kUplinkCapacity, work.uplinks.size(), kRoot, "uplinks");
   state = std::move(work);
 }
 

@@ -3,22 +3,10 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/numbers.h"
 
 namespace bpfnet::core {
 namespace {
-
-// Parses a decimal number of 1..max_digits digits without a leading zero
-// (a lone "0" is fine). Returns nullopt on anything else.
-std::optional<uint32_t> parse_decimal(std::string_view text, size_t max_digits) {
-  if (text.empty() || text.size() > max_digits) return std::nullopt;
-  if (text.size() > 1 && text[0] == '0') return std::nullopt;
-  uint32_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<uint32_t>(c - '0');
-  }
-  return value;
-}
 
 std::optional<uint8_t> parse_hex_byte(std::string_view text) {
   if (text.size() != 2) return std::nullopt;
@@ -48,9 +36,9 @@ std::optional<Ipv4> Ipv4::try_parse(std::string_view text) {
     bool last = i == 3;
     if (last != (dot == std::string_view::npos)) return std::nullopt;
     std::string_view field = last ? text : text.substr(0, dot);
-    auto octet = parse_decimal(field, 3);
-    if (!octet || *octet > 255) return std::nullopt;
-    value = (value << 8) | *octet;
+    auto octet = parse_decimal(field, 255, LeadingZero::kRefused);
+    if (!octet) return std::nullopt;
+    value = (value << 8) | static_cast<uint32_t>(*octet);
     if (!last) text.remove_prefix(dot + 1);
   }
   return Ipv4{value};
@@ -76,8 +64,8 @@ std::optional<Cidr> Cidr::try_parse(std::string_view text) {
   size_t slash = text.find('/');
   if (slash == std::string_view::npos) return std::nullopt;
   auto ip = Ipv4::try_parse(text.substr(0, slash));
-  auto len = parse_decimal(text.substr(slash + 1), 2);
-  if (!ip || !len || *len > 32) return std::nullopt;
+  auto len = parse_decimal(text.substr(slash + 1), 32, LeadingZero::kRefused);
+  if (!ip || !len) return std::nullopt;
   return Cidr{*ip, static_cast<uint8_t>(*len)};
 }
 

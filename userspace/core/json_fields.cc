@@ -16,6 +16,10 @@ std::string join_path(std::string_view path, std::string_view key) {
   return fmt::format("{}.{}", path, key);
 }
 
+std::string item_path(std::string_view array, size_t index) {
+  return fmt::format("{}[{}]", array, index);
+}
+
 std::string_view json_type_name(const nlohmann::json& value) {
   switch (value.type()) {
     case nlohmann::json::value_t::null:
@@ -96,6 +100,20 @@ std::optional<uint64_t> JsonFields::optional_unsigned(std::string_view key) {
   return value->get<uint64_t>();
 }
 
+uint64_t JsonFields::required_unsigned_at_most(std::string_view key, uint64_t max) {
+  uint64_t value = required_unsigned(key);
+  if (value > max) fail(key, fmt::format("{} is out of range", value));
+  return value;
+}
+
+uint16_t JsonFields::required_uint16(std::string_view key) {
+  return static_cast<uint16_t>(required_unsigned_at_most(key, UINT16_MAX));
+}
+
+uint32_t JsonFields::required_uint32(std::string_view key) {
+  return static_cast<uint32_t>(required_unsigned_at_most(key, UINT32_MAX));
+}
+
 std::map<std::string, std::string> JsonFields::optional_string_map(std::string_view key) {
   const nlohmann::json* value = find(key);
   std::map<std::string, std::string> result;
@@ -120,8 +138,7 @@ std::optional<std::vector<std::string>> JsonFields::optional_string_array(std::s
   std::vector<std::string> result;
   for (size_t i = 0; i < array->size(); ++i) {
     const nlohmann::json& item = (*array)[i];
-    if (!item.is_string())
-      fail_at(root_, fmt::format("{}[{}]", path_of(key), i), "expected a string");
+    if (!item.is_string()) fail_at(root_, item_path(path_of(key), i), "expected a string");
     result.push_back(item.get<std::string>());
   }
   return result;

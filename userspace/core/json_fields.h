@@ -9,7 +9,11 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
+
+#include "core/error.h"
 
 namespace bpfnet::core {
 
@@ -18,6 +22,19 @@ namespace bpfnet::core {
 
 // Joins a field onto a path: ("networks[1]", "subnet") -> "networks[1].subnet".
 std::string join_path(std::string_view path, std::string_view key);
+// An element of an array: ("networks", 1) -> "networks[1]".
+std::string item_path(std::string_view array, size_t index);
+
+// Runs `operation` (a parse or check that throws UserError) and re-throws its
+// message under `path`: "ROOT: PATH: MESSAGE". Returns what it returns.
+template <typename Operation>
+auto at_path(std::string_view root, std::string_view path, Operation&& operation) {
+  try {
+    return operation();
+  } catch (const UserError& e) {
+    fail_at(root, path, e.what());
+  }
+}
 
 std::string_view json_type_name(const nlohmann::json& value);
 
@@ -41,6 +58,9 @@ class JsonFields {
   bool required_bool(std::string_view key);
   uint64_t required_unsigned(std::string_view key);
   std::optional<uint64_t> optional_unsigned(std::string_view key);
+  // required_unsigned, failing `N is out of range` above the type's maximum.
+  uint16_t required_uint16(std::string_view key);
+  uint32_t required_uint32(std::string_view key);
   // An object whose values are all strings; empty if absent.
   std::map<std::string, std::string> optional_string_map(std::string_view key);
   // A JSON array, or nullptr if absent.
@@ -48,15 +68,47 @@ class JsonFields {
   // An array of strings, or nullopt if absent.
   std::optional<std::vector<std::string>> optional_string_array(std::string_view key);
 
+  // The elements of the array `key`, each read by `read(element, path)` (path
+  // "KEY[i]") in order; empty if absent.
+  template <typename Read>
+  auto optional_items(std::string_view key, Read&& read) {
+    std::vector<std::invoke_result_t<Read&, const nlohmann::json&, const std::string&>> items;
+    if (const nlohmann::json* array = optional_array(key)) {
+      for (size_t i = 0; i < array->size(); ++i) {
+        items.push_back(read((*array)[i], item_path(path_of(key), i)));
+      }
+    }
+    return items;
+  }
+  // optional_items, failing `missing (expected an array)` if absent.
+  template <typename Read>
+  auto required_items(std::string_view key, Read&& read) {
+    if (object_.find(key) == object_.end()) fail(key, "missing (expected an array)");
+    return optional_items(key, read);
+  }
+
   // Fails on the first key no accessor asked for: misspelled keys would
   // otherwise be silently ignored.
   void reject_unknown_keys() const;
 
  private:
+  uint64_t required_unsigned_at_most(std::string_view key, uint64_t max);
+
   const nlohmann::json& object_;
   std::string root_;
   std::string path_;
   std::set<std::string, std::less<>> known_;
 };
+
+// Reads the object `json` at `path` into a new T: `read(fields, value)` asks
+// for the keys it knows, and any other key is an error.
+template <typename T, typename Read>
+T read_object(const nlohmann::json& json, std::string_view root, std::string path, Read&& read) {
+  JsonFields fields(json, root, std::move(path));
+  T value{};
+  read(fields, value);
+  fields.reject_unknown_keys();
+  return value;
+}
 
 }  // namespace bpfnet::core

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/numbers.h"
 
 namespace bpfnet::core {
 namespace {
@@ -56,15 +57,6 @@ uint64_t round_of_turn(uint64_t k, uint64_t max_weight, uint64_t weight) {
 MaglevPermutation maglev_permutation(uint32_t id, uint32_t size) {
   return MaglevPermutation{static_cast<uint32_t>(hash_id(id, kOffsetSeed) % size),
                            static_cast<uint32_t>(hash_id(id, kSkipSeed) % (size - 1) + 1)};
-}
-
-bool is_prime(uint32_t n) {
-  if (n < 2) return false;
-  if (n % 2 == 0) return n == 2;
-  for (uint64_t d = 3; d * d <= n; d += 2) {
-    if (n % d == 0) return false;
-  }
-  return true;
 }
 
 void check_maglev_table_size(uint32_t size) {

@@ -54,8 +54,6 @@ struct MaglevPermutation {
 // For size >= 2 (any prime table size).
 MaglevPermutation maglev_permutation(uint32_t id, uint32_t size);
 
-bool is_prime(uint32_t n);
-
 // Throws UserError `invalid table size 1000: must be a prime between 251
 // and 131071` unless `size` is a prime in [kMinMaglevTableSize,
 // kMaxMaglevTableSize].

@@ -11,6 +11,17 @@ bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
+// `KIND name must not be empty`, or `INVALID KIND name (NAME), only ... are
+// allowed`: Docker capitalises the word for containers only.
+void validate_restricted_name(std::string_view name, std::string_view kind,
+                              std::string_view invalid) {
+  if (name.empty()) throw UserError(fmt::format("{} name must not be empty", kind));
+  if (!is_restricted_name(name)) {
+    throw UserError(fmt::format("{} {} name ({}), only {} are allowed", invalid, kind, name,
+                                kRestrictedNameChars));
+  }
+}
+
 }  // namespace
 
 bool is_restricted_name(std::string_view name) {
@@ -22,27 +33,15 @@ bool is_restricted_name(std::string_view name) {
 }
 
 void validate_network_name(std::string_view name) {
-  if (name.empty()) throw UserError("network name must not be empty");
-  if (!is_restricted_name(name)) {
-    throw UserError(
-        fmt::format("invalid network name ({}), only {} are allowed", name, kRestrictedNameChars));
-  }
+  validate_restricted_name(name, "network", "invalid");
 }
 
 void validate_container_name(std::string_view name) {
-  if (name.empty()) throw UserError("container name must not be empty");
-  if (!is_restricted_name(name)) {
-    throw UserError(fmt::format("Invalid container name ({}), only {} are allowed", name,
-                                kRestrictedNameChars));
-  }
+  validate_restricted_name(name, "container", "Invalid");
 }
 
 void validate_service_name(std::string_view name) {
-  if (name.empty()) throw UserError("service name must not be empty");
-  if (!is_restricted_name(name)) {
-    throw UserError(
-        fmt::format("invalid service name ({}), only {} are allowed", name, kRestrictedNameChars));
-  }
+  validate_restricted_name(name, "service", "invalid");
 }
 
 bool is_hex_id(std::string_view id) {

@@ -11,8 +11,8 @@ namespace bpfnet::core {
 
 // How strict a decimal is about its first digit.
 enum class LeadingZero {
-  kAllowed,   // "080" is 80 (ports, weights, seconds)
-  kRefused,   // "080" is refused, a lone "0" is fine (IPv4 octets, prefix lengths)
+  kAllowed,  // "080" is 80 (ports, weights, seconds)
+  kRefused,  // "080" is refused, a lone "0" is fine (IPv4 octets, prefix lengths)
 };
 
 // Decimal digits only (no sign, no space, not empty), at most `max`;

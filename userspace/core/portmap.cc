@@ -6,8 +6,8 @@
 #include <tuple>
 #include <utility>
 
-#include "bpfnet_abi.h"
 #include "core/error.h"
+#include "core/limits.h"
 #include "core/names.h"
 
 namespace bpfnet::core {
@@ -149,10 +149,10 @@ std::vector<PortBinding> plan_port_bindings(const State& state,
     if (binding) added.push_back(*binding);
   }
   size_t total = binding_count(state) + added.size();
-  if (total > BPFNET_MAX_PORTMAPS) {
+  if (!kPublishedPortCapacity.fits(total)) {
     throw UserError(fmt::format(
         "cannot publish {} more ports: bpfnet supports at most {} published ports ({} in use)",
-        added.size(), BPFNET_MAX_PORTMAPS, binding_count(state)));
+        added.size(), kPublishedPortCapacity.most, binding_count(state)));
   }
   return added;
 }

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/numbers.h"
 
 namespace bpfnet::core {
 namespace {
@@ -24,14 +25,9 @@ std::string shown(std::string_view text) {
 
 // Decimal digits only (leading zeros allowed, as Go's ParseUint), 0..65535.
 std::optional<uint16_t> parse_port_number(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  uint32_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<uint32_t>(c - '0');
-    if (value > kMaxPort) return std::nullopt;
-  }
-  return static_cast<uint16_t>(value);
+  std::optional<uint64_t> value = parse_decimal(text, kMaxPort);
+  if (!value) return std::nullopt;
+  return static_cast<uint16_t>(*value);
 }
 
 // "P" or "FIRST-LAST" with FIRST <= LAST. Port 0 is left to the caller.

@@ -7,7 +7,9 @@
 
 #include "core/error.h"
 #include "core/ipam.h"
+#include "core/limits.h"
 #include "core/names.h"
+#include "core/numbers.h"
 
 namespace bpfnet::core {
 namespace {
@@ -34,18 +36,6 @@ std::string ports_string(const std::vector<ServicePort>& ports) {
 std::string affinity_string(const std::optional<uint32_t>& timeout) {
   if (!timeout) return std::string(kAffinityNone);
   return fmt::format("{}:{}", kAffinityClientIp, *timeout);
-}
-
-// Decimal digits only, at most `max`; nullopt otherwise.
-std::optional<uint64_t> parse_decimal(std::string_view text, uint64_t max) {
-  if (text.empty()) return std::nullopt;
-  uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-    if (value > max) return std::nullopt;
-  }
-  return value;
 }
 
 std::vector<ServicePort> parse_ports(const std::vector<std::string>& texts) {
@@ -114,31 +104,19 @@ std::vector<PortBinding> merged(const std::vector<PortBinding>& published,
 }
 
 uint32_t lowest_free_service_index(const State& state) {
-  std::vector<bool> used(kMaxServices, false);
-  for (const Service& service : state.services) {
-    if (service.index < used.size()) used[service.index] = true;
-  }
-  for (uint32_t index = 1; index < kMaxServices; ++index) {
-    if (!used[index]) return index;
-  }
-  throw UserError(
-      fmt::format("cannot create service: bpfnet supports at most {} services", kMaxServices - 1));
+  std::vector<uint32_t> used;
+  for (const Service& service : state.services) used.push_back(service.index);
+  return lowest_free_index(kServiceIndexes, used, "cannot create service");
 }
 
 // The lowest free ID, so that a backend removed and added again (an undrain)
 // gets its old permutation and slots back unless another backend took it.
 uint32_t lowest_free_backend_id(const State& state) {
-  std::vector<bool> used(kMaxBackendIds, false);
+  std::vector<uint32_t> used;
   for (const Service& service : state.services) {
-    for (const ServiceBackend& backend : service.backends) {
-      if (backend.id < used.size()) used[backend.id] = true;
-    }
+    for (const ServiceBackend& backend : service.backends) used.push_back(backend.id);
   }
-  for (uint32_t id = 1; id < kMaxBackendIds; ++id) {
-    if (!used[id]) return id;
-  }
-  throw UserError(fmt::format("cannot add backend: bpfnet supports at most {} backends in all",
-                              kMaxBackendIds - 1));
+  return lowest_free_index(kBackendIds, used, "cannot add backend");
 }
 
 Service& mutable_service(State& state, const Service& service) {

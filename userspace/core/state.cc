@@ -5,64 +5,87 @@
 #include "core/error.h"
 
 namespace bpfnet::core {
+namespace {
 
-const Network* State::network_by_name(std::string_view name) const {
-  for (const Network& network : networks) {
-    if (network.name == name) return &network;
+// The first item whose `member` is `value`, or nullptr.
+template <typename T>
+const T* first_with(const std::vector<T>& items, std::string T::*member, std::string_view value) {
+  for (const T& item : items) {
+    if (item.*member == value) return &item;
   }
   return nullptr;
 }
 
-const Network* State::network_by_id(std::string_view id) const {
-  for (const Network& network : networks) {
-    if (network.id == id) return &network;
+// Every item whose `member` is `value`, in order.
+template <typename T>
+std::vector<const T*> all_with(const std::vector<T>& items, std::string T::*member,
+                               std::string_view value) {
+  std::vector<const T*> result;
+  for (const T& item : items) {
+    if (item.*member == value) result.push_back(&item);
   }
-  return nullptr;
+  return result;
 }
 
-const Network* State::network_by_id_prefix(std::string_view prefix) const {
+// The one item whose ID starts with `prefix` (nullptr for none or an empty
+// prefix). Throws UserError `KIND P is ambiguous (N matches found based on
+// ID prefix)`.
+template <typename T>
+const T* by_id_prefix(const std::vector<T>& items, std::string_view prefix, std::string_view kind) {
   if (prefix.empty()) return nullptr;
-  const Network* match = nullptr;
+  const T* match = nullptr;
   size_t matches = 0;
-  for (const Network& network : networks) {
-    if (network.id.starts_with(prefix)) {
-      match = &network;
+  for (const T& item : items) {
+    if (item.id.starts_with(prefix)) {
+      match = &item;
       ++matches;
     }
   }
   if (matches > 1) {
-    throw UserError(fmt::format("network {} is ambiguous ({} matches found based on ID prefix)",
+    throw UserError(fmt::format("{} {} is ambiguous ({} matches found based on ID prefix)", kind,
                                 prefix, matches));
   }
   return match;
 }
 
-const Network* State::find_network(std::string_view name_or_id) const {
-  if (const Network* by_id = network_by_id(name_or_id)) return by_id;
-  if (const Network* by_name = network_by_name(name_or_id)) return by_name;
-  return network_by_id_prefix(name_or_id);
+// Docker's lookup order: full ID, then name, then unique ID prefix.
+template <typename T>
+const T* by_name_or_id(const std::vector<T>& items, std::string_view name_or_id,
+                       std::string_view kind) {
+  if (const T* by_id = first_with(items, &T::id, name_or_id)) return by_id;
+  if (const T* by_name = first_with(items, &T::name, name_or_id)) return by_name;
+  return by_id_prefix(items, name_or_id, kind);
 }
 
-const Network& State::get_network(std::string_view name_or_id) const {
-  const Network* network = find_network(name_or_id);
-  if (network == nullptr) throw UserError(fmt::format("network {} not found", name_or_id));
-  return *network;
+// Throws UserError `KIND NAME not found` for nullptr.
+template <typename T>
+const T& found(const T* item, std::string_view kind, std::string_view name_or_id) {
+  if (item == nullptr) throw UserError(fmt::format("{} {} not found", kind, name_or_id));
+  return *item;
 }
 
-std::vector<const Endpoint*> State::endpoints_of_network(std::string_view network_id) const {
-  std::vector<const Endpoint*> result;
-  for (const Endpoint& endpoint : endpoints) {
-    if (endpoint.network_id == network_id) result.push_back(&endpoint);
-  }
-  return result;
+}  // namespace
+
+// Lookups by one field.
+
+const Network* State::network_by_name(std::string_view name) const {
+  return first_with(networks, &Network::name, name);
 }
 
-std::vector<const Endpoint*> State::endpoints_of_container(std::string_view container) const {
-  std::vector<const Endpoint*> result;
-  for (const Endpoint& endpoint : endpoints) {
-    if (endpoint.container == container) result.push_back(&endpoint);
-  }
-  return result;
+const Network* State::network_by_id(std::string_view id) const {
+  return first_with(networks, &Network::id, id);
+}
+
+const Endpoint* State::endpoint_by_id(std::string_view id) const {
+  return first_with(endpoints, &Endpoint::id, id);
+}
+
+const Service* State::service_by_name(std::string_view name) const {
+  return first_with(services, &Service::name, name);
+}
+
+const ServiceBackend* Service::backend(std::string_view container) const {
+  return first_with(backends, &ServiceBackend::container, container);
 }
 
 const Endpoint* State::endpoint(std::string_view network_id, std::string_view container) const {
@@ -72,60 +95,38 @@ const Endpoint* State::endpoint(std::string_view network_id, std::string_view co
   return nullptr;
 }
 
-const Endpoint* State::endpoint_by_id(std::string_view id) const {
-  for (const Endpoint& endpoint : endpoints) {
-    if (endpoint.id == id) return &endpoint;
-  }
-  return nullptr;
+std::vector<const Endpoint*> State::endpoints_of_network(std::string_view network_id) const {
+  return all_with(endpoints, &Endpoint::network_id, network_id);
 }
 
-const ServiceBackend* Service::backend(std::string_view container) const {
-  for (const ServiceBackend& backend : backends) {
-    if (backend.container == container) return &backend;
-  }
-  return nullptr;
-}
-
-const Service* State::service_by_name(std::string_view name) const {
-  for (const Service& service : services) {
-    if (service.name == name) return &service;
-  }
-  return nullptr;
-}
-
-const Service* State::find_service(std::string_view name_or_id) const {
-  for (const Service& service : services) {
-    if (service.id == name_or_id) return &service;
-  }
-  if (const Service* by_name = service_by_name(name_or_id)) return by_name;
-  if (name_or_id.empty()) return nullptr;
-  const Service* match = nullptr;
-  size_t matches = 0;
-  for (const Service& service : services) {
-    if (service.id.starts_with(name_or_id)) {
-      match = &service;
-      ++matches;
-    }
-  }
-  if (matches > 1) {
-    throw UserError(fmt::format("service {} is ambiguous ({} matches found based on ID prefix)",
-                                name_or_id, matches));
-  }
-  return match;
-}
-
-const Service& State::get_service(std::string_view name_or_id) const {
-  const Service* service = find_service(name_or_id);
-  if (service == nullptr) throw UserError(fmt::format("service {} not found", name_or_id));
-  return *service;
+std::vector<const Endpoint*> State::endpoints_of_container(std::string_view container) const {
+  return all_with(endpoints, &Endpoint::container, container);
 }
 
 std::vector<const Service*> State::services_of_network(std::string_view network_id) const {
-  std::vector<const Service*> result;
-  for (const Service& service : services) {
-    if (service.network_id == network_id) result.push_back(&service);
-  }
-  return result;
+  return all_with(services, &Service::network_id, network_id);
+}
+
+// What users type: Docker's lookup order, full ID, name, unique ID prefix.
+
+const Network* State::network_by_id_prefix(std::string_view prefix) const {
+  return by_id_prefix(networks, prefix, "network");
+}
+
+const Network* State::find_network(std::string_view name_or_id) const {
+  return by_name_or_id(networks, name_or_id, "network");
+}
+
+const Service* State::find_service(std::string_view name_or_id) const {
+  return by_name_or_id(services, name_or_id, "service");
+}
+
+const Network& State::get_network(std::string_view name_or_id) const {
+  return found(find_network(name_or_id), "network", name_or_id);
+}
+
+const Service& State::get_service(std::string_view name_or_id) const {
+  return found(find_service(name_or_id), "service", name_or_id);
 }
 
 State initial_state(IdSource& ids, const std::string& now) {

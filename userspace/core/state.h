@@ -182,12 +182,12 @@ State state_from_json(const nlohmann::json& json);
 // interface names, addresses; endpoints on existing bridge networks; both
 // builtin networks present; published ports sorted per endpoint, never on an
 // internal network, and free of conflicts (see add_ports); uplinks valid and
-// unique interface names; services valid (see validate_services in
-// state_json.cc: unique names, IDs, indexes and backend IDs, VIPs inside
-// their network and used by no endpoint or other service, backends connected
-// to the network, table sizes and health checks valid, published ports free
-// of conflicts with each other and with endpoint bindings). Throws UserError
-// as state_from_json does.
+// unique interface names; services valid (unique names, IDs, indexes and
+// backend IDs, VIPs inside their network and used by no endpoint or other
+// service, backends connected to the network, table sizes and health checks
+// valid); no more of anything than the datapath's maps hold. The full list,
+// part by part, is in core/state_validate.h. Throws UserError as
+// state_from_json does.
 void validate_state(const State& state);
 
 }  // namespace bpfnet::core

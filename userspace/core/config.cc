@@ -68,15 +68,8 @@ std::vector<std::string> string_array(JsonFields& fields, std::string_view key) 
 
 NetworkCreate parse_network(const nlohmann::json& json, const std::string& path) {
   return read_object<NetworkCreate>(
-      json, kRoot, path, [](JsonFields& fields, NetworkCreate& network) {
-        network.name = fields.required_string("name");
-        network.driver = fields.optional_string("driver").value_or(std::string(kDriverBridge));
-        network.subnet = fields.optional_string("subnet");
-        network.gateway = fields.optional_string("gateway");
-        network.ip_range = fields.optional_string("ip_range");
-        network.internal = fields.optional_bool("internal", false);
-        network.options = fields.optional_string_map("options");
-      });
+      json, kRoot, path,
+      [](JsonFields& fields, NetworkCreate& network) { network = read_network_create(fields); });
 }
 
 ConfigAttachment parse_attachment(const nlohmann::json& json, const std::string& path) {

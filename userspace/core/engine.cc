@@ -10,6 +10,7 @@
 #include "core/engine_steps.h"
 #include "core/error.h"
 #include "core/ipam.h"
+#include "core/json_fields.h"
 #include "core/names.h"
 #include "core/network_settings.h"
 #include "core/pools.h"
@@ -36,6 +37,18 @@ std::string lowest_free_ifname(const std::vector<const Endpoint*>& of_container)
 }
 
 }  // namespace
+
+NetworkCreate read_network_create(JsonFields& fields) {
+  NetworkCreate network;
+  network.name = fields.required_string("name");
+  network.driver = fields.optional_string("driver").value_or(std::string(kDriverBridge));
+  network.subnet = fields.optional_string("subnet");
+  network.gateway = fields.optional_string("gateway");
+  network.ip_range = fields.optional_string("ip_range");
+  network.internal = fields.optional_bool("internal", false);
+  network.options = fields.optional_string_map("options");
+  return network;
+}
 
 const Network& create_network(State& state, const NetworkCreate& request,
                               const std::vector<Cidr>& host_routes, IdSource& ids,

@@ -27,6 +27,11 @@ struct NetworkCreate {
   std::map<std::string, std::string> options;  // Docker's -o keys
 };
 
+class JsonFields;
+// The fields of a NetworkCreate, as the control protocol's network.create
+// and the config file's "networks" entries both spell them.
+NetworkCreate read_network_create(JsonFields& fields);
+
 // `docker network connect`.
 struct ConnectRequest {
   std::string network;    // name, full ID or unique ID prefix

@@ -10,8 +10,8 @@
 #include "core/engine.h"
 #include "core/error.h"
 #include "core/inspect.h"
+#include "core/json_fields.h"
 #include "core/service.h"
-#include "daemon/request_args.h"
 #include "datapath/conntrack.h"
 #include "datapath/counters.h"
 
@@ -23,7 +23,7 @@ using nlohmann::json;
 
 // --- daemon ---------------------------------------------------------------
 
-json ping(Controller&, const RequestArgs&) { return json{{"version", BPFNET_VERSION}}; }
+json ping(Controller&, core::JsonFields&) { return json{{"version", BPFNET_VERSION}}; }
 
 json endpoint_stats(Controller& ctl, const datapath::CounterSummary& counters) {
   json endpoints = json::array();
@@ -49,7 +49,7 @@ json endpoint_stats(Controller& ctl, const datapath::CounterSummary& counters) {
   return endpoints;
 }
 
-json stats(Controller& ctl, const RequestArgs&) {
+json stats(Controller& ctl, core::JsonFields&) {
   const datapath::CounterSummary counters = datapath::summarize(ctl.datapath().read_metrics());
   json drops = json::array();
   for (const auto& d : counters.drops)
@@ -63,15 +63,8 @@ json stats(Controller& ctl, const RequestArgs&) {
 
 // --- networks and published ports ----------------------------------------
 
-json network_create(Controller& ctl, const RequestArgs& args) {
-  core::NetworkCreate req;
-  req.name = args.string("name");
-  if (auto d = args.opt_string("driver")) req.driver = *d;
-  req.subnet = args.opt_string("subnet");
-  req.gateway = args.opt_string("gateway");
-  req.ip_range = args.opt_string("ip_range");
-  req.internal = args.opt_bool("internal");
-  req.options = args.opt_string_map("options");
+json network_create(Controller& ctl, core::JsonFields& args) {
+  const core::NetworkCreate req = core::read_network_create(args);
   std::string id;
   ctl.update([&](core::State& next) {
     id = core::create_network(next, req, ctl.host_routes(), ctl.ids(), ctl.now()).id;
@@ -79,7 +72,7 @@ json network_create(Controller& ctl, const RequestArgs& args) {
   return core::network_inspect(ctl.state(), *ctl.state().network_by_id(id));
 }
 
-json network_ls(Controller& ctl, const RequestArgs&) {
+json network_ls(Controller& ctl, core::JsonFields&) {
   std::vector<const core::Network*> nets;
   for (const auto& n : ctl.state().networks) nets.push_back(&n);
   std::sort(nets.begin(), nets.end(), [](auto* a, auto* b) { return a->name < b->name; });
@@ -88,23 +81,24 @@ json network_ls(Controller& ctl, const RequestArgs&) {
   return out;
 }
 
-json network_inspect(Controller& ctl, const RequestArgs& args) {
-  return core::network_inspect(ctl.state(), ctl.state().get_network(args.string("name")));
+json network_inspect(Controller& ctl, core::JsonFields& args) {
+  return core::network_inspect(ctl.state(), ctl.state().get_network(args.required_string("name")));
 }
 
-json network_rm(Controller& ctl, const RequestArgs& args) {
+json network_rm(Controller& ctl, core::JsonFields& args) {
   std::string id;
-  ctl.update([&](core::State& next) { id = core::remove_network(next, args.string("name")).id; });
+  ctl.update(
+      [&](core::State& next) { id = core::remove_network(next, args.required_string("name")).id; });
   return json{{"id", id}};
 }
 
-json network_connect(Controller& ctl, const RequestArgs& args) {
+json network_connect(Controller& ctl, core::JsonFields& args) {
   core::ConnectRequest req;
-  req.network = args.string("network");
-  req.container = args.string("container");
-  req.netns = args.string("netns");
-  req.ip = args.opt_string("ip");
-  req.mac = args.opt_string("mac");
+  req.network = args.required_string("network");
+  req.container = args.required_string("container");
+  req.netns = args.required_string("netns");
+  req.ip = args.optional_string("ip");
+  req.mac = args.optional_string("mac");
   std::string id;
   ctl.update([&](core::State& next) {
     id = core::connect(next, req, ctl.ids()).id;
@@ -115,9 +109,9 @@ json network_connect(Controller& ctl, const RequestArgs& args) {
   return json::object();
 }
 
-json network_disconnect(Controller& ctl, const RequestArgs& args) {
+json network_disconnect(Controller& ctl, core::JsonFields& args) {
   ctl.update([&](core::State& next) {
-    core::remove_endpoint(next, args.string("network"), args.string("container"));
+    core::remove_endpoint(next, args.required_string("network"), args.required_string("container"));
   });
   return json::object();
 }
@@ -129,27 +123,30 @@ json bindings_json(const core::State& state, const std::vector<core::PortBinding
   return out;
 }
 
-json port_add(Controller& ctl, const RequestArgs& args) {
-  std::string container = args.string("container");
-  std::vector<std::string> specs = args.string_array("specs");
+json port_add(Controller& ctl, core::JsonFields& args) {
+  std::string container = args.required_string("container");
+  std::vector<std::string> specs =
+      args.optional_string_array("specs").value_or(std::vector<std::string>{});
+  if (specs.empty()) args.fail("specs", "expected a non-empty array of strings");
   std::vector<core::PortBinding> added;
   ctl.update([&](core::State& next) {
-    added =
-        core::add_ports(next, container, specs, args.opt_string("network"), ctl.port_environment());
+    added = core::add_ports(next, container, specs, args.optional_string("network"),
+                            ctl.port_environment());
   });
   return json{{"container", container}, {"bindings", bindings_json(ctl.state(), added)}};
 }
 
-json port_ls(Controller& ctl, const RequestArgs& args) {
-  return core::ports_json(ctl.state(), args.opt_string("container"));
+json port_ls(Controller& ctl, core::JsonFields& args) {
+  return core::ports_json(ctl.state(), args.optional_string("container"));
 }
 
-json port_rm(Controller& ctl, const RequestArgs& args) {
-  std::string container = args.string("container");
+json port_rm(Controller& ctl, core::JsonFields& args) {
+  std::string container = args.required_string("container");
   json removed;
   ctl.update([&](core::State& next) {
     // Described while their owner still exists.
-    removed = bindings_json(ctl.state(), core::remove_ports(next, container, args.string("spec")));
+    removed = bindings_json(ctl.state(),
+                            core::remove_ports(next, container, args.required_string("spec")));
   });
   return json{{"container", container}, {"removed", removed}};
 }
@@ -160,8 +157,9 @@ json inspect(Controller& ctl, const std::string& id) {
   return core::service_inspect(ctl.state(), ctl.state().get_service(id), ctl.backend_runtime());
 }
 
-json service_create(Controller& ctl, const RequestArgs& args) {
-  core::ServiceCreate req = core::service_create_from_json(args.json(), "request", "");
+json service_create(Controller& ctl, core::JsonFields& args) {
+  core::ServiceCreate req = core::read_service_create(args);
+  args.reject_unknown_keys();
   std::string id;
   ctl.update([&](core::State& next) {
     id = core::create_service(next, req, ctl.ids(), ctl.port_environment()).id;
@@ -171,9 +169,9 @@ json service_create(Controller& ctl, const RequestArgs& args) {
 
 // A change to one backend of a service; answers the service as it is after.
 template <typename Change>
-json change_backend(Controller& ctl, const RequestArgs& args, Change change) {
-  std::string name = args.string("name");
-  std::string container = args.string("container");
+json change_backend(Controller& ctl, core::JsonFields& args, Change change) {
+  std::string name = args.required_string("name");
+  std::string container = args.required_string("container");
   std::string id;
   ctl.update([&](core::State& next) {
     change(next, name, container);
@@ -182,31 +180,35 @@ json change_backend(Controller& ctl, const RequestArgs& args, Change change) {
   return inspect(ctl, id);
 }
 
-json service_add_backend(Controller& ctl, const RequestArgs& args) {
+json service_add_backend(Controller& ctl, core::JsonFields& args) {
   return change_backend(ctl, args, [&](core::State& next, const auto& name, const auto& container) {
-    core::add_backend(next, name, container, args.opt_integer("weight").value_or(1));
+    // Beyond int64: the largest, which add_backend refuses naming it.
+    const uint64_t weight = args.optional_unsigned("weight").value_or(1);
+    core::add_backend(next, name, container,
+                      weight > uint64_t{INT64_MAX} ? INT64_MAX : static_cast<int64_t>(weight));
   });
 }
 
-json service_rm_backend(Controller& ctl, const RequestArgs& args) {
+json service_rm_backend(Controller& ctl, core::JsonFields& args) {
   return change_backend(ctl, args, core::remove_backend);
 }
 
-json service_drain(Controller& ctl, const RequestArgs& args) {
+json service_drain(Controller& ctl, core::JsonFields& args) {
   return change_backend(ctl, args, core::drain_backend);
 }
 
-json service_ls(Controller& ctl, const RequestArgs&) {
+json service_ls(Controller& ctl, core::JsonFields&) {
   return core::services_json(ctl.state(), ctl.backend_runtime());
 }
 
-json service_inspect(Controller& ctl, const RequestArgs& args) {
-  return inspect(ctl, ctl.state().get_service(args.string("name")).id);
+json service_inspect(Controller& ctl, core::JsonFields& args) {
+  return inspect(ctl, ctl.state().get_service(args.required_string("name")).id);
 }
 
-json service_rm(Controller& ctl, const RequestArgs& args) {
+json service_rm(Controller& ctl, core::JsonFields& args) {
   std::string id;
-  ctl.update([&](core::State& next) { id = core::remove_service(next, args.string("name")).id; });
+  ctl.update(
+      [&](core::State& next) { id = core::remove_service(next, args.required_string("name")).id; });
   return json{{"id", id}};
 }
 
@@ -237,7 +239,11 @@ std::span<const RequestRow> requests() { return kRequests; }
 
 json handle_request(Controller& controller, const std::string& op, const json& args) {
   for (const RequestRow& row : kRequests)
-    if (row.op == op) return row.handle(controller, RequestArgs(args));
+    if (row.op == op) {
+      static const json kNoArgs = json::object();
+      core::JsonFields fields(args.is_null() ? kNoArgs : args, "request", "");
+      return row.handle(controller, fields);
+    }
   throw core::UserError(fmt::format("unknown request \"{}\"", op));
 }
 

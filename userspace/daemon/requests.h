@@ -12,12 +12,12 @@
 #include <string>
 #include <string_view>
 
+#include "core/json_fields.h"
 #include "daemon/controller.h"
 
 namespace bpfnet::daemon {
 
-class RequestArgs;
-using RequestHandler = nlohmann::json (*)(Controller&, const RequestArgs&);
+using RequestHandler = nlohmann::json (*)(Controller&, core::JsonFields&);
 
 struct RequestRow {
   std::string_view op;

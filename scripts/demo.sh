@@ -45,9 +45,6 @@ ip -n "$P-host" addr add 10.201.0.1/24 dev up0
 ip -n "$P-host" link set up0 up
 ip -n "$P-outside" addr add 10.201.0.2/24 dev eth0
 ip -n "$P-outside" link set eth0 up
-# A wire carries complete checksums; a veth would leave them to "hardware",
-# which the uplink's XDP program cannot see.
-ip netns exec "$P-outside" ethtool -K eth0 tx off >/dev/null
 mkdir -p "$T/bpffs" "$T/state"
 mount -t bpf bpf "$T/bpffs"
 
@@ -95,7 +92,9 @@ step "ip netns exec $P-client curl http://$web_ip/      # client -> web, forward
 ip netns exec "$P-client" curl -sS --max-time 5 "http://$web_ip/"
 step "bpfnetctl port-map ls web      # published as docker run -p 8080:80 would"
 ctl port-map ls web
-step "ip netns exec $P-outside curl http://10.201.0.1:8080/      # remote client -> host:8080 -> web, its address kept"
+step "bpfnetctl uplink ls      # the uplink's hook, picked for its driver (a veth: tc)"
+ctl uplink ls
+step "ip netns exec $P-outside curl http://10.201.0.1:8080/      # remote client (untouched) -> host:8080 -> web, its address kept"
 ip netns exec "$P-outside" curl -sS --max-time 5 "http://10.201.0.1:8080/"
 step "ip netns exec $P-client ping -c 3 $web_ip"
 ip netns exec "$P-client" ping -c 3 -q "$web_ip"

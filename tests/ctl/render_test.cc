@@ -494,5 +494,19 @@ TEST(RenderVersion, ClientVersionIsTheProjectVersion) {
   EXPECT_EQ(client_version(), BPFNET_EXPECTED_VERSION);
 }
 
+TEST(RenderUplinkLs, ModeDriverAddressAndReasonByName) {
+  const Json uplinks = Json::parse(R"([
+    {"name": "up1", "requested": "tc", "mode": "none",
+     "reason": "no such interface, or no IPv4 address"},
+    {"name": "eth0", "requested": "auto", "mode": "tc", "reason": "veth: partial checksums from the peer",
+     "ifindex": 7, "driver": "veth", "address": "192.0.2.1"}])");
+  EXPECT_EQ(render(command({"uplink", "ls"}), uplinks),
+            "NAME      MODE      DRIVER    ADDRESS     REASON\n"
+            "eth0      tc        veth      192.0.2.1   veth: partial checksums from the peer\n"
+            "up1       none                            no such interface, or no IPv4 address\n");
+  EXPECT_EQ(render(command({"uplink", "ls", "-o", "json"}), uplinks), pretty_json(uplinks));
+  EXPECT_THROW(render(command({"uplink", "ls"}), Json::object()), BadResult);
+}
+
 }  // namespace
 }  // namespace bpfnet::ctl

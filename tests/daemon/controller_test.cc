@@ -525,6 +525,87 @@ TEST_F(ControllerTest, UplinksAreAttachedAndProjected) {
             (std::map<uint32_t, uint32_t>{{ip("192.0.2.10"), 0}, {ip("127.0.0.1"), 0}}));
 }
 
+// --- uplink hooks (issue 11): XDP only where checksums arrive complete -------------
+
+class UplinkHookTest : public ControllerTest {
+ protected:
+  // eth0 (ifindex 7) with `driver`; the controller started with `specs`.
+  void start_with(const std::string& driver, std::vector<std::string> specs) {
+    plumbing.uplinks["eth0"] = UplinkInfo{7, core::Ipv4::parse("192.0.2.10"), {}, "eth0", driver};
+    options.uplinks = std::move(specs);
+    start();
+  }
+  const UplinkStatus& eth0() {
+    EXPECT_EQ(ctl->uplinks().size(), 1u);
+    return ctl->uplinks().at(0);
+  }
+};
+
+TEST_F(UplinkHookTest, AutoOnAVethIsTc) {
+  start_with("veth", {"eth0"});
+  EXPECT_FALSE(datapath.uplink_xdp.at(7));
+  EXPECT_FALSE(eth0().xdp);
+  EXPECT_EQ(eth0().reason, "veth: partial checksums from the peer");
+}
+
+TEST_F(UplinkHookTest, AutoOnANicWithNativeXdpIsXdp) {
+  start_with("mlx5_core", {"eth0:auto"});
+  EXPECT_TRUE(datapath.uplink_xdp.at(7));
+  EXPECT_EQ(eth0().reason, "mlx5_core: native XDP, complete checksums");
+}
+
+TEST_F(UplinkHookTest, NoXdpMakesAutoTc) {
+  options.xdp = false;
+  start_with("mlx5_core", {"eth0"});
+  EXPECT_FALSE(datapath.uplink_xdp.at(7));
+  EXPECT_EQ(eth0().reason, "set by --no-xdp");
+}
+
+TEST_F(UplinkHookTest, AModeOnTheCommandLineWins) {
+  start_with("veth", {"eth0:xdp"});
+  EXPECT_TRUE(datapath.uplink_xdp.at(7));
+  EXPECT_EQ(eth0().reason, "set by eth0:xdp");
+  options.xdp = false;  // --no-xdp only changes auto uplinks
+  start();
+  EXPECT_TRUE(datapath.uplink_xdp.at(7));
+}
+
+TEST_F(UplinkHookTest, ADriverRefusingXdpFallsBackToTc) {
+  datapath.refuse_xdp = true;
+  start_with("ixgbe", {"eth0"});
+  EXPECT_FALSE(datapath.uplink_xdp.at(7));
+  EXPECT_EQ(eth0().reason,
+            "ixgbe: native XDP, complete checksums (XDP refused: fake: XDP refused)");
+}
+
+TEST_F(UplinkHookTest, AForcedXdpThatFailsStopsTheStart) {
+  datapath.refuse_xdp = true;
+  EXPECT_THROW(start_with("veth", {"eth0:xdp"}), datapath::DatapathError);
+}
+
+TEST_F(UplinkHookTest, UplinkLsShowsModeAndReason) {
+  plumbing.uplinks["eth1"] = UplinkInfo{9, core::Ipv4::parse("198.51.100.1"), {}, "eth1", "ice"};
+  plumbing.uplinks["gone0"] = UplinkInfo{11, core::Ipv4::parse("203.0.113.1"), {}, "gone0", "veth"};
+  start_with("veth", {"eth1", "eth0", "gone0:tc"});
+  plumbing.uplinks.erase("gone0");  // removed while bpfnetd runs: shown, not attached
+  ctl->tick(0);
+  const json r = ctl->handle("uplink.ls", json::object());
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0], (json{{"name", "eth0"},
+                        {"requested", "auto"},
+                        {"mode", "tc"},
+                        {"reason", "veth: partial checksums from the peer"},
+                        {"ifindex", 7},
+                        {"driver", "veth"},
+                        {"address", "192.0.2.10"}}));
+  EXPECT_EQ(r[1]["mode"], "xdp");
+  EXPECT_EQ(r[1]["driver"], "ice");
+  EXPECT_EQ(r[2], (json{{"name", "gone0"},
+                        {"requested", "tc"},
+                        {"mode", "none"},
+                        {"reason", "no such interface, or no IPv4 address"}}));
+}
+
 TEST_F(ControllerTest, WithoutUplinksForwardingIsLeftAlone) {
   EXPECT_TRUE(plumbing.calls_of("enable_forwarding").empty());
   EXPECT_TRUE(datapath.uplink_attach_calls.empty());

@@ -104,7 +104,9 @@ class FakePlumbing : public Plumbing {
     record("uplink", name);
     auto it = uplinks.find(name);
     if (it == uplinks.end()) throw core::UserError(fmt::format("uplink {}: no such device", name));
-    return it->second;
+    UplinkInfo info = it->second;
+    if (info.name.empty()) info.name = name;
+    return info;
   }
   std::vector<core::Ipv4> host_addresses() override { return addresses; }
   void enable_forwarding() override { record("enable_forwarding", ""); }

@@ -21,7 +21,7 @@ setup_host
 make_ns client
 add_uplink up0 10.99.0.1 client 10.99.0.2
 start_bpfnetd() {
-  start_daemon --docker-plugin bpfnet --docker-plugin-socket "$PLUGIN_SOCK" --uplink up0 $(uplink_flags)
+  start_daemon --docker-plugin bpfnet --docker-plugin-socket "$PLUGIN_SOCK" --uplink "$(uplink_arg up0)" $(uplink_flags)
   for _ in $(seq 1 50); do [ -S "$PLUGIN_SOCK" ] && return 0; sleep 0.1; done
   fail "bpfnetd made no plugin socket at $PLUGIN_SOCK"
 }

@@ -153,15 +153,22 @@ add_uplink() {  # add_uplink HOSTIF HOSTIP PEER PEERIP
   ip -n "$(ns "$peer")" addr add "$pip/24" dev eth0
   ip -n "$(ns "$peer")" link set eth0 up
   ip -n "$(ns "$peer")" route add default via "$hip"
-  if [ "${UPLINK_MODE:-xdp}" = xdp ]; then
-    # A real wire carries complete checksums; a veth peer would otherwise
-    # leave them to "hardware" (CHECKSUM_PARTIAL), which XDP cannot see.
+  if [ "${UPLINK_MODE:-auto}" = xdp ]; then
+    # Forced XDP on a veth: the peer must checksum in software, as a real
+    # wire's frames are (with tx on, a veth peer leaves the checksum to
+    # "hardware", CHECKSUM_PARTIAL, which XDP cannot see). Only tests that
+    # force XDP on purpose do this; every other peer is left as a user has it.
     ip netns exec "$(ns "$peer")" ethtool -K eth0 tx off >/dev/null
   fi
 }
 
-# --no-xdp when the test runs the tc-only uplink path.
-uplink_flags() { [ "${UPLINK_MODE:-xdp}" = tc ] && echo --no-xdp || true; }
+# The uplink path a test runs (UPLINK_MODE): auto (the default: no flag,
+# bpfnetd picks tc on a veth), xdp (forced, `--uplink NAME:xdp`) or tc
+# (`--no-xdp`).
+uplink_arg() {  # uplink_arg NAME: the --uplink value for NAME
+  if [ "${UPLINK_MODE:-auto}" = xdp ]; then echo "$1:xdp"; else echo "$1"; fi
+}
+uplink_flags() { [ "${UPLINK_MODE:-auto}" = tc ] && echo --no-xdp || true; }
 
 # A cgroup v2 directory of the test's own (for the socket hooks), on a cgroup2
 # mount visible inside `ip netns exec` (which hides /sys/fs/cgroup).

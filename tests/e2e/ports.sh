@@ -5,7 +5,8 @@
 # 127.0.0.1 and the host address (socket hooks, no proxy); masquerade to an
 # outside server (and not when disabled); ephemeral and range allocation;
 # conflicts; rm stops new flows while established ones finish.
-# UPLINK_MODE=xdp (default) or tc (bpfnetd --no-xdp) picks the uplink path.
+# UPLINK_MODE picks the uplink path: auto (default flags, untouched peers: tc
+# on a veth), xdp (forced) or tc (--no-xdp).
 source "$(dirname "$0")/lib.sh"
 
 setup_host
@@ -13,7 +14,7 @@ setup_cgroup
 for n in client outside web c2 c3 c4; do make_ns $n; done
 add_uplink up0 10.99.0.1 client 10.99.0.2
 add_uplink up1 10.98.0.1 outside 10.98.0.2
-start_daemon --uplink up0 --uplink up1 $(uplink_flags)
+start_daemon --uplink "$(uplink_arg up0)" --uplink "$(uplink_arg up1)" $(uplink_flags)
 
 ctl network create front --subnet 10.90.0.0/24 >/dev/null
 ctl network create back --subnet 10.91.0.0/24 >/dev/null

@@ -45,7 +45,13 @@ class FakeDatapath : public datapath::DatapathPort {
   }
   std::vector<datapath::MetricRow> read_metrics() override { return metrics; }
   void forget_metrics(uint32_t ifindex) override { forgotten.push_back(ifindex); }
-  void attach_uplink(uint32_t ifindex, bool) override { uplink_attach_calls.push_back(ifindex); }
+  void attach_uplink(uint32_t ifindex, bool xdp) override {
+    uplink_attach_calls.push_back(ifindex);
+    if (xdp && refuse_xdp) throw datapath::DatapathError("fake: XDP refused");
+    uplink_xdp[ifindex] = xdp;
+  }
+  std::map<uint32_t, bool> uplink_xdp;  // by ifindex: the hook last attached
+  bool refuse_xdp = false;              // as a driver without native XDP does
   void attach_cgroup(const std::string&, uint64_t) override {}
   std::vector<datapath::CtEntry> read_conntrack() override { return conntrack; }
   void delete_conntrack(const std::vector<datapath::CtKey>& keys) override {

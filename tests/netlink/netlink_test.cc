@@ -27,6 +27,7 @@
 #include <string>
 
 #include "netlink/error.h"
+#include "netlink/ethtool.h"
 #include "netlink/netns.h"
 #include "netlink/rtnetlink.h"
 
@@ -520,6 +521,20 @@ TEST_F(NetlinkTest, SysctlWriteLandsInTheTargetNamespaceOnly) {
             "invalid sysctl path \"net/../../etc/passwd\"");
   EXPECT_EQ(error_of([&] { write_sysctl("/etc/passwd", "x"); }),
             "invalid sysctl path \"/etc/passwd\"");
+}
+
+TEST_F(NetlinkTest, DriverNameAsEthtoolReportsIt) {
+  Netlink nl;
+  nl.create_veth("bnvdrv0", "bnvdrv1", 1500);
+  EXPECT_EQ(driver_name("bnvdrv0"), "veth");
+  nl.create_dummy("bnddrv0", 1500);
+  EXPECT_TRUE(is_dummy_kind(driver_name("bnddrv0"))) << driver_name("bnddrv0");
+  int code = 0;
+  EXPECT_TRUE(
+      contains(error_of([] { driver_name("bnnosuch0"); }, &code), "get driver on bnnosuch0"));
+  EXPECT_EQ(code, ENODEV);
+  nl.delete_link("bnvdrv0");
+  nl.delete_link("bnddrv0");
 }
 
 }  // namespace

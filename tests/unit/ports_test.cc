@@ -802,6 +802,26 @@ TEST_F(ConfigPortsTest, AtMost64Uplinks) {
             "state: uplinks: 65 uplinks exceed the limit of 64");
 }
 
+TEST_F(ConfigPortsTest, UplinksTakeAMode) {
+  apply(R"({"uplinks": ["eth0:tc", "eth1"]})");
+  EXPECT_EQ(state.uplinks, (std::vector<std::string>{"eth0:tc", "eth1"}));
+  EXPECT_NO_THROW(validate_state(state));
+  apply(R"({"uplinks": ["eth0:xdp"]})");  // the config's mode wins for the same interface
+  EXPECT_EQ(state.uplinks, (std::vector<std::string>{"eth0:xdp", "eth1"}));
+  expect_apply_fails(R"({"uplinks": ["eth2:fast"]})",
+                     "config: uplinks[0]: invalid uplink \"eth2:fast\": expected "
+                     "NAME[:auto|xdp|tc]");
+  EXPECT_EQ(
+      error_of([] { parse_config(nlohmann::json::parse(R"({"uplinks": ["eth0", "eth0:tc"]})")); }),
+      "config: uplinks[1]: interface \"eth0\" is listed twice");
+  state.uplinks.push_back("eth1:xdp");
+  EXPECT_EQ(error_of([&] { validate_state(state); }),
+            "state: uplinks[2]: duplicate interface name \"eth1\"");
+  state.uplinks.back() = "eth2:fast";
+  EXPECT_EQ(error_of([&] { validate_state(state); }),
+            "state: uplinks[2]: invalid uplink \"eth2:fast\": expected NAME[:auto|xdp|tc]");
+}
+
 TEST_F(ConfigPortsTest, InternalFirstNetworkIsRefused) {
   expect_apply_fails(R"({"networks": [{"name": "in", "subnet": "10.5.0.0/24", "internal": true}],
                          "containers": [{"name": "c", "netns": "c", "networks": ["in"],

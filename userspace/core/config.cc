@@ -12,6 +12,7 @@
 #include "core/limits.h"
 #include "core/names.h"
 #include "core/network_settings.h"
+#include "core/uplinks.h"
 
 namespace bpfnet::core {
 namespace {
@@ -238,9 +239,12 @@ Config parse_config(const nlohmann::json& json) {
   config.uplinks = string_array(fields, "uplinks");
   std::set<std::string_view> seen_uplinks;
   for (size_t i = 0; i < config.uplinks.size(); ++i) {
-    if (!seen_uplinks.insert(config.uplinks[i]).second) {
+    // By interface: "eth0" and "eth0:tc" are the same uplink.
+    std::string_view name = config.uplinks[i];
+    name = name.substr(0, name.rfind(':'));
+    if (!seen_uplinks.insert(name).second) {
       fail_at(kRoot, item_path("uplinks", i),
-              fmt::format("interface \"{}\" is listed twice", config.uplinks[i]));
+              fmt::format("interface \"{}\" is listed twice", name));
     }
   }
   fields.reject_unknown_keys();
@@ -310,12 +314,21 @@ void apply_config(State& state, const Config& config, const std::vector<Cidr>& h
   }
 
   for (size_t i = 0; i < config.uplinks.size(); ++i) {
-    const std::string& name = config.uplinks[i];
-    if (!is_valid_ifname(name)) {
-      fail_at(kRoot, item_path("uplinks", i), fmt::format("invalid interface name \"{}\"", name));
+    const std::string& text = config.uplinks[i];
+    UplinkSpec spec;
+    try {
+      spec = parse_uplink_spec(text);
+    } catch (const UserError& e) {
+      fail_at(kRoot, item_path("uplinks", i), e.what());
     }
-    if (std::find(work.uplinks.begin(), work.uplinks.end(), name) == work.uplinks.end()) {
-      work.uplinks.push_back(name);
+    // The config's mode wins over what the state had for the interface.
+    auto same = std::find_if(work.uplinks.begin(), work.uplinks.end(), [&](const auto& had) {
+      return parse_uplink_spec(had).name == spec.name;
+    });
+    if (same == work.uplinks.end()) {
+      work.uplinks.push_back(text);
+    } else {
+      *same = text;
     }
   }
   check_capacity(kUplinkCapacity, work.uplinks.size(), kRoot, "uplinks");

@@ -12,6 +12,7 @@
 #include "core/json_fields.h"
 #include "core/limits.h"
 #include "core/names.h"
+#include "core/uplinks.h"
 
 namespace bpfnet::core {
 
@@ -163,13 +164,17 @@ void validate_networks(const State& state) {
 
 void validate_uplinks(const State& state) {
   check_capacity(kUplinkCapacity, state.uplinks.size(), kStateRoot, "uplinks");
-  std::set<std::string_view> seen;
+  std::set<std::string> seen;
   for (size_t i = 0; i < state.uplinks.size(); ++i) {
-    const std::string& name = state.uplinks[i];
     StateItem item(item_path("uplinks", i));
-    if (!is_valid_ifname(name)) item.fail("", fmt::format("invalid interface name \"{}\"", name));
-    if (!seen.insert(name).second) {
-      item.fail("", fmt::format("duplicate interface name \"{}\"", name));
+    UplinkSpec spec;
+    try {
+      spec = parse_uplink_spec(state.uplinks[i]);
+    } catch (const UserError& e) {
+      item.fail("", e.what());
+    }
+    if (!seen.insert(spec.name).second) {
+      item.fail("", fmt::format("duplicate interface name \"{}\"", spec.name));
     }
   }
 }

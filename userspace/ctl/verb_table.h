@@ -116,6 +116,7 @@ const VerbRow* find_row(std::string_view group, std::string_view word);
 std::vector<VerbRow> network_verbs();   // verbs_network.cc
 std::vector<VerbRow> port_map_verbs();  // verbs_port_map.cc
 std::vector<VerbRow> service_verbs();   // verbs_service.cc
+std::vector<VerbRow> uplink_verbs();    // verbs_uplink.cc
 std::vector<VerbRow> daemon_verbs();    // verbs_daemon.cc: stats, version
 
 // Builders and rows shared by several groups (verb_table.cc).

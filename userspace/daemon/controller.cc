@@ -47,17 +47,23 @@ Controller::Controller(StateStore& store, Plumbing& plumbing, core::IdSource& id
       now_(std::move(now)),
       options_(std::move(options)) {}
 
-std::vector<std::string> Controller::uplink_names(const core::State& state) const {
-  std::set<std::string> names(state.uplinks.begin(), state.uplinks.end());
-  names.insert(options_.uplinks.begin(), options_.uplinks.end());
-  return {names.begin(), names.end()};
+std::vector<core::UplinkSpec> Controller::uplink_specs(const core::State& state) const {
+  std::map<std::string, core::UplinkSpec> by_name;
+  for (const auto* texts : {&state.uplinks, &options_.uplinks})
+    for (const std::string& text : *texts) {
+      core::UplinkSpec spec = core::parse_uplink_spec(text);
+      by_name[spec.name] = spec;
+    }
+  std::vector<core::UplinkSpec> out;
+  for (auto& [name, spec] : by_name) out.push_back(std::move(spec));
+  return out;
 }
 
 HostFacts Controller::host_facts(const core::State& state, bool strict) {
   HostFacts facts;
-  for (const auto& name : uplink_names(state)) {
+  for (const auto& spec : uplink_specs(state)) {
     try {
-      UplinkInfo u = plumbing_.uplink(name);
+      UplinkInfo u = plumbing_.uplink(spec.name);
       facts.uplinks[u.ifindex] = u;
     } catch (const core::UserError& e) {
       if (strict) throw;
@@ -70,7 +76,34 @@ HostFacts Controller::host_facts(const core::State& state, bool strict) {
 
 void Controller::attach_uplinks() {
   if (!host_.uplinks.empty()) plumbing_.enable_forwarding();
-  for (const auto& [ifindex, up] : host_.uplinks) datapath_->attach_uplink(ifindex, options_.xdp);
+  uplinks_.clear();
+  for (const auto& spec : uplink_specs(state_)) {
+    UplinkStatus& status = uplinks_.emplace_back(UplinkStatus{spec, std::nullopt, false, ""});
+    for (const auto& [ifindex, up] : host_.uplinks)
+      if (up.name == spec.name) status.link = up;
+    if (!status.link) {
+      status.reason = "no such interface, or no IPv4 address";
+      continue;
+    }
+    core::UplinkMode mode = spec.mode;
+    std::string forced_by = fmt::format("{}:{}", spec.name, core::uplink_mode_name(spec.mode));
+    if (mode == core::UplinkMode::kAuto && !options_.xdp) {
+      mode = core::UplinkMode::kTc;
+      forced_by = "--no-xdp";
+    }
+    core::UplinkHook hook = core::choose_uplink_hook(mode, status.link->driver, forced_by);
+    try {
+      datapath_->attach_uplink(status.link->ifindex, hook.xdp);
+    } catch (const datapath::DatapathError& e) {
+      // A driver we expected XDP from refused it: tc alone is correct everywhere.
+      if (!hook.xdp || mode == core::UplinkMode::kXdp) throw;
+      warn(fmt::format("uplink {}: {}: falling back to tc", spec.name, e.what()));
+      hook = core::UplinkHook{false, fmt::format("{} (XDP refused: {})", hook.reason, e.what())};
+      datapath_->attach_uplink(status.link->ifindex, false);
+    }
+    status.xdp = hook.xdp;
+    status.reason = hook.reason;
+  }
 }
 
 void Controller::write_maps(const core::State& state) {

@@ -21,6 +21,7 @@
 #include "core/health.h"
 #include "core/service.h"
 #include "core/state.h"
+#include "core/uplinks.h"
 #include "daemon/health_checker.h"
 #include "daemon/plumbing.h"
 #include "daemon/state_store.h"
@@ -32,9 +33,19 @@ namespace bpfnet::daemon {
 using datapath::HostFacts;
 
 struct ControllerOptions {
-  std::vector<std::string> uplinks;  // --uplink, in addition to the state's
-  bool xdp = true;                   // native XDP in front of tc on uplinks
-  std::string cgroup;                // cgroup v2 dir for socket hooks; empty: none
+  // --uplink NAME[:auto|xdp|tc], in addition to the state's (and winning
+  // over the state's mode for the same interface).
+  std::vector<std::string> uplinks;
+  bool xdp = true;     // false: --no-xdp, every `auto` uplink gets tc only
+  std::string cgroup;  // cgroup v2 dir for socket hooks; empty: none
+};
+
+// An uplink as `bpfnetctl uplink ls` shows it: the hook it got and why.
+struct UplinkStatus {
+  core::UplinkSpec spec;
+  std::optional<UplinkInfo> link;  // none: the interface (or its address) is missing
+  bool xdp = false;
+  std::string reason;
 };
 
 class Controller {
@@ -87,6 +98,8 @@ class Controller {
   std::map<uint32_t, core::BackendRuntime> backend_runtime();
 
   const core::State& state() const { return state_; }
+  // Every uplink, by name, as of the last reconcile (or uplink change).
+  const std::vector<UplinkStatus>& uplinks() const { return uplinks_; }
 
   // Periodic work: conntrack GC, host address changes. `now_ns` is
   // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns().
@@ -97,7 +110,7 @@ class Controller {
   // Docker endpoints whose veth went while bpfnetd was down (see reconcile_all).
   void forget_dead_docker_endpoints();
   void converge(const core::State& from, const core::State& to, bool reattach);
-  std::vector<std::string> uplink_names(const core::State& state) const;
+  std::vector<core::UplinkSpec> uplink_specs(const core::State& state) const;
   // `strict`: a missing uplink is an error (start); else it is skipped
   // with a warning until it comes back (periodic refresh).
   HostFacts host_facts(const core::State& state, bool strict);
@@ -118,6 +131,7 @@ class Controller {
   core::State state_;
   std::map<std::string, HostLink> links_;  // endpoint id -> its host veth
   HostFacts host_;                         // as of the last reconcile/tick
+  std::vector<UplinkStatus> uplinks_;      // the hooks attach_uplinks() chose
   HealthChecker* checker_ = nullptr;
   std::map<uint32_t, core::HealthState> health_;  // by backend id
   uint64_t last_gc_ns_ = 0;

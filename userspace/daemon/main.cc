@@ -19,6 +19,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/names.h"
+#include "core/uplinks.h"
 #include "daemon/controller.h"
 #include "daemon/docker_driver.h"
 #include "daemon/docker_plugin_server.h"
@@ -106,8 +107,10 @@ int run(int argc, char** argv) {
       "socket", po::value(&socket_path)->default_value("/run/bpfnet/bpfnetd.sock"),
       "control socket for bpfnetctl")(
       "uplink", po::value(&uplinks)->composing(),
-      "host interface facing clients (repeatable): published ports, masquerade")(
-      "no-xdp", "uplinks: tc only, no native XDP in front of it")(
+      "NAME[:auto|xdp|tc]: host interface facing clients (repeatable): published ports, "
+      "masquerade. auto (default): native XDP where the driver hands it complete checksums "
+      "(physical NICs, virtio_net), tc elsewhere (veth, bridges, bonds, unknown)")(
+      "no-xdp", "every auto uplink gets tc only (no native XDP)")(
       "cgroup", po::value(&cgroup),
       "cgroup v2 directory for the socket hooks that give host processes "
       "access to published ports (default: the cgroup v2 mount's root; \"none\" to disable)")(
@@ -134,6 +137,15 @@ int run(int argc, char** argv) {
   if (vm.count("version")) {
     std::cout << "bpfnetd " << BPFNET_VERSION << "\n";
     return 0;
+  }
+
+  for (const std::string& text : uplinks) {
+    try {
+      core::parse_uplink_spec(text);
+    } catch (const core::UserError& e) {
+      std::cerr << fmt::format("bpfnetd: --uplink {}: {}\n", text, e.what());
+      return 2;
+    }
   }
 
   std::string plugin_path;  // empty: no Docker plugin

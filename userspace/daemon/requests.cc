@@ -61,6 +61,23 @@ json stats(Controller& ctl, core::JsonFields&) {
       {"endpoints", endpoint_stats(ctl, counters)}, {"drops", drops}, {"conntrack", conntrack}};
 }
 
+json uplink_ls(Controller& ctl, core::JsonFields&) {
+  json out = json::array();
+  for (const UplinkStatus& u : ctl.uplinks()) {
+    json row{{"name", u.spec.name},
+             {"requested", core::uplink_mode_name(u.spec.mode)},
+             {"mode", u.link ? (u.xdp ? "xdp" : "tc") : "none"},
+             {"reason", u.reason}};
+    if (u.link) {
+      row["ifindex"] = u.link->ifindex;
+      row["driver"] = u.link->driver;
+      row["address"] = u.link->ip.to_string();
+    }
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
 // --- networks and published ports ----------------------------------------
 
 json network_create(Controller& ctl, core::JsonFields& args) {
@@ -215,6 +232,7 @@ json service_rm(Controller& ctl, core::JsonFields& args) {
 constexpr RequestRow kRequests[] = {
     {"ping", ping},
     {"stats", stats},
+    {"uplink.ls", uplink_ls},
     {"network.create", network_create},
     {"network.ls", network_ls},
     {"network.inspect", network_inspect},

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <utility>
 
 #include "bpfnet_abi.h"
 #include "datapath/bpf_calls.h"
@@ -143,7 +144,7 @@ Datapath::Datapath(const DatapathOptions& opts) : pin_dir_(opts.pin_dir) {
 Datapath::~Datapath() {
   // Maps and links stay pinned, tc programs stay attached: the datapath
   // outlives us. Only unpinned links (tests) go with the process.
-  for (bpf_link* link : links_) bpf_link__destroy(link);
+  for (auto& [name, link] : links_) bpf_link__destroy(link);
   if (sock_) sock_bpf::destroy(sock_);
   if (uplink_) uplink_bpf::destroy(uplink_);
   if (endpoint_) endpoint_bpf::destroy(endpoint_);
@@ -223,7 +224,7 @@ void Datapath::attach_pinned_link(const std::string& name, bpf_program* prog,
   if (pin_dir_.empty()) {
     bpf_link* link = attach();
     if (!link) throw DatapathError(fmt::format("attach {}: {}", name, errstr(errno)));
-    links_.push_back(link);
+    if (bpf_link* old = std::exchange(links_[name], link)) bpf_link__destroy(old);
     return;
   }
   std::string dir = pin_dir_ + "/links";
@@ -247,11 +248,34 @@ void Datapath::attach_pinned_link(const std::string& name, bpf_program* prog,
   if (err) throw DatapathError(fmt::format("pin link {}: {}", path, errstr(err)));
 }
 
+void Datapath::detach_pinned_link(const std::string& name) {
+  auto unpinned = links_.find(name);
+  if (unpinned != links_.end()) {
+    bpf_link__destroy(unpinned->second);  // not pinned: destroying detaches
+    links_.erase(unpinned);
+  }
+  if (pin_dir_.empty()) return;
+  std::string path = pin_dir_ + "/links/" + name;
+  if (!std::filesystem::exists(path)) return;
+  if (bpf_link* link = bpf_link__open(path.c_str())) {
+    int err = bpf_link__detach(link);
+    bpf_link__destroy(link);
+    if (err && err != -ENOENT && err != -ENODEV)
+      throw DatapathError(fmt::format("detach {}: {}", name, errstr(err)));
+  }
+  unlink(path.c_str());
+}
+
 void Datapath::attach_uplink(uint32_t ifindex, bool xdp) {
   tc_attach(ifindex, tc_uplink_prog_fd(), -1);
-  if (!xdp) return;
+  const std::string link_name = fmt::format("xdp_{}", ifindex);
+  if (!xdp) {
+    // The uplink was XDP before (another mode, an older bpfnetd): tc alone now.
+    detach_pinned_link(link_name);
+    return;
+  }
   bpf_program* prog = uplink_->progs.bpfnet_xdp_uplink;
-  attach_pinned_link(fmt::format("xdp_{}", ifindex), prog,
+  attach_pinned_link(link_name, prog,
                      [&] { return bpf_program__attach_xdp(prog, static_cast<int>(ifindex)); });
 }
 

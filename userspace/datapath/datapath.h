@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -23,10 +24,6 @@ struct uplink_bpf;
 struct sock_bpf;
 
 namespace bpfnet::datapath {
-
-struct DatapathError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 // Makes sure `dir` is on a bpffs: mounts one at /sys/fs/bpf when `dir` is
 // below it, else at `dir` itself. Creates `dir`.
@@ -79,6 +76,8 @@ class Datapath final : public DatapathPort {
   // daemon), or atomically swaps the program of the already pinned link.
   void attach_pinned_link(const std::string& name, struct bpf_program* prog,
                           const std::function<struct bpf_link*()>& attach);
+  // Detaches and unpins what attach_pinned_link(name) attached, if anything.
+  void detach_pinned_link(const std::string& name);
   void tc_attach(uint32_t ifindex, int ingress_fd, int egress_fd);
 
   std::string pin_dir_;
@@ -86,7 +85,7 @@ class Datapath final : public DatapathPort {
   endpoint_bpf* endpoint_ = nullptr;
   uplink_bpf* uplink_ = nullptr;
   sock_bpf* sock_ = nullptr;
-  std::vector<struct bpf_link*> links_;  // unpinned links (tests), closed on destruction
+  std::map<std::string, struct bpf_link*> links_;  // unpinned links (tests), by name
 };
 
 }  // namespace bpfnet::datapath

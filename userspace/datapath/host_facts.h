@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "core/ip.h"
@@ -23,6 +24,8 @@ struct UplinkInfo {
   uint32_t ifindex = 0;
   core::Ipv4 ip;  // its first IPv4 address: what masquerade rewrites to
   std::array<uint8_t, 6> mac{};
+  std::string name{};
+  std::string driver{};  // as `ethtool -i` names it: which hook is correct there
   bool operator==(const UplinkInfo&) const = default;
 };
 

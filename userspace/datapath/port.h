@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,11 @@
 #include "datapath/map_model.h"
 
 namespace bpfnet::datapath {
+
+// What the kernel refused (a map write, an attach), with what was being done.
+struct DatapathError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 class DatapathPort {
  public:
@@ -23,7 +29,8 @@ class DatapathPort {
   virtual void apply(const MapDelta& delta) = 0;
   virtual std::vector<MetricRow> read_metrics() = 0;
   virtual void forget_metrics(uint32_t ifindex) = 0;
-  // Uplinks: tc ingress always; native XDP in front of it when `xdp`.
+  // Uplinks: tc ingress always; native XDP in front of it when `xdp`, else
+  // any XDP program bpfnet attached there before is detached.
   virtual void attach_uplink(uint32_t ifindex, bool xdp) = 0;
   // Host-local access to published ports (cgroup v2 socket hooks).
   virtual void attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) = 0;

@@ -39,20 +39,39 @@ class ControlSocket {
 
 }  // namespace
 
-void set_gro(std::string_view ifname, bool on) {
+namespace {
+
+// One SIOCETHTOOL request on `ifname`; `what` names it in the error.
+void ethtool_ioctl(std::string_view ifname, void* request, std::string_view what) {
   ControlSocket sock;
+  struct ifreq ifr {};
+  if (ifname.size() >= IFNAMSIZ)
+    throw NetlinkError(fmt::format("{} on {}: name too long", what, ifname), ENAMETOOLONG);
+  std::memcpy(ifr.ifr_name, ifname.data(), ifname.size());
+  ifr.ifr_data = reinterpret_cast<char*>(request);
+  if (::ioctl(sock.fd(), SIOCETHTOOL, &ifr) != 0)
+    throw NetlinkError(fmt::format("{} on {}: {}", what, ifname, std::strerror(errno)), errno);
+}
+
+}  // namespace
+
+void set_gro(std::string_view ifname, bool on) {
   struct ethtool_value value {};
   value.cmd = ETHTOOL_SGRO;
   value.data = on ? 1 : 0;
-  struct ifreq ifr {};
-  if (ifname.size() >= IFNAMSIZ)
-    throw NetlinkError(fmt::format("set gro on {}: name too long", ifname), ENAMETOOLONG);
-  std::memcpy(ifr.ifr_name, ifname.data(), ifname.size());
-  ifr.ifr_data = reinterpret_cast<char*>(&value);
-  if (::ioctl(sock.fd(), SIOCETHTOOL, &ifr) != 0)
-    throw NetlinkError(
-        fmt::format("set gro {} on {}: {}", on ? "on" : "off", ifname, std::strerror(errno)),
-        errno);
+  ethtool_ioctl(ifname, &value, on ? "set gro on" : "set gro off");
+}
+
+std::string driver_name(std::string_view ifname) {
+  struct ethtool_drvinfo info {};
+  info.cmd = ETHTOOL_GDRVINFO;
+  try {
+    ethtool_ioctl(ifname, &info, "get driver");
+  } catch (const NetlinkError& e) {
+    if (e.error_code() == EOPNOTSUPP) return "";
+    throw;
+  }
+  return std::string(info.driver, strnlen(info.driver, sizeof(info.driver)));
 }
 
 uint64_t current_netns_cookie() {

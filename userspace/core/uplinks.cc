@@ -34,15 +34,8 @@ std::string_view tc_reason(std::string_view driver) {
 }  // namespace
 
 std::string_view uplink_mode_name(UplinkMode mode) {
-  switch (mode) {
-    case UplinkMode::kXdp:
-      return "xdp";
-    case UplinkMode::kTc:
-      return "tc";
-    case UplinkMode::kAuto:
-      break;
-  }
-  return "auto";
+  constexpr std::array<std::string_view, 3> kNames = {"auto", "xdp", "tc"};  // by UplinkMode
+  return kNames.at(static_cast<size_t>(mode));
 }
 
 UplinkSpec parse_uplink_spec(std::string_view text) {

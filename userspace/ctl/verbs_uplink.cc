@@ -17,6 +17,12 @@ std::string render_ls(const Command& cmd, const Json& result) {
   return docker_table(rows);
 }
 
+constexpr const char* kLsNotes =
+    "MODE is xdp (native XDP in front of tc) or tc (tc only), as bpfnetd chose it\n"
+    "for the interface's driver (--uplink NAME:auto, the default), or as forced by\n"
+    "--uplink NAME:xdp|tc or --no-xdp; none while the interface or its address is\n"
+    "missing. With -o json, prints the daemon's result.\n";
+
 }  // namespace
 
 std::vector<VerbRow> uplink_verbs() {
@@ -27,11 +33,7 @@ std::vector<VerbRow> uplink_verbs() {
           .name = "uplink ls",
           .alias = "list",
           .help = {"List uplinks and their hooks",
-                   "List the uplinks, the hook each one got and why.",
-                   "MODE is xdp (native XDP in front of tc) or tc (tc only), as bpfnetd chose it\n"
-                   "for the interface's driver (--uplink NAME:auto, the default), or as forced by\n"
-                   "--uplink NAME:xdp|tc or --no-xdp; none while the interface or its address is\n"
-                   "missing. With -o json, prints the daemon's result.\n"},
+                   "List the uplinks, the hook each one got and why.", kLsNotes},
           .call = {"uplink.ls", build_request_without_args, render_ls},
       },
   };

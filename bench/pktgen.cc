@@ -18,7 +18,6 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,9 +44,6 @@ using namespace bpfnet::bench;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-void on_signal(int) { g_stop = true; }
 
 struct Options {
   std::string iface, netns, dst_mac, src_mac, dst_ip, src_ip, proto = "udp", flow_field = "sport";
@@ -99,7 +95,7 @@ void run_thread(int prog_fd, int cpu, const std::vector<uint8_t>& frame, const O
   // Frames per call: start small and aim at ~10 ms per call, so that a slow
   // path (a few kpps) still stops close to --duration; --chunk is the cap.
   uint64_t chunk = std::min<uint64_t>(o.chunk, 256);
-  while (!g_stop) {
+  while (!stop_requested()) {
     uint64_t n = chunk;
     if (quota) {
       if (res.sent >= quota) break;
@@ -296,24 +292,5 @@ int main(int argc, char** argv) {
       "no-idle-attach", po::bool_switch(&o.no_idle),
       "do not attach the program to an idle veth (each call then pays ~20 ms)")(
       "json", po::bool_switch(&o.json), "print one JSON object");
-  try {
-    po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::cerr << "pktgen: " << e.what() << "\n" << desc << "\n";
-    return 2;
-  }
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
-  try {
-    return run(o);
-  } catch (const std::exception& e) {
-    std::cerr << "pktgen: " << e.what() << "\n";
-    return 1;
-  }
+  return tool_main("pktgen", argc, argv, desc, [&] { return run(o); });
 }

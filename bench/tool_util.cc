@@ -11,16 +11,53 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <boost/program_options.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
 #include <stdexcept>
 
 namespace bpfnet::bench {
+
+namespace {
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop = true; }
+}  // namespace
+
+bool stop_requested() { return g_stop; }
+
+int tool_main(const char* name, int argc, char** argv,
+              const boost::program_options::options_description& desc,
+              const std::function<int()>& run) {
+  namespace po = boost::program_options;
+  try {
+    po::variables_map vm;
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    if (vm.count("help")) {
+      std::cout << desc << "\n";
+      return 0;
+    }
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::cerr << name << ": " << e.what() << "\n" << desc << "\n";
+    return 2;
+  }
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    std::cerr << name << ": " << e.what() << "\n";
+    return 1;
+  }
+}
 namespace {
 
 std::runtime_error sys_error(const std::string& what) {

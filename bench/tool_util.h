@@ -1,15 +1,27 @@
-// Small helpers shared by bench/pktgen and bench/xdpcount: namespaces,
-// interface facts, address parsing, GRO. Everything throws std::runtime_error
-// with a one-line message.
+// Small helpers shared by bench/pktgen and bench/xdpcount: their main,
+// namespaces, interface facts, address parsing, GRO. Everything throws
+// std::runtime_error with a one-line message.
 #pragma once
 
 #include <array>
+#include <boost/program_options/options_description.hpp>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace bpfnet::bench {
 
 using Mac = std::array<uint8_t, 6>;
+
+// The main of a tool whose options DESC declares: parses the command line
+// into them (--help prints DESC), turns SIGINT and SIGTERM into
+// stop_requested(), and runs RUN. Exit status: RUN's; 2 for a bad command
+// line, 1 for an exception, each with "NAME: message" on stderr.
+int tool_main(const char* name, int argc, char** argv,
+              const boost::program_options::options_description& desc,
+              const std::function<int()>& run);
+// True once SIGINT or SIGTERM arrived (after tool_main installed its handlers).
+bool stop_requested();
 
 // Moves the calling thread (call it before starting others) into the network
 // namespace NAME (under /var/run/netns) or PATH.

@@ -13,10 +13,8 @@
 #include <bpf/libbpf.h>
 #include <fmt/core.h>
 #include <linux/if_link.h>
-#include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <boost/program_options.hpp>
 #include <cerrno>
 #include <chrono>
@@ -35,9 +33,6 @@ using namespace bpfnet::bench;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-void on_signal(int) { g_stop = true; }
 
 struct Options {
   std::string iface, netns, mode = "native", action = "drop", ready_file, set_gro, redirect_to;
@@ -132,7 +127,7 @@ int run(const Options& o) {
   Counters last_printed{}, prev{};
   Clock::time_point first_seen{}, last_change{};
   bool seen = false;
-  while (!g_stop) {
+  while (!stop_requested()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     auto now = Clock::now();
     Counters c = read_counts(counts_fd, ncpus);
@@ -213,24 +208,5 @@ int main(int argc, char** argv) {
       "set-gro", po::value(&o.set_gro),
       "only set GRO on|off on --iface (like ethtool -K gro) and exit")(
       "json", po::bool_switch(&o.json), "print the summary as one JSON object");
-  try {
-    po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::cerr << "xdpcount: " << e.what() << "\n" << desc << "\n";
-    return 2;
-  }
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
-  try {
-    return run(o);
-  } catch (const std::exception& e) {
-    std::cerr << "xdpcount: " << e.what() << "\n";
-    return 1;
-  }
+  return tool_main("xdpcount", argc, argv, desc, [&] { return run(o); });
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Configuration of bpf/runner.bpf.c, shared with bench/endpoint_bench.cc. */
+/* Configuration of bpf/runner.bpf.c, shared with bench/endpoint/harness.cc. */
 #ifndef BENCH_RUNNER_CFG_H
 #define BENCH_RUNNER_CFG_H
 

@@ -1,0 +1,51 @@
+# shellcheck shell=bash
+# (1) the raw limit (one and two veth hops) and (6) TCP straight over a veth
+# pair: the references the other rows are read against. Sourced by
+# scripts/bench.sh (functions of bench/lib.sh).
+
+run_raw_and_veth() {
+  log "(1) raw limit and (6) iperf3 over a veth pair"
+  make_ns gen; make_ns rx
+  veth_between gen veth0 rx veth1
+  ip -n "$(ns gen)" addr add 10.210.0.1/24 dev veth0
+  ip -n "$(ns rx)" addr add 10.210.0.2/24 dev veth1
+  ip -n "$(ns gen)" link set veth0 up
+  ip -n "$(ns rx)" link set veth1 up
+  local dmac
+  dmac=$(mac_of rx veth1)
+  measure raw "(1)" "raw limit: pktgen -> veth -> XDP drop" pps \
+    pps_runs gen veth0 "$dmac" 10.210.0.2 9 rx:veth1 native
+  measure veth_tcp "(6)" "TCP iperf3 over a veth pair (reference)" bps \
+    iperf_runs gen rx 10.210.0.2
+  # The same with the sender's checksum offload (and so TSO) off, as bpfnet's
+  # XDP uplink path needs on a veth client (see (6) below): the sender then
+  # segments and checksums in software, a cost of the veth topology.
+  in_ns gen ethtool -K veth0 tx off >/dev/null
+  measure veth_tcp_txoff "(6)" "TCP iperf3 over a veth pair, sender tx off (reference for the XDP path)" bps \
+    iperf_runs gen rx 10.210.0.2
+  del_ns gen rx
+
+  measure_raw2 raw2 ""
+}
+
+# The same through two veth hops, a namespace between them forwarding at
+# XDP (count, bpf_redirect), as the frames of a published port cross the
+# uplink and then the container's veth.
+measure_raw2() {  # measure_raw2 KEY CASE_SUFFIX
+  make_ns gen; make_ns mid; make_ns rx
+  veth_between gen veth0 mid veth1
+  veth_between mid veth2 rx veth3
+  local l
+  for l in gen:veth0 mid:veth1 mid:veth2 rx:veth3; do ip -n "$(ns "${l%%:*}")" link set "${l#*:}" up; done
+  ip -n "$(ns gen)" addr add 10.210.1.1/24 dev veth0
+  "$XDPCOUNT" --netns "$(ns mid)" --iface veth1 --action redirect --redirect-to veth2 --quiet \
+    --interval 0 --ready-file "$T/hop.ready" >/dev/null 2>"$T/hop.err" &
+  local hop=$!
+  BG_PIDS+=("$hop")
+  wait_ready "$T/hop.ready" "$hop" || { cat "$T/hop.err" >&2; die "forwarding xdpcount did not attach"; }
+  measure "$1" "(1)" "raw limit, two veth hops: pktgen -> veth -> XDP redirect -> veth -> XDP drop$2" pps \
+    pps_runs gen veth0 "$(mac_of mid veth1)" 10.210.1.2 9 rx:veth3 native
+  kill -INT $hop; wait $hop || true
+  rm -f "$T/hop.ready"
+  del_ns gen mid rx
+}

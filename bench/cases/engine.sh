@@ -46,7 +46,7 @@ run_engine() {
   bench_cgroup
   # dockerd first, as in tests/e2e/docker.sh (and on a host where Docker starts at boot).
   docker_start --userland-proxy=true
-  bpfnet_daemon --uplink up0 --docker-plugin bpfnet --docker-plugin-socket "$DOCKER_PLUGINS/bpfnet.sock"
+  bpfnet_daemon --uplink up0:xdp --docker-plugin bpfnet --docker-plugin-socket "$DOCKER_PLUGINS/bpfnet.sock"
   local i
   for i in $(seq 1 50); do [ -S "$DOCKER_PLUGINS/bpfnet.sock" ] && break; sleep 0.1; done
   [ -S "$DOCKER_PLUGINS/bpfnet.sock" ] || die "bpfnetd made no plugin socket"

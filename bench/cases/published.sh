@@ -6,10 +6,11 @@
 #
 # client pcl ($PUB_CLIENT) --veth--> uplink up0 of the bpfnetd "host"
 # ($PUB_HOST) --XDP or tc DNAT--> container pc on network pub
-# (10.216.0.0/24). As in tests/e2e: XDP path = bpfnetd --uplink up0 with
-# checksum offload off on the client end (a veth otherwise leaves checksums
-# to "hardware", which XDP cannot see); tc path = bpfnetd --no-xdp, GRO on
-# at up0 so that pktgen's XDP frames are accepted there.
+# (10.216.0.0/24). The veth up0 stands in for a NIC: XDP path = bpfnetd
+# --uplink up0:xdp (forced: on a veth, auto picks tc) with checksum offload
+# off on the client end, so that frames carry complete checksums as a
+# wire's do; tc path = bpfnetd --no-xdp, GRO on at up0 so that pktgen's XDP
+# frames are accepted there.
 
 # Publishes UDP ports 10000+FROM .. 10000+TO-1 -> 20000+i of container pc in one call.
 publish_udp() {  # publish_udp FROM TO
@@ -41,7 +42,7 @@ bpfnet_pub_session() {  # bpfnet_pub_session xdp|tc
   pub_client
   if [ "$mode" = xdp ]; then
     in_ns pcl ethtool -K eth0 tx off >/dev/null
-    bpfnet_daemon --uplink up0
+    bpfnet_daemon --uplink up0:xdp
   else
     bpfnet_daemon --uplink up0 --no-xdp
     "$XDPCOUNT" --netns "$(ns host)" --iface up0 --set-gro on

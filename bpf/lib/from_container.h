@@ -1,98 +1,47 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * IPv4 from a container: anti-spoofing, Docker's isolation rules, and L3
+ * The IPv4 pipeline of what a container sends (tc ingress of its host veth):
+ * anti-spoofing, translated flows (conntrack, service VIPs, published ports
+ * through a host address, masquerade), Docker's isolation rules, and L3
  * forwarding straight into the destination container's namespace.
  */
-#ifndef BPFNET_LIB_L3_H
-#define BPFNET_LIB_L3_H
+#ifndef BPFNET_LIB_FROM_CONTAINER_H
+#define BPFNET_LIB_FROM_CONTAINER_H
 
 #include "lib/conntrack.h"
 #include "lib/deliver.h"
-#include "lib/lb.h"
+#include "lib/frontend.h"
+#include "lib/isolation.h"
 #include "lib/maps.h"
 #include "lib/nat.h"
-#include "lib/portmap.h"
-
-static __always_inline int in_subnet(const struct bpfnet_network *net, __be32 addr)
-{
-	return (addr & net->mask) == net->subnet;
-}
-
-/* Not a tc verdict: "leaves every bpfnet network" (masquerade candidate). */
-#define L3_BEYOND 1000
 
 /*
- * Where a packet to @daddr that is not for a local endpoint may go:
- * TC_ACT_OK (host stack), L3_BEYOND, or a negative drop reason.
- */
-static __always_inline int ipv4_policy_non_endpoint(const struct bpfnet_endpoint *src,
-						    const struct bpfnet_network *net, __be32 daddr)
-{
-	int internal = net->flags & BPFNET_NET_F_INTERNAL;
-
-	if (daddr == net->gateway)
-		return TC_ACT_OK;
-	if (in_subnet(net, daddr))
-		return -BPFNET_DROP_NO_ENDPOINT;
-
-	struct bpfnet_subnet_key key = {.prefixlen = 32, .addr = daddr};
-	const __u32 *other = bpf_map_lookup_elem(&bpfnet_subnets, &key);
-	if (other && *other != src->network) {
-		const struct bpfnet_network *onet = bpf_map_lookup_elem(&bpfnet_nets, other);
-		/* Another network's gateway is a host address; the rest of it is not ours. */
-		if (onet && daddr == onet->gateway && !internal)
-			return TC_ACT_OK;
-		return -BPFNET_DROP_ISOLATION;
-	}
-	/* Beyond every bpfnet network: the host, or the world through it. */
-	return internal ? -BPFNET_DROP_INTERNAL : L3_BEYOND;
-}
-
-/* Not a tc verdict: no translation applies, go on with plain forwarding. */
-#define NAT_NONE 2000
-
-static __always_inline void ct_delete_flow(struct bpfnet_ct_value *ct,
-					   const struct bpfnet_ct_key *k)
-{
-	bpf_map_delete_elem(&bpfnet_ct, &ct->peer);
-	bpf_map_delete_elem(&bpfnet_ct, k);
-}
-
-/*
- * A new flow from a container to @daddr:@dport, which stands for another
- * address: a published port reached through a host address (Docker's
- * hairpin) or a service VIP. The service (if any) picks the backend. The
- * client keeps its address, except when it reaches itself: a packet from its
- * own address would be a martian to it, so that one is sourced from its
- * gateway.
+ * A new flow from a container to a frontend (a service VIP, or a published
+ * port reached through a host address: Docker's hairpin), rewritten to @xlat
+ * (frontend_resolve). The client keeps its address, except when it reaches
+ * itself: a packet from its own address would be a martian to it, so that one
+ * is sourced from its gateway.
  */
 static __always_inline int dnat_from_container(struct __sk_buff *skb, __u32 ifindex,
 					       const struct bpfnet_endpoint *src,
 					       const struct bpfnet_network *net,
-					       const struct pkt4 *p, __be32 daddr, __be16 dport,
-					       struct fwd_result *fwd)
+					       const struct pkt4 *p, struct bpfnet_ct_key *xlat,
+					       __u8 flags, struct fwd_result *fwd)
 {
-	struct bpfnet_ct_key xlat = p->key;
-	__u8 flags = BPFNET_CT_F_DNAT;
 	int err;
 
-	xlat.daddr = daddr;
-	xlat.dport = dport;
-	err = lb_resolve(&p->key, &xlat, &flags);
-	if (err)
-		return err;
-	if (xlat.daddr == src->ip) {
-		xlat.saddr = net->gateway;
-		err = ct_create_snat(&p->key, &xlat, flags | BPFNET_CT_F_SNAT, p);
+	if (xlat->daddr == src->ip) {
+		xlat->saddr = net->gateway;
+		err = ct_create_snat(&p->key, xlat, flags | BPFNET_CT_F_SNAT, p);
 	} else {
-		err = ct_create(&p->key, &xlat, flags, p) ? -BPFNET_DROP_CT_INSERT : 0;
+		err = ct_create(&p->key, xlat, flags, p) ? DROP_ERR(BPFNET_DROP_CT_INSERT) : 0;
 	}
 	if (err)
 		return err;
-	err = xlate_skb_to_key(skb, p, &xlat);
+	err = xlate_skb_to_key(skb, p, xlat);
 	if (err)
 		return err;
-	return deliver_skb(skb, ifindex, xlat.saddr, xlat.daddr, fwd);
+	return deliver_skb(skb, ifindex, xlat->saddr, xlat->daddr, fwd);
 }
 
 /* Containers reaching beyond the host leave with the uplink's address. */
@@ -120,35 +69,32 @@ static __always_inline int masquerade(struct __sk_buff *skb, __u32 ifindex, cons
 }
 
 /* Translated flows first: conntrack, then service VIPs, then published
- * ports via host addresses. */
+ * ports via host addresses (not from internal networks: they stay in their
+ * subnet). CONTINUE_NO_NAT when none applies. */
 static __always_inline int nat_from_container(struct __sk_buff *skb, __u32 ifindex,
 					      const struct bpfnet_endpoint *src,
 					      const struct bpfnet_network *net,
 					      const struct pkt4 *p, struct fwd_result *fwd)
 {
-	struct bpfnet_ct_value *ct = ct_lookup(&p->key);
+	const struct bpfnet_ct_value *ct = ct_lookup_live(p);
 	if (ct) {
-		if (!ct_is_stale_for(ct, p)) {
-			ct_observe(ct, p);
-			struct bpfnet_ct_value to = *ct;
-			int err = xlate_skb(skb, p, &to);
-			if (err)
-				return err;
-			return deliver_skb(skb, ifindex, to.saddr, to.daddr, fwd);
-		}
-		ct_delete_flow(ct, &p->key);
+		struct bpfnet_ct_value to = *ct;
+		int err = xlate_skb(skb, p, &to);
+		if (err)
+			return err;
+		return deliver_skb(skb, ifindex, to.saddr, to.daddr, fwd);
 	}
-	if (lb_lookup(p->key.daddr, p->key.dport, p->key.proto))
-		return dnat_from_container(skb, ifindex, src, net, p, p->key.daddr, p->key.dport,
-					   fwd);
-	if (is_host_addr(p->key.daddr) && !(net->flags & BPFNET_NET_F_INTERNAL)) {
-		const struct bpfnet_portmap_value *pm =
-		    portmap_lookup(p->key.daddr, p->key.dport, p->key.proto);
-		if (pm)
-			return dnat_from_container(skb, ifindex, src, net, p, pm->backend_ip,
-						   pm->backend_port, fwd);
-	}
-	return NAT_NONE;
+	__u32 kinds = FRONTEND_VIPS;
+	if (!(net->flags & BPFNET_NET_F_INTERNAL))
+		kinds |= FRONTEND_HOST_ADDRS;
+	struct bpfnet_ct_key xlat;
+	__u8 flags;
+	int rc = frontend_resolve(p, kinds, &xlat, &flags);
+	if (rc == CONTINUE_PASS)
+		return CONTINUE_NO_NAT; /* a service of the host: plain forwarding */
+	if (rc)
+		return rc;
+	return dnat_from_container(skb, ifindex, src, net, p, &xlat, flags, fwd);
 }
 
 static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifindex,
@@ -165,15 +111,15 @@ static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifin
 	if (parsed < 0)
 		return parsed;
 	if (p.key.saddr != src->ip)
-		return -BPFNET_DROP_INVALID_SIP;
+		return DROP_ERR(BPFNET_DROP_INVALID_SIP);
 
 	const struct bpfnet_network *net = bpf_map_lookup_elem(&bpfnet_nets, &src->network);
 	if (!net)
-		return -BPFNET_DROP_NO_NETWORK;
+		return DROP_ERR(BPFNET_DROP_NO_NETWORK);
 
 	if (parsed == PARSE_OK) {
 		int rc = nat_from_container(skb, ifindex, src, net, &p, fwd);
-		if (rc != NAT_NONE)
+		if (rc != CONTINUE_NO_NAT)
 			return rc;
 	} else if (p.icmp_error) {
 		__be32 saddr, daddr;
@@ -191,22 +137,21 @@ static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifin
 	eth = data;
 	ip = (void *)(eth + 1);
 	if ((void *)(ip + 1) > data_end)
-		return -BPFNET_DROP_MALFORMED;
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
 
 	__be32 daddr = ip->daddr;
 	const struct bpfnet_endpoint *dst = bpf_map_lookup_elem(&bpfnet_ep_ip, &daddr);
 	if (!dst) {
-		int verdict = ipv4_policy_non_endpoint(src, net, daddr);
-		if (verdict != L3_BEYOND)
+		int verdict = policy_to_non_endpoint(src, net, daddr);
+		if (verdict != CONTINUE_BEYOND_NETWORKS)
 			return verdict;
 		if (parsed == PARSE_OK && (net->flags & BPFNET_NET_F_MASQUERADE))
 			return masquerade(skb, ifindex, &p);
 		return TC_ACT_OK;
 	}
-	if (dst->network != src->network)
-		return -BPFNET_DROP_ISOLATION;
-	if (!(net->flags & BPFNET_NET_F_ICC))
-		return -BPFNET_DROP_ICC;
+	int err = policy_to_endpoint(src, net, dst);
+	if (err)
+		return err;
 
 	/*
 	 * Same network: deliver as a bridge would (TTL untouched, so peers stay

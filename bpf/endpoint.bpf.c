@@ -3,13 +3,15 @@
  * tc programs on the host side of every container veth.
  *   bpfnet_from_container: ingress, i.e. what the container sends.
  *   bpfnet_to_container:   egress, i.e. what the host stack sends it.
- * Entry points stay thin: the logic lives in lib/, errors come back as
- * negative drop reasons and are counted in one place.
+ * Entry points stay thin: the logic lives in lib/ (arp.h, from_container.h),
+ * results come back as lib/results.h describes and tc_verdict() turns them
+ * into the action and the counters.
  */
 #include "lib/arp.h"
 #include "lib/common.h"
-#include "lib/l3.h"
+#include "lib/from_container.h"
 #include "lib/metrics.h"
+#include "lib/verdict.h"
 
 static __always_inline int from_container(struct __sk_buff *skb, __u32 ifindex,
 					  struct fwd_result *fwd)
@@ -27,13 +29,13 @@ static __always_inline int from_container(struct __sk_buff *skb, __u32 ifindex,
 	struct ethhdr *eth = data;
 
 	if ((void *)(eth + 1) > data_end)
-		return -BPFNET_DROP_MALFORMED;
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
 
 	const struct bpfnet_endpoint *src = bpf_map_lookup_elem(&bpfnet_ep_if, &ifindex);
 	if (!src)
-		return -BPFNET_DROP_UNKNOWN_ENDPOINT;
+		return DROP_ERR(BPFNET_DROP_UNKNOWN_ENDPOINT);
 	if (!mac_equal(eth->h_source, src->mac))
-		return -BPFNET_DROP_INVALID_SMAC;
+		return DROP_ERR(BPFNET_DROP_INVALID_SMAC);
 
 	switch (eth->h_proto) {
 	case bpf_htons(ETH_P_ARP):
@@ -41,7 +43,7 @@ static __always_inline int from_container(struct __sk_buff *skb, __u32 ifindex,
 	case bpf_htons(ETH_P_IP):
 		return ipv4_from_container(skb, ifindex, src, fwd);
 	default:
-		return -BPFNET_DROP_UNSUPPORTED_L3;
+		return DROP_ERR(BPFNET_DROP_UNSUPPORTED_L3);
 	}
 }
 
@@ -54,7 +56,7 @@ int bpfnet_from_container(struct __sk_buff *skb)
 	__u32 len = skb->len;
 	int ret = from_container(skb, ifindex, &fwd);
 
-	return tc_verdict(ret, ifindex, fwd.peer_ifindex, len);
+	return tc_verdict(ret, ifindex, BPFNET_DIR_FROM_CONTAINER, fwd.peer_ifindex, len);
 }
 
 SEC("tc")

@@ -7,20 +7,14 @@
  * daemon's own network namespace are touched.
  */
 #include "lib/common.h"
+#include "lib/frontend.h"
 #include "lib/maps.h"
-#include "lib/lb.h"
-#include "lib/portmap.h"
 
 static __always_inline int in_host_netns(struct bpf_sock_addr *ctx)
 {
 	__u32 zero = 0;
 	const struct bpfnet_config *cfg = bpf_map_lookup_elem(&bpfnet_config, &zero);
 	return cfg && cfg->host_netns_cookie && bpf_get_netns_cookie(ctx) == cfg->host_netns_cookie;
-}
-
-static __always_inline int is_loopback(__be32 addr)
-{
-	return (bpf_ntohl(addr) >> 24) == 127;
 }
 
 /* Destination rewrite for connect() and unconnected sendmsg(). */
@@ -31,42 +25,34 @@ static __always_inline void xlate_dest(struct bpf_sock_addr *ctx)
 	__be32 ip = ctx->user_ip4;
 	__be16 port = (__be16)ctx->user_port;
 	__u8 proto = (__u8)ctx->protocol;
-	struct bpfnet_portmap_value target = {.backend_ip = ip, .backend_port = port};
+	struct frontend_target t;
 
-	if (!lb_lookup(ip, port, proto)) {
-		if (!is_loopback(ip) && !is_host_addr(ip))
-			return;
-		const struct bpfnet_portmap_value *pm = portmap_lookup(ip, port, proto);
-		if (!pm)
-			return;
-		target = *pm;
-	}
-	const struct bpfnet_svc_value *svc =
-	    lb_lookup(target.backend_ip, target.backend_port, proto);
-	if (svc) {
+	if (frontend_target(ip, port, proto,
+			    FRONTEND_VIPS | FRONTEND_HOST_ADDRS | FRONTEND_LOOPBACK, &t))
+		return;
+	if (t.svc) {
 		/* No source port yet: the socket cookie stands in for it. The
 		 * client is the host itself (address 0 for affinity). */
 		__u64 cookie = bpf_get_socket_cookie(ctx);
 		struct bpfnet_ct_key k = {.saddr = 0,
-					  .daddr = target.backend_ip,
+					  .daddr = t.addr,
 					  .sport =
 					      (__u16)(cookie ^ (cookie >> 16) ^ (cookie >> 32)),
-					  .dport = target.backend_port,
+					  .dport = t.port,
 					  .proto = proto};
-		if (lb_select(svc, &k, &target.backend_ip))
+		if (lb_select(t.svc, &k, &t.addr))
 			return; /* no backend: the connect fails on its own */
 	}
-	const struct bpfnet_portmap_value *pm = &target;
 	struct bpfnet_sock_orig *orig =
 	    bpf_sk_storage_get(&bpfnet_sock_orig, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (orig) {
 		orig->orig_ip = ip;
 		orig->orig_port = port;
-		orig->backend_ip = pm->backend_ip;
-		orig->backend_port = pm->backend_port;
+		orig->backend_ip = t.addr;
+		orig->backend_port = t.port;
 	}
-	ctx->user_ip4 = pm->backend_ip;
-	ctx->user_port = pm->backend_port;
+	ctx->user_ip4 = t.addr;
+	ctx->user_port = t.port;
 }
 
 /* The reverse, for getpeername() and the source of received datagrams. */
@@ -80,32 +66,17 @@ static __always_inline void xlate_source(struct bpf_sock_addr *ctx)
 	}
 }
 
-SEC("cgroup/connect4")
-int bpfnet_sock_connect4(struct bpf_sock_addr *ctx)
-{
-	xlate_dest(ctx);
-	return 1;
-}
+/* A socket hook @name in section @sec: @xlate the address, let the call go on. */
+#define SOCK_ADDR_HOOK(sec, name, xlate)                                                           \
+	SEC(sec) int name(struct bpf_sock_addr *ctx)                                               \
+	{                                                                                          \
+		xlate(ctx);                                                                        \
+		return 1;                                                                          \
+	}
 
-SEC("cgroup/sendmsg4")
-int bpfnet_sock_sendmsg4(struct bpf_sock_addr *ctx)
-{
-	xlate_dest(ctx);
-	return 1;
-}
-
-SEC("cgroup/recvmsg4")
-int bpfnet_sock_recvmsg4(struct bpf_sock_addr *ctx)
-{
-	xlate_source(ctx);
-	return 1;
-}
-
-SEC("cgroup/getpeername4")
-int bpfnet_sock_getpeername4(struct bpf_sock_addr *ctx)
-{
-	xlate_source(ctx);
-	return 1;
-}
+SOCK_ADDR_HOOK("cgroup/connect4", bpfnet_sock_connect4, xlate_dest)
+SOCK_ADDR_HOOK("cgroup/sendmsg4", bpfnet_sock_sendmsg4, xlate_dest)
+SOCK_ADDR_HOOK("cgroup/recvmsg4", bpfnet_sock_recvmsg4, xlate_source)
+SOCK_ADDR_HOOK("cgroup/getpeername4", bpfnet_sock_getpeername4, xlate_source)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

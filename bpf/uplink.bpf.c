@@ -12,14 +12,10 @@
 #include "lib/common.h"
 #include "lib/conntrack.h"
 #include "lib/deliver.h"
+#include "lib/frontend.h"
 #include "lib/l4.h"
-#include "lib/lb.h"
-#include "lib/metrics.h"
 #include "lib/nat.h"
-#include "lib/portmap.h"
-
-/* Not a verdict: hand the packet to the next stage unchanged. */
-#define UPLINK_PASS 3000
+#include "lib/verdict.h"
 
 /* Is @daddr a container (or unassigned) address of one of our networks? */
 static __always_inline int is_container_side(__be32 daddr)
@@ -34,48 +30,47 @@ static __always_inline int is_container_side(__be32 daddr)
 	return !net || daddr != net->gateway;
 }
 
+/* A packet to @daddr that no flow or published port accounts for: dropped if
+ * it goes straight to a container, else not ours (the host's). */
+static __always_inline int untranslated(__be32 daddr)
+{
+	return is_container_side(daddr) ? DROP_ERR(BPFNET_DROP_NO_PORTMAP) : CONTINUE_PASS;
+}
+
 /*
- * The translation for a packet arriving on an uplink, shared by XDP and tc:
- * fills @to and returns 0, or UPLINK_PASS, or a negative drop reason.
+ * Parses a frame that arrived on an uplink into @p and finds its translation,
+ * shared by XDP and tc: 0 with @to filled in, CONTINUE_PASS (not ours; ICMP
+ * errors, which @p marks, are tc's), or a drop.
  */
-static __always_inline int uplink_translation(const struct pkt4 *p, int parsed,
+static __always_inline int uplink_translation(void *data, void *data_end, struct pkt4 *p,
 					      struct bpfnet_ct_value *to)
 {
+	int parsed = parse_pkt4(data, data_end, p);
+	if (parsed < 0)
+		return parsed;
+	if (parsed == PARSE_NOT_IPV4 || p->icmp_error)
+		return CONTINUE_PASS;
 	if (parsed != PARSE_OK)
-		return is_container_side(p->key.daddr) && !p->icmp_error ? -BPFNET_DROP_NO_PORTMAP
-									 : UPLINK_PASS;
-	struct bpfnet_ct_value *ct = ct_lookup(&p->key);
+		return untranslated(p->key.daddr);
+	const struct bpfnet_ct_value *ct = ct_lookup_live(p);
 	if (ct) {
-		if (!ct_is_stale_for(ct, p)) {
-			ct_observe(ct, p);
-			*to = *ct;
-			return 0;
-		}
-		bpf_map_delete_elem(&bpfnet_ct, &ct->peer);
-		bpf_map_delete_elem(&bpfnet_ct, &p->key);
-	}
-	if (is_host_addr(p->key.daddr)) {
-		const struct bpfnet_portmap_value *pm =
-		    portmap_lookup(p->key.daddr, p->key.dport, p->key.proto);
-		if (!pm)
-			return UPLINK_PASS; /* a host service */
-		struct bpfnet_ct_key xlat = p->key;
-		xlat.daddr = pm->backend_ip;
-		xlat.dport = pm->backend_port;
-		/* A published service port: its VIP picks a backend. */
-		__u8 flags = BPFNET_CT_F_DNAT;
-		int err = lb_resolve(&p->key, &xlat, &flags);
-		if (err)
-			return err;
-		if (ct_create(&p->key, &xlat, flags, p))
-			return -BPFNET_DROP_CT_INSERT;
-		to->saddr = xlat.saddr;
-		to->daddr = xlat.daddr;
-		to->sport = xlat.sport;
-		to->dport = xlat.dport;
+		*to = *ct;
 		return 0;
 	}
-	return is_container_side(p->key.daddr) ? -BPFNET_DROP_NO_PORTMAP : UPLINK_PASS;
+	struct bpfnet_ct_key xlat;
+	__u8 flags;
+	int rc = frontend_resolve(p, FRONTEND_HOST_ADDRS, &xlat, &flags);
+	if (rc == CONTINUE_NO_NAT)
+		return untranslated(p->key.daddr);
+	if (rc)
+		return rc; /* CONTINUE_PASS: a service of the host; or a drop */
+	if (ct_create(&p->key, &xlat, flags, p))
+		return DROP_ERR(BPFNET_DROP_CT_INSERT);
+	to->saddr = xlat.saddr;
+	to->daddr = xlat.daddr;
+	to->sport = xlat.sport;
+	to->dport = xlat.dport;
+	return 0;
 }
 
 static __always_inline int uplink_xdp(struct xdp_md *ctx, __u32 *peer)
@@ -84,18 +79,13 @@ static __always_inline int uplink_xdp(struct xdp_md *ctx, __u32 *peer)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct pkt4 p = {};
 	struct bpfnet_ct_value to = {};
+	int rc = uplink_translation(data, data_end, &p, &to);
 
-	int parsed = parse_pkt4(data, data_end, &p);
-	if (parsed < 0)
-		return parsed;
-	if (parsed == PARSE_NOT_IPV4 || p.icmp_error)
-		return UPLINK_PASS; /* ARP, IPv6, ICMP errors: the kernel and tc */
-	int rc = uplink_translation(&p, parsed, &to);
 	if (rc)
 		return rc;
 	const struct bpfnet_endpoint *ep = bpf_map_lookup_elem(&bpfnet_ep_ip, &to.daddr);
 	if (!ep)
-		return UPLINK_PASS; /* translated towards the host itself: tc's job */
+		return CONTINUE_PASS; /* translated towards the host itself: tc's job */
 	rc = xlate_xdp(data, data_end, &p, &to);
 	if (rc)
 		return rc;
@@ -115,15 +105,7 @@ int bpfnet_xdp_uplink(struct xdp_md *ctx)
 	__u32 peer = 0;
 	int rc = uplink_xdp(ctx, &peer);
 
-	if (rc == UPLINK_PASS)
-		return XDP_PASS;
-	if (rc < 0) {
-		metrics_count(ifindex, (__u8)-rc, BPFNET_DIR_FROM_CONTAINER, len);
-		return XDP_DROP;
-	}
-	metrics_count(ifindex, BPFNET_OK, BPFNET_DIR_FROM_CONTAINER, len);
-	metrics_count(peer, BPFNET_OK, BPFNET_DIR_TO_CONTAINER, len);
-	return rc;
+	return xdp_verdict(rc, ifindex, peer, len);
 }
 
 static __always_inline int uplink_tc(struct __sk_buff *skb, __u32 ifindex, struct fwd_result *fwd)
@@ -132,20 +114,15 @@ static __always_inline int uplink_tc(struct __sk_buff *skb, __u32 ifindex, struc
 	void *data_end = (void *)(long)skb->data_end;
 	struct pkt4 p = {};
 	struct bpfnet_ct_value to = {};
+	int rc = uplink_translation(data, data_end, &p, &to);
 
-	int parsed = parse_pkt4(data, data_end, &p);
-	if (parsed < 0)
-		return parsed;
-	if (parsed == PARSE_NOT_IPV4)
-		return UPLINK_PASS;
-	if (p.icmp_error) {
+	if (rc == CONTINUE_PASS && p.icmp_error) {
 		__be32 saddr, daddr;
-		int rc = xlate_icmp_error_skb(skb, &p, &saddr, &daddr);
+		rc = xlate_icmp_error_skb(skb, &p, &saddr, &daddr);
 		if (rc <= 0)
-			return rc ? rc : UPLINK_PASS;
+			return rc ? rc : CONTINUE_PASS;
 		return deliver_skb(skb, ifindex, saddr, daddr, fwd);
 	}
-	int rc = uplink_translation(&p, parsed, &to);
 	if (rc)
 		return rc;
 	rc = xlate_skb(skb, &p, &to);
@@ -162,9 +139,7 @@ int bpfnet_tc_uplink(struct __sk_buff *skb)
 	struct fwd_result fwd = {};
 	int rc = uplink_tc(skb, ifindex, &fwd);
 
-	if (rc == UPLINK_PASS)
-		return TC_ACT_OK; /* host traffic: not ours to count */
-	return tc_verdict(rc, ifindex, fwd.peer_ifindex, len);
+	return tc_verdict(rc, ifindex, BPFNET_DIR_FROM_UPLINK, fwd.peer_ifindex, len);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -99,36 +99,52 @@ struct bpfnet_subnet_key {
 };
 
 /*
- * Verdict reasons. 0 is "forwarded/passed"; every other value is a drop.
- * Names (bpfnet_drop_reason_name in userspace) are user-visible and stable.
+ * Drop reasons, defined once: X(code, ID, name, meaning) for each, which makes
+ * BPFNET_DROP_<ID> = code in enum bpfnet_reason, the name `bpfnetctl stats`
+ * shows (userspace/core/drop_reasons.cc) and the README's "Drop reasons" row
+ * (a unit test compares the table with this list). Codes are stored as a u8 in
+ * the pinned bpfnet_metrics map and names are user-visible: append new
+ * reasons, never renumber or rename one.
  */
+#define BPFNET_DROP_REASONS(X)                                                                     \
+	X(1, MALFORMED, "malformed", "truncated or invalid headers")                               \
+	X(2, UNKNOWN_ENDPOINT, "unknown-endpoint", "packet on a veth bpfnet has no endpoint for")  \
+	X(3, INVALID_SMAC, "invalid-source-mac", "source MAC is not the endpoint's")               \
+	X(4, INVALID_SIP, "invalid-source-ip", "source IP is not the endpoint's")                  \
+	X(5, INVALID_ARP, "invalid-arp", "ARP with a spoofed sender or a bad shape")               \
+	X(6, ARP_NO_TARGET, "arp-no-target", "ARP for an address nobody on the network has")       \
+	X(7, ISOLATION, "isolation", "destination on another network")                             \
+	X(8, ICC, "icc-disabled", "between containers of a network with enable_icc=false")         \
+	X(9, INTERNAL, "internal-network", "internal network traffic leaving its subnet")          \
+	X(10, NO_ENDPOINT, "no-endpoint", "address in the subnet with no container")               \
+	X(11, UNSUPPORTED_L3, "unsupported-l3",                                                    \
+	  "neither IPv4 nor ARP (IPv6 is not supported yet)")                                      \
+	X(12, NO_NETWORK, "no-network", "endpoint whose network is missing")                       \
+	X(13, CT_INSERT, "ct-insert", "conntrack entry could not be created")                      \
+	X(14, NAT_NO_PORT, "nat-no-port", "no free source port for masquerade/hairpin SNAT")       \
+	X(15, NO_PORTMAP, "no-portmap",                                                            \
+	  "from an uplink straight to a container address (not published)")                        \
+	X(16, FIB, "fib", "no route for a translated packet")                                      \
+	X(17, CSUM, "csum", "checksum rewrite failed")                                             \
+	X(18, NO_BACKEND, "no-backend", "service without a usable backend")
+
+/* Verdict reasons: 0 is "forwarded/passed", every other value a drop. */
 enum bpfnet_reason {
 	BPFNET_OK = 0,
-	BPFNET_DROP_MALFORMED = 1,	  /* truncated or invalid headers */
-	BPFNET_DROP_UNKNOWN_ENDPOINT = 2, /* packet on a veth with no endpoint */
-	BPFNET_DROP_INVALID_SMAC = 3,	  /* source MAC is not the endpoint's */
-	BPFNET_DROP_INVALID_SIP = 4,	  /* source IP is not the endpoint's */
-	BPFNET_DROP_INVALID_ARP = 5,	  /* ARP with spoofed sender or bad shape */
-	BPFNET_DROP_ARP_NO_TARGET = 6,	  /* ARP request nobody on the network owns */
-	BPFNET_DROP_ISOLATION = 7,	  /* destination on another network */
-	BPFNET_DROP_ICC = 8,		  /* enable_icc=false */
-	BPFNET_DROP_INTERNAL = 9,	  /* internal network leaving its subnet */
-	BPFNET_DROP_NO_ENDPOINT = 10,	  /* address in the subnet, nobody there */
-	BPFNET_DROP_UNSUPPORTED_L3 = 11,  /* neither IPv4 nor ARP (e.g. IPv6) */
-	BPFNET_DROP_NO_NETWORK = 12,	  /* endpoint's network missing */
-	BPFNET_DROP_CT_INSERT = 13,	  /* conntrack entry could not be created */
-	BPFNET_DROP_NAT_NO_PORT = 14,	  /* no free source port for SNAT */
-	BPFNET_DROP_NO_PORTMAP = 15,	  /* to a host address, port not published */
-	BPFNET_DROP_FIB = 16,		  /* no route for a translated packet */
-	BPFNET_DROP_CSUM = 17,		  /* checksum rewrite failed */
-	BPFNET_DROP_NO_BACKEND = 18,	  /* service without a usable backend */
-	BPFNET_REASON_MAX = 32,
+	BPFNET_REASON_MAX = 32, /* every code is below */
+#define BPFNET_REASON_ENUMERATOR(code, id, name, meaning) BPFNET_DROP_##id = code,
+	BPFNET_DROP_REASONS(BPFNET_REASON_ENUMERATOR)
+#undef BPFNET_REASON_ENUMERATOR
 };
 
-/* bpfnet_metrics_key.dir */
+/* bpfnet_metrics_key.dir: which way the packet crossed ifindex. */
 enum bpfnet_dir {
-	BPFNET_DIR_FROM_CONTAINER = 0, /* host-veth ingress: what a container sent */
-	BPFNET_DIR_TO_CONTAINER = 1,   /* delivered to a container */
+	BPFNET_DIR_FROM_CONTAINER = 0, /* arrived on a host veth: what its container sent */
+	BPFNET_DIR_TO_CONTAINER = 1,   /* delivered to a container through its host veth */
+	/* Arrived on an uplink: what clients sent. Slot 0 as well: an interface
+	 * is a veth or an uplink, never both, and bpfnet_if_counters holds two
+	 * directions per interface. */
+	BPFNET_DIR_FROM_UPLINK = 0,
 };
 
 /*
@@ -270,40 +286,33 @@ struct bpfnet_sock_orig {
 	__u16 pad2;
 };
 
+/* Layouts are a contract with pinned maps; C and C++ check them alike. */
 #ifdef __cplusplus
-static_assert(sizeof(struct bpfnet_network) == 24, "bpfnet_network layout");
-static_assert(sizeof(struct bpfnet_endpoint) == 32, "bpfnet_endpoint layout");
-static_assert(sizeof(struct bpfnet_subnet_key) == 8, "bpfnet_subnet_key layout");
-static_assert(sizeof(struct bpfnet_metrics_key) == 8, "bpfnet_metrics_key layout");
-static_assert(sizeof(struct bpfnet_metrics_value) == 16, "bpfnet_metrics_value layout");
-static_assert(sizeof(struct bpfnet_if_counters) == 32, "bpfnet_if_counters layout");
-static_assert(sizeof(struct bpfnet_portmap_key) == 8, "bpfnet_portmap_key layout");
-static_assert(sizeof(struct bpfnet_portmap_value) == 8, "bpfnet_portmap_value layout");
-static_assert(sizeof(struct bpfnet_uplink) == 12, "bpfnet_uplink layout");
-static_assert(sizeof(struct bpfnet_ct_key) == 16, "bpfnet_ct_key layout");
-static_assert(sizeof(struct bpfnet_ct_value) == 40, "bpfnet_ct_value layout");
-static_assert(sizeof(struct bpfnet_svc_key) == 8, "bpfnet_svc_key layout");
-static_assert(sizeof(struct bpfnet_svc_value) == 16, "bpfnet_svc_value layout");
-static_assert(sizeof(struct bpfnet_backend) == 8, "bpfnet_backend layout");
-static_assert(sizeof(struct bpfnet_affinity_key) == 8, "bpfnet_affinity_key layout");
-static_assert(sizeof(struct bpfnet_affinity_value) == 16, "bpfnet_affinity_value layout");
+#define BPFNET_STATIC_ASSERT static_assert
 #else
-_Static_assert(sizeof(struct bpfnet_network) == 24, "bpfnet_network layout");
-_Static_assert(sizeof(struct bpfnet_endpoint) == 32, "bpfnet_endpoint layout");
-_Static_assert(sizeof(struct bpfnet_subnet_key) == 8, "bpfnet_subnet_key layout");
-_Static_assert(sizeof(struct bpfnet_metrics_key) == 8, "bpfnet_metrics_key layout");
-_Static_assert(sizeof(struct bpfnet_metrics_value) == 16, "bpfnet_metrics_value layout");
-_Static_assert(sizeof(struct bpfnet_if_counters) == 32, "bpfnet_if_counters layout");
-_Static_assert(sizeof(struct bpfnet_portmap_key) == 8, "bpfnet_portmap_key layout");
-_Static_assert(sizeof(struct bpfnet_portmap_value) == 8, "bpfnet_portmap_value layout");
-_Static_assert(sizeof(struct bpfnet_uplink) == 12, "bpfnet_uplink layout");
-_Static_assert(sizeof(struct bpfnet_ct_key) == 16, "bpfnet_ct_key layout");
-_Static_assert(sizeof(struct bpfnet_ct_value) == 40, "bpfnet_ct_value layout");
-_Static_assert(sizeof(struct bpfnet_svc_key) == 8, "bpfnet_svc_key layout");
-_Static_assert(sizeof(struct bpfnet_svc_value) == 16, "bpfnet_svc_value layout");
-_Static_assert(sizeof(struct bpfnet_backend) == 8, "bpfnet_backend layout");
-_Static_assert(sizeof(struct bpfnet_affinity_key) == 8, "bpfnet_affinity_key layout");
-_Static_assert(sizeof(struct bpfnet_affinity_value) == 16, "bpfnet_affinity_value layout");
+#define BPFNET_STATIC_ASSERT _Static_assert
 #endif
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_network) == 24, "bpfnet_network layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_endpoint) == 32, "bpfnet_endpoint layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_subnet_key) == 8, "bpfnet_subnet_key layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_metrics_key) == 8, "bpfnet_metrics_key layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_metrics_value) == 16, "bpfnet_metrics_value layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_if_counters) == 32, "bpfnet_if_counters layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_portmap_key) == 8, "bpfnet_portmap_key layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_portmap_value) == 8, "bpfnet_portmap_value layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_uplink) == 12, "bpfnet_uplink layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_key) == 16, "bpfnet_ct_key layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_value) == 40, "bpfnet_ct_value layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_svc_key) == 8, "bpfnet_svc_key layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_svc_value) == 16, "bpfnet_svc_value layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_backend) == 8, "bpfnet_backend layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_affinity_key) == 8, "bpfnet_affinity_key layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_affinity_value) == 16, "bpfnet_affinity_value layout");
+
+/* Every reason fits bpfnet_metrics_key.reason and is below BPFNET_REASON_MAX. */
+#define BPFNET_REASON_BELOW_MAX(code, id, name, meaning)                                           \
+	BPFNET_STATIC_ASSERT(code > BPFNET_OK && code < BPFNET_REASON_MAX, name);
+BPFNET_DROP_REASONS(BPFNET_REASON_BELOW_MAX)
+#undef BPFNET_REASON_BELOW_MAX
 
 #endif /* BPFNET_MAPS_ABI_H */

@@ -9,6 +9,7 @@
 #define BPFNET_LIB_ARP_H
 
 #include "lib/maps.h"
+#include "lib/results.h"
 
 /* From linux/if_arp.h, which drags in libc headers BPF cannot use. */
 #define ARPHRD_ETHER 1
@@ -45,7 +46,7 @@ static __always_inline int arp_target_answerable(const struct bpfnet_endpoint *s
 /*
  * Returns TC_ACT_OK to hand an ARP reply from the container to the host
  * stack, TC_ACT_REDIRECT after turning a request into our reply, or a
- * negative drop reason.
+ * drop (DROP_ERR).
  */
 static __always_inline int arp_from_container(struct __sk_buff *skb, __u32 ifindex,
 					      const struct bpfnet_endpoint *src)
@@ -56,25 +57,25 @@ static __always_inline int arp_from_container(struct __sk_buff *skb, __u32 ifind
 	struct arp_eth_ipv4 *arp = (void *)(eth + 1);
 
 	if ((void *)(arp + 1) > data_end)
-		return -BPFNET_DROP_MALFORMED;
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	if (arp->hrd != bpf_htons(ARPHRD_ETHER) || arp->pro != bpf_htons(ETH_P_IP) ||
 	    arp->hln != ETH_ALEN_BYTES || arp->pln != 4)
-		return -BPFNET_DROP_INVALID_ARP;
+		return DROP_ERR(BPFNET_DROP_INVALID_ARP);
 	/* Anti-spoofing: sender must be the endpoint (0.0.0.0 is a DAD probe). */
 	if (!mac_equal(arp->sha, src->mac) || (arp->sip != src->ip && arp->sip != 0))
-		return -BPFNET_DROP_INVALID_ARP;
+		return DROP_ERR(BPFNET_DROP_INVALID_ARP);
 
 	if (arp->op == bpf_htons(ARPOP_REPLY))
 		return TC_ACT_OK; /* answering the host's neighbour resolution */
 	if (arp->op != bpf_htons(ARPOP_REQUEST))
-		return -BPFNET_DROP_INVALID_ARP;
+		return DROP_ERR(BPFNET_DROP_INVALID_ARP);
 
 	const struct bpfnet_network *net = bpf_map_lookup_elem(&bpfnet_nets, &src->network);
 	if (!net)
-		return -BPFNET_DROP_NO_NETWORK;
+		return DROP_ERR(BPFNET_DROP_NO_NETWORK);
 	__be32 tip = arp->tip;
 	if (!arp_target_answerable(src, net, tip))
-		return -BPFNET_DROP_ARP_NO_TARGET;
+		return DROP_ERR(BPFNET_DROP_ARP_NO_TARGET);
 
 	/* Turn the request into the reply in place. */
 	__be32 sip = arp->sip;

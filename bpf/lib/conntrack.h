@@ -10,6 +10,7 @@
 
 #include "lib/l4.h"
 #include "lib/maps.h"
+#include "lib/results.h"
 
 #ifndef EEXIST
 #define EEXIST 17
@@ -92,6 +93,26 @@ static __always_inline void ct_observe(struct bpfnet_ct_value *v, const struct p
 }
 
 /*
+ * The entry for @p's tuple if its flow is live, advanced for @p (ct_observe);
+ * NULL if there is none. A TCP SYN on a closing flow starts a new connection:
+ * both halves of the old flow are deleted and NULL returned, so the caller
+ * sets the flow up anew.
+ */
+static __always_inline struct bpfnet_ct_value *ct_lookup_live(const struct pkt4 *p)
+{
+	struct bpfnet_ct_value *ct = ct_lookup(&p->key);
+	if (!ct)
+		return 0;
+	if (!ct_is_stale_for(ct, p)) {
+		ct_observe(ct, p);
+		return ct;
+	}
+	bpf_map_delete_elem(&bpfnet_ct, &ct->peer);
+	bpf_map_delete_elem(&bpfnet_ct, &p->key);
+	return 0;
+}
+
+/*
  * Creates both entries of a flow: @fwd (the packet's own direction, rewritten
  * to @xlat) and its reverse. The reverse key must be new (BPF_NOEXIST): that
  * is how a source port already taken by another flow is detected.
@@ -153,7 +174,7 @@ static __always_inline int ct_create(const struct bpfnet_ct_key *fwd,
  * Creates a flow whose source is rewritten to @snat_addr with a port picked
  * in [BPFNET_NAT_PORT_MIN, BPFNET_NAT_PORT_MAX] that no other flow to the
  * same destination uses. @xlat holds the rest of the translation; its sport
- * is filled in. Returns 0 or a negative drop reason.
+ * is filled in. Returns 0 or a drop (DROP_ERR).
  */
 static __always_inline int ct_create_snat(const struct bpfnet_ct_key *fwd,
 					  struct bpfnet_ct_key *xlat, __u8 flags,
@@ -171,9 +192,9 @@ static __always_inline int ct_create_snat(const struct bpfnet_ct_key *fwd,
 		if (!err)
 			return 0;
 		if (err != -EEXIST)
-			return -BPFNET_DROP_CT_INSERT;
+			return DROP_ERR(BPFNET_DROP_CT_INSERT);
 	}
-	return -BPFNET_DROP_NAT_NO_PORT;
+	return DROP_ERR(BPFNET_DROP_NAT_NO_PORT);
 }
 
 #endif

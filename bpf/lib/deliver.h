@@ -20,7 +20,7 @@ static __always_inline int set_endpoint_macs(void *data, void *data_end,
 {
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > data_end)
-		return -BPFNET_DROP_MALFORMED;
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	mac_copy(eth->h_dest, ep->mac);
 	mac_copy(eth->h_source, ep->gw_mac);
 	return 0;

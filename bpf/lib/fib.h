@@ -3,7 +3,7 @@
 #ifndef BPFNET_LIB_FIB_H
 #define BPFNET_LIB_FIB_H
 
-#include "lib/common.h"
+#include "lib/results.h"
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -31,12 +31,12 @@ static __always_inline int fib_redirect_skb(struct __sk_buff *skb, struct bpf_fi
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return bpf_redirect_neigh(fib->ifindex, 0, 0, 0);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-		return -BPFNET_DROP_FIB;
+		return DROP_ERR(BPFNET_DROP_FIB);
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > data_end)
-		return -BPFNET_DROP_MALFORMED;
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	mac_copy(eth->h_dest, fib->dmac);
 	mac_copy(eth->h_source, fib->smac);
 	return bpf_redirect(fib->ifindex, 0);

@@ -6,7 +6,7 @@
 #include <linux/tcp.h>
 #include <linux/udp.h>
 
-#include "lib/common.h"
+#include "lib/results.h"
 
 /* From linux/icmp.h, which drags in libc headers BPF cannot use. */
 #define ICMP_ECHOREPLY 0
@@ -57,9 +57,19 @@ static __always_inline int icmp_is_error(__u8 type)
 	       type == ICMP_PARAMETERPROB;
 }
 
+/* TCP and UDP headers both open with the source and destination ports;
+ * @l4 is known to hold them. */
+static __always_inline int parse_ports(const void *l4, struct pkt4 *p)
+{
+	const struct udphdr *ports = l4;
+	p->key.sport = ports->source;
+	p->key.dport = ports->dest;
+	return PARSE_OK;
+}
+
 /*
  * Fills @p from the frame in [data, data_end). Returns a parse_result or a
- * negative drop reason for malformed headers.
+ * drop (DROP_ERR) for malformed headers.
  */
 static __always_inline int parse_pkt4(void *data, void *data_end, struct pkt4 *p)
 {
@@ -68,13 +78,13 @@ static __always_inline int parse_pkt4(void *data, void *data_end, struct pkt4 *p
 
 	__builtin_memset(p, 0, sizeof(*p));
 	if ((void *)(eth + 1) > data_end)
-		return -BPFNET_DROP_MALFORMED;
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	if (eth->h_proto != bpf_htons(ETH_P_IP))
 		return PARSE_NOT_IPV4;
 	if ((void *)(ip + 1) > data_end)
-		return -BPFNET_DROP_MALFORMED;
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	if (ip->version != 4 || ip->ihl < 5)
-		return -BPFNET_DROP_MALFORMED;
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
 
 	p->key.saddr = ip->saddr;
 	p->key.daddr = ip->daddr;
@@ -85,27 +95,19 @@ static __always_inline int parse_pkt4(void *data, void *data_end, struct pkt4 *p
 
 	void *l4 = data + p->l4_off;
 	switch (ip->protocol) {
-	case IPPROTO_TCP: {
-		struct tcphdr *tcp = l4;
-		if ((void *)(tcp + 1) > data_end)
-			return -BPFNET_DROP_MALFORMED;
-		p->key.sport = tcp->source;
-		p->key.dport = tcp->dest;
-		p->tcp_flags = ((__u8 *)tcp)[13];
-		return PARSE_OK;
-	}
-	case IPPROTO_UDP: {
-		struct udphdr *udp = l4;
-		if ((void *)(udp + 1) > data_end)
-			return -BPFNET_DROP_MALFORMED;
-		p->key.sport = udp->source;
-		p->key.dport = udp->dest;
-		return PARSE_OK;
-	}
+	case IPPROTO_TCP:
+		if (l4 + sizeof(struct tcphdr) > data_end)
+			return DROP_ERR(BPFNET_DROP_MALFORMED);
+		p->tcp_flags = ((__u8 *)l4)[13];
+		return parse_ports(l4, p);
+	case IPPROTO_UDP:
+		if (l4 + sizeof(struct udphdr) > data_end)
+			return DROP_ERR(BPFNET_DROP_MALFORMED);
+		return parse_ports(l4, p);
 	case IPPROTO_ICMP: {
 		struct icmphdr *icmp = l4;
 		if ((void *)(icmp + 1) > data_end)
-			return -BPFNET_DROP_MALFORMED;
+			return DROP_ERR(BPFNET_DROP_MALFORMED);
 		p->icmp_type = icmp->type;
 		if (icmp->type == ICMP_ECHO) {
 			p->key.sport = icmp->un.echo.id;

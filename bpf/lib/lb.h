@@ -44,7 +44,7 @@ static __always_inline const struct bpfnet_svc_value *lb_lookup(__be32 vip, __be
 
 /*
  * Picks the backend for a new flow of @k to service @svc. Returns 0 and the
- * backend address in *ip, or a negative drop reason.
+ * backend address in *ip, or a drop (DROP_ERR).
  */
 static __always_inline int lb_select(const struct bpfnet_svc_value *svc,
 				     const struct bpfnet_ct_key *k, __be32 *ip)
@@ -70,15 +70,15 @@ static __always_inline int lb_select(const struct bpfnet_svc_value *svc,
 
 	void *table = bpf_map_lookup_elem(&bpfnet_maglev, &index);
 	if (!table || !svc->table_size)
-		return -BPFNET_DROP_NO_BACKEND;
+		return DROP_ERR(BPFNET_DROP_NO_BACKEND);
 	__u32 slot = tuple_hash(k) % svc->table_size;
 	const __u32 *id = bpf_map_lookup_elem(table, &slot);
 	if (!id || *id == BPFNET_NO_BACKEND)
-		return -BPFNET_DROP_NO_BACKEND;
+		return DROP_ERR(BPFNET_DROP_NO_BACKEND);
 	__u32 backend = *id;
 	const struct bpfnet_backend *be = bpf_map_lookup_elem(&bpfnet_backends, &backend);
 	if (!be)
-		return -BPFNET_DROP_NO_BACKEND;
+		return DROP_ERR(BPFNET_DROP_NO_BACKEND);
 	*ip = be->ip;
 
 	if (svc->affinity_timeout_s) {
@@ -86,19 +86,6 @@ static __always_inline int lb_select(const struct bpfnet_svc_value *svc,
 		bpf_map_update_elem(&bpfnet_affinity, &akey, &a, BPF_ANY);
 	}
 	return 0;
-}
-
-/* If @xlat's destination is a service frontend, point it at a backend
- * (the backend listens on the service port) and mark the flow as load
- * balanced in @flags. 0, or a negative drop reason. */
-static __always_inline int lb_resolve(const struct bpfnet_ct_key *orig, struct bpfnet_ct_key *xlat,
-				      __u8 *flags)
-{
-	const struct bpfnet_svc_value *svc = lb_lookup(xlat->daddr, xlat->dport, xlat->proto);
-	if (!svc)
-		return 0;
-	*flags |= BPFNET_CT_F_LB;
-	return lb_select(svc, orig, &xlat->daddr);
 }
 
 #endif

@@ -9,107 +9,52 @@
 
 #include "lib/common.h"
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFNET_MAX_ENDPOINTS);
-	__type(key, __be32);
-	__type(value, struct bpfnet_endpoint);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bpfnet_ep_ip SEC(".maps");
+/* A map pinned by name: (name, type, key, value, max_entries, map_flags). */
+#define PINNED_MAP(_name, _type, _key, _value, _max_entries, _flags)                               \
+	struct {                                                                                   \
+		__uint(type, _type);                                                               \
+		__uint(max_entries, _max_entries);                                                 \
+		__uint(map_flags, _flags);                                                         \
+		__type(key, _key);                                                                 \
+		__type(value, _value);                                                             \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);                                               \
+	} _name SEC(".maps")
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFNET_MAX_ENDPOINTS);
-	__type(key, __u32);
-	__type(value, struct bpfnet_endpoint);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bpfnet_ep_if SEC(".maps");
+PINNED_MAP(bpfnet_ep_ip, BPF_MAP_TYPE_HASH, __be32, struct bpfnet_endpoint, BPFNET_MAX_ENDPOINTS,
+	   0);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFNET_MAX_NETWORKS);
-	__type(key, __u32);
-	__type(value, struct bpfnet_network);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bpfnet_nets SEC(".maps");
+PINNED_MAP(bpfnet_ep_if, BPF_MAP_TYPE_HASH, __u32, struct bpfnet_endpoint, BPFNET_MAX_ENDPOINTS, 0);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, BPFNET_MAX_NETWORKS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct bpfnet_subnet_key);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bpfnet_subnets SEC(".maps");
+PINNED_MAP(bpfnet_nets, BPF_MAP_TYPE_HASH, __u32, struct bpfnet_network, BPFNET_MAX_NETWORKS, 0);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, BPFNET_MAX_METRICS);
-	__type(key, struct bpfnet_metrics_key);
-	__type(value, struct bpfnet_metrics_value);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bpfnet_metrics SEC(".maps");
+PINNED_MAP(bpfnet_subnets, BPF_MAP_TYPE_LPM_TRIE, struct bpfnet_subnet_key, __u32,
+	   BPFNET_MAX_NETWORKS, BPF_F_NO_PREALLOC);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, BPFNET_FAST_COUNTER_IFINDEXES);
-	__type(key, __u32);
-	__type(value, struct bpfnet_if_counters);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bpfnet_if_counters SEC(".maps");
+PINNED_MAP(bpfnet_metrics, BPF_MAP_TYPE_PERCPU_HASH, struct bpfnet_metrics_key,
+	   struct bpfnet_metrics_value, BPFNET_MAX_METRICS, 0);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFNET_MAX_PORTMAPS);
-	__type(key, struct bpfnet_portmap_key);
-	__type(value, struct bpfnet_portmap_value);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bpfnet_portmap SEC(".maps");
+PINNED_MAP(bpfnet_if_counters, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct bpfnet_if_counters,
+	   BPFNET_FAST_COUNTER_IFINDEXES, 0);
+
+PINNED_MAP(bpfnet_portmap, BPF_MAP_TYPE_HASH, struct bpfnet_portmap_key,
+	   struct bpfnet_portmap_value, BPFNET_MAX_PORTMAPS, 0);
 
 /* Every IPv4 address of the host (daemon's namespace): Docker DNATs
  * published ports arriving for any local address (--dst-type LOCAL). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFNET_MAX_HOST_ADDRS);
-	__type(key, __be32);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bpfnet_hostaddr SEC(".maps");
+PINNED_MAP(bpfnet_hostaddr, BPF_MAP_TYPE_HASH, __be32, __u32, BPFNET_MAX_HOST_ADDRS, 0);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFNET_MAX_UPLINKS);
-	__type(key, __u32);
-	__type(value, struct bpfnet_uplink);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bpfnet_uplinks SEC(".maps");
+PINNED_MAP(bpfnet_uplinks, BPF_MAP_TYPE_HASH, __u32, struct bpfnet_uplink, BPFNET_MAX_UPLINKS, 0);
 
 /* LRU: under pressure the oldest flows go first instead of new flows failing. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, BPFNET_CT_DEFAULT_MAX);
-	__type(key, struct bpfnet_ct_key);
-	__type(value, struct bpfnet_ct_value);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bpfnet_ct SEC(".maps");
+PINNED_MAP(bpfnet_ct, BPF_MAP_TYPE_LRU_HASH, struct bpfnet_ct_key, struct bpfnet_ct_value,
+	   BPFNET_CT_DEFAULT_MAX, 0);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct bpfnet_config);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bpfnet_config SEC(".maps");
+PINNED_MAP(bpfnet_config, BPF_MAP_TYPE_ARRAY, __u32, struct bpfnet_config, 1, 0);
 
 /* Load balancing: frontends, per-service Maglev tables (inner arrays sized
  * per service, hence BPF_F_INNER_MAP), backends, client-IP affinity. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFNET_MAX_SERVICES);
-	__type(key, struct bpfnet_svc_key);
-	__type(value, struct bpfnet_svc_value);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bpfnet_svc SEC(".maps");
+PINNED_MAP(bpfnet_svc, BPF_MAP_TYPE_HASH, struct bpfnet_svc_key, struct bpfnet_svc_value,
+	   BPFNET_MAX_SERVICES, 0);
 
 struct bpfnet_maglev_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -128,29 +73,13 @@ struct {
 } bpfnet_maglev SEC(".maps");
 
 /* Service VIPs -> their network index: the ARP responder answers for them. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFNET_MAX_SERVICES);
-	__type(key, __be32);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bpfnet_vips SEC(".maps");
+PINNED_MAP(bpfnet_vips, BPF_MAP_TYPE_HASH, __be32, __u32, BPFNET_MAX_SERVICES, 0);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFNET_MAX_BACKENDS);
-	__type(key, __u32);
-	__type(value, struct bpfnet_backend);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bpfnet_backends SEC(".maps");
+PINNED_MAP(bpfnet_backends, BPF_MAP_TYPE_HASH, __u32, struct bpfnet_backend, BPFNET_MAX_BACKENDS,
+	   0);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, BPFNET_MAX_AFFINITY);
-	__type(key, struct bpfnet_affinity_key);
-	__type(value, struct bpfnet_affinity_value);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bpfnet_affinity SEC(".maps");
+PINNED_MAP(bpfnet_affinity, BPF_MAP_TYPE_LRU_HASH, struct bpfnet_affinity_key,
+	   struct bpfnet_affinity_value, BPFNET_MAX_AFFINITY, 0);
 
 /* Socket hooks: the address a host-local socket asked for, per socket. */
 struct {

@@ -31,21 +31,4 @@ static __always_inline void metrics_count(__u32 ifindex, __u8 reason, __u8 dir, 
 	bpf_map_update_elem(&bpfnet_metrics, &key, &init, BPF_NOEXIST);
 }
 
-/*
- * The one place a tc verdict is recorded: a negative reason is a drop
- * (TC_ACT_SHOT), anything else passes and is counted as forwarded, for the
- * destination endpoint too when the packet was redirected into one.
- */
-static __always_inline int tc_verdict(int rc, __u32 ifindex, __u32 peer_ifindex, __u32 len)
-{
-	if (rc < 0) {
-		metrics_count(ifindex, (__u8)-rc, BPFNET_DIR_FROM_CONTAINER, len);
-		return TC_ACT_SHOT;
-	}
-	metrics_count(ifindex, BPFNET_OK, BPFNET_DIR_FROM_CONTAINER, len);
-	if (peer_ifindex)
-		metrics_count(peer_ifindex, BPFNET_OK, BPFNET_DIR_TO_CONTAINER, len);
-	return rc;
-}
-
 #endif

@@ -38,53 +38,50 @@ static __always_inline int xlate_xdp(void *data, void *data_end, const struct pk
 {
 	struct iphdr *ip = data + ETH_HLEN;
 	if ((void *)(ip + 1) > data_end)
-		return -BPFNET_DROP_MALFORMED;
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	__u32 l4_off = p->l4_off;
 	if (l4_off > ETH_HLEN + 60)
-		return -BPFNET_DROP_MALFORMED;
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	void *l4 = data + l4_off;
 	__sum16 *l4sum = 0;
-	__be16 *sport = 0, *dport = 0;
+	__be16 *ports = 0; /* TCP and UDP: source and destination open the header */
 
 	if (p->key.proto == IPPROTO_TCP) {
 		struct tcphdr *tcp = l4;
 		if ((void *)(tcp + 1) > data_end)
-			return -BPFNET_DROP_MALFORMED;
+			return DROP_ERR(BPFNET_DROP_MALFORMED);
 		l4sum = &tcp->check;
-		sport = &tcp->source;
-		dport = &tcp->dest;
+		ports = l4;
 	} else if (p->key.proto == IPPROTO_UDP) {
 		struct udphdr *udp = l4;
 		if ((void *)(udp + 1) > data_end)
-			return -BPFNET_DROP_MALFORMED;
-		if (udp->check)
-			l4sum = &udp->check;
-		sport = &udp->source;
-		dport = &udp->dest;
+			return DROP_ERR(BPFNET_DROP_MALFORMED);
+		l4sum = udp->check ? &udp->check : 0;
+		ports = l4;
 	} else if (p->key.proto == IPPROTO_ICMP) {
 		struct icmphdr *icmp = l4;
 		if ((void *)(icmp + 1) > data_end)
-			return -BPFNET_DROP_MALFORMED;
+			return DROP_ERR(BPFNET_DROP_MALFORMED);
 		/* No pseudo-header: only the identifier changes the checksum. */
 		__be16 *id = &icmp->un.echo.id;
 		__be16 want = p->icmp_type == ICMP_ECHO ? to->sport : to->dport;
 		csum_replace2(&icmp->checksum, *id, want);
 		*id = want;
 	} else {
-		return -BPFNET_DROP_MALFORMED;
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	}
 
 	if (l4sum) {
 		csum_replace4(l4sum, ip->saddr, to->saddr);
 		csum_replace4(l4sum, ip->daddr, to->daddr);
-		csum_replace2(l4sum, *sport, to->sport);
-		csum_replace2(l4sum, *dport, to->dport);
+		csum_replace2(l4sum, ports[0], to->sport);
+		csum_replace2(l4sum, ports[1], to->dport);
 		if (p->key.proto == IPPROTO_UDP && *l4sum == 0)
 			*l4sum = (__sum16)0xffff;
 	}
-	if (sport) {
-		*sport = to->sport;
-		*dport = to->dport;
+	if (ports) {
+		ports[0] = to->sport;
+		ports[1] = to->dport;
 	}
 	csum_replace4(&ip->check, ip->saddr, to->saddr);
 	csum_replace4(&ip->check, ip->daddr, to->daddr);
@@ -102,11 +99,11 @@ static __always_inline int store_addr(struct __sk_buff *skb, __u32 off, __be32 f
 		return 0;
 	if (l4sum_off >= 0 &&
 	    bpf_l4_csum_replace(skb, l4sum_off, from, to, l4flags | BPF_F_PSEUDO_HDR | 4))
-		return -BPFNET_DROP_CSUM;
+		return DROP_ERR(BPFNET_DROP_CSUM);
 	if (bpf_l3_csum_replace(skb, IP_CSUM_OFF, from, to, 4))
-		return -BPFNET_DROP_CSUM;
+		return DROP_ERR(BPFNET_DROP_CSUM);
 	if (bpf_skb_store_bytes(skb, off, &to, 4, 0))
-		return -BPFNET_DROP_CSUM;
+		return DROP_ERR(BPFNET_DROP_CSUM);
 	return 0;
 }
 
@@ -116,9 +113,9 @@ static __always_inline int store_port(struct __sk_buff *skb, __u32 off, __be16 f
 	if (from == to)
 		return 0;
 	if (l4sum_off >= 0 && bpf_l4_csum_replace(skb, l4sum_off, from, to, l4flags | 2))
-		return -BPFNET_DROP_CSUM;
+		return DROP_ERR(BPFNET_DROP_CSUM);
 	if (bpf_skb_store_bytes(skb, off, &to, 2, 0))
-		return -BPFNET_DROP_CSUM;
+		return DROP_ERR(BPFNET_DROP_CSUM);
 	return 0;
 }
 
@@ -131,7 +128,7 @@ static __always_inline int xlate_skb(struct __sk_buff *skb, const struct pkt4 *p
 	int err;
 
 	if (csum_off < 0)
-		return -BPFNET_DROP_MALFORMED;
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	csum_off += l4;
 
 	if (p->key.proto == IPPROTO_ICMP) {
@@ -162,6 +159,20 @@ static __always_inline int xlate_skb_to_key(struct __sk_buff *skb, const struct 
 	return xlate_skb(skb, p, &to);
 }
 
+/* An address in the header an ICMP error quotes: the quoted header's checksum
+ * at @inner_sum covers it, and so does the ICMP checksum at @icmp_sum. */
+static __always_inline int store_quoted_addr(struct __sk_buff *skb, __u32 off, __be32 from,
+					     __be32 to, __u32 inner_sum, __u32 icmp_sum)
+{
+	if (from == to)
+		return 0;
+	if (bpf_l3_csum_replace(skb, inner_sum, from, to, 4) ||
+	    bpf_l4_csum_replace(skb, icmp_sum, from, to, 4) ||
+	    bpf_skb_store_bytes(skb, off, &to, 4, 0))
+		return DROP_ERR(BPFNET_DROP_CSUM);
+	return 0;
+}
+
 /*
  * ICMP errors (destination/port unreachable, fragmentation needed, time
  * exceeded) quote the packet they are about. When that packet belongs to a
@@ -169,7 +180,7 @@ static __always_inline int xlate_skb_to_key(struct __sk_buff *skb, const struct 
  * header's addresses and ports, and the checksums over them. The quoted L4
  * checksum is left alone (it covers data the error does not carry).
  *
- * Returns 1 if translated, 0 if not ours, or a negative drop reason.
+ * Returns 1 if translated, 0 if not ours, or a drop (DROP_ERR).
  * On success *saddr_out and *daddr_out are the new outer addresses.
  */
 struct icmp_err_hdr {
@@ -187,7 +198,7 @@ static __always_inline int xlate_icmp_error_skb(struct __sk_buff *skb, const str
 	__u32 l4 = p->l4_off;
 
 	if (l4 > ETH_HLEN + 60)
-		return -BPFNET_DROP_MALFORMED;
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	struct icmp_err_hdr *e = data + l4;
 	if ((void *)(e + 1) > data_end)
 		return 0; /* too short to quote ports: not something we can match */
@@ -215,21 +226,14 @@ static __always_inline int xlate_icmp_error_skb(struct __sk_buff *skb, const str
 	int err = 0;
 
 	/* Quoted header: saddr key.daddr->to.daddr, daddr key.saddr->to.saddr. */
-	if (key.daddr != to.daddr) {
-		if (bpf_l3_csum_replace(skb, inner_sum, key.daddr, to.daddr, 4) ||
-		    bpf_l4_csum_replace(skb, icmp_sum, key.daddr, to.daddr, 4) ||
-		    bpf_skb_store_bytes(skb, inner + offsetof(struct iphdr, saddr), &to.daddr, 4,
-					0))
-			return -BPFNET_DROP_CSUM;
-	}
-	if (key.saddr != to.saddr) {
-		if (bpf_l3_csum_replace(skb, inner_sum, key.saddr, to.saddr, 4) ||
-		    bpf_l4_csum_replace(skb, icmp_sum, key.saddr, to.saddr, 4) ||
-		    bpf_skb_store_bytes(skb, inner + offsetof(struct iphdr, daddr), &to.saddr, 4,
-					0))
-			return -BPFNET_DROP_CSUM;
-	}
-	err = store_port(skb, inner + sizeof(struct iphdr), key.dport, to.dport, icmp_sum, 0);
+	err = store_quoted_addr(skb, inner + offsetof(struct iphdr, saddr), key.daddr, to.daddr,
+				inner_sum, icmp_sum);
+	if (!err)
+		err = store_quoted_addr(skb, inner + offsetof(struct iphdr, daddr), key.saddr,
+					to.saddr, inner_sum, icmp_sum);
+	if (!err)
+		err =
+		    store_port(skb, inner + sizeof(struct iphdr), key.dport, to.dport, icmp_sum, 0);
 	if (!err)
 		err = store_port(skb, inner + sizeof(struct iphdr) + 2, key.sport, to.sport,
 				 icmp_sum, 0);
@@ -241,10 +245,10 @@ static __always_inline int xlate_icmp_error_skb(struct __sk_buff *skb, const str
 	data_end = (void *)(long)skb->data_end;
 	e = data + l4;
 	if ((void *)(e + 1) > data_end)
-		return -BPFNET_DROP_MALFORMED;
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	__be16 new_isum = e->inner.check;
 	if (bpf_l4_csum_replace(skb, icmp_sum, old_isum, new_isum, 2))
-		return -BPFNET_DROP_CSUM;
+		return DROP_ERR(BPFNET_DROP_CSUM);
 
 	/* Outer header: whoever stood for the flow's endpoints is translated too. */
 	__be32 new_s = outer_s == key.saddr ? to.saddr : outer_s;

@@ -37,4 +37,22 @@ inline RunResult run_prog(int prog_fd, const Bytes& in, uint32_t repeat = 1, uin
   return r;
 }
 
+// XDP, as if the frame arrived on `ingress_ifindex` (a device of the test netns).
+inline RunResult run_xdp(int prog_fd, const Bytes& in, uint32_t ingress_ifindex) {
+  RunResult r;
+  r.out.resize(in.size() + 256);
+  struct xdp_md ctx {};
+  ctx.data_end = static_cast<uint32_t>(in.size());
+  ctx.ingress_ifindex = ingress_ifindex;
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = r.out.data(),
+              .data_size_in = static_cast<uint32_t>(in.size()),
+              .data_size_out = static_cast<uint32_t>(r.out.size()), .ctx_in = &ctx,
+              .ctx_size_in = static_cast<uint32_t>(sizeof(ctx)));
+  if (bpf_prog_test_run_opts(prog_fd, &opts) != 0)
+    throw std::runtime_error(std::string("BPF_PROG_TEST_RUN (XDP): ") + std::strerror(errno));
+  r.retval = opts.retval;
+  r.out.resize(opts.data_size_out);
+  return r;
+}
+
 }  // namespace bpfnet::test

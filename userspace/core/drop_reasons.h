@@ -1,4 +1,5 @@
-// User-visible names of the datapath's verdict reasons (enum bpfnet_reason).
+// User-visible names of the datapath's verdict reasons (enum bpfnet_reason,
+// generated with the names from BPFNET_DROP_REASONS in maps/bpfnet_abi.h).
 #pragma once
 
 #include <string_view>

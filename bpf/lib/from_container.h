@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The IPv4 pipeline of what a container sends (tc ingress of its host veth):
+ * anti-spoofing, translated flows (conntrack, service VIPs, published ports
+ * through a host address, masquerade), Docker's isolation rules, and L3
+ * forwarding straight into the destination container's namespace.
+ */
+#ifndef BPFNET_LIB_FROM_CONTAINER_H
+#define BPFNET_LIB_FROM_CONTAINER_H
+
+#include "lib/conntrack.h"
+#include "lib/deliver.h"
+#include "lib/frontend.h"
+#include "lib/isolation.h"
+#include "lib/maps.h"
+#include "lib/nat.h"
+
+/*
+ * A new flow from a container to a frontend (a service VIP, or a published
+ * port reached through a host address: Docker's hairpin), rewritten to @xlat
+ * (frontend_resolve). The client keeps its address, except when it reaches
+ * itself: a packet from its own address would be a martian to it, so that one
+ * is sourced from its gateway.
+ */
+static __always_inline int dnat_from_container(struct __sk_buff *skb, __u32 ifindex,
+					       const struct bpfnet_endpoint *src,
+					       const struct bpfnet_network *net,
+					       const struct pkt4 *p, struct bpfnet_ct_key *xlat,
+					       __u8 flags, struct fwd_result *fwd)
+{
+	int err;
+
+	if (xlat->daddr == src->ip) {
+		xlat->saddr = net->gateway;
+		err = ct_create_snat(&p->key, xlat, flags | BPFNET_CT_F_SNAT, p);
+	} else {
+		err = ct_create(&p->key, xlat, flags, p) ? DROP_ERR(BPFNET_DROP_CT_INSERT) : 0;
+	}
+	if (err)
+		return err;
+	err = xlate_skb_to_key(skb, p, xlat);
+	if (err)
+		return err;
+	return deliver_skb(skb, ifindex, xlat->saddr, xlat->daddr, fwd);
+}
+
+/* Containers reaching beyond the host leave with the uplink's address. */
+static __always_inline int masquerade(struct __sk_buff *skb, __u32 ifindex, const struct pkt4 *p)
+{
+	struct bpf_fib_lookup fib;
+	int rc = fib_lookup4(skb, ifindex, p->key.saddr, p->key.daddr, &fib);
+
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return TC_ACT_OK; /* the host stack decides (and reports) */
+	__u32 out = fib.ifindex;
+	const struct bpfnet_uplink *up = bpf_map_lookup_elem(&bpfnet_uplinks, &out);
+	if (!up)
+		return TC_ACT_OK; /* not through an uplink: no masquerade, as routed */
+
+	struct bpfnet_ct_key xlat = p->key;
+	xlat.saddr = up->ip;
+	int err = ct_create_snat(&p->key, &xlat, BPFNET_CT_F_SNAT, p);
+	if (err)
+		return err;
+	err = xlate_skb_to_key(skb, p, &xlat);
+	if (err)
+		return err;
+	return fib_redirect_skb(skb, &fib, rc);
+}
+
+/* Translated flows first: conntrack, then service VIPs, then published
+ * ports via host addresses (not from internal networks: they stay in their
+ * subnet). CONTINUE_NO_NAT when none applies. */
+static __always_inline int nat_from_container(struct __sk_buff *skb, __u32 ifindex,
+					      const struct bpfnet_endpoint *src,
+					      const struct bpfnet_network *net,
+					      const struct pkt4 *p, struct fwd_result *fwd)
+{
+	const struct bpfnet_ct_value *ct = ct_lookup_live(p);
+	if (ct) {
+		struct bpfnet_ct_value to = *ct;
+		int err = xlate_skb(skb, p, &to);
+		if (err)
+			return err;
+		return deliver_skb(skb, ifindex, to.saddr, to.daddr, fwd);
+	}
+	__u32 kinds = FRONTEND_VIPS;
+	if (!(net->flags & BPFNET_NET_F_INTERNAL))
+		kinds |= FRONTEND_HOST_ADDRS;
+	struct bpfnet_ct_key xlat;
+	__u8 flags;
+	int rc = frontend_resolve(p, kinds, &xlat, &flags);
+	if (rc == CONTINUE_PASS)
+		return CONTINUE_NO_NAT; /* a service of the host: plain forwarding */
+	if (rc)
+		return rc;
+	return dnat_from_container(skb, ifindex, src, net, p, &xlat, flags, fwd);
+}
+
+static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifindex,
+					       const struct bpfnet_endpoint *src,
+					       struct fwd_result *fwd)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct pkt4 p = {};
+
+	int parsed = parse_pkt4(data, data_end, &p);
+	if (parsed < 0)
+		return parsed;
+	if (p.key.saddr != src->ip)
+		return DROP_ERR(BPFNET_DROP_INVALID_SIP);
+
+	const struct bpfnet_network *net = bpf_map_lookup_elem(&bpfnet_nets, &src->network);
+	if (!net)
+		return DROP_ERR(BPFNET_DROP_NO_NETWORK);
+
+	if (parsed == PARSE_OK) {
+		int rc = nat_from_container(skb, ifindex, src, net, &p, fwd);
+		if (rc != CONTINUE_NO_NAT)
+			return rc;
+	} else if (p.icmp_error) {
+		__be32 saddr, daddr;
+		int rc = xlate_icmp_error_skb(skb, &p, &saddr, &daddr);
+		if (rc < 0)
+			return rc;
+		if (rc == 1)
+			return deliver_skb(skb, ifindex, saddr, daddr, fwd);
+	}
+
+	/* Nothing was rewritten above: the pointers are still good, but the
+	 * verifier wants them re-derived after helper calls. */
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	eth = data;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > data_end)
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
+
+	__be32 daddr = ip->daddr;
+	const struct bpfnet_endpoint *dst = bpf_map_lookup_elem(&bpfnet_ep_ip, &daddr);
+	if (!dst) {
+		int verdict = policy_to_non_endpoint(src, net, daddr);
+		if (verdict != CONTINUE_BEYOND_NETWORKS)
+			return verdict;
+		if (parsed == PARSE_OK && (net->flags & BPFNET_NET_F_MASQUERADE))
+			return masquerade(skb, ifindex, &p);
+		return TC_ACT_OK;
+	}
+	int err = policy_to_endpoint(src, net, dst);
+	if (err)
+		return err;
+
+	/*
+	 * Same network: deliver as a bridge would (TTL untouched, so peers stay
+	 * one hop apart), with the MACs the destination expects: its own, and
+	 * its gateway's as the sender it resolved by ARP.
+	 */
+	mac_copy(eth->h_dest, dst->mac);
+	mac_copy(eth->h_source, dst->gw_mac);
+	fwd->peer_ifindex = dst->ifindex;
+	return bpf_redirect_peer(dst->ifindex, 0);
+}
+
+#endif

@@ -39,11 +39,12 @@ static __always_inline int untranslated(__be32 daddr)
 
 /*
  * Parses a frame that arrived on an uplink into @p and finds its translation,
- * shared by XDP and tc: 0 with @to filled in, CONTINUE_PASS (not ours; ICMP
- * errors, which @p marks, are tc's), or a drop.
+ * shared by XDP and tc: 0 with @to (the tuple to rewrite to) and @dest (where
+ * it goes then) filled in, CONTINUE_PASS (not ours; ICMP errors, which @p
+ * marks, are tc's), or a drop.
  */
 static __always_inline int uplink_translation(void *data, void *data_end, struct pkt4 *p,
-					      struct bpfnet_ct_value *to)
+					      struct bpfnet_ct_key *to, struct bpfnet_ct_dest *dest)
 {
 	int parsed = parse_pkt4(data, data_end, p);
 	if (parsed < 0)
@@ -52,24 +53,21 @@ static __always_inline int uplink_translation(void *data, void *data_end, struct
 		return CONTINUE_PASS;
 	if (parsed != PARSE_OK)
 		return untranslated(p->key.daddr);
-	const struct bpfnet_ct_value *ct = ct_lookup_live(p);
+	struct bpfnet_ct_value *ct = ct_lookup_live(p);
 	if (ct) {
-		*to = *ct;
+		ct_rewrite_of(ct, to);
+		dest_of(ct->daddr, &ct->dest, dest);
 		return 0;
 	}
-	struct bpfnet_ct_key xlat;
 	__u8 flags;
-	int rc = frontend_resolve(p, FRONTEND_HOST_ADDRS, &xlat, &flags);
+	int rc = frontend_resolve(p, FRONTEND_HOST_ADDRS, to, &flags);
 	if (rc == CONTINUE_NO_NAT)
 		return untranslated(p->key.daddr);
 	if (rc)
 		return rc; /* CONTINUE_PASS: a service of the host; or a drop */
-	if (ct_create(&p->key, &xlat, flags, p))
+	dest_lookup(to->daddr, ep_generation(), dest);
+	if (ct_create(&p->key, to, flags, p, dest))
 		return DROP_ERR(BPFNET_DROP_CT_INSERT);
-	to->saddr = xlat.saddr;
-	to->daddr = xlat.daddr;
-	to->sport = xlat.sport;
-	to->dport = xlat.dport;
 	return 0;
 }
 
@@ -78,23 +76,23 @@ static __always_inline int uplink_xdp(struct xdp_md *ctx, __u32 *peer)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct pkt4 p = {};
-	struct bpfnet_ct_value to = {};
-	int rc = uplink_translation(data, data_end, &p, &to);
+	struct bpfnet_ct_key to = {};
+	struct bpfnet_ct_dest dest = {};
+	int rc = uplink_translation(data, data_end, &p, &to, &dest);
 
 	if (rc)
 		return rc;
-	const struct bpfnet_endpoint *ep = bpf_map_lookup_elem(&bpfnet_ep_ip, &to.daddr);
-	if (!ep)
+	if (!dest.ifindex)
 		return CONTINUE_PASS; /* translated towards the host itself: tc's job */
 	rc = xlate_xdp(data, data_end, &p, &to);
 	if (rc)
 		return rc;
-	rc = set_endpoint_macs(data, data_end, ep);
+	rc = set_endpoint_macs(data, data_end, &dest);
 	if (rc)
 		return rc;
-	*peer = ep->ifindex;
+	*peer = dest.ifindex;
 	/* Needs GRO (or an XDP program) on the container end: bpfnetd turns GRO on. */
-	return bpf_redirect(ep->ifindex, 0);
+	return bpf_redirect(dest.ifindex, 0);
 }
 
 SEC("xdp")
@@ -113,22 +111,23 @@ static __always_inline int uplink_tc(struct __sk_buff *skb, __u32 ifindex, struc
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct pkt4 p = {};
-	struct bpfnet_ct_value to = {};
-	int rc = uplink_translation(data, data_end, &p, &to);
+	struct bpfnet_ct_key to = {};
+	struct bpfnet_ct_dest dest = {};
+	int rc = uplink_translation(data, data_end, &p, &to, &dest);
 
 	if (rc == CONTINUE_PASS && p.icmp_error) {
 		__be32 saddr, daddr;
 		rc = xlate_icmp_error_skb(skb, &p, &saddr, &daddr);
 		if (rc <= 0)
 			return rc ? rc : CONTINUE_PASS;
-		return deliver_skb(skb, ifindex, saddr, daddr, fwd);
+		return deliver_skb_to(skb, ifindex, saddr, daddr, fwd);
 	}
 	if (rc)
 		return rc;
 	rc = xlate_skb(skb, &p, &to);
 	if (rc)
 		return rc;
-	return deliver_skb(skb, ifindex, to.saddr, to.daddr, fwd);
+	return deliver_skb(skb, ifindex, to.saddr, to.daddr, &dest, fwd);
 }
 
 SEC("tc")

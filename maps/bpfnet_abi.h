@@ -14,7 +14,9 @@
 
 #include <linux/types.h>
 
-#define BPFNET_ABI_VERSION 1
+/* 2: bpfnet_ct_value grew (40 -> 64 bytes) by the delivery cache `dest`;
+ *    new map bpfnet_ep_gen. */
+#define BPFNET_ABI_VERSION 2
 
 /* Map capacities. The C++ side validates requests against the same numbers. */
 #define BPFNET_MAX_ENDPOINTS 65536
@@ -61,6 +63,7 @@
 #define BPFNET_MAP_BACKENDS "bpfnet_backends"
 #define BPFNET_MAP_AFFINITY "bpfnet_affinity"
 #define BPFNET_MAP_VIPS "bpfnet_vips"
+#define BPFNET_MAP_EP_GENERATION "bpfnet_ep_gen"
 
 /* bpfnet_network.flags */
 #define BPFNET_NET_F_ICC (1U << 0)	  /* enable_icc: containers may talk */
@@ -217,6 +220,21 @@ enum bpfnet_ct_state {
 #define BPFNET_CT_F_SNAT (1U << 2)  /* masquerade / hairpin source rewrite */
 #define BPFNET_CT_F_LB (1U << 3)    /* backend picked by a service */
 
+/*
+ * Where a conntrack entry's packets are delivered once rewritten: the
+ * endpoint that owns its daddr (a container's veth and MACs), or none (out of
+ * the host by FIB lookup). A cache of bpfnet_ep_ip, so that a packet of an
+ * established flow needs one map lookup, not two: valid while gen ==
+ * bpfnet_ep_gen[0] + 1 (0: never filled), and bpfnetd bumps bpfnet_ep_gen
+ * whenever bpfnet_ep_ip changes.
+ */
+struct bpfnet_ct_dest {
+	__u32 ifindex; /* the endpoint's host veth; 0: daddr is no endpoint's */
+	__u32 gen;
+	__u8 mac[6];	/* the endpoint's MAC */
+	__u8 gw_mac[6]; /* its gateway's, as it knows it */
+};
+
 struct bpfnet_ct_value {
 	__u64 expires_ns; /* bpf_ktime_get_ns() deadline; the daemon's GC reads it */
 	__be32 saddr;	  /* rewrite the packet to this tuple */
@@ -226,7 +244,9 @@ struct bpfnet_ct_value {
 	__u8 state; /* enum bpfnet_ct_state */
 	__u8 flags; /* BPFNET_CT_F_* */
 	__u16 pad;
-	struct bpfnet_ct_key peer; /* the other direction's key */
+	struct bpfnet_ct_key peer;  /* the other direction's key */
+	struct bpfnet_ct_dest dest; /* filled and read by the datapath only */
+	__u32 pad2;
 };
 
 /* Lifetimes (ns) by state: Cilium's defaults for TCP. */
@@ -302,7 +322,8 @@ BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_portmap_key) == 8, "bpfnet_portmap_key
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_portmap_value) == 8, "bpfnet_portmap_value layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_uplink) == 12, "bpfnet_uplink layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_key) == 16, "bpfnet_ct_key layout");
-BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_value) == 40, "bpfnet_ct_value layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_dest) == 20, "bpfnet_ct_dest layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_value) == 64, "bpfnet_ct_value layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_svc_key) == 8, "bpfnet_svc_key layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_svc_value) == 16, "bpfnet_svc_value layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_backend) == 8, "bpfnet_backend layout");

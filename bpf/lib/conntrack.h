@@ -8,6 +8,7 @@
 #ifndef BPFNET_LIB_CONNTRACK_H
 #define BPFNET_LIB_CONNTRACK_H
 
+#include "lib/clock.h"
 #include "lib/l4.h"
 #include "lib/maps.h"
 #include "lib/results.h"
@@ -47,6 +48,16 @@ static __always_inline __u64 ct_timeout(__u8 proto, __u8 state)
 	return BPFNET_CT_TIMEOUT_UDP;
 }
 
+/* The tuple @v rewrites its packets to (as a key: the fields are the same). */
+static __always_inline void ct_rewrite_of(const struct bpfnet_ct_value *v, struct bpfnet_ct_key *to)
+{
+	to->saddr = v->saddr;
+	to->daddr = v->daddr;
+	to->sport = v->sport;
+	to->dport = v->dport;
+	to->proto = v->peer.proto;
+}
+
 static __always_inline struct bpfnet_ct_value *ct_lookup(const struct bpfnet_ct_key *k)
 {
 	return bpf_map_lookup_elem(&bpfnet_ct, k);
@@ -68,7 +79,7 @@ static __always_inline void ct_set_state(struct bpfnet_ct_value *v, __u8 state, 
 /* Advances the entry's state for a packet of its direction. */
 static __always_inline void ct_observe(struct bpfnet_ct_value *v, const struct pkt4 *p)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = coarse_now_ns();
 	__u8 state = v->state;
 
 	if (p->key.proto == IPPROTO_TCP) {
@@ -114,17 +125,18 @@ static __always_inline struct bpfnet_ct_value *ct_lookup_live(const struct pkt4 
 
 /*
  * Creates both entries of a flow: @fwd (the packet's own direction, rewritten
- * to @xlat) and its reverse. The reverse key must be new (BPF_NOEXIST): that
- * is how a source port already taken by another flow is detected.
+ * to @xlat, delivered to @dest: its cache starts filled) and its reverse. The
+ * reverse key must be new (BPF_NOEXIST): that is how a source port already
+ * taken by another flow is detected.
  * Returns 0, or -EEXIST when the reverse tuple is taken, or another error.
  */
 static __always_inline int ct_create(const struct bpfnet_ct_key *fwd,
 				     const struct bpfnet_ct_key *xlat, __u8 flags,
-				     const struct pkt4 *p)
+				     const struct pkt4 *p, const struct bpfnet_ct_dest *dest)
 {
 	struct bpfnet_ct_key rev_key, fwd_key = *fwd;
 	struct bpfnet_ct_value fv = {}, rv = {};
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = coarse_now_ns();
 	__u8 state = BPFNET_CT_NEW;
 
 	fwd_key.pad[0] = fwd_key.pad[1] = fwd_key.pad[2] = 0;
@@ -150,6 +162,7 @@ static __always_inline int ct_create(const struct bpfnet_ct_key *fwd,
 	fv.peer = rev_key;
 	fv.state = state;
 	fv.expires_ns = rv.expires_ns;
+	fv.dest = *dest;
 
 	int err = bpf_map_update_elem(&bpfnet_ct, &rev_key, &rv, BPF_NOEXIST);
 	if (err == -EEXIST) {
@@ -174,11 +187,11 @@ static __always_inline int ct_create(const struct bpfnet_ct_key *fwd,
  * Creates a flow whose source is rewritten to @snat_addr with a port picked
  * in [BPFNET_NAT_PORT_MIN, BPFNET_NAT_PORT_MAX] that no other flow to the
  * same destination uses. @xlat holds the rest of the translation; its sport
- * is filled in. Returns 0 or a drop (DROP_ERR).
+ * is filled in; @dest is where its packets go. Returns 0 or a drop (DROP_ERR).
  */
 static __always_inline int ct_create_snat(const struct bpfnet_ct_key *fwd,
 					  struct bpfnet_ct_key *xlat, __u8 flags,
-					  const struct pkt4 *p)
+					  const struct pkt4 *p, const struct bpfnet_ct_dest *dest)
 {
 	const __u32 span = BPFNET_NAT_PORT_MAX - BPFNET_NAT_PORT_MIN + 1;
 	/* Start from a hash-like guess; walk on from there on collision. */
@@ -188,7 +201,7 @@ static __always_inline int ct_create_snat(const struct bpfnet_ct_key *fwd,
 		__u16 nport = (__u16)(BPFNET_NAT_PORT_MIN + (port + (__u32)i * 7919u) % span);
 		/* For ICMP echo the identifier is the "port" (see struct bpfnet_ct_key). */
 		xlat->sport = bpf_htons(nport);
-		int err = ct_create(fwd, xlat, flags, p);
+		int err = ct_create(fwd, xlat, flags, p, dest);
 		if (!err)
 			return 0;
 		if (err != -EEXIST)

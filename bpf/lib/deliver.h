@@ -2,7 +2,9 @@
 /*
  * Where a (translated) packet goes next: straight into a container's
  * namespace when its destination is an endpoint, else out of the host by
- * FIB lookup. tc only (XDP delivers in uplink.bpf.c).
+ * FIB lookup. Which one is a struct bpfnet_ct_dest: looked up in
+ * bpfnet_ep_ip, or read from the conntrack entry of the packet's flow, which
+ * caches it (one map lookup per packet of an established flow, not two).
  */
 #ifndef BPFNET_LIB_DELIVER_H
 #define BPFNET_LIB_DELIVER_H
@@ -14,33 +16,83 @@ struct fwd_result {
 	__u32 peer_ifindex; /* host veth of the destination endpoint, 0 if none */
 };
 
-/* Rewrites the Ethernet header for delivery to @ep. */
+/* bpfnet_ep_gen[0] as a bpfnet_ct_dest.gen; 0 (never valid) if unreadable. */
+static __always_inline __u32 ep_generation(void)
+{
+	__u32 zero = 0;
+	const __u32 *gen = bpf_map_lookup_elem(&bpfnet_ep_gen, &zero);
+	return gen ? *gen + 1 : 0;
+}
+
+/* Where packets to @daddr go, from bpfnet_ep_ip, marked with @gen. */
+static __always_inline void dest_lookup(__be32 daddr, __u32 gen, struct bpfnet_ct_dest *d)
+{
+	const struct bpfnet_endpoint *ep = bpf_map_lookup_elem(&bpfnet_ep_ip, &daddr);
+
+	d->gen = gen;
+	d->ifindex = ep ? ep->ifindex : 0;
+	if (ep) {
+		mac_copy(d->mac, ep->mac);
+		mac_copy(d->gw_mac, ep->gw_mac);
+	}
+}
+
+/*
+ * The same for a flow's packets, through its conntrack entry's cache
+ * @cache: read while bpfnet_ep_ip has not changed since it was filled, else
+ * looked up and written back (once per flow and change of endpoints).
+ */
+static __always_inline void dest_of(__be32 daddr, struct bpfnet_ct_dest *cache,
+				    struct bpfnet_ct_dest *d)
+{
+	__u32 gen = ep_generation();
+
+	if (gen && cache->gen == gen) {
+		*d = *cache;
+		return;
+	}
+	dest_lookup(daddr, gen, d);
+	if (gen)
+		*cache = *d;
+}
+
+/* Rewrites the Ethernet header for delivery to the endpoint of @d. */
 static __always_inline int set_endpoint_macs(void *data, void *data_end,
-					     const struct bpfnet_endpoint *ep)
+					     const struct bpfnet_ct_dest *d)
 {
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return DROP_ERR(BPFNET_DROP_MALFORMED);
-	mac_copy(eth->h_dest, ep->mac);
-	mac_copy(eth->h_source, ep->gw_mac);
+	mac_copy(eth->h_dest, d->mac);
+	mac_copy(eth->h_source, d->gw_mac);
 	return 0;
 }
 
 static __always_inline int deliver_skb(struct __sk_buff *skb, __u32 in_ifindex, __be32 saddr,
-				       __be32 daddr, struct fwd_result *fwd)
+				       __be32 daddr, const struct bpfnet_ct_dest *d,
+				       struct fwd_result *fwd)
 {
-	const struct bpfnet_endpoint *ep = bpf_map_lookup_elem(&bpfnet_ep_ip, &daddr);
-	if (ep) {
+	if (d->ifindex) {
 		int err =
-		    set_endpoint_macs((void *)(long)skb->data, (void *)(long)skb->data_end, ep);
+		    set_endpoint_macs((void *)(long)skb->data, (void *)(long)skb->data_end, d);
 		if (err)
 			return err;
-		fwd->peer_ifindex = ep->ifindex;
-		return bpf_redirect_peer(ep->ifindex, 0);
+		fwd->peer_ifindex = d->ifindex;
+		return bpf_redirect_peer(d->ifindex, 0);
 	}
 	struct bpf_fib_lookup fib;
 	int rc = fib_lookup4(skb, in_ifindex, saddr, daddr, &fib);
 	return fib_redirect_skb(skb, &fib, rc);
+}
+
+/* deliver_skb() to wherever @daddr is now (no flow to read it from). */
+static __always_inline int deliver_skb_to(struct __sk_buff *skb, __u32 in_ifindex, __be32 saddr,
+					  __be32 daddr, struct fwd_result *fwd)
+{
+	struct bpfnet_ct_dest d = {};
+
+	dest_lookup(daddr, 0, &d);
+	return deliver_skb(skb, in_ifindex, saddr, daddr, &d, fwd);
 }
 
 #endif

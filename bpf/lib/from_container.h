@@ -28,20 +28,23 @@ static __always_inline int dnat_from_container(struct __sk_buff *skb, __u32 ifin
 					       const struct pkt4 *p, struct bpfnet_ct_key *xlat,
 					       __u8 flags, struct fwd_result *fwd)
 {
+	struct bpfnet_ct_dest dest = {};
 	int err;
 
+	dest_lookup(xlat->daddr, ep_generation(), &dest);
 	if (xlat->daddr == src->ip) {
 		xlat->saddr = net->gateway;
-		err = ct_create_snat(&p->key, xlat, flags | BPFNET_CT_F_SNAT, p);
+		err = ct_create_snat(&p->key, xlat, flags | BPFNET_CT_F_SNAT, p, &dest);
 	} else {
-		err = ct_create(&p->key, xlat, flags, p) ? DROP_ERR(BPFNET_DROP_CT_INSERT) : 0;
+		err =
+		    ct_create(&p->key, xlat, flags, p, &dest) ? DROP_ERR(BPFNET_DROP_CT_INSERT) : 0;
 	}
 	if (err)
 		return err;
-	err = xlate_skb_to_key(skb, p, xlat);
+	err = xlate_skb(skb, p, xlat);
 	if (err)
 		return err;
-	return deliver_skb(skb, ifindex, xlat->saddr, xlat->daddr, fwd);
+	return deliver_skb(skb, ifindex, xlat->saddr, xlat->daddr, &dest, fwd);
 }
 
 /* Containers reaching beyond the host leave with the uplink's address. */
@@ -59,31 +62,43 @@ static __always_inline int masquerade(struct __sk_buff *skb, __u32 ifindex, cons
 
 	struct bpfnet_ct_key xlat = p->key;
 	xlat.saddr = up->ip;
-	int err = ct_create_snat(&p->key, &xlat, BPFNET_CT_F_SNAT, p);
+	/* Its destination is no endpoint's (the caller looked): out by FIB. */
+	struct bpfnet_ct_dest dest = {.gen = ep_generation()};
+	int err = ct_create_snat(&p->key, &xlat, BPFNET_CT_F_SNAT, p, &dest);
 	if (err)
 		return err;
-	err = xlate_skb_to_key(skb, p, &xlat);
+	err = xlate_skb(skb, p, &xlat);
 	if (err)
 		return err;
 	return fib_redirect_skb(skb, &fib, rc);
 }
 
-/* Translated flows first: conntrack, then service VIPs, then published
- * ports via host addresses (not from internal networks: they stay in their
- * subnet). CONTINUE_NO_NAT when none applies. */
-static __always_inline int nat_from_container(struct __sk_buff *skb, __u32 ifindex,
-					      const struct bpfnet_endpoint *src,
-					      const struct bpfnet_network *net,
-					      const struct pkt4 *p, struct fwd_result *fwd)
+/* A packet of a flow conntrack translates: rewritten and delivered.
+ * CONTINUE_NO_NAT when its tuple has no flow. */
+static __always_inline int tracked_from_container(struct __sk_buff *skb, __u32 ifindex,
+						  const struct pkt4 *p, struct fwd_result *fwd)
 {
-	const struct bpfnet_ct_value *ct = ct_lookup_live(p);
-	if (ct) {
-		struct bpfnet_ct_value to = *ct;
-		int err = xlate_skb(skb, p, &to);
-		if (err)
-			return err;
-		return deliver_skb(skb, ifindex, to.saddr, to.daddr, fwd);
-	}
+	struct bpfnet_ct_value *ct = ct_lookup_live(p);
+	if (!ct)
+		return CONTINUE_NO_NAT;
+	struct bpfnet_ct_key to = {};
+	struct bpfnet_ct_dest dest = {};
+	ct_rewrite_of(ct, &to);
+	dest_of(ct->daddr, &ct->dest, &dest);
+	int err = xlate_skb(skb, p, &to);
+	if (err)
+		return err;
+	return deliver_skb(skb, ifindex, to.saddr, to.daddr, &dest, fwd);
+}
+
+/* A new flow to a frontend: a service VIP, or a published port via a host
+ * address (not from internal networks: they stay in their subnet).
+ * CONTINUE_NO_NAT when @p's destination is none. */
+static __always_inline int frontend_from_container(struct __sk_buff *skb, __u32 ifindex,
+						   const struct bpfnet_endpoint *src,
+						   const struct bpfnet_network *net,
+						   const struct pkt4 *p, struct fwd_result *fwd)
+{
 	__u32 kinds = FRONTEND_VIPS;
 	if (!(net->flags & BPFNET_NET_F_INTERNAL))
 		kinds |= FRONTEND_HOST_ADDRS;
@@ -117,8 +132,10 @@ static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifin
 	if (!net)
 		return DROP_ERR(BPFNET_DROP_NO_NETWORK);
 
+	/* Translated flows first: conntrack (a reply of a published or balanced
+	 * flow between two containers is one too). */
 	if (parsed == PARSE_OK) {
-		int rc = nat_from_container(skb, ifindex, src, net, &p, fwd);
+		int rc = tracked_from_container(skb, ifindex, &p, fwd);
 		if (rc != CONTINUE_NO_NAT)
 			return rc;
 	} else if (p.icmp_error) {
@@ -127,7 +144,7 @@ static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifin
 		if (rc < 0)
 			return rc;
 		if (rc == 1)
-			return deliver_skb(skb, ifindex, saddr, daddr, fwd);
+			return deliver_skb_to(skb, ifindex, saddr, daddr, fwd);
 	}
 
 	/* Nothing was rewritten above: the pointers are still good, but the
@@ -139,9 +156,17 @@ static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifin
 	if ((void *)(ip + 1) > data_end)
 		return DROP_ERR(BPFNET_DROP_MALFORMED);
 
+	/* Then a container: its address is never a frontend (IPAM gives no
+	 * container a service VIP, and host addresses are not in our subnets),
+	 * so a packet to one skips the frontend lookups. */
 	__be32 daddr = ip->daddr;
 	const struct bpfnet_endpoint *dst = bpf_map_lookup_elem(&bpfnet_ep_ip, &daddr);
 	if (!dst) {
+		if (parsed == PARSE_OK) {
+			int rc = frontend_from_container(skb, ifindex, src, net, &p, fwd);
+			if (rc != CONTINUE_NO_NAT)
+				return rc;
+		}
 		int verdict = policy_to_non_endpoint(src, net, daddr);
 		if (verdict != CONTINUE_BEYOND_NETWORKS)
 			return verdict;

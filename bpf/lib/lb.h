@@ -8,6 +8,7 @@
 #ifndef BPFNET_LIB_LB_H
 #define BPFNET_LIB_LB_H
 
+#include "lib/clock.h"
 #include "lib/l4.h"
 #include "lib/maps.h"
 
@@ -54,7 +55,7 @@ static __always_inline int lb_select(const struct bpfnet_svc_value *svc,
 	__u64 now = 0;
 
 	if (svc->affinity_timeout_s) {
-		now = bpf_ktime_get_ns();
+		now = coarse_now_ns();
 		struct bpfnet_affinity_value *a = bpf_map_lookup_elem(&bpfnet_affinity, &akey);
 		if (a && now - a->last_ns < (__u64)svc->affinity_timeout_s * 1000000000ULL) {
 			__u32 id = a->backend;

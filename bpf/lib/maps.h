@@ -51,6 +51,10 @@ PINNED_MAP(bpfnet_ct, BPF_MAP_TYPE_LRU_HASH, struct bpfnet_ct_key, struct bpfnet
 
 PINNED_MAP(bpfnet_config, BPF_MAP_TYPE_ARRAY, __u32, struct bpfnet_config, 1, 0);
 
+/* [0]: bumped by bpfnetd on every change of bpfnet_ep_ip; conntrack entries
+ * cache the endpoint they deliver to under it (struct bpfnet_ct_dest). */
+PINNED_MAP(bpfnet_ep_gen, BPF_MAP_TYPE_ARRAY, __u32, __u32, 1, 0);
+
 /* Load balancing: frontends, per-service Maglev tables (inner arrays sized
  * per service, hence BPF_F_INNER_MAP), backends, client-IP affinity. */
 PINNED_MAP(bpfnet_svc, BPF_MAP_TYPE_HASH, struct bpfnet_svc_key, struct bpfnet_svc_value,

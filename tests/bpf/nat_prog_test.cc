@@ -207,6 +207,35 @@ TEST_F(NatProgTest, FlowWhoseForwardHalfWasEvictedIsRecreated) {
   EXPECT_EQ(count(kLo, BPFNET_DROP_CT_INSERT), refused + 1);
 }
 
+// A flow's conntrack entry caches where its packets go (the endpoint's veth
+// and MACs, struct bpfnet_ct_dest). When the endpoint changes under a live
+// flow (the container reconnected: a new veth, a new MAC), the next packet
+// goes to the new one, on both uplink paths and on the reply path.
+TEST_F(NatProgTest, EstablishedFlowFollowsItsEndpointWhenItChanges) {
+  const Mac kMacB2{0x02, 0x42, 0xac, 0x12, 0x00, 0x33};
+  const Mac kGwB2{0x6e, 0, 0, 0, 0, 0x3b};
+  Bytes in = udp(kUp0, kClientMac, kClient, kHost, 40300, 5353);
+  ASSERT_EQ(xdp(in).retval, XDP_REDIRECT_);
+  ASSERT_EQ(xdp(in).out, udp(kMacB, kGwB, kClient, kIpB, 40300, 53)) << "cached once";
+  ASSERT_EQ(tc_uplink(in).out, udp(kMacB, kGwB, kClient, kIpB, 40300, 53));
+
+  want_.endpoints_by_ifindex.erase(kB);
+  want_.add_endpoint(EndpointEntry{kB + 1, 1, kIpB, kMacB2, kGwB2});
+  sync();
+  RunResult r = xdp(in);
+  ASSERT_EQ(r.retval, XDP_REDIRECT_);
+  EXPECT_EQ(r.out, udp(kMacB2, kGwB2, kClient, kIpB, 40300, 53)) << "XDP: the new endpoint";
+  expect_valid_checksums(r.out);
+  RunResult t = tc_uplink(in);
+  EXPECT_EQ(t.out, udp(kMacB2, kGwB2, kClient, kIpB, 40300, 53)) << "tc: the new endpoint";
+
+  // The container gone: the flow's packets are no longer redirected to it.
+  want_.endpoints_by_ifindex.erase(kB + 1);
+  want_.endpoints_by_ip.erase(kIpB);
+  sync();
+  EXPECT_EQ(xdp(in).retval, XDP_PASS_) << "no endpoint: left to tc (FIB)";
+}
+
 TEST_F(NatProgTest, ReplyIsReverseTranslatedAndSentOutOfTheUplink) {
   // Flow to A's published port 9090 -> 80.
   ASSERT_EQ(xdp(tcp(kUp0, kClientMac, kClient, kHost, 41000, 9090)).retval, XDP_REDIRECT_);

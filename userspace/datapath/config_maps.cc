@@ -252,6 +252,17 @@ void Datapath::apply(const MapDelta& delta) {
     deletes.push_back([map, &changes] { write_deletes<Codec>(map, changes); });
   });
   for (auto it = deletes.rbegin(); it != deletes.rend(); ++it) (*it)();
+  // Conntrack entries cache the endpoint their packets go to (struct
+  // bpfnet_ct_dest) under this generation: a new one, after every write
+  // above, makes each flow look its endpoint up again once.
+  if (!delta.endpoints_by_ip.upserts.empty() || !delta.endpoints_by_ip.deletes.empty()) {
+    int fd = bpf_map__fd(endpoint_->maps.bpfnet_ep_gen);
+    uint32_t zero = 0, gen = 0;
+    if (bpf_map_lookup_elem(fd, &zero, &gen) != 0)
+      throw DatapathError(fmt::format("read endpoint generation: {}", errstr(errno)));
+    ++gen;
+    update(fd, &zero, &gen, "write endpoint generation");
+  }
 }
 
 }  // namespace bpfnet::datapath

@@ -101,14 +101,15 @@ Skel* open_and_load(const char* name, const bpf_object_open_opts* opts, bool pin
   return skel;
 }
 
-uint32_t pinned_max_entries(const std::string& path) {
-  int fd = bpf_obj_get(path.c_str());
-  if (fd < 0) return 0;
+// The pinned map's info; value_size 0 if there is none.
+struct bpf_map_info pinned_info(const std::string& path) {
   struct bpf_map_info info {};
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) return info;
   uint32_t len = sizeof(info);
-  int err = bpf_obj_get_info_by_fd(fd, &info, &len);
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) info = {};
   close(fd);
-  return err ? 0 : info.max_entries;
+  return info;
 }
 
 }  // namespace
@@ -126,9 +127,19 @@ Datapath::Datapath(const DatapathOptions& opts) : pin_dir_(opts.pin_dir) {
       // Loading reuses every map pinned under pin_dir (a restart keeps
       // conntrack, counters and configuration); a pinned conntrack map keeps
       // the size it was created with.
+      // A conntrack pinned by a bpfnetd of another layout (BPFNET_ABI_VERSION)
+      // cannot be reused: its flows are dropped once, at the upgrade, rather
+      // than the daemon failing to start.
       const char* pinned_ct = bpf_map__pin_path(s->maps.bpfnet_ct);
-      const uint32_t pinned = pinned_ct ? pinned_max_entries(pinned_ct) : 0;
-      bpf_map__set_max_entries(s->maps.bpfnet_ct, pinned ? pinned : ct_max);
+      struct bpf_map_info pinned {};
+      if (pinned_ct) pinned = pinned_info(pinned_ct);
+      if (pinned.value_size && pinned.value_size != sizeof(struct bpfnet_ct_value)) {
+        if (unlink(pinned_ct) != 0)
+          throw DatapathError(
+              fmt::format("remove {} of an older layout: {}", pinned_ct, errstr(errno)));
+        pinned = {};
+      }
+      bpf_map__set_max_entries(s->maps.bpfnet_ct, pinned.value_size ? pinned.max_entries : ct_max);
     });
     uplink_ = open_and_load<uplink_bpf>("uplink", &open_opts, pin,
                                         [&](uplink_bpf* s) { share_maps(endpoint_->obj, s->obj); });

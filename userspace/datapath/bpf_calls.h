@@ -6,8 +6,10 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "datapath/datapath.h"
 
@@ -50,6 +52,36 @@ void for_each_entry(int fd, Fn&& fn) {
     Value value{};
     if (bpf_map_lookup_elem(fd, &key, &value) == 0) fn(key, value);
   });
+}
+
+// Every key and value of a hash map, read with BPF_MAP_LOOKUP_BATCH a few
+// thousand at a time. For a large map that the datapath changes while it is
+// read (the conntrack under a flood of new flows) this is the way that ends:
+// get_next_key() starts over from the first bucket whenever the key it was
+// given has gone meanwhile, and takes two syscalls per entry.
+template <typename Key, typename Value, typename Fn>
+void for_each_entry_batched(int fd, Fn&& fn) {
+  uint32_t chunk = 4096;
+  std::vector<Key> keys(chunk);
+  std::vector<Value> values(chunk);
+  uint32_t cursor = 0;  // a bucket index for hash maps
+  bool first = true;
+  for (;;) {
+    uint32_t count = chunk;
+    int err = bpf_map_lookup_batch(fd, first ? nullptr : &cursor, &cursor, keys.data(),
+                                   values.data(), &count, nullptr);
+    if (err && errno == ENOSPC && count == 0) {  // one bucket holds more than a chunk
+      chunk *= 2;
+      keys.resize(chunk);
+      values.resize(chunk);
+      continue;
+    }
+    if (err && errno != ENOENT)
+      throw DatapathError(fmt::format("read map in batches: {}", errstr(errno)));
+    for (uint32_t i = 0; i < count; ++i) fn(keys[i], values[i]);
+    if (err) return;  // ENOENT: the last bucket was read
+    first = false;
+  }
 }
 
 }  // namespace bpfnet::datapath::bpf_calls

@@ -97,7 +97,7 @@ void Datapath::forget_metrics(uint32_t ifindex) {
 
 std::vector<CtEntry> Datapath::read_conntrack() {
   std::vector<CtEntry> out;
-  for_each_entry<struct bpfnet_ct_key, struct bpfnet_ct_value>(
+  for_each_entry_batched<struct bpfnet_ct_key, struct bpfnet_ct_value>(
       bpf_map__fd(endpoint_->maps.bpfnet_ct), [&](const auto& k, const auto& v) {
         CtEntry e;
         std::memcpy(e.key.data(), &k, sizeof(k));

@@ -130,12 +130,24 @@ perf_stop() {  # perf_stop NAME SORT_KEYS PERCENT_LIMIT
 }
 
 # ------------------------------------------------------------------ pps
-# One pps measurement: counters on every NS:IF of RX (comma-separated; MODE
-# native|generic), pktgen in GEN_NS out of GEN_IF for PPS_SECS with the
-# given flow arguments (default: --flows PPS_FLOWS, source ports). Prints
-# delivered packets per second (what the counters saw together divided by
-# the generator's sending time) and offered packets per second; with more
-# than one counter, their shares go to the log.
+# pktgen runs at real-time priority (SCHED_FIFO 1): its thread and the
+# softirq work its batches trigger on CPU 0 then get that core whatever else
+# the machine runs (another build on a shared 2-core machine took two thirds
+# of it otherwise, and a figure is a per-packet cost on one core). The
+# kernel's RT throttling (95% of each second by default) leaves the rest.
+GEN_RT=(chrt -f 1)
+# One pps measurement: a receiver on every item of RX (comma-separated),
+# pktgen in GEN_NS out of GEN_IF for PPS_SECS with the given flow arguments
+# (default: --flows PPS_FLOWS, source ports). MODE is the receiver: native or
+# generic (XDP counter, items NS:IF), tc (a tc ingress counter: the skb a
+# container's stack allocates, items NS:IF) or udp (a UDP socket read with
+# recvmmsg, bench/udpsink, on the last CPU; items NS:PORT; delivered = what it
+# read plus what the stack carried to it while its buffer was full: one
+# reading thread takes fewer datagrams a second than one core delivers).
+# Prints delivered packets per second (what the receivers got together
+# divided by the generator's sending time) and offered packets per second;
+# with more than one receiver, their shares go to the log, and so does what
+# a socket read.
 pps_once() {  # pps_once GEN_NS GEN_IF DST_MAC DST_IP DPORT RX MODE [PKTGEN FLOW ARGS...]
   local gen_ns=$1 gen_if=$2 dmac=$3 dip=$4 dport=$5 rx=$6 mode=$7
   shift 7
@@ -147,16 +159,21 @@ pps_once() {  # pps_once GEN_NS GEN_IF DST_MAC DST_IP DPORT RX MODE [PKTGEN FLOW
   for item in ${rx//,/ }; do
     ready="$T/ready.$k"
     rm -f "$ready"
-    "$XDPCOUNT" --netns "$(ns "${item%%:*}")" --iface "${item#*:}" --mode "$mode" --json --quiet \
-      --interval 0 --ready-file "$ready" >"$T/cnt.$k.json" 2>"$T/cnt.$k.err" &
+    if [ "$mode" = udp ]; then
+      taskset -c "$(($(nproc) - 1))" "$UDPSINK" --netns "$(ns "${item%%:*}")" --port "${item#*:}" --json \
+        --quiet --ready-file "$ready" >"$T/cnt.$k.json" 2>"$T/cnt.$k.err" &
+    else
+      "$XDPCOUNT" --netns "$(ns "${item%%:*}")" --iface "${item#*:}" --mode "$mode" --json --quiet \
+        --interval 0 --ready-file "$ready" >"$T/cnt.$k.json" 2>"$T/cnt.$k.err" &
+    fi
     pids+=($!)
     outs+=("$T/cnt.$k.json")
-    wait_ready "$ready" "${pids[$k]}" || { cat "$T/cnt.$k.err" >&2; die "xdpcount did not attach to $item"; }
+    wait_ready "$ready" "${pids[$k]}" || { cat "$T/cnt.$k.err" >&2; die "no receiver ($mode) on $item"; }
     k=$((k + 1))
   done
   # CPU 0 (pktgen and the softirq work it triggers), the whole sending time.
   ((PROFILING)) && perf_start "$CUR_KEY" 0.5 -C 0
-  "$PKTGEN" --netns "$(ns "$gen_ns")" --iface "$gen_if" --dst-mac "$dmac" --dst-ip "$dip" \
+  "${GEN_RT[@]}" "$PKTGEN" --netns "$(ns "$gen_ns")" --iface "$gen_if" --dst-mac "$dmac" --dst-ip "$dip" \
     --dport "$dport" --size "$PPS_SIZE" "${flow_args[@]}" --duration "$PPS_SECS" --json \
     >"$gen" 2>"$T/gen.err" || { cat "$T/gen.err" >&2; kill -INT "${pids[@]}"; die "pktgen failed"; }
   if ((PROFILING)); then
@@ -167,17 +184,34 @@ pps_once() {  # pps_once GEN_NS GEN_IF DST_MAC DST_IP DPORT RX MODE [PKTGEN FLOW
   kill -INT "${pids[@]}"
   k=0
   for pid in "${pids[@]}"; do
-    wait "$pid" || { cat "$T/cnt.$k.err" >&2; die "xdpcount failed"; }
+    wait "$pid" || { cat "$T/cnt.$k.err" >&2; die "receiver ($mode) failed"; }
     k=$((k + 1))
   done
   [[ " ${flow_args[*]} " == *" addr-port "* ]] && advance_flows "$gen"
   "$PY" -c '
 import json, sys
 g = json.load(open(sys.argv[1]))
-c = [json.load(open(f))["packets"] for f in sys.argv[2:]]
+r = [json.load(open(f)) for f in sys.argv[2:]]
+# A socket: what it read, and what reached it when its buffer was full.
+c = [x["packets"] + x.get("rcvbuf_errors", 0) for x in r]
+full, bad = sum(x.get("rcvbuf_errors", 0) for x in r), sum(x.get("csum_errors", 0) for x in r)
+if "rcvbuf_errors" in r[0]:
+    print("socket: %d read (%.3f Mpps), %d at a full buffer, %d bad checksums; %d offered" % (
+        sum(x["packets"] for x in r), sum(x["packets"] for x in r) / g["seconds"] / 1e6, full, bad,
+        g["packets"]), file=sys.stderr)
 if len(c) > 1:
     print("counter shares: " + ", ".join("%.3f" % (x / max(1, sum(c))) for x in c), file=sys.stderr)
 print(sum(c) / g["seconds"], g["pps"])' "$gen" "${outs[@]}"
+}
+
+# The row KEY (already measured with an XDP or generic counter) again with the
+# receivers a real container has, where each packet is an skb: a tc ingress
+# counter on NS:IF (KEY_tcrx) and a UDP socket on NS:PORT (KEY_udprx).
+skb_receiver_rows() {  # skb_receiver_rows KEY ISSUE CASE NS IF PORT GEN_NS GEN_IF DST_MAC DST_IP DPORT [FLOW ARGS...]
+  local key=$1 issue=$2 case=$3 rns=$4 rif=$5 rport=$6
+  shift 6
+  measure "${key}_tcrx" "$issue" "$case, tc counter" pps pps_runs "$1" "$2" "$3" "$4" "$5" "$rns:$rif" tc "${@:6}"
+  measure "${key}_udprx" "$issue" "$case, UDP socket" pps pps_runs "$1" "$2" "$3" "$4" "$5" "$rns:$rport" udp "${@:6}"
 }
 
 # RUNS measurements; prints "median run1 run2 ...;median-offered". With
@@ -335,5 +369,5 @@ log_ct() {
 import json, sys
 d = json.load(sys.stdin)
 ct = d.get("conntrack") or {}
-print("conntrack after the new-flow runs:", json.dumps(ct) if ct else "(not in stats)", file=sys.stderr)' || true
+print("conntrack:", json.dumps(ct) if ct else "(not in stats)", file=sys.stderr)' || true
 }

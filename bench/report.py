@@ -48,6 +48,11 @@ class Figures:
             return None
         return float(r[4].split(";")[0].split()[0])
 
+    def runs(self, key):
+        """Every run of the row, in pass order ([] if none)."""
+        r = self.by_key.get(key)
+        return [] if not r or r[4] == "-" else [float(x) for x in r[4].split(";")[0].split()[1:]]
+
 
 def merge(path):
     """One row per key: the runs of every pass together, their median, and
@@ -102,10 +107,10 @@ def docker_ref(m, key, unit):
         return best(["bridge_pps"])
     if key == "bpfnet_tcp":
         return best(["bridge_tcp"])
-    r = re.fullmatch(r"bpfnet_(xdp|tc)_(new|est)_(\d+)(?:again)?", key)
-    if r:
-        st = "nt_" if r[2] == "new" else "est_"
-        return best([f"docker_{st}nft_{r[3]}", f"docker_{st}legacy_{r[3]}"])
+    r = re.fullmatch(r"bpfnet_(xdp|tc)_(new|est)_(\d+)(?:again)?(_tcrx|_udprx)?", key)
+    if r:  # with a receiver in the container: Docker-style with the same
+        st, rx = "nt_" if r[2] == "new" else "est_", r[4] or ""
+        return best([f"docker_{st}nft_{r[3]}{rx}", f"docker_{st}legacy_{r[3]}{rx}"])
     r = re.fullmatch(r"lb_(xdp|tc)_(new|est)", key)
     if r:
         st = "nt_" if r[2] == "new" else "est_"
@@ -122,7 +127,7 @@ def docker_ref(m, key, unit):
 
 
 UNITS = {"pps": "Mpps", "bps": "Gbit/s", "s": "s"}
-PATHS = (("xdp", "XDP"), ("tc", "tc-only"))  # the uplink paths of bpfnet's published ports
+PATHS = (("xdp", "XDP"), ("tc", "tc (default on a veth)"))  # the uplink paths of bpfnet's published ports
 
 
 def table(path):
@@ -226,34 +231,46 @@ def targets(m, medians, scaling_n, ctl_n):
         v = [(m(f"{prefix}{b}_{n}"), b) for b in ("nft", "legacy") if m(f"{prefix}{b}_{n}") is not None]
         return max(v) if v else (None, None)
 
-    raw, raw2 = m("raw"), m("raw2")
     n1 = ns[0]
+    # The issue's targets are ratios to the two-hop limit measured right
+    # before each path's rows (the machine's speed drifts over a run).
+    goals = {"xdp": 0.75, "tc": 0.50}
     for mode, label in PATHS:
         est, new = m(f"bpfnet_{mode}_est_{n1}"), m(f"bpfnet_{mode}_new_{n1}")
-        (dest, dest_b), (dnt, dnt_b), (dnew, dnew_b) = faster("docker_est_", n1), faster("docker_nt_", n1), \
-            faster("docker_", n1)
-        r2 = m(f"raw2_{mode}") or raw2
-        if est and raw:
-            extra = f"; {est/r2:.0%} of the two-hop limit measured before this path's rows ({r2/1e6:.2f} Mpps)" \
-                if r2 else ""
-            row(f"{label}: published-port UDP, established, >= 80% of the raw limit (N={n1})",
-                f"{est/raw:.0%} ({est/1e6:.2f} / {raw/1e6:.2f} Mpps){extra}", est / raw >= 0.8)
+        (dest, dest_b), (dnt, dnt_b) = faster("docker_est_", n1), faster("docker_nt_", n1)
+        r2 = m(f"raw2_{mode}") or m("raw2")
+        if est and r2:
+            row(f"{label}: published-port UDP, established, >= {goals[mode]:.0%} of the two-hop limit (N={n1})",
+                f"{est/r2:.0%} ({est/1e6:.2f} / {r2/1e6:.2f} Mpps)", est / r2 >= goals[mode])
         if est and dest:
-            row(f"{label}: established >= 10x Docker-style (N={n1}; faster backend: {dest_b})", f"{est/dest:.1f}x",
-                est / dest >= 10)
+            row(f"{label}: established vs Docker-style (N={n1}; faster backend: {dest_b})", f"{est/dest:.1f}x",
+                None)
+        if new and est:
+            row(f"{label}: new flows (a flood of new tuples) >= 40% of established (N={n1})",
+                f"{new/est:.0%} ({new/1e6:.3f} / {est/1e6:.3f} Mpps)", new / est >= 0.40)
         if new and dnt:
-            also = f"; vs Docker's 64 conntrack-NEW flows ({dnew_b}): {new/dnew:.2f}x" if dnew else ""
-            row(f"{label}: new flows >= 10x Docker-style with 1 port (same new-tuple flood; faster: {dnt_b})",
-                f"{new/dnt:.2f}x ({new/1e6:.3f} / {dnt/1e6:.3f} Mpps){also}", new / dnt >= 10)
-        vals = [(n, m(f"bpfnet_{mode}_new_{n}")) for n in ns]
-        if all(v for _, v in vals) and len(vals) > 1:
-            base = vals[0][1]
-            dev = max(abs(v / base - 1) for _, v in vals)
+            row(f"{label}: new flows >= 8x Docker-style's new-tuple rate (N={n1}; faster: {dnt_b})",
+                f"{new/dnt:.2f}x ({new/1e6:.3f} / {dnt/1e6:.3f} Mpps)", new / dnt >= 8)
+        runs = [m.runs(f"bpfnet_{mode}_new_{n}") for n in ns]
+        if len(ns) > 1 and all(runs) and len({len(r) for r in runs}) == 1:
+            # Flat in every pass: each pass's runs against that pass's N=1.
+            devs = [max(abs(r[i] / runs[0][i] - 1) for r in runs) for i in range(len(runs[0]))]
             again = m(f"bpfnet_{mode}_new_{ns[0]}again")
-            ctl = f"; N={ns[0]} again after N={ns[-1]}: {again/base:.2f}" if again else ""
-            row(f"{label}: new flows flat (+-10%) from {ns[0]} to {ns[-1]} ports",
-                f"vs N={ns[0]}: " + ", ".join(f"N={n} {v/base:.2f}" for n, v in vals[1:])
-                + f" (max deviation {dev:.0%}){ctl}", dev <= 0.10)
+            ctl = f"; N={ns[0]} again after N={ns[-1]}: {again/runs[0][0]:.2f}" if again else ""
+            med = [m(f"bpfnet_{mode}_new_{n}") for n in ns]
+            row(f"{label}: new flows flat (+-10%) from {ns[0]} to {ns[-1]} ports, in every pass",
+                "medians vs N=%d: %s; max deviation per pass: %s%s" % (
+                    ns[0], ", ".join(f"N={n} {v/med[0]:.2f}" for n, v in zip(ns[1:], med[1:])),
+                    ", ".join(f"{d:.0%}" for d in devs), ctl), max(devs) <= 0.10)
+        for rx, rx_label in (("tcrx", "a tc counter"), ("udprx", "a UDP socket")):
+            got, lim = m(f"bpfnet_{mode}_est_{n1}_{rx}"), m(f"raw2_{mode}_{rx}") or m(f"raw2_{rx}")
+            if got and lim:
+                row(f"{label}: established, receiver {rx_label} in the container, >= 95% of the two-hop path "
+                    "with that receiver", f"{got/lim:.0%} ({got/1e6:.3f} / {lim/1e6:.3f} Mpps)", got / lim >= 0.95)
+            d, d_b = faster("docker_est_", f"{n1}_{rx}")
+            if got and d:
+                row(f"{label}: established, receiver {rx_label}, vs Docker-style with the same receiver "
+                    f"(faster: {d_b})", f"{got/d:.1f}x ({got/1e6:.3f} / {d/1e6:.3f} Mpps)", None)
     direct = m("veth_tcp")
     for mode, label in PATHS:
         t = m(f"pub_tcp_{mode}")
@@ -262,7 +279,15 @@ def targets(m, medians, scaling_n, ctl_n):
             also = f"; {t/txoff:.0%} of direct with the sender's tx off ({txoff/1e9:.2f} Gbit/s), as this path's " \
                 "client has" if mode == "xdp" and txoff else ""
             row(f"{label}: TCP iperf3 through a published port >= 95% of direct",
-                f"{t/direct:.0%} ({t/1e9:.2f} / {direct/1e9:.2f} Gbit/s){also}", t / direct >= 0.95)
+                f"{t/direct:.0%} ({t/1e9:.2f} / {direct/1e9:.2f} Gbit/s){also}",
+                t / direct >= 0.95 if mode == "tc" else None)
+    if gb:
+        for key, goal in (("forward", 30), ("xdp_dnat_established", 40), ("tc_dnat_established", 40),
+                          ("xdp_dnat_new", 150), ("tc_dnat_new", 150)):
+            v = gb.get(f"{key}/fill:10")
+            if v is not None:
+                row(f"per-packet cost (PROG_TEST_RUN, warm), {dict(GBENCH_PATHS)[key]} <= {goal} ns", f"{v:.0f} ns",
+                    v <= goal)
     for key, label in (("est", "published-port UDP, established"), ("new", "published-port UDP, new tuples"),
                        ("tcp", "TCP iperf3 through a published port"),
                        ("local", "host-local TCP iperf3 to 127.0.0.1:port (socket hooks vs docker-proxy)")):

@@ -13,8 +13,8 @@ set key below vertical maxrows 5
 set grid
 plot datafile using 1:2 with linespoints lw 2 pt 7 lc rgb "#1f77b4" title "bpfnet XDP, new flows", \
      "" using 1:3 with linespoints lw 2 pt 5 lc rgb "#1f77b4" dt 2 title "bpfnet XDP, established", \
-     "" using 1:4 with linespoints lw 2 pt 7 lc rgb "#2ca02c" title "bpfnet tc-only, new flows", \
-     "" using 1:5 with linespoints lw 2 pt 5 lc rgb "#2ca02c" dt 2 title "bpfnet tc-only, established", \
+     "" using 1:4 with linespoints lw 2 pt 7 lc rgb "#2ca02c" title "bpfnet tc, new flows", \
+     "" using 1:5 with linespoints lw 2 pt 5 lc rgb "#2ca02c" dt 2 title "bpfnet tc, established", \
      "" using 1:6 with linespoints pt 7 lc rgb "#d62728" title "Docker-style iptables-nft, new", \
      "" using 1:7 with linespoints pt 5 lc rgb "#d62728" dt 2 title "Docker-style iptables-nft, established", \
      "" using 1:8 with linespoints pt 7 lc rgb "#ff7f0e" title "Docker-style iptables-legacy, new", \

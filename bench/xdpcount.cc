@@ -1,10 +1,10 @@
 // bench/xdpcount: receive-side counter. Attaches bpf/xdpcount.bpf.c to an
-// interface (native or generic XDP, through a BPF link, so it goes away with
-// the process), counts packets and bytes per CPU, drops or passes them, and
-// prints the delivered rate every --interval and a summary at the end
-// (--duration elapsed, SIGINT or SIGTERM).
+// interface (native or generic XDP, or tc ingress, through a BPF link, so it
+// goes away with the process), counts packets and bytes per CPU, drops or
+// passes them, and prints the delivered rate every --interval and a summary
+// at the end (--duration elapsed, SIGINT or SIGTERM).
 //
-//   xdpcount --iface eth0 [--netns NAME] [--mode native|generic]
+//   xdpcount --iface eth0 [--netns NAME] [--mode native|generic|tc]
 //            [--action drop|pass|redirect --redirect-to IFACE] [--interval 1] [--duration 0]
 //            [--json]
 //            [--capture 16] [--ready-file PATH]
@@ -79,17 +79,20 @@ int run(const Options& o) {
     return 0;
   }
   int ifindex = ifindex_of(o.iface);
-  uint32_t flags;
+  uint32_t flags = 0;
+  const bool tc = o.mode == "tc";
   if (o.mode == "native")
     flags = XDP_FLAGS_DRV_MODE;
   else if (o.mode == "generic")
     flags = XDP_FLAGS_SKB_MODE;
-  else
-    throw std::runtime_error("--mode is native or generic");
+  else if (!tc)
+    throw std::runtime_error("--mode is native, generic or tc");
   if (o.action != "drop" && o.action != "pass" && o.action != "redirect")
     throw std::runtime_error("--action is drop, pass or redirect");
   if ((o.action == "redirect") != !o.redirect_to.empty())
     throw std::runtime_error("--action redirect goes with --redirect-to IFACE");
+  if (tc && (o.action == "redirect" || o.capture))
+    throw std::runtime_error("--mode tc counts and drops or passes (no redirect, no capture)");
   int redirect_ifindex = o.redirect_to.empty() ? 0 : ifindex_of(o.redirect_to);
 
   libbpf_set_print([](enum libbpf_print_level lvl, const char* fmt, va_list ap) {
@@ -105,14 +108,29 @@ int run(const Options& o) {
     bench_xdpcount__destroy(skel);
     throw std::runtime_error("load xdpcount BPF program");
   }
-  LIBBPF_OPTS(bpf_link_create_opts, lopts, .flags = flags);
-  int link_fd =
-      bpf_link_create(bpf_program__fd(skel->progs.bench_xdpcount), ifindex, BPF_XDP, &lopts);
-  if (link_fd < 0) {
-    int e = errno;
-    bench_xdpcount__destroy(skel);
-    throw std::runtime_error(
-        fmt::format("attach XDP ({}) to {}: {}", o.mode, o.iface, std::strerror(e)));
+  // tc: a filter on the clsact qdisc's ingress (created if missing), taken
+  // off again at exit (the libbpf here predates tcx links).
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+  LIBBPF_OPTS(bpf_tc_opts, tc_opts, .prog_fd = bpf_program__fd(skel->progs.bench_tccount),
+              .handle = 1, .priority = 1);
+  int link_fd = -1;
+  if (tc) {
+    int err = bpf_tc_hook_create(&hook);
+    if (!err || err == -EEXIST) err = bpf_tc_attach(&hook, &tc_opts);
+    if (err) {
+      bench_xdpcount__destroy(skel);
+      throw std::runtime_error(fmt::format("attach tc to {}: {}", o.iface, std::strerror(-err)));
+    }
+  } else {
+    LIBBPF_OPTS(bpf_link_create_opts, lopts, .flags = flags);
+    link_fd =
+        bpf_link_create(bpf_program__fd(skel->progs.bench_xdpcount), ifindex, BPF_XDP, &lopts);
+    if (link_fd < 0) {
+      int e = errno;
+      bench_xdpcount__destroy(skel);
+      throw std::runtime_error(
+          fmt::format("attach XDP ({}) to {}: {}", o.mode, o.iface, std::strerror(e)));
+    }
   }
   int ncpus = libbpf_num_possible_cpus();
   int counts_fd = bpf_map__fd(skel->maps.counts);
@@ -163,7 +181,12 @@ int run(const Options& o) {
       frames.push_back(
           {{"len", cap.len}, {"hex", hex(cap.data, std::min(cap.caplen, kCaptureLen))}});
   }
-  close(link_fd);
+  if (tc) {
+    tc_opts.prog_fd = tc_opts.flags = tc_opts.prog_id = 0;
+    bpf_tc_detach(&hook, &tc_opts);
+  } else {
+    close(link_fd);
+  }
   bench_xdpcount__destroy(skel);
 
   double pps = active > 0 ? total.packets / active : 0;
@@ -193,9 +216,10 @@ int main(int argc, char** argv) {
                                             "interface")(
       "netns", po::value(&o.netns), "enter this network namespace first (name or path)")(
       "mode", po::value(&o.mode)->default_value("native"),
-      "native (driver) or generic (skb) XDP; generic also sees frames arriving by "
-      "bpf_redirect_peer")("action", po::value(&o.action)->default_value("drop"),
-                           "drop, pass, or redirect (out of --redirect-to, after counting)")(
+      "native (driver) or generic (skb) XDP, or tc (ingress, an skb as a container's stack "
+      "gets it); generic and tc also see frames arriving by bpf_redirect_peer")(
+      "action", po::value(&o.action)->default_value("drop"),
+      "drop, pass, or redirect (out of --redirect-to, after counting)")(
       "redirect-to", po::value(&o.redirect_to), "interface (same namespace) to redirect to")(
       "interval", po::value(&o.interval)->default_value(1.0),
       "seconds between rate lines (0: none)")(

@@ -7,9 +7,9 @@
 #   scripts/bench.sh [--quick] [--results FILE] [--chart FILE]
 #
 # Builds nothing: binaries come from $BPFNET_BUILD (default ./build):
-# bench/pktgen, bench/xdpcount, bench/bench_endpoint, userspace/daemon/bpfnetd,
-# userspace/ctl/bpfnetctl (each may also be given as $PKTGEN, $XDPCOUNT,
-# $BENCH_ENDPOINT, $BPFNETD, $BPFNETCTL).
+# bench/pktgen, bench/xdpcount, bench/udpsink, bench/bench_endpoint,
+# userspace/daemon/bpfnetd, userspace/ctl/bpfnetctl (each may also be given as
+# $PKTGEN, $XDPCOUNT, $UDPSINK, $BENCH_ENDPOINT, $BPFNETD, $BPFNETCTL).
 # Needs root. Every topology lives in network namespaces named bnb<pid>-*,
 # removed by the EXIT trap (with the daemons, their bpffs and the temp dir)
 # even on failure; traffic only ever goes to addresses inside them.
@@ -62,6 +62,7 @@ BENCH=$ROOT/bench
 BUILD=${BPFNET_BUILD:-$ROOT/build}
 PKTGEN=${PKTGEN:-$BUILD/bench/pktgen}
 XDPCOUNT=${XDPCOUNT:-$BUILD/bench/xdpcount}
+UDPSINK=${UDPSINK:-$BUILD/bench/udpsink}
 BPFNETD=${BPFNETD:-$BUILD/userspace/daemon/bpfnetd}
 BPFNETCTL=${BPFNETCTL:-$BUILD/userspace/ctl/bpfnetctl}
 BENCH_ENDPOINT=${BENCH_ENDPOINT:-$BUILD/bench/bench_endpoint}
@@ -123,7 +124,7 @@ REPORT=("$PY" "$BENCH/report.py")
 source "$BENCH/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || die "run as root (namespaces, BPF)"
-for b in "$PKTGEN" "$XDPCOUNT" "$BPFNETD" "$BPFNETCTL"; do
+for b in "$PKTGEN" "$XDPCOUNT" "$UDPSINK" "$BPFNETD" "$BPFNETCTL"; do
   [ -x "$b" ] || die "missing $b (build first: ninja -C $BUILD, or set BPFNET_BUILD)"
 done
 command -v iperf3 >/dev/null || die "iperf3 missing (scripts/setup.sh installs it)"

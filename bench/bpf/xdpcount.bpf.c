@@ -5,8 +5,13 @@
  * a forwarding hop that does nothing else, for reference runs). Optionally copies the first
  * `capture_max` frames (up to CAPTURE_LEN bytes each) into a queue map, so tests can check the
  * bytes a generator put on the wire.
+ *
+ * bench_xdpcount is the XDP program; bench_tccount the same count at tc
+ * ingress, where a packet already is an skb: the receiver a real container
+ * has (its stack allocates the skb an XDP counter never needs).
  */
 #include <linux/bpf.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
 #define CAPTURE_LEN 256 /* the mask in bench_xdpcount() assumes 256 */
@@ -47,17 +52,24 @@ struct {
 	__type(value, struct capture);
 } capture_scratch SEC(".maps");
 
-SEC("xdp")
-int bench_xdpcount(struct xdp_md *ctx)
+static __always_inline void count(__u64 len)
 {
 	__u32 zero = 0;
-	__u64 len = ctx->data_end - ctx->data;
 	struct counters *c = bpf_map_lookup_elem(&counts, &zero);
 
 	if (c) {
 		c->packets++;
 		c->bytes += len;
 	}
+}
+
+SEC("xdp")
+int bench_xdpcount(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	__u64 len = ctx->data_end - ctx->data;
+
+	count(len);
 	if (capture_on) {
 		struct capture *cap = bpf_map_lookup_elem(&capture_scratch, &zero);
 		if (cap) {
@@ -75,6 +87,15 @@ int bench_xdpcount(struct xdp_md *ctx)
 	if (redirect_ifindex)
 		return bpf_redirect(redirect_ifindex, 0);
 	return verdict;
+}
+
+/* tc ingress: count, then drop (TC_ACT_SHOT) or pass (TC_ACT_OK); `verdict`
+ * holds the XDP action userspace chose, mapped here. */
+SEC("tc")
+int bench_tccount(struct __sk_buff *skb)
+{
+	count(skb->len);
+	return verdict == XDP_DROP ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -103,6 +103,11 @@ docker_style_case() {  # docker_style_case BACKEND N
   answer_flows dc 10.214.0.2 "$cport" 10.213.0.2
   measure "docker_est_${backend}_$n" "(3)" "$what, established" pps \
     pps_runs dcl eth0 "$dmac" 10.213.0.1 "$hport" dc:eth0 generic
+  # The receivers a real container has (the first N only).
+  if [ "$n" = "${SCALING_N%% *}" ]; then
+    skb_receiver_rows "docker_est_${backend}_$n" "(3)" "$what, established" \
+      dc eth0 "$cport" dcl eth0 "$dmac" 10.213.0.1 "$hport"
+  fi
   # The flood bpfnet's "new" rows get: every packet a tuple conntrack does not
   # hold (nf_conntrack_max entries; one-way UDP flows are not assured, so a
   # full table evicts them early). The table is filled for PPS_SECS first.

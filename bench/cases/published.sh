@@ -1,16 +1,17 @@
 # shellcheck shell=bash
-# (2), (4), (6) bpfnet published ports, through the XDP and the tc-only uplink
+# (2), (4), (6) bpfnet published ports, through the XDP and the tc uplink
 # path, in one daemon session per path that also runs the LB rows
 # (bench/cases/lb.sh) and, for XDP, (7) with a full conntrack. Sourced by
 # scripts/bench.sh (functions of bench/lib.sh).
 #
 # client pcl ($PUB_CLIENT) --veth--> uplink up0 of the bpfnetd "host"
 # ($PUB_HOST) --XDP or tc DNAT--> container pc on network pub
-# (10.216.0.0/24). The veth up0 stands in for a NIC: XDP path = bpfnetd
+# (10.216.0.0/24). XDP path: the veth up0 stands in for a NIC, bpfnetd
 # --uplink up0:xdp (forced: on a veth, auto picks tc) with checksum offload
 # off on the client end, so that frames carry complete checksums as a
-# wire's do; tc path = bpfnetd --no-xdp, GRO on at up0 so that pktgen's XDP
-# frames are accepted there.
+# wire's do. tc path: bpfnetd --uplink up0, the default (auto: tc on a
+# veth), the client untouched; GRO on at up0 so that pktgen's XDP frames
+# are accepted there.
 
 # Publishes UDP ports 10000+FROM .. 10000+TO-1 -> 20000+i of container pc in one call.
 publish_udp() {  # publish_udp FROM TO
@@ -34,7 +35,7 @@ pub_new_est_rows() {  # pub_new_est_rows KEY_PREFIX KEY_SUFFIX ISSUE CASE DST_MA
 
 bpfnet_pub_session() {  # bpfnet_pub_session xdp|tc
   local mode=$1 label cmode
-  if [ "$mode" = xdp ]; then label="XDP"; cmode=native; else label="tc-only"; cmode=generic; fi
+  if [ "$mode" = xdp ]; then label="XDP"; cmode=native; else label="tc (default on a veth)"; cmode=generic; fi
   log "bpfnet published ports, $label uplink path"
   # The two-hop limit once more, right before this session: on a shared
   # machine whose speed drifts, the session's figures are read against it.
@@ -44,9 +45,10 @@ bpfnet_pub_session() {  # bpfnet_pub_session xdp|tc
     in_ns pcl ethtool -K eth0 tx off >/dev/null
     bpfnet_daemon --uplink up0:xdp
   else
-    bpfnet_daemon --uplink up0 --no-xdp
+    bpfnet_daemon --uplink up0
     "$XDPCOUNT" --netns "$(ns host)" --iface up0 --set-gro on
   fi
+  log "uplink: $(ctl uplink ls | tr -s ' \n' ' ')"
   make_ns pc
   ctl network create pub --subnet 10.216.0.0/24 >/dev/null
   ctl network connect pub pc --netns "$(ns pc)" >/dev/null  # 10.216.0.2
@@ -67,11 +69,26 @@ bpfnet_pub_session() {  # bpfnet_pub_session xdp|tc
   local have=0 n issue
   for n in $SCALING_N; do
     publish_udp "$have" "$n"
+    if [ "$have" = 0 ]; then
+      # Removing the LB service purged its flows (bpfnetd drops the flows of a
+      # removed backend): after its floods that is most of the conntrack. Full
+      # again first, or the first new-flow row would insert into free slots
+      # where every later one evicts (the 15-20% "drift" of earlier results).
+      log_ct
+      log "filling the conntrack again: $((2 * CT_FLOWS)) new flows"
+      new_flood pcl "$dmac" "$PUB_HOST" $((10000 + n - 1)) $((2 * CT_FLOWS))
+      log_ct
+    fi
     have=$n
     issue="(4)"; [ "$n" = 1 ] && issue="(2)"
     log "$issue bpfnet published port UDP, $label, N=$n"
     pub_new_est_rows "bpfnet_${mode}_" "_$n" "$issue" "published port UDP, bpfnet $label, N=$n" \
       "$dmac" $((10000 + n - 1)) pc:eth0 "$cmode"
+    # The receivers a real container has (the first N only).
+    if [ "$have" = "${SCALING_N%% *}" ]; then
+      skb_receiver_rows "bpfnet_${mode}_est_$n" "$issue" "published port UDP, bpfnet $label, N=$n, established" \
+        pc eth0 $((20000 + n - 1)) pcl eth0 "$dmac" "$PUB_HOST" $((10000 + n - 1))
+    fi
   done
   # Control: N=1 once more, after the largest N (the container disconnected,
   # which drops its mappings, and connected again), so that a drift over

@@ -30,7 +30,10 @@ run_raw_and_veth() {
 
 # The same through two veth hops, a namespace between them forwarding at
 # XDP (count, bpf_redirect), as the frames of a published port cross the
-# uplink and then the container's veth.
+# uplink and then the container's veth; then with the receivers a container
+# has (skb_receiver_rows; GRO on at the receiving end, which XDP frames need
+# there without an XDP program, as bpfnetd sets it on a container's eth0).
+# The frames carry the receiving end's MAC and address, for its socket.
 measure_raw2() {  # measure_raw2 KEY CASE_SUFFIX
   make_ns gen; make_ns mid; make_ns rx
   veth_between gen veth0 mid veth1
@@ -38,13 +41,16 @@ measure_raw2() {  # measure_raw2 KEY CASE_SUFFIX
   local l
   for l in gen:veth0 mid:veth1 mid:veth2 rx:veth3; do ip -n "$(ns "${l%%:*}")" link set "${l#*:}" up; done
   ip -n "$(ns gen)" addr add 10.210.1.1/24 dev veth0
+  ip -n "$(ns rx)" addr add 10.210.1.2/24 dev veth3
   "$XDPCOUNT" --netns "$(ns mid)" --iface veth1 --action redirect --redirect-to veth2 --quiet \
     --interval 0 --ready-file "$T/hop.ready" >/dev/null 2>"$T/hop.err" &
-  local hop=$!
+  local hop=$! dmac case="raw limit, two veth hops: pktgen -> veth -> XDP redirect -> veth"
   BG_PIDS+=("$hop")
   wait_ready "$T/hop.ready" "$hop" || { cat "$T/hop.err" >&2; die "forwarding xdpcount did not attach"; }
-  measure "$1" "(1)" "raw limit, two veth hops: pktgen -> veth -> XDP redirect -> veth -> XDP drop$2" pps \
-    pps_runs gen veth0 "$(mac_of mid veth1)" 10.210.1.2 9 rx:veth3 native
+  dmac=$(mac_of rx veth3)
+  measure "$1" "(1)" "$case -> XDP drop$2" pps pps_runs gen veth0 "$dmac" 10.210.1.2 9 rx:veth3 native
+  "$XDPCOUNT" --netns "$(ns rx)" --iface veth3 --set-gro on
+  skb_receiver_rows "$1" "(1)" "$case -> receiver$2" rx veth3 9 gen veth0 "$dmac" 10.210.1.2 9
   kill -INT $hop; wait $hop || true
   rm -f "$T/hop.ready"
   del_ns gen mid rx

@@ -48,7 +48,7 @@ measured = [
     "raw limit: pktgen -> veth -> XDP drop",
     "raw limit, two veth hops: pktgen -> veth -> XDP redirect -> veth -> XDP drop",
     "raw limit, two veth hops: pktgen -> veth -> XDP redirect -> veth -> XDP drop, before the bpfnet XDP rows",
-    "raw limit, two veth hops: pktgen -> veth -> XDP redirect -> veth -> XDP drop, before the bpfnet tc-only rows",
+    "raw limit, two veth hops: pktgen -> veth -> XDP redirect -> veth -> XDP drop, before the bpfnet tc (default on a veth) rows",
     "TCP iperf3 over a veth pair (reference)",
     "TCP iperf3 over a veth pair, sender tx off (reference for the XDP path)",
     "container -> container TCP iperf3, Linux bridge",
@@ -60,8 +60,17 @@ measured = [
      for state in ("new", "established", "new tuples")]
 measured += [f"TCP iperf3 through a published port, {w}"
              for w in ("Docker-style, iptables-nft", "Docker-style, iptables-legacy",
-                       "bpfnet XDP", "bpfnet tc-only")]
-for path in ("XDP", "tc-only"):
+                       "bpfnet XDP", "bpfnet tc (default on a veth)")]
+# The receivers a real container has: a tc counter and a UDP socket.
+receivers = (", tc counter", ", UDP socket")
+measured += [f"raw limit, two veth hops: pktgen -> veth -> XDP redirect -> veth -> receiver{when}{rx}"
+             for when in ("", ", before the bpfnet XDP rows", ", before the bpfnet tc (default on a veth) rows")
+             for rx in receivers]
+measured += [f"published port UDP, Docker-style, iptables-{b}, N=1, established{rx}"
+             for b in ("nft", "legacy") for rx in receivers]
+measured += [f"published port UDP, bpfnet {path}, N=1, established{rx}"
+             for path in ("XDP", "tc (default on a veth)") for rx in receivers]
+for path in ("XDP", "tc (default on a veth)"):
     measured += [f"published port UDP, bpfnet {path}, N={n}, {state}"
                  for n in (1, 100, 1000, 5000) for state in ("new", "established")]
     measured += [f"published port UDP, bpfnet {path}, N=1 again after N=5000, {state}"

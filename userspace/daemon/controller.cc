@@ -109,17 +109,14 @@ void Controller::attach_uplinks() {
 void Controller::write_maps(const core::State& state) {
   datapath::MapDelta delta =
       datapath::diff(datapath_->read_maps(), datapath::project(state, links_, host_));
-  if (delta.backends.deletes.empty()) {
-    datapath_->apply(delta);
-    write_tables(state);
-    return;
-  }
   // A backend leaves: the tables stop naming it before its entry goes.
-  datapath::MapDelta deletes;
-  deletes.backends.deletes.swap(delta.backends.deletes);
+  datapath::MapDelta backend_deletes;
+  backend_deletes.backends.deletes.swap(delta.backends.deletes);
   datapath_->apply(delta);
   write_tables(state);
-  datapath_->apply(deletes);
+  if (!backend_deletes.empty()) datapath_->apply(backend_deletes);
+  // Flows of containers and published ports that just went go with them.
+  datapath::purge_flows_of(*datapath_, delta);
 }
 
 std::set<uint32_t> Controller::unhealthy_backends() const {

@@ -125,14 +125,24 @@ struct MapDelta {
 // Only what differs: unchanged entries are not rewritten.
 MapDelta diff(const MapContents& current, const MapContents& desired);
 
-// One conntrack entry as the daemon sees it (GC, stats).
+// A conntrack tuple, host byte order. For ICMP echo the identifier stands
+// in the ports (as in struct bpfnet_ct_key).
+struct CtTuple {
+  uint32_t saddr = 0, daddr = 0;
+  uint16_t sport = 0, dport = 0;
+  uint8_t proto = 0;
+  bool operator==(const CtTuple&) const = default;
+};
+
+// One conntrack entry as the daemon sees it (GC, stats, purges).
 struct CtEntry {
   std::array<uint8_t, 16> key{};  // struct bpfnet_ct_key, raw
   std::array<uint8_t, 16> peer{};
   uint64_t expires_ns = 0;
   uint8_t state = 0;
-  uint8_t flags = 0;           // BPFNET_CT_F_*
-  uint32_t rewrite_daddr = 0;  // host order: where this direction is sent
+  uint8_t flags = 0;  // BPFNET_CT_F_*
+  CtTuple tuple;      // the key, decoded
+  CtTuple rewrite;    // what this direction's packets are rewritten to
 };
 using CtKey = std::array<uint8_t, 16>;
 

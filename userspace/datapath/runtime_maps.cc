@@ -105,7 +105,8 @@ std::vector<CtEntry> Datapath::read_conntrack() {
         e.expires_ns = v.expires_ns;
         e.state = v.state;
         e.flags = v.flags;
-        e.rewrite_daddr = ntohl(v.daddr);
+        e.tuple = CtTuple{ntohl(k.saddr), ntohl(k.daddr), ntohs(k.sport), ntohs(k.dport), k.proto};
+        e.rewrite = CtTuple{ntohl(v.saddr), ntohl(v.daddr), ntohs(v.sport), ntohs(v.dport), k.proto};
         out.push_back(e);
       });
   return out;

@@ -186,6 +186,11 @@ struct bpfnet_portmap_value {
 
 /* An uplink (host interface facing clients), keyed by ifindex. */
 struct bpfnet_uplink {
+#ifdef BPFNET_ABI_TEST_UPGRADE
+	/* Only in the "next build" the upgrade test starts over this build's
+	 * pinned maps (tests/e2e/upgrade.sh): a field that moves every other. */
+	__u32 upgrade_test_tag;
+#endif
 	__be32 ip; /* address masquerade rewrites to */
 	__u8 mac[6];
 	__u16 pad;
@@ -300,7 +305,11 @@ BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_metrics_value) == 16, "bpfnet_metrics_
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_if_counters) == 32, "bpfnet_if_counters layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_portmap_key) == 8, "bpfnet_portmap_key layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_portmap_value) == 8, "bpfnet_portmap_value layout");
+#ifdef BPFNET_ABI_TEST_UPGRADE
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_uplink) == 16, "bpfnet_uplink layout");
+#else
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_uplink) == 12, "bpfnet_uplink layout");
+#endif
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_key) == 16, "bpfnet_ct_key layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_value) == 40, "bpfnet_ct_value layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_svc_key) == 8, "bpfnet_svc_key layout");

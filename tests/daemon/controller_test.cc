@@ -26,7 +26,7 @@
 #include "core/state.h"
 #include "daemon/plumbing.h"
 #include "daemon/state_store.h"
-#include "datapath/datapath.h"
+#include "datapath/port.h"
 #include "datapath/map_model.h"
 #include "fakes.h"
 

@@ -253,10 +253,10 @@ void Controller::forget_dead_docker_endpoints() {
 
 void Controller::reconcile_all() {
   host_ = host_facts(state_, /*strict=*/true);
-  attach_uplinks();
-  if (!options_.cgroup.empty()) datapath_->attach_cgroup(options_.cgroup, plumbing_.netns_cookie());
   forget_dead_docker_endpoints();
   converge(state_, state_, /*reattach=*/true);
+  attach_uplinks();
+  if (!options_.cgroup.empty()) datapath_->attach_cgroup(options_.cgroup, plumbing_.netns_cookie());
   std::set<std::string> wanted;
   for (const auto& net : state_.networks)
     if (!net.builtin) wanted.insert(net.dummy_ifname);
@@ -304,6 +304,7 @@ void Controller::converge(const core::State& from, const core::State& to, bool r
     }
   }
 
+  std::vector<uint32_t> to_attach;
   for (const auto& ep : to.endpoints) {
     if (!ep.plumbed()) {
       links_.erase(ep.id);
@@ -338,11 +339,14 @@ void Controller::converge(const core::State& from, const core::State& to, bool r
       fresh = true;
     }
     if (fresh || reattach || !datapath_->endpoint_attached(link->ifindex))
-      datapath_->attach_endpoint(link->ifindex);
+      to_attach.push_back(link->ifindex);
     links_[ep.id] = *link;
   }
 
+  // Maps first, programs after: a program swapped in (a new build, perhaps
+  // with maps recreated empty at load) finds every entry already there.
   write_maps(to);
+  for (uint32_t ifindex : to_attach) datapath_->attach_endpoint(ifindex);
 
   for (const auto& net : from.networks)
     if (!net.builtin && !to.network_by_id(net.id)) plumbing_.remove_network(net);

@@ -187,6 +187,11 @@ int run(int argc, char** argv) {
 
   // 2. Load programs (reusing pinned maps), reconcile, persist.
   datapath::Datapath dp(datapath::DatapathOptions{bpffs, ct_max});
+  for (const auto& r : dp.replaced_pins())
+    std::cerr << fmt::format(
+                     "bpfnetd: pinned map {} has another build's layout ({}): recreated, {}\n",
+                     r.name, r.why, r.cost)
+              << std::flush;
   controller.set_datapath(dp);
   controller.gc_interval_ns = uint64_t(gc_interval_ms) * 1000000ULL;
   daemon::HealthChecker checker;

@@ -20,6 +20,7 @@
 
 #include "bpfnet_abi.h"
 #include "datapath/bpf_calls.h"
+#include "datapath/pinned_maps.h"
 #include "endpoint_bpf.skel.h"
 #include "sock_bpf.skel.h"
 #include "uplink_bpf.skel.h"
@@ -129,6 +130,9 @@ Datapath::Datapath(const DatapathOptions& opts) : pin_dir_(opts.pin_dir) {
       const char* pinned_ct = bpf_map__pin_path(s->maps.bpfnet_ct);
       const uint32_t pinned = pinned_ct ? pinned_max_entries(pinned_ct) : 0;
       bpf_map__set_max_entries(s->maps.bpfnet_ct, pinned ? pinned : ct_max);
+      // The endpoint object owns every pinned map (the others reuse its
+      // maps): pins of another layout (an older build) are set aside here.
+      if (pin) replaced_ = set_aside_incompatible_pins(s->obj);
     });
     uplink_ = open_and_load<uplink_bpf>("uplink", &open_opts, pin,
                                         [&](uplink_bpf* s) { share_maps(endpoint_->obj, s->obj); });
@@ -137,8 +141,10 @@ Datapath::Datapath(const DatapathOptions& opts) : pin_dir_(opts.pin_dir) {
   } catch (...) {
     if (uplink_) uplink_bpf::destroy(uplink_);
     if (endpoint_) endpoint_bpf::destroy(endpoint_);
+    restore_set_aside(replaced_);  // nothing changed: the old maps stay pinned
     throw;
   }
+  drop_set_aside(replaced_);
 }
 
 Datapath::~Datapath() {

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "datapath/pinned_maps.h"
 #include "datapath/port.h"
 
 struct bpf_link;
@@ -71,6 +72,10 @@ class Datapath final : public DatapathPort {
   // datapath itself uses the skeleton's typed handles).
   int map_fd(const std::string& name) const;
 
+  // Pinned maps of another layout (an older or newer build) that this start
+  // recreated, with what it cost: for the daemon's log.
+  const std::vector<ReplacedPin>& replaced_pins() const { return replaced_; }
+
  private:
   // Attaches `prog` through a bpf_link pinned as `name` (so it outlives the
   // daemon), or atomically swaps the program of the already pinned link.
@@ -86,6 +91,7 @@ class Datapath final : public DatapathPort {
   uplink_bpf* uplink_ = nullptr;
   sock_bpf* sock_ = nullptr;
   std::map<std::string, struct bpf_link*> links_;  // unpinned links (tests), by name
+  std::vector<ReplacedPin> replaced_;
 };
 
 }  // namespace bpfnet::datapath

@@ -251,21 +251,26 @@ void Controller::forget_dead_docker_endpoints() {
   }
 }
 
+std::set<std::string> Controller::wanted_links(const core::State& state) {
+  std::set<std::string> wanted;
+  for (const auto& net : state.networks)
+    if (!net.builtin) wanted.insert(net.dummy_ifname);
+  for (const auto& ep : state.endpoints) {
+    wanted.insert(ep.host_ifname);
+    // Docker may not have moved the container side yet (or failed to: then
+    // its Leave removes the pair).
+    if (ep.docker) wanted.insert(ep.ifname);
+  }
+  return wanted;
+}
+
 void Controller::reconcile_all() {
   host_ = host_facts(state_, /*strict=*/true);
   forget_dead_docker_endpoints();
   converge(state_, state_, /*reattach=*/true);
   attach_uplinks();
   if (!options_.cgroup.empty()) datapath_->attach_cgroup(options_.cgroup, plumbing_.netns_cookie());
-  std::set<std::string> wanted;
-  for (const auto& net : state_.networks)
-    if (!net.builtin) wanted.insert(net.dummy_ifname);
-  for (const auto& ep : state_.endpoints) {
-    wanted.insert(ep.host_ifname);
-    // Docker may not have moved the container side yet (or failed to: then
-    // its Leave removes the pair).
-    if (ep.docker) wanted.insert(ep.ifname);
-  }
+  const std::set<std::string> wanted = wanted_links(state_);
   for (const auto& name : plumbing_.managed_links()) {
     if (wanted.contains(name)) continue;
     warn("removing " + name + ": not in the persisted state");

@@ -101,6 +101,11 @@ class Controller {
   // Every uplink, by name, as of the last reconcile (or uplink change).
   const std::vector<UplinkStatus>& uplinks() const { return uplinks_; }
 
+  // What disagrees between the state, the host's links and the maps (the
+  // `doctor` request): one line per problem, none when all agree. Reads
+  // only: it changes nothing. (daemon/doctor.cc)
+  std::vector<std::string> doctor();
+
   // Periodic work: conntrack GC, host address changes. `now_ns` is
   // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns().
   void tick(uint64_t now_ns);
@@ -111,6 +116,11 @@ class Controller {
   void forget_dead_docker_endpoints();
   void converge(const core::State& from, const core::State& to, bool reattach);
   std::vector<core::UplinkSpec> uplink_specs(const core::State& state) const;
+  // Every interface bpfnet made in the host namespace that `state` accounts for.
+  static std::set<std::string> wanted_links(const core::State& state);
+  // doctor()'s parts.
+  void check_links(std::vector<std::string>& problems);
+  void check_maps(std::vector<std::string>& problems);
   // `strict`: a missing uplink is an error (start); else it is skipped
   // with a warning until it comes back (periodic refresh).
   HostFacts host_facts(const core::State& state, bool strict);

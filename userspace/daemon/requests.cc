@@ -61,6 +61,11 @@ json stats(Controller& ctl, core::JsonFields&) {
       {"endpoints", endpoint_stats(ctl, counters)}, {"drops", drops}, {"conntrack", conntrack}};
 }
 
+json doctor(Controller& ctl, core::JsonFields&) {
+  const std::vector<std::string> problems = ctl.doctor();
+  return json{{"ok", problems.empty()}, {"problems", problems}};
+}
+
 json uplink_ls(Controller& ctl, core::JsonFields&) {
   json out = json::array();
   for (const UplinkStatus& u : ctl.uplinks()) {
@@ -232,6 +237,7 @@ json service_rm(Controller& ctl, core::JsonFields& args) {
 constexpr RequestRow kRequests[] = {
     {"ping", ping},
     {"stats", stats},
+    {"doctor", doctor},
     {"uplink.ls", uplink_ls},
     {"network.create", network_create},
     {"network.ls", network_ls},

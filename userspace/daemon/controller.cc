@@ -287,9 +287,15 @@ void Controller::reconcile_all() {
   update_health_targets();
 }
 
+core::Network Controller::sized(const core::Network& net) const {
+  core::Network out = net;
+  out.parsed.mtu = net.parsed.effective_mtu(host_.default_mtu());
+  return out;
+}
+
 void Controller::converge(const core::State& from, const core::State& to, bool reattach) {
   for (const auto& net : to.networks)
-    if (!net.builtin) plumbing_.ensure_network(net);
+    if (!net.builtin) plumbing_.ensure_network(sized(net));
 
   for (const auto& ep : from.endpoints) {
     const core::Endpoint* next = find_endpoint(to, ep.id);
@@ -327,7 +333,7 @@ void Controller::converge(const core::State& from, const core::State& to, bool r
         links_.erase(ep.id);
         continue;
       }
-      link = plumbing_.plumb_docker_endpoint(*to.network_by_id(ep.network_id), ep);
+      link = plumbing_.plumb_docker_endpoint(sized(*to.network_by_id(ep.network_id)), ep);
       fresh = true;
     }
     if (!link) {
@@ -340,7 +346,7 @@ void Controller::converge(const core::State& from, const core::State& to, bool r
         continue;
       }
       const core::Network& net = *to.network_by_id(ep.network_id);
-      link = plumbing_.plumb_endpoint(net, ep, wants_default_route(to, ep));
+      link = plumbing_.plumb_endpoint(sized(net), ep, wants_default_route(to, ep));
       fresh = true;
     }
     if (fresh || reattach || !datapath_->endpoint_attached(link->ifindex))

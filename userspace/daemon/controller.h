@@ -115,6 +115,9 @@ class Controller {
   // Docker endpoints whose veth went while bpfnetd was down (see reconcile_all).
   void forget_dead_docker_endpoints();
   void converge(const core::State& from, const core::State& to, bool reattach);
+  // `net` with its MTU resolved (its own, else what the uplinks carry), as
+  // its interfaces are created.
+  core::Network sized(const core::Network& net) const;
   std::vector<core::UplinkSpec> uplink_specs(const core::State& state) const;
   // Every interface bpfnet made in the host namespace that `state` accounts for.
   static std::set<std::string> wanted_links(const core::State& state);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/ip.h"
+#include "core/options.h"
 
 namespace bpfnet::datapath {
 
@@ -26,6 +27,7 @@ struct UplinkInfo {
   std::array<uint8_t, 6> mac{};
   std::string name{};
   std::string driver{};  // as `ethtool -i` names it: which hook is correct there
+  uint32_t mtu = 0;      // 0: unknown
   bool operator==(const UplinkInfo&) const = default;
 };
 
@@ -33,6 +35,16 @@ struct HostFacts {
   std::map<uint32_t, UplinkInfo> uplinks;  // by ifindex
   std::vector<core::Ipv4> addresses;       // every host IPv4 address
   bool operator==(const HostFacts&) const = default;
+
+  // The MTU of a network that sets none: Docker's 1500, or less when an
+  // uplink carries less (a cloud VM's 1460, a tunnel's 1450), so that
+  // containers never send what their way out cannot carry.
+  uint32_t default_mtu() const {
+    uint32_t mtu = core::kDefaultMtu;
+    for (const auto& [ifindex, up] : uplinks)
+      if (up.mtu != 0 && up.mtu < mtu) mtu = up.mtu;
+    return mtu;
+  }
 };
 
 }  // namespace bpfnet::datapath

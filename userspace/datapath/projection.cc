@@ -48,7 +48,7 @@ MapContents project(const core::State& state, const std::map<std::string, HostLi
     if (net.builtin || !net.subnet) continue;
     out.networks[net.index] =
         NetworkEntry{net.index,         net.subnet->network().value, net.subnet->prefix_len,
-                     net.gateway.value, network_flags(net),          net.parsed.effective_mtu()};
+                     net.gateway.value, network_flags(net),          net.parsed.effective_mtu(host.default_mtu())};
   }
   for (const auto& ep : state.endpoints) {
     auto link = links.find(ep.id);

@@ -2,6 +2,8 @@
 // cluster-wide IPAM.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <random>
 #include <set>
 #include <utility>
 
@@ -215,19 +217,26 @@ core::Ipv4 ClusterRegistry::allocate_address(const std::string& network_id,
     return *wanted;
   }
   const core::Cidr pool = network.ip_range.value_or(network.subnet);
+  std::minstd_rand random(std::random_device{}());
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     std::set<core::Ipv4> taken;
     for (const auto& kv : store_.range_prefix(keys::addresses_prefix(network_id)).kvs) {
       if (auto ip = core::Ipv4::try_parse(keys::parse(kv.key).second)) taken.insert(*ip);
     }
-    bool raced = false;
-    for (uint64_t i = 0; i < pool.size() && !raced; ++i) {
+    // The lowest free address, as Docker hands them out. After a lost race
+    // (other hosts connecting at the same moment try the same one), one of
+    // the lowest 2, 4, 8... free ones at random, so that N racers need
+    // about log2(N) rounds instead of N.
+    const size_t window = size_t{1} << std::min(attempt, 16);
+    std::vector<core::Ipv4> candidates;
+    for (uint64_t i = 0; i < pool.size() && candidates.size() < window; ++i) {
       core::Ipv4 ip{static_cast<uint32_t>(pool.network().value + i)};
-      if (reserved(ip) || taken.contains(ip)) continue;
-      if (!take(ip)) return ip;
-      raced = true;  // another host was quicker: read what is taken again
+      if (!reserved(ip) && !taken.contains(ip)) candidates.push_back(ip);
     }
-    if (!raced) break;
+    if (candidates.empty()) break;
+    core::Ipv4 ip =
+        candidates[std::uniform_int_distribution<size_t>(0, candidates.size() - 1)(random)];
+    if (!take(ip)) return ip;
   }
   throw core::UserError(
       fmt::format("no available IPv4 addresses on this network's address pools: {} ({})",

@@ -40,7 +40,8 @@ class ClusterRegistry {
   // taken by a live host at IP` while another live host has the name.
   void register_host(std::optional<LeaseId> resume = std::nullopt);
   // Graceful stop: revokes the lease, so the host's record, addresses and
-  // endpoints go at once.
+  // endpoints go at once. With the store away it throws StoreUnavailable
+  // and they go when the lease expires instead.
   void stop();
   LeaseId lease() const;
   const HostRecord& host() const { return options_.host; }

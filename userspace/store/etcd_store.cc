@@ -9,6 +9,16 @@ namespace bpfnet::store {
 
 namespace {
 
+// Compare's enums carry etcd's numbers, so they convert by value.
+using EtcdCompare = etcdserverpb::Compare;
+static_assert(static_cast<int>(Compare::Result::kEqual) == EtcdCompare::EQUAL);
+static_assert(static_cast<int>(Compare::Result::kGreater) == EtcdCompare::GREATER);
+static_assert(static_cast<int>(Compare::Result::kLess) == EtcdCompare::LESS);
+static_assert(static_cast<int>(Compare::Result::kNotEqual) == EtcdCompare::NOT_EQUAL);
+static_assert(static_cast<int>(Compare::Target::kCreateRevision) == EtcdCompare::CREATE);
+static_assert(static_cast<int>(Compare::Target::kModRevision) == EtcdCompare::MOD);
+static_assert(static_cast<int>(Compare::Target::kLease) == EtcdCompare::LEASE);
+
 KeyValue from_proto(const mvccpb::KeyValue& kv) {
   return KeyValue{kv.key(), kv.value(), kv.create_revision(), kv.mod_revision(), kv.lease()};
 }
@@ -17,31 +27,16 @@ etcdserverpb::Compare to_proto(const Compare& compare) {
   etcdserverpb::Compare out;
   out.set_key(compare.key);
   if (!compare.range_end.empty()) out.set_range_end(compare.range_end);
-  switch (compare.result) {
-    case Compare::Result::kEqual:
-      out.set_result(etcdserverpb::Compare::EQUAL);
-      break;
-    case Compare::Result::kNotEqual:
-      out.set_result(etcdserverpb::Compare::NOT_EQUAL);
-      break;
-    case Compare::Result::kGreater:
-      out.set_result(etcdserverpb::Compare::GREATER);
-      break;
-    case Compare::Result::kLess:
-      out.set_result(etcdserverpb::Compare::LESS);
-      break;
-  }
+  out.set_result(static_cast<etcdserverpb::Compare::CompareResult>(compare.result));
+  out.set_target(static_cast<etcdserverpb::Compare::CompareTarget>(compare.target));
   switch (compare.target) {
     case Compare::Target::kCreateRevision:
-      out.set_target(etcdserverpb::Compare::CREATE);
       out.set_create_revision(compare.operand);
       break;
     case Compare::Target::kModRevision:
-      out.set_target(etcdserverpb::Compare::MOD);
       out.set_mod_revision(compare.operand);
       break;
     case Compare::Target::kLease:
-      out.set_target(etcdserverpb::Compare::LEASE);
       out.set_lease(compare.operand);
       break;
   }

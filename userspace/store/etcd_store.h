@@ -29,19 +29,10 @@ class EtcdStore final : public Store {
   explicit EtcdStore(EtcdOptions options);
   ~EtcdStore() override;
 
-  std::optional<KeyValue> get(const std::string& key) override;
-  RangeResult range_prefix(std::string_view prefix) override;
-  int64_t put(const std::string& key, const std::string& value, LeaseId lease = 0) override;
-  bool erase(const std::string& key) override;
-  TxnResult commit(const Txn& txn) override;
-  LeaseId grant_lease(std::chrono::seconds ttl) override;
-  std::optional<std::chrono::seconds> keep_alive(LeaseId lease) override;
-  void revoke_lease(LeaseId lease) override;
-  // Events come from a thread of the watch's own, one batch per etcd watch
-  // response. After a member goes away the watch reconnects to another one
-  // from the revision after the last delivered.
-  std::unique_ptr<Watch> watch_prefix(std::string_view prefix, int64_t from_revision,
-                                      WatchCallback callback) override;
+  // Watch events come from a thread of the watch's own, one batch per etcd
+  // watch response. After a member goes away the watch reconnects to
+  // another one from the revision after the last delivered.
+  BPFNET_STORE_OVERRIDES
 
   // Compacts the store's history up to `revision` (tests of kCompacted).
   void compact(int64_t revision);

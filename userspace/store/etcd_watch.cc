@@ -24,22 +24,14 @@ EtcdWatch::EtcdWatch(std::shared_ptr<EtcdCluster> cluster, std::string prefix,
     : cluster_(std::move(cluster)),
       prefix_(std::move(prefix)),
       next_revision_(from_revision),
-      callback_(std::move(callback)),
-      thread_([this] { run(); }) {}
-
-EtcdWatch::~EtcdWatch() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    if (live_context_ != nullptr) live_context_->TryCancel();
-  }
-  wake_.notify_all();
-  thread_.join();
+      callback_(std::move(callback)) {
+  thread_.start([this] { run(); });
 }
 
-bool EtcdWatch::stopping() {
-  std::lock_guard lock(mutex_);
-  return stopping_;
+EtcdWatch::~EtcdWatch() {
+  thread_.stop([this] {
+    if (live_context_ != nullptr) live_context_->TryCancel();
+  });
 }
 
 void EtcdWatch::run() {
@@ -50,10 +42,7 @@ void EtcdWatch::run() {
     // This member failed us: the next one, after a pause so a cluster that
     // is down entirely is not hammered, and a moment for its connection.
     ++index;
-    {
-      std::unique_lock lock(mutex_);
-      if (wake_.wait_for(lock, kReconnectPause, [this] { return stopping_; })) return;
-    }
+    if (thread_.sleep_for(kReconnectPause)) return;
     cluster_->await_connect(index, std::chrono::steady_clock::now() + kConnectWait);
   }
 }
@@ -64,11 +53,7 @@ EtcdWatch::StreamEnd EtcdWatch::stream_from(size_t member_index) {
   // Without a leader a member would keep the stream open but silent; with
   // this, etcd cancels it and we move to a member that has one.
   context.AddMetadata("hasleader", "true");
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_) return StreamEnd::kStopped;
-    live_context_ = &context;
-  }
+  if (!thread_.unless_stopping([&] { live_context_ = &context; })) return StreamEnd::kStopped;
   auto stream = member.watch->Watch(&context);
   etcdserverpb::WatchRequest request;
   auto* create = request.mutable_create_request();
@@ -84,7 +69,7 @@ EtcdWatch::StreamEnd EtcdWatch::stream_from(size_t member_index) {
         // Our next revision is gone: say so once and end, the caller resyncs.
         std::vector<WatchEvent> compacted{
             WatchEvent{WatchEvent::Type::kCompacted, "", "", response.compact_revision(), 0}};
-        if (!stopping()) callback_(compacted);
+        if (!thread_.stopping()) callback_(compacted);
         end = StreamEnd::kCompacted;
         break;
       }
@@ -101,16 +86,14 @@ EtcdWatch::StreamEnd EtcdWatch::stream_from(size_t member_index) {
       events.reserve(response.events_size());
       for (const auto& event : response.events()) events.push_back(from_proto(event));
       next_revision_ = events.back().revision + 1;
-      if (stopping()) break;
+      if (thread_.stopping()) break;
       callback_(events);
     }
   }
   context.TryCancel();
   stream->Finish();
-  std::lock_guard lock(mutex_);
-  live_context_ = nullptr;
-  if (stopping_) return StreamEnd::kStopped;
-  return end;
+  thread_.locked([&] { live_context_ = nullptr; });
+  return thread_.stopping() ? StreamEnd::kStopped : end;
 }
 
 }  // namespace bpfnet::store

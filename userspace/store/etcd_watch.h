@@ -2,13 +2,11 @@
 // Internal to EtcdStore.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "store/etcd_cluster.h"
+#include "store/stoppable_thread.h"
 
 namespace bpfnet::store {
 
@@ -23,17 +21,14 @@ class EtcdWatch final : public Watch {
   void run();
   // One stream on one member, until it breaks, is compacted or is stopped.
   StreamEnd stream_from(size_t member_index);
-  bool stopping();
 
   std::shared_ptr<EtcdCluster> cluster_;
   const std::string prefix_;
   int64_t next_revision_;  // the watch thread's only
   WatchCallback callback_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  grpc::ClientContext* live_context_ = nullptr;  // guarded by mutex_, for cancelling
-  std::thread thread_;
+  // The stream's context, for stop() to cancel; under thread_'s lock.
+  grpc::ClientContext* live_context_ = nullptr;
+  StoppableThread thread_;
 };
 
 }  // namespace bpfnet::store

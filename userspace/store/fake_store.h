@@ -35,19 +35,10 @@ class FakeStore final : public Store {
   explicit FakeStore(Clock clock = {});
   ~FakeStore() override;
 
-  std::optional<KeyValue> get(const std::string& key) override;
-  RangeResult range_prefix(std::string_view prefix) override;
-  int64_t put(const std::string& key, const std::string& value, LeaseId lease = 0) override;
-  bool erase(const std::string& key) override;
-  TxnResult commit(const Txn& txn) override;
-  LeaseId grant_lease(std::chrono::seconds ttl) override;
-  std::optional<std::chrono::seconds> keep_alive(LeaseId lease) override;
-  void revoke_lease(LeaseId lease) override;
-  // Events are delivered on the thread that made the change, after the
-  // store's lock is released (callbacks may call the store), and for a
+  // Watch events are delivered on the thread that made the change, after
+  // the store's lock is released (callbacks may call the store), and for a
   // watch from the past before watch_prefix returns.
-  std::unique_ptr<Watch> watch_prefix(std::string_view prefix, int64_t from_revision,
-                                      WatchCallback callback) override;
+  BPFNET_STORE_OVERRIDES
 
   // Test controls.
   // Expires the leases whose time has come (every call does this first too).

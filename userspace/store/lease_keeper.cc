@@ -12,25 +12,16 @@ LeaseKeeper::LeaseKeeper(Store& store, LeaseId lease, std::chrono::seconds ttl,
       interval_(std::max<std::chrono::milliseconds>(std::chrono::milliseconds(100),
                                                     std::chrono::milliseconds(ttl) / 3)),
       retry_(retry),
-      on_lost_(std::move(on_lost)),
-      thread_([this] { run(); }) {}
-
-LeaseKeeper::~LeaseKeeper() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
+      on_lost_(std::move(on_lost)) {
+  thread_.start([this] { run(); });
 }
+
+LeaseKeeper::~LeaseKeeper() { thread_.stop(); }
 
 void LeaseKeeper::run() {
   std::chrono::milliseconds wait = interval_;
   for (;;) {
-    {
-      std::unique_lock lock(mutex_);
-      if (wake_.wait_for(lock, wait, [this] { return stopping_; })) return;
-    }
+    if (thread_.sleep_for(wait)) return;
     try {
       if (!store_.keep_alive(lease_)) {
         if (on_lost_) on_lost_();

@@ -2,11 +2,9 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
-#include <thread>
 
+#include "store/stoppable_thread.h"
 #include "store/store.h"
 
 namespace bpfnet::store {
@@ -36,10 +34,7 @@ class LeaseKeeper {
   const std::chrono::milliseconds interval_;
   const std::chrono::milliseconds retry_;
   std::function<void()> on_lost_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  StoppableThread thread_;
 };
 
 }  // namespace bpfnet::store

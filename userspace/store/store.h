@@ -53,8 +53,9 @@ struct RangeResult {
 // `operand`. An absent key, and an empty range, compare as revision 0, so
 // "create_revision == 0" means "absent" and, over a prefix, "no key at all".
 struct Compare {
-  enum class Target { kCreateRevision, kModRevision, kLease };
-  enum class Result { kEqual, kNotEqual, kGreater, kLess };
+  // etcd's numbers (CompareTarget, CompareResult).
+  enum class Target { kCreateRevision = 1, kModRevision = 2, kLease = 4 };
+  enum class Result { kEqual = 0, kGreater = 1, kLess = 2, kNotEqual = 3 };
   std::string key;
   std::string range_end;  // empty: just `key`
   Target target = Target::kModRevision;
@@ -157,6 +158,20 @@ class Store {
   bool compare_and_swap(const std::string& key, int64_t mod_revision, const std::string& value,
                         LeaseId lease = 0);
 };
+
+// Declares every Store operation as an override, for the implementations'
+// class definitions (one list to keep in step with the interface).
+#define BPFNET_STORE_OVERRIDES                                                               \
+  std::optional<KeyValue> get(const std::string& key) override;                              \
+  RangeResult range_prefix(std::string_view prefix) override;                                \
+  int64_t put(const std::string& key, const std::string& value, LeaseId lease = 0) override; \
+  bool erase(const std::string& key) override;                                               \
+  TxnResult commit(const Txn& txn) override;                                                 \
+  LeaseId grant_lease(std::chrono::seconds ttl) override;                                    \
+  std::optional<std::chrono::seconds> keep_alive(LeaseId lease) override;                    \
+  void revoke_lease(LeaseId lease) override;                                                 \
+  std::unique_ptr<Watch> watch_prefix(std::string_view prefix, int64_t from_revision,        \
+                                      WatchCallback callback) override;
 
 // The first key after every key that starts with `prefix`, as etcd's
 // clientv3.GetPrefixRangeEnd: the prefix with its last byte below 0xff

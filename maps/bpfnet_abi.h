@@ -27,6 +27,7 @@
 #define BPFNET_MAX_PORTMAPS 65536
 #define BPFNET_MAX_HOST_ADDRS 1024
 #define BPFNET_MAX_UPLINKS 64
+#define BPFNET_MAX_TUNNELS 65536 /* remote endpoints of overlay networks */
 /* Default conntrack size (entries; two per flow). bpfnetd --ct-max changes it
  * when the map is first created. */
 #define BPFNET_CT_DEFAULT_MAX 262144
@@ -66,6 +67,7 @@
 #define BPFNET_NET_F_ICC (1U << 0)	  /* enable_icc: containers may talk */
 #define BPFNET_NET_F_MASQUERADE (1U << 1) /* enable_ip_masquerade */
 #define BPFNET_NET_F_INTERNAL (1U << 2)	  /* --internal: subnet-only traffic */
+#define BPFNET_NET_F_OVERLAY (1U << 3)	  /* spans hosts: remote endpoints in bpfnet_tunnels */
 
 /* One bridge network, keyed by its small numeric index (u32). */
 struct bpfnet_network {
@@ -74,7 +76,7 @@ struct bpfnet_network {
 	__be32 gateway; /* the host's address on this network */
 	__u32 flags;	/* BPFNET_NET_F_* */
 	__u32 mtu;
-	__u32 pad;
+	__u32 vni; /* overlay networks (BPFNET_NET_F_OVERLAY): its VXLAN network identifier */
 };
 
 /*
@@ -184,6 +186,22 @@ struct bpfnet_portmap_value {
 	__u16 pad;
 };
 
+/*
+ * A remote endpoint of an overlay network (one on another host), keyed by
+ * its address (__be32; overlay subnets are unique in the cluster and overlap
+ * no local network): the host to tunnel its packets to, and the network it
+ * belongs to for isolation. Packets arriving through the tunnel are checked
+ * against it too: their inner source must be an endpoint of the host they
+ * came from.
+ */
+struct bpfnet_tunnel {
+	__be32 remote; /* underlay address of the endpoint's host */
+	__u32 vni;     /* VXLAN network identifier of its network */
+	__u32 network; /* local index of its (overlay) network: bpfnet_nets key */
+	__u8 mac[6];   /* the endpoint's MAC: ARP for it is answered locally */
+	__u16 pad;
+};
+
 /* An uplink (host interface facing clients), keyed by ifindex. */
 struct bpfnet_uplink {
 #ifdef BPFNET_ABI_TEST_UPGRADE
@@ -278,6 +296,8 @@ struct bpfnet_affinity_value {
 struct bpfnet_config {
 	__u64 host_netns_cookie; /* socket hooks act only in the daemon's netns */
 	__u32 flags;
+	__u32 vxlan_ifindex; /* the collect-metadata VXLAN device overlays use; 0: none */
+	__be32 underlay;     /* this host's underlay address (tunnels' outer source) */
 	__u32 pad;
 };
 
@@ -305,6 +325,8 @@ BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_metrics_value) == 16, "bpfnet_metrics_
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_if_counters) == 32, "bpfnet_if_counters layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_portmap_key) == 8, "bpfnet_portmap_key layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_portmap_value) == 8, "bpfnet_portmap_value layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_tunnel) == 20, "bpfnet_tunnel layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_config) == 24, "bpfnet_config layout");
 #ifdef BPFNET_ABI_TEST_UPGRADE
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_uplink) == 16, "bpfnet_uplink layout");
 #else

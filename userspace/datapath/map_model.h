@@ -23,6 +23,7 @@ struct NetworkEntry {
   uint32_t gateway = 0;  // host byte order
   uint32_t flags = 0;    // BPFNET_NET_F_*
   uint32_t mtu = 0;
+  uint32_t vni = 0;  // overlay networks only
   auto operator<=>(const NetworkEntry&) const = default;
 };
 
@@ -33,6 +34,16 @@ struct EndpointEntry {
   MacBytes mac{};
   MacBytes gw_mac{};
   auto operator<=>(const EndpointEntry&) const = default;
+};
+
+// A remote endpoint of an overlay network: where to tunnel its packets.
+struct TunnelEntry {
+  uint32_t ip = 0;      // the endpoint's address, host order
+  uint32_t remote = 0;  // its host's underlay address, host order
+  uint32_t vni = 0;
+  uint32_t network = 0;  // local index of its network
+  MacBytes mac{};
+  auto operator<=>(const TunnelEntry&) const = default;
 };
 
 // A published port: (host address, port, protocol) -> container address, port.
@@ -79,7 +90,8 @@ using ServiceKey = std::tuple<uint32_t, uint16_t, uint8_t>;
   X(uplinks, uint32_t, UplinkEntry)                /* bpfnet_uplinks, by ifindex */              \
   X(services, ServiceKey, ServiceEntry)            /* bpfnet_svc */                              \
   X(vips, uint32_t, uint32_t)                      /* bpfnet_vips: VIP -> network index */       \
-  X(backends, uint32_t, uint32_t)                  /* bpfnet_backends: id -> host-order IP */
+  X(backends, uint32_t, uint32_t)                  /* bpfnet_backends: id -> host-order IP */    \
+  X(tunnels, uint32_t, TunnelEntry)                /* bpfnet_tunnels: remote endpoint IP */
 
 struct MapContents {
 #define BPFNET_CONTENTS_MEMBER(name, Key, Value) std::map<Key, Value> name;

@@ -46,9 +46,12 @@ MapContents project(const core::State& state, const std::map<std::string, HostLi
   for (const auto& addr : host.addresses) out.host_addrs[addr.value] = 0;
   for (const auto& net : state.networks) {
     if (net.builtin || !net.subnet) continue;
-    out.networks[net.index] =
-        NetworkEntry{net.index,         net.subnet->network().value, net.subnet->prefix_len,
-                     net.gateway.value, network_flags(net),          net.parsed.effective_mtu(host.default_mtu())};
+    out.networks[net.index] = NetworkEntry{net.index,
+                                           net.subnet->network().value,
+                                           net.subnet->prefix_len,
+                                           net.gateway.value,
+                                           network_flags(net),
+                                           net.parsed.effective_mtu(host.default_mtu())};
   }
   for (const auto& ep : state.endpoints) {
     auto link = links.find(ep.id);

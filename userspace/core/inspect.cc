@@ -46,6 +46,17 @@ nlohmann::json container_ports(const State& state, const std::vector<const Endpo
 
 }  // namespace
 
+namespace {
+
+// Docker shows an overlay network's VNI as its vxlanid_list option.
+nlohmann::json shown_options(const Network& network) {
+  nlohmann::json options = network.options;
+  if (network.overlay()) options[std::string(kVxlanIdListOption)] = std::to_string(network.vni);
+  return options;
+}
+
+}  // namespace
+
 nlohmann::json network_inspect(const State& state, const Network& network) {
   nlohmann::json ipam_config = nlohmann::json::array();
   if (network.subnet) {
@@ -76,7 +87,7 @@ nlohmann::json network_inspect(const State& state, const Network& network) {
       {"Name", network.name},
       {"Id", network.id},
       {"Created", network.created},
-      {"Scope", "local"},
+      {"Scope", network.overlay() ? "global" : "local"},
       {"Driver", network.driver},
       {"EnableIPv4", true},
       {"EnableIPv6", false},
@@ -88,7 +99,7 @@ nlohmann::json network_inspect(const State& state, const Network& network) {
       {"ConfigFrom", {{"Network", ""}}},
       {"ConfigOnly", false},
       {"Containers", containers},
-      {"Options", network.options},
+      {"Options", shown_options(network)},
       {"Labels", nlohmann::json::object()},
   };
 }

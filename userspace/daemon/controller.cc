@@ -8,6 +8,7 @@
 
 #include "core/engine.h"
 #include "core/error.h"
+#include "daemon/log.h"
 #include "daemon/requests.h"
 #include "datapath/conntrack.h"
 #include "datapath/projection.h"
@@ -15,8 +16,6 @@
 namespace bpfnet::daemon {
 
 namespace {
-
-void warn(const std::string& msg) { std::cerr << "bpfnetd: warning: " << msg << std::endl; }
 
 const core::Endpoint* find_endpoint(const core::State& s, const std::string& id) {
   for (const auto& ep : s.endpoints)
@@ -71,6 +70,15 @@ HostFacts Controller::host_facts(const core::State& state, bool strict) {
     }
   }
   facts.addresses = plumbing_.host_addresses();
+  if (!options_.underlay.empty()) {
+    try {
+      facts.underlay_mtu = plumbing_.uplink(options_.underlay).mtu;
+    } catch (const core::UserError& e) {
+      if (strict) throw;
+      warn(e.what());
+    }
+  }
+  if (cluster_) facts.remote_endpoints = cluster_->remote_endpoints();
   return facts;
 }
 
@@ -289,7 +297,7 @@ void Controller::reconcile_all() {
 
 core::Network Controller::sized(const core::Network& net) const {
   core::Network out = net;
-  out.parsed.mtu = net.parsed.effective_mtu(host_.default_mtu());
+  out.parsed.mtu = net.parsed.effective_mtu(host_.default_mtu_of(net));
   return out;
 }
 
@@ -396,6 +404,7 @@ nlohmann::json Controller::handle(const std::string& op, const nlohmann::json& a
 void Controller::tick(uint64_t now_ns) {
   if (checker_)
     for (const auto& r : checker_->take_results()) record_health(r);
+  sync_cluster();
   if (last_gc_ns_ != 0 && now_ns - last_gc_ns_ < gc_interval_ns) return;
   last_gc_ns_ = now_ns;
   datapath::gc_conntrack(*datapath_, now_ns);

@@ -22,6 +22,7 @@
 #include "core/service.h"
 #include "core/state.h"
 #include "core/uplinks.h"
+#include "daemon/cluster.h"
 #include "daemon/health_checker.h"
 #include "daemon/plumbing.h"
 #include "daemon/state_store.h"
@@ -38,6 +39,9 @@ struct ControllerOptions {
   std::vector<std::string> uplinks;
   bool xdp = true;     // false: --no-xdp, every `auto` uplink gets tc only
   std::string cgroup;  // cgroup v2 dir for socket hooks; empty: none
+  // --underlay: the interface overlay traffic leaves by (its MTU sizes
+  // overlay networks); empty: none, or given by address only.
+  std::string underlay;
 };
 
 // An uplink as `bpfnetctl uplink ls` shows it: the hook it got and why.
@@ -106,6 +110,22 @@ class Controller {
   // only: it changes nothing. (daemon/doctor.cc)
   std::vector<std::string> doctor();
 
+  // --- The cluster (bpfnetd --store; daemon/controller_cluster.cc) ---------
+  void set_cluster(Cluster* cluster) { cluster_ = cluster; }
+  // Overlay networks: created and removed in the store first, then mirrored
+  // here (as every other host mirrors them from its view); addresses taken
+  // cluster-wide, endpoints published for the other hosts' tunnel maps.
+  // Without a cluster, each throws UserError naming --store.
+  std::string create_overlay_network(const core::NetworkCreate& request);
+  void remove_overlay_network(const core::Network& network);
+  std::string connect_overlay(core::ConnectRequest request, const core::Network& network);
+  void disconnect_overlay(const core::Endpoint& endpoint);
+  // Joins the cluster once the store answers, then keeps the mirrored
+  // networks and the tunnel map as the cluster says (each tick).
+  void sync_cluster();
+  // Graceful stop: this host's records leave the cluster at once.
+  void leave_cluster();
+
   // Periodic work: conntrack GC, host address changes. `now_ns` is
   // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns().
   void tick(uint64_t now_ns);
@@ -148,6 +168,16 @@ class Controller {
   HealthChecker* checker_ = nullptr;
   std::map<uint32_t, core::HealthState> health_;  // by backend id
   uint64_t last_gc_ns_ = 0;
+  Cluster* cluster_ = nullptr;
+  std::vector<core::Cidr> published_subnets_;  // as last told to the cluster
+  std::string cluster_problem_;                // the last warning, not repeated
+
+  Cluster& require_cluster();
+  std::vector<core::Cidr> local_subnets() const;
+  // After joining: this host's overlay endpoints, published again (a new
+  // lease) or taken over (the saved one); one another host took is dropped.
+  void republish_endpoints();
+  void drop_overlay_endpoints(const std::vector<std::string>& endpoint_ids, const std::string& why);
 
  public:
   uint64_t gc_interval_ns = 5'000'000'000ULL;

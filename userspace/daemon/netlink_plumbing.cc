@@ -152,8 +152,12 @@ UplinkInfo NetlinkPlumbing::uplink(const std::string& name) {
   if (!li) throw core::UserError(fmt::format("uplink {}: no such interface", name));
   auto addrs = host_.list_addresses(name);
   if (addrs.empty()) throw core::UserError(fmt::format("uplink {}: has no IPv4 address", name));
-  return UplinkInfo{static_cast<uint32_t>(li->ifindex), core::Ipv4{addrs.front().addr}, li->mac,
-                    name, netlink::driver_name(name), li->mtu};
+  return UplinkInfo{static_cast<uint32_t>(li->ifindex),
+                    core::Ipv4{addrs.front().addr},
+                    li->mac,
+                    name,
+                    netlink::driver_name(name),
+                    li->mtu};
 }
 
 std::vector<core::Ipv4> NetlinkPlumbing::host_addresses() {

@@ -88,9 +88,12 @@ json uplink_ls(Controller& ctl, core::JsonFields&) {
 json network_create(Controller& ctl, core::JsonFields& args) {
   const core::NetworkCreate req = core::read_network_create(args);
   std::string id;
-  ctl.update([&](core::State& next) {
-    id = core::create_network(next, req, ctl.host_routes(), ctl.ids(), ctl.now()).id;
-  });
+  if (req.driver == core::kDriverOverlay)
+    id = ctl.create_overlay_network(req);
+  else
+    ctl.update([&](core::State& next) {
+      id = core::create_network(next, req, ctl.host_routes(), ctl.ids(), ctl.now()).id;
+    });
   return core::network_inspect(ctl.state(), *ctl.state().network_by_id(id));
 }
 
@@ -108,6 +111,12 @@ json network_inspect(Controller& ctl, core::JsonFields& args) {
 }
 
 json network_rm(Controller& ctl, core::JsonFields& args) {
+  const core::Network& net = ctl.state().get_network(args.required_string("name"));
+  if (net.overlay()) {
+    std::string overlay_id = net.id;
+    ctl.remove_overlay_network(net);
+    return json{{"id", overlay_id}};
+  }
   std::string id;
   ctl.update(
       [&](core::State& next) { id = core::remove_network(next, args.required_string("name")).id; });
@@ -122,19 +131,27 @@ json network_connect(Controller& ctl, core::JsonFields& args) {
   req.ip = args.optional_string("ip");
   req.mac = args.optional_string("mac");
   std::string id;
-  ctl.update([&](core::State& next) {
-    id = core::connect(next, req, ctl.ids()).id;
-    ctl.check_netns(req.netns);
-  });
+  if (const core::Network& net = ctl.state().get_network(req.network); net.overlay())
+    id = ctl.connect_overlay(req, net);
+  else
+    ctl.update([&](core::State& next) {
+      id = core::connect(next, req, ctl.ids()).id;
+      ctl.check_netns(req.netns);
+    });
   for (const auto& ep : ctl.state().endpoints)
     if (ep.id == id) return core::endpoint_json(ctl.state(), ep);
   return json::object();
 }
 
 json network_disconnect(Controller& ctl, core::JsonFields& args) {
-  ctl.update([&](core::State& next) {
-    core::remove_endpoint(next, args.required_string("network"), args.required_string("container"));
-  });
+  const std::string network = args.required_string("network");
+  const std::string container = args.required_string("container");
+  const core::Network& net = ctl.state().get_network(network);
+  if (const core::Endpoint* ep = ctl.state().endpoint(net.id, container); ep && net.overlay()) {
+    ctl.disconnect_overlay(*ep);
+    return json::object();
+  }
+  ctl.update([&](core::State& next) { core::remove_endpoint(next, network, container); });
   return json::object();
 }
 

@@ -10,16 +10,15 @@
 #include <vector>
 
 #include "core/ip.h"
+#include "core/state.h"
 
 namespace bpfnet::store {
 
-// Docker's option naming the VNI(s) of an overlay network.
-inline constexpr std::string_view kVxlanIdListOption =
-    "com.docker.network.driver.overlay.vxlanid_list";
+using core::kVxlanIdListOption;
 // VNIs handed out automatically start here (below are the 802.1Q IDs, which
 // Docker avoids for Windows hosts) and end at 2^24 - 1.
 inline constexpr uint32_t kFirstAutoVni = 4096;
-inline constexpr uint32_t kMaxVni = (1u << 24) - 1;
+inline constexpr uint32_t kMaxVni = core::kMaxVni;
 
 struct HostRecord {
   std::string name;

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Overlay networks across three hosts and a 3-member etcd (issue 13): one
+# network created on one host and seen on all, cluster-wide IPAM under
+# concurrent connects, every host's tunnel map, refusals that change
+# nothing, a daemon killed and restarted, a whole host dying, etcd away.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/cluster_lib.sh"
+LEASE_TTL=3
+
+# --- Without --store, overlay networks are refused with the flag to use.
+setup_host
+start_daemon
+out=$(must_fail ctl network create -d overlay lonely)
+grep -q -- "--store" <<<"$out" || fail "overlay without a store: $out"
+stop_daemon
+
+start_etcd
+for n in 1 2 3; do add_cluster_host "$n"; start_host_daemon "$n"; done
+for n in 1 2 3; do
+  eventually 10 grep -q "joined the cluster as h$n" "$T/h$n/bpfnetd.log" || fail "h$n did not join"
+done
+
+# --- A second host with a taken name does not start.
+add_cluster_host 4
+ip netns exec "${P}-h4" "$BPFNETD" --state-dir "$T/h4/state" --bpffs "$T/h4/bpffs/pins" \
+  --socket "$T/h4/sock" --cgroup none --store "$STORE" --host-name h1 --underlay ul0 \
+  >"$T/h4.log" 2>&1 &
+h4=$!
+eventually 10 grep -q "host name h1 is taken by a live host at $(host_ip 1)" "$T/h4.log" ||
+  { kill -KILL $h4; fail "a second h1 was not refused: $(cat "$T/h4.log")"; }
+kill -KILL $h4 2>/dev/null; wait $h4 2>/dev/null || true
+
+# --- Created on h1, visible on every host as overlay/global.
+hctl 1 network create -d overlay --subnet 10.50.0.0/22 ov1 >/dev/null
+for n in 2 3; do
+  eventually 5 bash -c "'$BPFNETCTL' --socket '$T/h$n/sock' network ls | grep -Eq ' ov1 +overlay +global'" ||
+    fail "ov1 not listed on h$n: $(hctl "$n" network ls)"
+done
+
+# --- Refusals: an overlapping overlay, an overlay over a host's local
+# network, a taken VNI, a name in use. Nothing changes.
+hctl 3 network create --subnet 10.60.0.0/24 local3 >/dev/null
+sleep 0.5
+before=$(hctl 2 network ls)
+out=$(must_fail hctl 2 network create -d overlay --subnet 10.50.1.0/24 ov-overlap)
+grep -qi "overlap" <<<"$out" || fail "overlapping overlay: $out"
+out=$(must_fail hctl 1 network create -d overlay --subnet 10.60.0.0/16 ov-local)
+grep -qi "overlap" <<<"$out" || fail "overlay over h3's local network: $out"
+vni=$(hctl 1 network inspect ov1 -o json | python3 -c '
+import json, sys
+print(json.load(sys.stdin)[0]["Options"]["com.docker.network.driver.overlay.vxlanid_list"])')
+[ "$vni" -ge 4096 ] || fail "ov1's VNI: $vni"
+out=$(must_fail hctl 3 network create -d overlay --subnet 10.71.0.0/24 -o "com.docker.network.driver.overlay.vxlanid_list=$vni" ov-vni)
+grep -q "$vni" <<<"$out" || fail "taken VNI: $out"
+out=$(must_fail hctl 2 network create -d overlay --subnet 10.70.0.0/24 ov1)
+grep -q "already exists" <<<"$out" || fail "name in use: $out"
+[ "$(hctl 2 network ls)" = "$before" ] || fail "a refused create changed h2's networks"
+log "refusals: overlap, local subnet, taken VNI $vni, name"
+
+# --- 3 hosts x 30 concurrent connects: 90 distinct addresses.
+pids=()
+for n in 1 2 3; do
+  for i in $(seq 1 30); do
+    add_container "$n" "c$i"
+    hctl "$n" network connect --netns "${P}-h$n-c$i" ov1 "h${n}c$i" >"$T/connect-$n-$i.out" 2>&1 &
+    pids+=($!)
+  done
+done
+for p in "${pids[@]}"; do wait "$p" || fail "a concurrent connect failed: $(cat "$T"/connect-*.out | grep -i error | head -3)"; done
+for n in 1 2 3; do
+  hctl "$n" network inspect ov1 -o json | python3 -c '
+import json, sys
+for c in json.load(sys.stdin)[0]["Containers"].values(): print(c["IPv4Address"].split("/")[0])'
+done | sort >"$T/addresses"
+[ "$(wc -l <"$T/addresses")" = 90 ] || fail "expected 90 endpoints, got $(wc -l <"$T/addresses")"
+[ "$(sort -u "$T/addresses" | wc -l)" = 90 ] || fail "an address was given twice: $(uniq -d "$T/addresses")"
+log "90 concurrent connects on 3 hosts: 90 distinct addresses"
+
+# --- Every host's tunnel map holds the other hosts' 60 endpoints, each at
+# its host's underlay address.
+for n in 1 2 3; do
+  eventually 5 bash -c "[ \$(source '$E2E_DIR/cluster_lib.sh' 2>/dev/null; true; bpftool -j map dump pinned '$T/h$n/bpffs/pins/bpfnet_tunnels' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') = 60 ]" ||
+    fail "h$n's tunnel map: $(tunnels "$n" | wc -l) entries, expected 60"
+  for m in 1 2 3; do
+    [ "$m" = "$n" ] && continue
+    got=$(tunnels "$n" | awk -v r="$(host_ip "$m")" '$2 == r' | wc -l)
+    [ "$got" = 30 ] || fail "h$n tunnels $got endpoints to h$m, expected 30"
+  done
+done
+log "tunnel maps: 60 remote endpoints on each host"
+
+# --- network rm is refused while any host has endpoints on it.
+out=$(must_fail hctl 2 network rm ov1)
+grep -q "has active endpoints" <<<"$out" || fail "rm with endpoints elsewhere: $out"
+
+# --- SIGKILL h2's bpfnetd: the others keep its endpoints (its lease lives
+# while it restarts within the TTL), and the restarted daemon takes the
+# lease over: nothing changes anywhere.
+tunnels 1 >"$T/t1.before"
+stop_host_daemon 2 KILL
+start_host_daemon 2
+eventually 10 grep -q "joined the cluster as h2" "$T/h2/bpfnetd.log" || fail "h2 did not rejoin"
+sleep $((LEASE_TTL + 1))
+[ "$(tunnels 1)" = "$(cat "$T/t1.before")" ] || fail "h1's tunnels changed across h2's restart"
+[ "$(hctl 2 network inspect ov1 -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["Containers"]))')" = 30 ] ||
+  fail "h2 lost endpoints across its restart"
+log "h2's bpfnetd killed and restarted: tunnels unchanged"
+
+# --- A whole host dies (daemon and containers): within TTL + 1 s its
+# endpoints leave the others' tunnel maps, and its addresses are free.
+h3addr=$(hctl 3 network inspect ov1 -o json | python3 -c '
+import json, sys
+print(sorted(c["IPv4Address"].split("/")[0] for c in json.load(sys.stdin)[0]["Containers"].values())[0])')
+stop_host_daemon 3 KILL
+for i in $(seq 1 30); do ip netns del "${P}-h3-c$i"; done
+eventually $((LEASE_TTL + 1)) bash -c "[ \$(bpftool -j map dump pinned '$T/h1/bpffs/pins/bpfnet_tunnels' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') = 30 ]" ||
+  fail "h3's endpoints still in h1's tunnel map after TTL + 1 s: $(tunnels 1 | grep -c "$(host_ip 3)")"
+add_container 1 reuse
+hctl 1 network connect --netns "${P}-h1-reuse" --ip "$h3addr" ov1 reuse >/dev/null ||
+  fail "h3's address $h3addr not reusable"
+log "h3 died: gone from h1 within TTL + 1 s, $h3addr reused"
+
+# --- etcd away: forwarding state stays, changes are refused with the
+# store's error, and everything converges when it returns.
+etcd_do kill 1
+add_container 2 one-member-down
+hctl 2 network connect --netns "${P}-h2-one-member-down" ov1 one-member-down >/dev/null ||
+  fail "connect with one etcd member down"
+etcd_do stop-all
+tunnels 1 >"$T/t1.before"
+add_container 1 away
+out=$(must_fail hctl 1 network connect --netns "${P}-h1-away" ov1 away)
+grep -q "store unavailable" <<<"$out" || fail "connect with etcd away: $out"
+[ "$(tunnels 1)" = "$(cat "$T/t1.before")" ] || fail "h1's tunnels changed with etcd away"
+etcd_do start-all
+eventually 20 hctl 1 network connect --netns "${P}-h1-away" ov1 away || fail "no connect after etcd came back"
+ip_away=$(hctl 1 network inspect ov1 -o json | python3 -c '
+import json, sys
+print([c["IPv4Address"].split("/")[0] for c in json.load(sys.stdin)[0]["Containers"].values() if c["Name"] == "away"][0])')
+eventually 10 bash -c "$(declare -f tunnels); T='$T'; tunnels 2 | grep -q '^$ip_away '" ||
+  fail "h2 never learned $ip_away after etcd returned"
+log "etcd away: refused with 'store unavailable', converged after"
+
+# --- A graceful stop (SIGTERM) takes h2's records out at once.
+stop_host_daemon 2 TERM
+eventually 2 bash -c "$(declare -f tunnels); T='$T'; ! tunnels 1 | grep -q ' $(host_ip 2) '" ||
+  fail "h2's endpoints still in h1's tunnel map 2 s after its graceful stop: $(tail -5 "$T/h2/bpfnetd.log")"
+log "h2 stopped gracefully: its endpoints left at once"

@@ -21,6 +21,7 @@
 #define BPFNET_LIB_OVERLAY_H
 
 #include "lib/deliver.h"
+#include "lib/isolation.h"
 #include "lib/maps.h"
 #include "lib/results.h"
 
@@ -58,10 +59,11 @@ static __always_inline int overlay_to_remote(struct __sk_buff *skb,
 					     const struct bpfnet_network *net,
 					     const struct bpfnet_tunnel *remote)
 {
-	if (remote->network != src->network)
-		return DROP_ERR(BPFNET_DROP_ISOLATION);
-	if (!(net->flags & BPFNET_NET_F_ICC))
-		return DROP_ERR(BPFNET_DROP_ICC);
+	/* The very rules of local peers, so they cannot drift apart. */
+	struct bpfnet_endpoint peer = {.network = remote->network};
+	int err = policy_to_endpoint(src, net, &peer);
+	if (err)
+		return err;
 
 	__u32 zero = 0;
 	const struct bpfnet_config *cfg = bpf_map_lookup_elem(&bpfnet_config, &zero);
@@ -89,22 +91,15 @@ static __always_inline int overlay_to_remote(struct __sk_buff *skb,
 static __always_inline int overlay_deliver(struct __sk_buff *skb, const struct bpf_tunnel_key *key,
 					   struct fwd_result *fwd)
 {
-	const __u32 hdrs = sizeof(struct ethhdr) + sizeof(struct iphdr);
-	void *data = (void *)(long)skb->data;
+	skb_pull_headers(skb, sizeof(struct ethhdr) + sizeof(struct iphdr));
 	void *data_end = (void *)(long)skb->data_end;
-
-	if (data + hdrs > data_end && skb->len >= hdrs) {
-		bpf_skb_pull_data(skb, hdrs);
-		data = (void *)(long)skb->data;
-		data_end = (void *)(long)skb->data_end;
-	}
-	struct ethhdr *eth = data;
-	struct iphdr *ip = (void *)(eth + 1);
+	struct ethhdr *eth = (void *)(long)skb->data;
 	if ((void *)(eth + 1) > data_end)
 		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	/* Hosts answer ARP for remote endpoints themselves: only IPv4 crosses. */
 	if (eth->h_proto != bpf_htons(ETH_P_IP))
 		return DROP_ERR(BPFNET_DROP_UNSUPPORTED_L3);
+	struct iphdr *ip = (void *)(eth + 1);
 	if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5)
 		return DROP_ERR(BPFNET_DROP_MALFORMED);
 

@@ -16,16 +16,10 @@
 static __always_inline int from_container(struct __sk_buff *skb, __u32 ifindex,
 					  struct fwd_result *fwd)
 {
-	const __u32 hdrs = sizeof(struct ethhdr) + sizeof(struct iphdr);
+	/* Make sure the headers we parse are in the linear area. */
+	skb_pull_headers(skb, sizeof(struct ethhdr) + sizeof(struct iphdr));
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-
-	/* Make sure the headers we parse are in the linear area. */
-	if (data + hdrs > data_end && skb->len >= hdrs) {
-		bpf_skb_pull_data(skb, hdrs);
-		data = (void *)(long)skb->data;
-		data_end = (void *)(long)skb->data_end;
-	}
 	struct ethhdr *eth = data;
 
 	if ((void *)(eth + 1) > data_end)

@@ -62,6 +62,7 @@
 #define BPFNET_MAP_BACKENDS "bpfnet_backends"
 #define BPFNET_MAP_AFFINITY "bpfnet_affinity"
 #define BPFNET_MAP_VIPS "bpfnet_vips"
+#define BPFNET_MAP_TUNNELS "bpfnet_tunnels"
 
 /* bpfnet_network.flags */
 #define BPFNET_NET_F_ICC (1U << 0)	  /* enable_icc: containers may talk */
@@ -128,7 +129,10 @@ struct bpfnet_subnet_key {
 	  "from an uplink straight to a container address (not published)")                        \
 	X(16, FIB, "fib", "no route for a translated packet")                                      \
 	X(17, CSUM, "csum", "checksum rewrite failed")                                             \
-	X(18, NO_BACKEND, "no-backend", "service without a usable backend")
+	X(18, NO_BACKEND, "no-backend", "service without a usable backend")                        \
+	X(19, TUNNEL_SPOOF, "tunnel-spoof",                                                        \
+	  "VXLAN packet whose inner source is no endpoint of the sending host on that VNI")        \
+	X(20, NO_VXLAN, "no-vxlan", "to a remote overlay endpoint with no VXLAN device attached")
 
 /* Verdict reasons: 0 is "forwarded/passed", every other value a drop. */
 enum bpfnet_reason {

@@ -14,6 +14,7 @@
 #include "lib/isolation.h"
 #include "lib/maps.h"
 #include "lib/nat.h"
+#include "lib/overlay.h"
 
 /*
  * A new flow from a container to a frontend (a service VIP, or a published
@@ -142,6 +143,9 @@ static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifin
 	__be32 daddr = ip->daddr;
 	const struct bpfnet_endpoint *dst = bpf_map_lookup_elem(&bpfnet_ep_ip, &daddr);
 	if (!dst) {
+		const struct bpfnet_tunnel *remote = overlay_remote(net, daddr);
+		if (remote)
+			return overlay_to_remote(skb, src, net, remote);
 		int verdict = policy_to_non_endpoint(src, net, daddr);
 		if (verdict != CONTINUE_BEYOND_NETWORKS)
 			return verdict;

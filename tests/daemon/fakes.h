@@ -100,6 +100,13 @@ class FakePlumbing : public Plumbing {
     record("delete_link", name);
     links.erase(name);
   }
+  uint32_t vxlan_mtu = 0;  // what ensure_vxlan_device was last given
+  uint32_t ensure_vxlan_device(unsigned mtu) override {
+    record("ensure_vxlan_device", std::to_string(mtu));
+    vxlan_mtu = mtu;
+    return kVxlanIfindex;
+  }
+  static constexpr uint32_t kVxlanIfindex = 900;
   UplinkInfo uplink(const std::string& name) override {
     record("uplink", name);
     auto it = uplinks.find(name);

@@ -89,6 +89,41 @@ for n in 1 2 3; do
 done
 log "tunnel maps: 60 remote endpoints on each host"
 
+# --- Traffic across hosts, through the VXLAN device: ping, UDP, TCP
+# (iperf3), and a 1422-byte payload with DF at the overlay MTU (1450).
+ip_of() {  # ip_of HOST CONTAINER
+  hctl "$1" network inspect ov1 -o json | python3 -c '
+import json, sys
+print([c["IPv4Address"].split("/")[0] for c in json.load(sys.stdin)[0]["Containers"].values() if c["Name"] == sys.argv[1]][0])' "$2"
+}
+ip21=$(ip_of 2 h2c1)
+ip31=$(ip_of 3 h3c1)
+in_ctr 1 c1 ping -c 2 -W 2 "$ip21" >/dev/null || fail "ping h1c1 -> h2c1 ($ip21)"
+in_ctr 3 c1 ping -c 2 -W 2 "$(ip_of 1 h1c2)" >/dev/null || fail "ping h3c1 -> h1c2"
+[ "$(in_ctr 1 c1 cat /sys/class/net/eth0/mtu)" = 1450 ] || fail "overlay endpoint MTU: $(in_ctr 1 c1 cat /sys/class/net/eth0/mtu)"
+in_ctr 1 c1 ping -c 1 -W 2 -M do -s 1422 "$ip21" >/dev/null || fail "1422-byte DF ping across hosts"
+ip netns exec "${P}-h2-c1" python3 -c "$UDP_ECHO" 5300 >"$T/udp.log" 2>&1 &
+BG_PIDS+=($!)
+sleep 0.3
+out=$(in_ctr 1 c1 python3 -c "$UDP_ASK" "$ip21" 5300 hello) || fail "UDP h1c1 -> h2c1"
+grep -q "hello from $(ip_of 1 h1c1):" <<<"$out" || fail "UDP answer: $out"
+ip netns exec "${P}-h3-c1" iperf3 -s -1 -p 5201 >"$T/iperf-s.log" 2>&1 &
+BG_PIDS+=($!)
+sleep 0.5
+in_ctr 2 c1 iperf3 -c "$ip31" -p 5201 -t 2 -J >"$T/iperf.json" || fail "iperf3 h2c1 -> h3c1"
+gbps=$(python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"]/1e9))' "$T/iperf.json")
+log "across hosts: ping, UDP, 1422 B DF, TCP $gbps Gbit/s (h2 -> h3)"
+
+# --- A second overlay is isolated from the first, across hosts too.
+hctl 2 network create -d overlay --subnet 10.51.0.0/24 ov2 >/dev/null
+eventually 5 bash -c "'$BPFNETCTL' --socket '$T/h1/sock' network ls | grep -q ' ov2 '" || fail "ov2 not on h1"
+add_container 1 other
+hctl 1 network connect --netns "${P}-h1-other" ov2 other >/dev/null
+eventually 5 bash -c "$(declare -f tunnels); T='$T'; tunnels 2 | grep -q '^10.51.0.2 '" || fail "h2 never learned ov2's endpoint"
+in_ctr 1 other ip route add 10.50.0.0/22 dev eth0
+if in_ctr 1 other ping -c 2 -W 1 "$ip21" >/dev/null 2>&1; then fail "ov2 reached ov1 across hosts"; fi
+log "a second overlay is isolated from the first"
+
 # --- network rm is refused while any host has endpoints on it.
 out=$(must_fail hctl 2 network rm ov1)
 grep -q "has active endpoints" <<<"$out" || fail "rm with endpoints elsewhere: $out"

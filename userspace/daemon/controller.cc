@@ -278,6 +278,10 @@ void Controller::reconcile_all() {
   converge(state_, state_, /*reattach=*/true);
   attach_uplinks();
   if (!options_.cgroup.empty()) datapath_->attach_cgroup(options_.cgroup, plumbing_.netns_cookie());
+  if (cluster_)
+    datapath_->attach_overlay(
+        plumbing_.ensure_vxlan_device(host_.underlay_mtu ? host_.underlay_mtu : core::kDefaultMtu),
+        cluster_->host().underlay.value);
   const std::set<std::string> wanted = wanted_links(state_);
   for (const auto& name : plumbing_.managed_links()) {
     if (wanted.contains(name)) continue;

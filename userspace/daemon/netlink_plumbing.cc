@@ -20,6 +20,10 @@ constexpr std::string_view kNetworkPrefix = "bn-";
 // "bnc" (a Docker endpoint's) until Docker moves it into the sandbox.
 constexpr std::string_view kPeerPrefix = "bnp";
 constexpr std::string_view kDockerPeerPrefix = "bnc";
+// The VXLAN device of overlay networks (bpfnetd --store); kept when a start
+// finds it, whatever the state says: cross-host flows go through it.
+constexpr std::string_view kVxlanDevice = "bpfnet_vxlan";
+constexpr uint16_t kVxlanPort = 4789;  // IANA's VXLAN port, Docker's default
 
 // Temporary name of the container end until it is moved and renamed.
 std::string peer_name(const core::Endpoint& ep) {
@@ -146,6 +150,10 @@ std::vector<std::string> NetlinkPlumbing::managed_links() {
 }
 
 void NetlinkPlumbing::delete_link(const std::string& name) { host_.delete_link(name); }
+
+uint32_t NetlinkPlumbing::ensure_vxlan_device(unsigned mtu) {
+  return host_.ensure_vxlan_device(kVxlanDevice, kVxlanPort, mtu).ifindex;
+}
 
 UplinkInfo NetlinkPlumbing::uplink(const std::string& name) {
   auto li = host_.find_link(name);

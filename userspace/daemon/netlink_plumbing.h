@@ -26,6 +26,7 @@ class NetlinkPlumbing final : public Plumbing {
   std::vector<std::string> managed_links() override;
   void delete_link(const std::string& name) override;
   UplinkInfo uplink(const std::string& name) override;
+  uint32_t ensure_vxlan_device(unsigned mtu) override;
   std::vector<core::Ipv4> host_addresses() override;
   void enable_forwarding() override;
   uint64_t netns_cookie() override;

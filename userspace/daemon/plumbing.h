@@ -54,6 +54,9 @@ class Plumbing {
 
   // Throws core::UserError when the interface does not exist or has no IPv4 address.
   virtual UplinkInfo uplink(const std::string& name) = 0;
+  // The collect-metadata VXLAN device overlay networks tunnel through
+  // (kVxlanDevice, UDP 4789), created or resized to `mtu`; its ifindex.
+  virtual uint32_t ensure_vxlan_device(unsigned mtu) = 0;
   // Every IPv4 address of the host namespace (published ports answer on them).
   virtual std::vector<core::Ipv4> host_addresses() = 0;
   // net.ipv4.ip_forward=1: needed to route between containers and uplinks.

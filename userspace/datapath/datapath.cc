@@ -22,6 +22,7 @@
 #include "datapath/bpf_calls.h"
 #include "datapath/pinned_maps.h"
 #include "endpoint_bpf.skel.h"
+#include "overlay_bpf.skel.h"
 #include "sock_bpf.skel.h"
 #include "uplink_bpf.skel.h"
 
@@ -138,7 +139,10 @@ Datapath::Datapath(const DatapathOptions& opts) : pin_dir_(opts.pin_dir) {
                                         [&](uplink_bpf* s) { share_maps(endpoint_->obj, s->obj); });
     sock_ = open_and_load<sock_bpf>("sock", &open_opts, pin,
                                     [&](sock_bpf* s) { share_maps(endpoint_->obj, s->obj); });
+    overlay_ = open_and_load<overlay_bpf>(
+        "overlay", &open_opts, pin, [&](overlay_bpf* s) { share_maps(endpoint_->obj, s->obj); });
   } catch (...) {
+    if (sock_) sock_bpf::destroy(sock_);
     if (uplink_) uplink_bpf::destroy(uplink_);
     if (endpoint_) endpoint_bpf::destroy(endpoint_);
     restore_set_aside(replaced_);  // nothing changed: the old maps stay pinned
@@ -151,6 +155,7 @@ Datapath::~Datapath() {
   // Maps and links stay pinned, tc programs stay attached: the datapath
   // outlives us. Only unpinned links (tests) go with the process.
   for (auto& [name, link] : links_) bpf_link__destroy(link);
+  if (overlay_) overlay_bpf::destroy(overlay_);
   if (sock_) sock_bpf::destroy(sock_);
   if (uplink_) uplink_bpf::destroy(uplink_);
   if (endpoint_) endpoint_bpf::destroy(endpoint_);
@@ -221,6 +226,27 @@ void Datapath::tc_attach(uint32_t ifindex, int ingress_fd, int egress_fd) {
   }
 }
 
+void Datapath::update_config(const std::function<void(bpfnet_config&)>& change) {
+  const int fd = bpf_map__fd(endpoint_->maps.bpfnet_config);
+  uint32_t zero = 0;
+  struct bpfnet_config cfg {};
+  if (bpf_map_lookup_elem(fd, &zero, &cfg) != 0)
+    throw DatapathError(fmt::format("read config: {}", errstr(errno)));
+  change(cfg);
+  update(fd, &zero, &cfg, "write config");
+}
+
+void Datapath::tc_detach_ingress(uint32_t ifindex) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
+              .attach_point = BPF_TC_INGRESS);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  int err = bpf_tc_detach(&hook, &opts);
+  // Gone already: the filter (ENOENT), or the device (ENODEV; EINVAL for a
+  // stale ifindex).
+  if (err && err != -ENOENT && err != -ENODEV && err != -EINVAL)
+    check(err, fmt::format("detach tc ingress on ifindex {}", ifindex));
+}
+
 void Datapath::attach_endpoint(uint32_t ifindex) {
   tc_attach(ifindex, from_container_prog_fd(), to_container_prog_fd());
 }
@@ -286,10 +312,7 @@ void Datapath::attach_uplink(uint32_t ifindex, bool xdp) {
 }
 
 void Datapath::attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) {
-  uint32_t zero = 0;
-  struct bpfnet_config cfg {};
-  cfg.host_netns_cookie = host_netns_cookie;
-  update(bpf_map__fd(endpoint_->maps.bpfnet_config), &zero, &cfg, "write config");
+  update_config([&](bpfnet_config& cfg) { cfg.host_netns_cookie = host_netns_cookie; });
   int cg = open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cg < 0) throw DatapathError(fmt::format("open cgroup {}: {}", cgroup_path, errstr(errno)));
   struct Hook {

@@ -44,10 +44,6 @@ nlohmann::json container_ports(const State& state, const std::vector<const Endpo
   return {{"container", endpoints.front()->container}, {"bindings", bindings}};
 }
 
-}  // namespace
-
-namespace {
-
 // Docker shows an overlay network's VNI as its vxlanid_list option.
 nlohmann::json shown_options(const Network& network) {
   nlohmann::json options = network.options;

@@ -81,6 +81,14 @@ std::vector<core::Network> Cluster::networks() const {
   return out;
 }
 
+std::vector<store::EndpointRecord> Cluster::endpoints(const std::string& network_id) const {
+  std::vector<store::EndpointRecord> out;
+  if (!started_) return out;
+  for (const auto& [key, remote] : view_->endpoints())
+    if (remote.endpoint.network_id == network_id) out.push_back(remote.endpoint);
+  return out;
+}
+
 std::map<uint32_t, datapath::RemoteEndpointFact> Cluster::remote_endpoints() const {
   std::map<uint32_t, datapath::RemoteEndpointFact> out;
   if (!started_) return out;

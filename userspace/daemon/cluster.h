@@ -59,6 +59,8 @@ class Cluster {
 
   // The overlay networks the cluster has, as this host mirrors them.
   std::vector<core::Network> networks() const;
+  // Every host's endpoints on one overlay network, as the view has them.
+  std::vector<store::EndpointRecord> endpoints(const std::string& network_id) const;
   // Other hosts' endpoints, by address (host order): the tunnel map.
   std::map<uint32_t, datapath::RemoteEndpointFact> remote_endpoints() const;
 

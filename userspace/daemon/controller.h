@@ -120,6 +120,9 @@ class Controller {
   void remove_overlay_network(const core::Network& network);
   std::string connect_overlay(core::ConnectRequest request, const core::Network& network);
   void disconnect_overlay(const core::Endpoint& endpoint);
+  // `network inspect` of an overlay network: each container says its host,
+  // and the other hosts' containers are listed too.
+  void describe_overlay(const core::Network& network, nlohmann::json& inspect) const;
   // Joins the cluster once the store answers, then keeps the mirrored
   // networks and the tunnel map as the cluster says (each tick).
   void sync_cluster();

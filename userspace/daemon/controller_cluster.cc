@@ -197,6 +197,24 @@ void Controller::sync_cluster() {
     write_maps(state_);
 }
 
+void Controller::describe_overlay(const core::Network& network, nlohmann::json& inspect) const {
+  if (!cluster_) return;
+  const std::string& self = cluster_->host().name;
+  nlohmann::json& containers = inspect["Containers"];
+  for (auto& [key, container] : containers.items()) container["Host"] = self;
+  for (const auto& ep : cluster_->endpoints(network.id)) {
+    if (ep.host == self) continue;
+    containers[ep.endpoint_id] = {
+        {"Name", ep.container},
+        {"EndpointID", ep.endpoint_id},
+        {"MacAddress", ep.mac.to_string()},
+        {"IPv4Address", fmt::format("{}/{}", ep.ip.to_string(), network.subnet->prefix_len)},
+        {"IPv6Address", ""},
+        {"Host", ep.host},
+    };
+  }
+}
+
 void Controller::leave_cluster() {
   if (!cluster_) return;
   try {

@@ -107,7 +107,10 @@ json network_ls(Controller& ctl, core::JsonFields&) {
 }
 
 json network_inspect(Controller& ctl, core::JsonFields& args) {
-  return core::network_inspect(ctl.state(), ctl.state().get_network(args.required_string("name")));
+  const core::Network& net = ctl.state().get_network(args.required_string("name"));
+  json out = core::network_inspect(ctl.state(), net);
+  if (net.overlay()) ctl.describe_overlay(net, out);
+  return out;
 }
 
 json network_rm(Controller& ctl, core::JsonFields& args) {

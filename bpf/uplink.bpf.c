@@ -14,6 +14,7 @@
 #include "lib/deliver.h"
 #include "lib/frontend.h"
 #include "lib/l4.h"
+#include "lib/martian.h"
 #include "lib/nat.h"
 #include "lib/verdict.h"
 
@@ -48,7 +49,11 @@ static __always_inline int uplink_translation(void *data, void *data_end, struct
 	int parsed = parse_pkt4(data, data_end, p);
 	if (parsed < 0)
 		return parsed;
-	if (parsed == PARSE_NOT_IPV4 || p->icmp_error)
+	if (parsed == PARSE_NOT_IPV4)
+		return CONTINUE_PASS;
+	if (is_martian_daddr(p->key.daddr))
+		return DROP_ERR(BPFNET_DROP_MARTIAN);
+	if (p->icmp_error)
 		return CONTINUE_PASS;
 	if (parsed != PARSE_OK)
 		return untranslated(p->key.daddr);

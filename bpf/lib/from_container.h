@@ -13,6 +13,7 @@
 #include "lib/frontend.h"
 #include "lib/isolation.h"
 #include "lib/maps.h"
+#include "lib/martian.h"
 #include "lib/nat.h"
 
 /*
@@ -112,6 +113,8 @@ static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifin
 		return parsed;
 	if (p.key.saddr != src->ip)
 		return DROP_ERR(BPFNET_DROP_INVALID_SIP);
+	if (is_martian_daddr(p.key.daddr))
+		return DROP_ERR(BPFNET_DROP_MARTIAN);
 
 	const struct bpfnet_network *net = bpf_map_lookup_elem(&bpfnet_nets, &src->network);
 	if (!net)

@@ -1,0 +1,157 @@
+// BPF_PROG_TEST_RUN tests of the isolation holes of issue 12: martian
+// destinations (a port published on 127.0.0.1 must not answer an
+// interface), service VIPs scoped to their network, crafted ICMP errors, and
+// direct access to container addresses from interfaces that are not theirs.
+//
+// Topology (see main.cc): "up0" is the uplink 192.0.2.1; the tc programs'
+// sending endpoint is A (on lo, ifindex 1) on network 2; B and the service
+// backend W are on network 1.
+#include <gtest/gtest.h>
+#include <linux/pkt_cls.h>
+#include <net/if.h>
+
+#include <memory>
+
+#include "bpfnet_abi.h"
+#include "datapath/datapath.h"
+#include "packet.h"
+#include "prog_runner.h"
+
+namespace bpfnet::test {
+namespace {
+
+using datapath::EndpointEntry;
+using datapath::MapContents;
+using datapath::NetworkEntry;
+using datapath::PortMapEntry;
+
+constexpr uint32_t kLo = 1;
+constexpr uint32_t kIfB = 42, kIfW = 43;
+constexpr uint8_t kTcp = 6, kUdp = 17;
+constexpr uint32_t XDP_DROP_ = 1, XDP_PASS_ = 2, XDP_REDIRECT_ = 4;
+constexpr uint32_t kShot = TC_ACT_SHOT, kRedirect = TC_ACT_REDIRECT;
+
+const Mac kMacA{0x02, 0x42, 0xac, 0x13, 0x00, 0x02};
+const Mac kGwA{0x6e, 0, 0, 0, 0, 0x0a};
+const Mac kMacB{0x02, 0x42, 0xac, 0x12, 0x00, 0x03};
+const Mac kGwB{0x6e, 0, 0, 0, 0, 0x0b};
+const Mac kMacW{0x02, 0x42, 0xac, 0x12, 0x00, 0x04};
+const Mac kGwW{0x6e, 0, 0, 0, 0, 0x0c};
+const Mac kUp0{0x02, 0, 0, 0, 0, 0x01};
+const Mac kRouter{0x02, 0, 0, 0, 0x02, 0x54};
+const Mac kClientMac{0x02, 0, 0, 0, 0x07, 0x07};
+
+const uint32_t kHost = ip4("192.0.2.1");
+const uint32_t kLoopback = ip4("127.0.0.1");
+const uint32_t kClient = ip4("198.51.100.7");
+const uint32_t kRemote = ip4("198.51.100.9");
+const uint32_t kGw1 = ip4("172.18.0.1"), kIpB = ip4("172.18.0.3"), kIpW = ip4("172.18.0.4");
+const uint32_t kVip = ip4("172.18.0.100");
+const uint32_t kGw2 = ip4("172.19.0.1"), kIpA = ip4("172.19.0.2");
+
+class IsolationProgTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dp_ = std::make_unique<datapath::Datapath>(datapath::DatapathOptions{});
+    up0_ = if_nametoindex("up0");
+    ASSERT_NE(up0_, 0u) << "test netns setup (main.cc) missing";
+    const uint32_t flags = BPFNET_NET_F_ICC | BPFNET_NET_F_MASQUERADE;
+    want_.networks[1] = NetworkEntry{1, ip4("172.18.0.0"), 16, kGw1, flags, 1500};
+    want_.networks[2] = NetworkEntry{2, ip4("172.19.0.0"), 16, kGw2, flags, 1500};
+    want_.add_endpoint(EndpointEntry{kLo, 2, kIpA, kMacA, kGwA});
+    want_.add_endpoint(EndpointEntry{kIfB, 1, kIpB, kMacB, kGwB});
+    want_.add_endpoint(EndpointEntry{kIfW, 1, kIpW, kMacW, kGwW});
+    // Every address of the host, loopback included, as the daemon projects them.
+    for (uint32_t a : {kHost, kLoopback, kGw1, kGw2}) want_.host_addrs[a] = 0;
+    want_.uplinks[up0_] = datapath::UplinkEntry{up0_, kHost, kUp0};
+    want_.add_portmap(PortMapEntry{kLoopback, 5353, kUdp, kIpB, 53});
+    want_.add_portmap(PortMapEntry{0, 8080, kTcp, kIpB, 80});
+    // Service on network 1: VIP:80 -> W, published on 9090.
+    want_.backends[1] = kIpW;
+    want_.vips[kVip] = 1;
+    want_.add_service(datapath::ServiceEntry{kVip, 80, kTcp, 7, 251, 0});
+    want_.add_portmap(PortMapEntry{0, 9090, kTcp, kVip, 80});
+    sync();
+    fill_maglev(7, 1);
+  }
+  void sync() { dp_->apply(datapath::diff(dp_->read_maps(), want_)); }
+  // Every slot of service table `index` to backend `id`.
+  void fill_maglev(uint32_t index, uint32_t id) {
+    std::vector<std::pair<uint32_t, uint32_t>> slots;
+    for (uint32_t s = 0; s < 251; ++s) slots.emplace_back(s, id);
+    dp_->write_maglev(index, 251, slots);
+  }
+
+  RunResult xdp(const Bytes& f) { return run_prog(dp_->xdp_uplink_prog_fd(), f); }
+  RunResult tc_uplink(const Bytes& f) { return run_prog(dp_->tc_uplink_prog_fd(), f, 1, up0_); }
+  RunResult from_a(const Bytes& f) { return run_prog(dp_->from_container_prog_fd(), f); }
+
+  uint64_t count(uint32_t ifindex, uint8_t reason) {
+    uint64_t n = 0;
+    for (const auto& row : dp_->read_metrics())
+      if (row.ifindex == ifindex && row.reason == reason && row.dir == 0) n += row.packets;
+    return n;
+  }
+
+  static Bytes tcp(const Mac& dst, const Mac& src, uint32_t s, uint32_t d, uint16_t sp, uint16_t dp,
+                   uint8_t flags = 0x02) {
+    Ipv4Spec spec;
+    spec.saddr = s;
+    spec.daddr = d;
+    spec.sport = sp;
+    spec.dport = dp;
+    spec.tcp_flags = flags;
+    return ipv4_frame(dst, src, spec);
+  }
+  static Bytes udp(const Mac& dst, const Mac& src, uint32_t s, uint32_t d, uint16_t sp,
+                   uint16_t dp) {
+    Ipv4Spec spec;
+    spec.proto = kUdp;
+    spec.saddr = s;
+    spec.daddr = d;
+    spec.sport = sp;
+    spec.dport = dp;
+    return ipv4_frame(dst, src, spec);
+  }
+
+  static void expect_valid_checksums(const Bytes& f) {
+    EXPECT_EQ(get16(f, kEth + 10), ipv4_header_checksum(f)) << "IP checksum";
+    size_t l4 = kEth + (f[kEth] & 0xf) * 4;
+    size_t field = f[kEth + 9] == kTcp ? 16 : f[kEth + 9] == kUdp ? 6 : 2;
+    EXPECT_EQ(get16(f, l4 + field), l4_checksum(f)) << "L4 checksum";
+  }
+
+  std::unique_ptr<datapath::Datapath> dp_;
+  MapContents want_;
+  uint32_t up0_ = 0;
+};
+
+// Issue 12, item 1: a neighbour on the uplink sends 127.0.0.1:5353 to the
+// host's MAC; the 127.0.0.1 binding must not match.
+TEST_F(IsolationProgTest, LoopbackBoundPortIsNotReachableFromTheUplink) {
+  Bytes in = udp(kUp0, kClientMac, kClient, kLoopback, 40000, 5353);
+  EXPECT_EQ(xdp(in).retval, XDP_DROP_);
+  EXPECT_EQ(count(kLo, BPFNET_DROP_MARTIAN), 1u);
+  EXPECT_EQ(tc_uplink(in).retval, kShot);
+  EXPECT_EQ(count(up0_, BPFNET_DROP_MARTIAN), 1u);
+  // Anywhere in 127/8 and 0/8, any protocol: martians.
+  EXPECT_EQ(tc_uplink(tcp(kUp0, kClientMac, kClient, ip4("127.1.2.3"), 40000, 8080)).retval, kShot);
+  EXPECT_EQ(xdp(udp(kUp0, kClientMac, kClient, ip4("0.0.0.0"), 40000, 5353)).retval, XDP_DROP_);
+  EXPECT_EQ(count(up0_, BPFNET_DROP_MARTIAN), 2u);
+  EXPECT_EQ(count(kLo, BPFNET_DROP_MARTIAN), 2u);
+  EXPECT_EQ(count(kLo, BPFNET_OK), 0u) << "nothing forwarded";
+  // The host's own address on that port: no binding there, a host service.
+  EXPECT_EQ(xdp(udp(kUp0, kClientMac, kClient, kHost, 40000, 5353)).retval, XDP_PASS_);
+  // What is published on every address still is.
+  EXPECT_EQ(xdp(tcp(kUp0, kClientMac, kClient, kHost, 40001, 8080)).retval, XDP_REDIRECT_);
+}
+
+TEST_F(IsolationProgTest, LoopbackBoundPortIsNotReachableFromAContainer) {
+  EXPECT_EQ(from_a(udp(kGwA, kMacA, kIpA, kLoopback, 40000, 5353)).retval, kShot);
+  EXPECT_EQ(from_a(tcp(kGwA, kMacA, kIpA, ip4("127.0.0.53"), 40000, 53)).retval, kShot);
+  EXPECT_EQ(count(kLo, BPFNET_DROP_MARTIAN), 2u);
+  EXPECT_EQ(count(kLo, BPFNET_OK), 0u);
+}
+
+}  // namespace
+}  // namespace bpfnet::test

@@ -85,6 +85,11 @@ static __always_inline int nat_from_container(struct __sk_buff *skb, __u32 ifind
 			return err;
 		return deliver_skb(skb, ifindex, to.saddr, to.daddr, fwd);
 	}
+	/* A service VIP belongs to its network: containers of other networks get
+	 * the isolation drop (they reach the service by its published port). */
+	const __u32 *vip_net = bpf_map_lookup_elem(&bpfnet_vips, &p->key.daddr);
+	if (vip_net && *vip_net != src->network)
+		return DROP_ERR(BPFNET_DROP_ISOLATION);
 	__u32 kinds = FRONTEND_VIPS;
 	if (!(net->flags & BPFNET_NET_F_INTERNAL))
 		kinds |= FRONTEND_HOST_ADDRS;

@@ -153,5 +153,25 @@ TEST_F(IsolationProgTest, LoopbackBoundPortIsNotReachableFromAContainer) {
   EXPECT_EQ(count(kLo, BPFNET_OK), 0u);
 }
 
+// Issue 12, item 2: the VIP of a service on network 1 is not reachable from
+// a container of network 2; the service's published port is.
+TEST_F(IsolationProgTest, ServiceVipIsScopedToItsNetwork) {
+  RunResult r = from_a(tcp(kGwA, kMacA, kIpA, kVip, 41000, 80));
+  EXPECT_EQ(r.retval, kShot);
+  EXPECT_EQ(count(kLo, BPFNET_DROP_ISOLATION), 1u);
+  EXPECT_TRUE(dp_->read_conntrack().empty()) << "no flow set up";
+  // Another port of the VIP: the same drop.
+  EXPECT_EQ(from_a(udp(kGwA, kMacA, kIpA, kVip, 41000, 81)).retval, kShot);
+  EXPECT_EQ(count(kLo, BPFNET_DROP_ISOLATION), 2u);
+
+  // The published port, through the host's address, leads to the backend W
+  // as any published port does: the client keeps its address.
+  r = from_a(tcp(kGwA, kMacA, kIpA, kHost, 41001, 9090));
+  ASSERT_EQ(r.retval, kRedirect);
+  EXPECT_EQ(r.out, tcp(kMacW, kGwW, kIpA, kIpW, 41001, 80));
+  expect_valid_checksums(r.out);
+  EXPECT_EQ(count(kLo, BPFNET_OK), 1u);
+}
+
 }  // namespace
 }  // namespace bpfnet::test

@@ -13,6 +13,7 @@
 #include "lib/conntrack.h"
 #include "lib/deliver.h"
 #include "lib/frontend.h"
+#include "lib/icmp_error.h"
 #include "lib/l4.h"
 #include "lib/martian.h"
 #include "lib/nat.h"
@@ -122,10 +123,13 @@ static __always_inline int uplink_tc(struct __sk_buff *skb, __u32 ifindex, struc
 	int rc = uplink_translation(data, data_end, &p, &to);
 
 	if (rc == CONTINUE_PASS && p.icmp_error) {
+		/* Untranslated, an error to a container is direct access. */
+		if (!icmp_error_quotes_own_flow(data, data_end, &p, ICMP_ERROR_FROM_UPLINK))
+			return untranslated(p.key.daddr);
 		__be32 saddr, daddr;
 		rc = xlate_icmp_error_skb(skb, &p, &saddr, &daddr);
 		if (rc <= 0)
-			return rc ? rc : CONTINUE_PASS;
+			return rc ? rc : untranslated(p.key.daddr);
 		return deliver_skb(skb, ifindex, saddr, daddr, fwd);
 	}
 	if (rc)

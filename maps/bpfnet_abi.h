@@ -129,7 +129,9 @@ struct bpfnet_subnet_key {
 	X(16, FIB, "fib", "no route for a translated packet")                                      \
 	X(17, CSUM, "csum", "checksum rewrite failed")                                             \
 	X(18, NO_BACKEND, "no-backend", "service without a usable backend")                        \
-	X(19, MARTIAN, "martian", "to 127/8 or 0/8 from an interface (loopback is host-only)")
+	X(19, MARTIAN, "martian", "to 127/8 or 0/8 from an interface (loopback is host-only)")     \
+	X(20, DIRECT_ACCESS, "direct-access",                                                      \
+	  "routed to a container from an interface that is not its own")
 
 /* Verdict reasons: 0 is "forwarded/passed", every other value a drop. */
 enum bpfnet_reason {

@@ -11,6 +11,7 @@
 #include "lib/conntrack.h"
 #include "lib/deliver.h"
 #include "lib/frontend.h"
+#include "lib/icmp_error.h"
 #include "lib/isolation.h"
 #include "lib/maps.h"
 #include "lib/martian.h"
@@ -129,7 +130,8 @@ static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifin
 		int rc = nat_from_container(skb, ifindex, src, net, &p, fwd);
 		if (rc != CONTINUE_NO_NAT)
 			return rc;
-	} else if (p.icmp_error) {
+	} else if (p.icmp_error &&
+		   icmp_error_quotes_own_flow(data, data_end, &p, ICMP_ERROR_FROM_CONTAINER)) {
 		__be32 saddr, daddr;
 		int rc = xlate_icmp_error_skb(skb, &p, &saddr, &daddr);
 		if (rc < 0)

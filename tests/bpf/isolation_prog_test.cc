@@ -173,5 +173,108 @@ TEST_F(IsolationProgTest, ServiceVipIsScopedToItsNetwork) {
   EXPECT_EQ(count(kLo, BPFNET_OK), 1u);
 }
 
+// Issue 12, item 3: A (network 2) has a masqueraded flow of its own and
+// sends ICMP errors quoting it to B (network 1). Not translated: the error
+// meets the isolation drop as any packet from A to B does.
+TEST_F(IsolationProgTest, IcmpErrorQuotingOwnFlowDoesNotCrossNetworks) {
+  RunResult r = from_a(udp(kGwA, kMacA, kIpA, kRemote, 36000, 53));
+  ASSERT_EQ(r.retval, kRedirect) << "A's masqueraded flow";
+  const Bytes received = udp(kMacA, kGwA, kRemote, kIpA, 53, 36000);  // its reply, as A got it
+  for (uint32_t target : {kIpB, kIpW}) {
+    Bytes err = icmp_error_frame(kGwA, kMacA, kIpA, target, 3, 3, received);
+    EXPECT_EQ(from_a(err).retval, kShot);
+  }
+  EXPECT_EQ(count(kLo, BPFNET_DROP_ISOLATION), 2u);
+  EXPECT_EQ(count(kLo, BPFNET_OK), 1u) << "only the flow's own packet went through";
+}
+
+// The same error sent where it belongs, to the flow's remote end: translated
+// back to the host's address and the flow's port, every byte checked.
+TEST_F(IsolationProgTest, IcmpErrorAboutOwnFlowToItsSourceIsTranslated) {
+  RunResult r = from_a(udp(kGwA, kMacA, kIpA, kRemote, 36001, 53));
+  ASSERT_EQ(r.retval, kRedirect);
+  const uint16_t nport = get16(r.out, kEth + 20);
+  Bytes err = icmp_error_frame(kGwA, kMacA, kIpA, kRemote, 3, 3,
+                               udp(kMacA, kGwA, kRemote, kIpA, 53, 36001));
+  RunResult t = from_a(err);
+  ASSERT_EQ(t.retval, kRedirect);
+  // What the remote must see: the error about what it sent, kRemote:53 ->
+  // kHost:nport, from the host's address, out of up0 to its next hop.
+  Bytes want = icmp_error_frame(kRouter, kUp0, kHost, kRemote, 3, 3,
+                                udp(kUp0, kRouter, kRemote, kHost, 53, nport));
+  // The quoted UDP checksum is left alone (it covers data the error lacks).
+  const size_t quoted_udp_sum = kEth + 20 + 8 + 20 + 6;
+  put16(want, quoted_udp_sum, get16(t.out, quoted_udp_sum));
+  put16(want, kEth + 20 + 2, 0);
+  put16(want, kEth + 20 + 2, l4_checksum(want));
+  EXPECT_EQ(t.out, want);
+  expect_valid_checksums(t.out);
+  EXPECT_EQ(get16(t.out, kEth + 20 + 8 + 10), ipv4_header_checksum(t.out, kEth + 20 + 8))
+      << "quoted IP checksum";
+}
+
+// From the uplink: an error addressed to a container instead of the quoted
+// packet's source, or quoting a flow between two containers, is direct
+// access to a container: dropped, not translated and not passed up.
+TEST_F(IsolationProgTest, IcmpErrorFromUplinkNeverReachesAContainerDirectly) {
+  ASSERT_EQ(xdp(tcp(kUp0, kClientMac, kClient, kHost, 40000, 8080)).retval, XDP_REDIRECT_);
+  Bytes quoted = tcp(kClientMac, kUp0, kHost, kClient, 8080, 40000, 0x12);  // B's reply, sent
+  Bytes to_b = icmp_error_frame(kUp0, kClientMac, kClient, kIpB, 3, 3, quoted);
+  EXPECT_EQ(tc_uplink(to_b).retval, kShot);
+  EXPECT_EQ(count(up0_, BPFNET_DROP_NO_PORTMAP), 1u);
+
+  // A reaches B by its published port (hairpin); a neighbour quotes that flow to A.
+  ASSERT_EQ(from_a(tcp(kGwA, kMacA, kIpA, kHost, 41000, 8080)).retval, kRedirect);
+  Bytes hairpin = tcp(kMacB, kGwB, kIpA, kIpB, 41000, 80);
+  Bytes to_a = icmp_error_frame(kUp0, kClientMac, kClient, kIpA, 3, 3, hairpin);
+  EXPECT_EQ(tc_uplink(to_a).retval, kShot);
+  EXPECT_EQ(count(up0_, BPFNET_DROP_NO_PORTMAP), 2u);
+  // An error quoting nothing we know, to a container: the same.
+  Bytes unknown = icmp_error_frame(kUp0, kClientMac, kClient, kIpB, 3, 3,
+                                   tcp(kUp0, kMacB, kIpB, kClient, 1, 2));
+  EXPECT_EQ(tc_uplink(unknown).retval, kShot);
+  EXPECT_EQ(count(up0_, BPFNET_DROP_NO_PORTMAP), 3u);
+  EXPECT_EQ(count(up0_, BPFNET_OK), 0u);
+
+  // The legitimate error, to the host about B's reply, is translated to B.
+  Bytes legit = icmp_error_frame(kUp0, kClientMac, kClient, kHost, 3, 3, quoted);
+  RunResult t = tc_uplink(legit);
+  ASSERT_EQ(t.retval, kRedirect);
+  EXPECT_EQ(get32(t.out, kEth + 16), kIpB) << "outer destination";
+  EXPECT_EQ(get32(t.out, kEth + 28 + 12), kIpB) << "quoted source";
+  EXPECT_EQ(get16(t.out, kEth + 28 + 20), 80) << "quoted source port";
+  expect_valid_checksums(t.out);
+}
+
+// Direct access from a host interface that is not the container's own (not
+// an uplink: nothing of bpfnet runs there): the kernel routes the packet to
+// the container's veth, whose egress program drops it.
+TEST_F(IsolationProgTest, ToContainerRefusesWhatTheHostRoutesInFromElsewhere) {
+  const uint32_t veth = up0_;  // stands for a container's host veth
+  auto to_container = [&](uint32_t ingress) {
+    Bytes f = udp(kMacB, kGwB, kClient, kIpB, 40000, 53);
+    RunResult r;
+    r.out.resize(f.size() + 256);
+    struct __sk_buff ctx {};
+    ctx.ifindex = veth;
+    ctx.ingress_ifindex = ingress;
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f.data(), .data_out = r.out.data(),
+                .data_size_in = static_cast<uint32_t>(f.size()),
+                .data_size_out = static_cast<uint32_t>(r.out.size()), .ctx_in = &ctx,
+                .ctx_size_in = sizeof(ctx));
+    EXPECT_EQ(bpf_prog_test_run_opts(dp_->to_container_prog_fd(), &opts), 0);
+    return opts.retval;
+  };
+  EXPECT_EQ(to_container(kLo), kShot) << "routed in from another interface";
+  EXPECT_EQ(to_container(0), static_cast<uint32_t>(TC_ACT_OK)) << "sent by the host itself";
+  EXPECT_EQ(to_container(veth), static_cast<uint32_t>(TC_ACT_OK)) << "its own veth (ARP replies)";
+  uint64_t dropped = 0;
+  for (const auto& row : dp_->read_metrics())
+    if (row.ifindex == veth && row.reason == BPFNET_DROP_DIRECT_ACCESS &&
+        row.dir == BPFNET_DIR_TO_CONTAINER)
+      dropped += row.packets;
+  EXPECT_EQ(dropped, 1u);
+}
+
 }  // namespace
 }  // namespace bpfnet::test

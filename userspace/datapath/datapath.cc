@@ -285,11 +285,30 @@ void Datapath::attach_uplink(uint32_t ifindex, bool xdp) {
                      [&] { return bpf_program__attach_xdp(prog, static_cast<int>(ifindex)); });
 }
 
-void Datapath::attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) {
+namespace {
+
+// bpfnet_config holds settings of several owners: each changes its own fields.
+template <typename Change>
+void change_config(int fd, Change&& change) {
   uint32_t zero = 0;
   struct bpfnet_config cfg {};
-  cfg.host_netns_cookie = host_netns_cookie;
-  update(bpf_map__fd(endpoint_->maps.bpfnet_config), &zero, &cfg, "write config");
+  bpf_map_lookup_elem(fd, &zero, &cfg);  // an array: always there, zeroed at first
+  change(cfg);
+  update(fd, &zero, &cfg, "write config");
+}
+
+}  // namespace
+
+void Datapath::set_nat_ports(uint16_t min, uint16_t max) {
+  change_config(bpf_map__fd(endpoint_->maps.bpfnet_config), [&](bpfnet_config& cfg) {
+    cfg.nat_port_min = min;
+    cfg.nat_port_max = max;
+  });
+}
+
+void Datapath::attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) {
+  change_config(bpf_map__fd(endpoint_->maps.bpfnet_config),
+                [&](bpfnet_config& cfg) { cfg.host_netns_cookie = host_netns_cookie; });
   int cg = open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cg < 0) throw DatapathError(fmt::format("open cgroup {}: {}", cgroup_path, errstr(errno)));
   struct Hook {

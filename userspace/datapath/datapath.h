@@ -54,6 +54,7 @@ class Datapath final : public DatapathPort {
   void forget_metrics(uint32_t ifindex) override;
   void attach_uplink(uint32_t ifindex, bool xdp) override;
   void attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) override;
+  void set_nat_ports(uint16_t min, uint16_t max) override;
   std::vector<CtEntry> read_conntrack() override;
   void delete_conntrack(const std::vector<CtKey>& keys) override;
   uint32_t conntrack_capacity() override;

@@ -34,6 +34,8 @@ class DatapathPort {
   virtual void attach_uplink(uint32_t ifindex, bool xdp) = 0;
   // Host-local access to published ports (cgroup v2 socket hooks).
   virtual void attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) = 0;
+  // The source ports masquerade allocates from (core/nat_ports.h).
+  virtual void set_nat_ports(uint16_t min, uint16_t max) = 0;
   virtual std::vector<CtEntry> read_conntrack() = 0;
   virtual void delete_conntrack(const std::vector<CtKey>& keys) = 0;
   virtual uint32_t conntrack_capacity() = 0;

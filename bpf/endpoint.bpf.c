@@ -56,7 +56,19 @@ int bpfnet_from_container(struct __sk_buff *skb)
 SEC("tc")
 int bpfnet_to_container(struct __sk_buff *skb)
 {
-	metrics_count(skb->ifindex, BPFNET_OK, BPFNET_DIR_TO_CONTAINER, skb->len);
+	__u32 ifindex = skb->ifindex;
+	__u32 in = skb->ingress_ifindex;
+
+	/*
+	 * Docker drops `-d CONTAINER ! -i BRIDGE`: the host itself may reach a
+	 * container (no ingress interface), and so may its own veth (our ARP
+	 * replies), but nothing the kernel routes in from another interface.
+	 * bpfnet's own deliveries (bpf_redirect_peer, XDP) never pass here.
+	 */
+	if (in && in != ifindex)
+		return tc_verdict(DROP_ERR(BPFNET_DROP_DIRECT_ACCESS), ifindex,
+				  BPFNET_DIR_TO_CONTAINER, 0, skb->len);
+	metrics_count(ifindex, BPFNET_OK, BPFNET_DIR_TO_CONTAINER, skb->len);
 	return TC_ACT_OK;
 }
 

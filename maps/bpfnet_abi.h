@@ -32,12 +32,14 @@
  * when the map is first created. */
 #define BPFNET_CT_DEFAULT_MAX 262144
 
-/* Source ports masquerade and hairpin SNAT allocate from. Kept above the
- * kernel's default ephemeral range (32768-60999) so host sockets and NATed
- * flows do not collide on the uplink address. */
+/* Source ports masquerade and hairpin SNAT allocate from when the daemon has
+ * not set bpfnet_config.nat_port_min/max (it takes them from outside the
+ * host's ip_local_port_range, so host sockets and NATed flows do not collide
+ * on the uplink address): above the kernel's default ephemeral range. */
 #define BPFNET_NAT_PORT_MIN 61000
 #define BPFNET_NAT_PORT_MAX 65535
-#define BPFNET_NAT_RETRIES 16
+/* Tries per new flow: a random start, then a walk (Cilium's SNAT_COLLISION_RETRIES). */
+#define BPFNET_NAT_RETRIES 128
 #define BPFNET_MAX_SERVICES 16384 /* (VIP, port, proto) entries */
 #define BPFNET_MAX_SERVICE_TABLES 4096
 #define BPFNET_MAX_BACKENDS 65536
@@ -130,9 +132,12 @@ struct bpfnet_subnet_key {
 	X(16, FIB, "fib", "no route for a translated packet")                                      \
 	X(17, CSUM, "csum", "checksum rewrite failed")                                             \
 	X(18, NO_BACKEND, "no-backend", "service without a usable backend")                        \
-	X(19, TUNNEL_SPOOF, "tunnel-spoof",                                                        \
+	X(19, MARTIAN, "martian", "to 127/8 or 0/8 from an interface (loopback is host-only)")     \
+	X(20, DIRECT_ACCESS, "direct-access",                                                      \
+	  "routed to a container from an interface that is not its own")                           \
+	X(21, TUNNEL_SPOOF, "tunnel-spoof",                                                        \
 	  "VXLAN packet whose inner source is no endpoint of the sending host on that VNI")        \
-	X(20, NO_VXLAN, "no-vxlan", "to a remote overlay endpoint with no VXLAN device attached")
+	X(22, NO_VXLAN, "no-vxlan", "to a remote overlay endpoint with no VXLAN device attached")
 
 /* Verdict reasons: 0 is "forwarded/passed", every other value a drop. */
 enum bpfnet_reason {
@@ -302,7 +307,8 @@ struct bpfnet_config {
 	__u32 flags;
 	__u32 vxlan_ifindex; /* the collect-metadata VXLAN device overlays use; 0: none */
 	__be32 underlay;     /* this host's underlay address (tunnels' outer source) */
-	__u32 pad;
+	__u16 nat_port_min;  /* masquerade source ports (host order); 0: the defaults */
+	__u16 nat_port_max;
 };
 
 /* Socket hooks: what a connected socket originally asked for. */

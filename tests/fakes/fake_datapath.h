@@ -60,6 +60,8 @@ class FakeDatapath : public datapath::DatapathPort {
     overlay_underlay = underlay_ip;
   }
   void detach_overlay(uint32_t) override { overlay_ifindex = overlay_underlay = 0; }
+  std::pair<uint16_t, uint16_t> nat_ports{};  // as set_nat_ports wrote them
+  void set_nat_ports(uint16_t min, uint16_t max) override { nat_ports = {min, max}; }
   std::vector<datapath::CtEntry> read_conntrack() override { return conntrack; }
   void delete_conntrack(const std::vector<datapath::CtKey>& keys) override {
     ct_deleted.insert(ct_deleted.end(), keys.begin(), keys.end());

@@ -66,7 +66,14 @@ std::string render_stats(const Command& cmd, const Json& result) {
   const Json& endpoints =
       expect_array(result.contains("endpoints") ? result["endpoints"] : empty, "endpoints");
   const Json& drops = expect_array(result.contains("drops") ? result["drops"] : empty, "drops");
-  return endpoints_table(endpoints) + "\n" + drops_table(drops);
+  std::string out = endpoints_table(endpoints) + "\n" + drops_table(drops);
+  if (result.contains("masquerade") && result["masquerade"].is_object()) {
+    const Json& m = result["masquerade"];
+    out += fmt::format(
+        "\nMasquerade ports: {}-{} ({} ports), new flows refused for want of one: {}\n",
+        cell(m, "port_min"), cell(m, "port_max"), cell(m, "ports"), cell(m, "no_port_drops"));
+  }
+  return out;
 }
 
 std::string render_version(const Command& cmd, const Json& result) {

@@ -282,6 +282,15 @@ void Controller::reconcile_all() {
     datapath_->attach_overlay(
         plumbing_.ensure_vxlan_device(host_.underlay_mtu ? host_.underlay_mtu : core::kDefaultMtu),
         cluster_->host().underlay.value);
+  const core::PortEnvironment ports = plumbing_.port_environment();
+  nat_ports_ = core::masquerade_ports(ports.ephemeral_low, ports.ephemeral_high);
+  if (nat_ports_ == core::kDefaultNatPorts)
+    warn(
+        fmt::format("ip_local_port_range {}-{} leaves fewer than {} ports outside it: masquerade "
+                    "uses {}-{}, which host sockets may use too",
+                    ports.ephemeral_low, ports.ephemeral_high, core::kMinNatPorts, nat_ports_.min,
+                    nat_ports_.max));
+  datapath_->set_nat_ports(nat_ports_.min, nat_ports_.max);
   const std::set<std::string> wanted = wanted_links(state_);
   for (const auto& name : plumbing_.managed_links()) {
     if (wanted.contains(name)) continue;

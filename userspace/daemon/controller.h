@@ -19,6 +19,7 @@
 
 #include "core/config.h"
 #include "core/health.h"
+#include "core/nat_ports.h"
 #include "core/service.h"
 #include "core/state.h"
 #include "core/uplinks.h"
@@ -99,6 +100,8 @@ class Controller {
   // each plumbed endpoint, and each backend's health and flows.
   datapath::DatapathPort& datapath() { return *datapath_; }
   const std::map<std::string, HostLink>& links() const { return links_; }
+  // The masquerade source ports, from the host's ip_local_port_range at start.
+  core::NatPortSpan nat_ports() const { return nat_ports_; }
   std::map<uint32_t, core::BackendRuntime> backend_runtime();
 
   const core::State& state() const { return state_; }
@@ -167,6 +170,7 @@ class Controller {
   core::State state_;
   std::map<std::string, HostLink> links_;  // endpoint id -> its host veth
   HostFacts host_;                         // as of the last reconcile/tick
+  core::NatPortSpan nat_ports_;            // written to the datapath by reconcile_all
   std::vector<UplinkStatus> uplinks_;      // the hooks attach_uplinks() chose
   HealthChecker* checker_ = nullptr;
   std::map<uint32_t, core::HealthState> health_;  // by backend id

@@ -57,8 +57,19 @@ json stats(Controller& ctl, core::JsonFields&) {
         json{{"reason", d.reason}, {"code", d.code}, {"packets", d.packets}, {"bytes", d.bytes}});
   const datapath::ConntrackUsage ct = datapath::conntrack_usage(ctl.datapath());
   json conntrack{{"entries", ct.entries}, {"capacity", ct.capacity}, {"pressure", ct.pressure()}};
-  return json{
-      {"endpoints", endpoint_stats(ctl, counters)}, {"drops", drops}, {"conntrack", conntrack}};
+  // Masquerade's port span and how many new flows found no free port in it.
+  uint64_t exhausted = 0;
+  for (const auto& d : counters.drops)
+    if (d.reason == "nat-no-port") exhausted = d.packets;  // names are stable (bpfnet_abi.h)
+  const core::NatPortSpan nat = ctl.nat_ports();
+  json masquerade{{"port_min", nat.min},
+                  {"port_max", nat.max},
+                  {"ports", nat.size()},
+                  {"no_port_drops", exhausted}};
+  return json{{"endpoints", endpoint_stats(ctl, counters)},
+              {"drops", drops},
+              {"conntrack", conntrack},
+              {"masquerade", masquerade}};
 }
 
 json doctor(Controller& ctl, core::JsonFields&) {

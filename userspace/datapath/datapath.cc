@@ -311,6 +311,13 @@ void Datapath::attach_uplink(uint32_t ifindex, bool xdp) {
                      [&] { return bpf_program__attach_xdp(prog, static_cast<int>(ifindex)); });
 }
 
+void Datapath::set_nat_ports(uint16_t min, uint16_t max) {
+  update_config([&](bpfnet_config& cfg) {
+    cfg.nat_port_min = min;
+    cfg.nat_port_max = max;
+  });
+}
+
 void Datapath::attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) {
   update_config([&](bpfnet_config& cfg) { cfg.host_netns_cookie = host_netns_cookie; });
   int cg = open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -58,6 +58,7 @@ class Datapath final : public DatapathPort {
   void attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) override;
   void attach_overlay(uint32_t vxlan_ifindex, uint32_t underlay_ip) override;
   void detach_overlay(uint32_t vxlan_ifindex) override;
+  void set_nat_ports(uint16_t min, uint16_t max) override;
   std::vector<CtEntry> read_conntrack() override;
   void delete_conntrack(const std::vector<CtKey>& keys) override;
   uint32_t conntrack_capacity() override;

@@ -43,6 +43,8 @@ class DatapathPort {
   // Undoes attach_overlay: remote overlay destinations are then dropped
   // (no-vxlan). An absent device or program is fine.
   virtual void detach_overlay(uint32_t vxlan_ifindex) = 0;
+  // The source ports masquerade allocates from (core/nat_ports.h).
+  virtual void set_nat_ports(uint16_t min, uint16_t max) = 0;
   virtual std::vector<CtEntry> read_conntrack() = 0;
   virtual void delete_conntrack(const std::vector<CtKey>& keys) = 0;
   virtual uint32_t conntrack_capacity() = 0;

@@ -67,14 +67,24 @@ for n in 1 2 3; do
   done
 done
 for p in "${pids[@]}"; do wait "$p" || fail "a concurrent connect failed: $(cat "$T"/connect-*.out | grep -i error | head -3)"; done
-for n in 1 2 3; do
-  hctl "$n" network inspect ov1 -o json | python3 -c '
+# Each host's inspect lists every host's containers, each with its host.
+containers() {  # containers N: "IP HOST" of every container h N's inspect shows
+  hctl "$1" network inspect ov1 -o json | python3 -c '
 import json, sys
-for c in json.load(sys.stdin)[0]["Containers"].values(): print(c["IPv4Address"].split("/")[0])'
-done | sort >"$T/addresses"
-[ "$(wc -l <"$T/addresses")" = 90 ] || fail "expected 90 endpoints, got $(wc -l <"$T/addresses")"
-[ "$(sort -u "$T/addresses" | wc -l)" = 90 ] || fail "an address was given twice: $(uniq -d "$T/addresses")"
-log "90 concurrent connects on 3 hosts: 90 distinct addresses"
+for c in json.load(sys.stdin)[0]["Containers"].values():
+    print(c["IPv4Address"].split("/")[0], c["Host"])'
+}
+for n in 1 2 3; do
+  eventually 5 bash -c "[ \$($(declare -f hctl containers); T='$T' BPFNETCTL='$BPFNETCTL' containers $n | wc -l) = 90 ]" ||
+    fail "h$n's inspect shows $(containers "$n" | wc -l) containers, expected 90"
+done
+containers 1 | sort >"$T/addresses"
+[ "$(awk '{print $1}' "$T/addresses" | sort -u | wc -l)" = 90 ] ||
+  fail "an address was given twice: $(awk '{print $1}' "$T/addresses" | uniq -d)"
+for n in 1 2 3; do
+  [ "$(grep -c " h$n\$" "$T/addresses")" = 30 ] || fail "h1's inspect: $(grep -c " h$n\$" "$T/addresses") containers on h$n"
+done
+log "90 concurrent connects on 3 hosts: 90 distinct addresses, listed on every host"
 
 # --- Every host's tunnel map holds the other hosts' 60 endpoints, each at
 # its host's underlay address.
@@ -137,15 +147,12 @@ start_host_daemon 2
 eventually 10 grep -q "joined the cluster as h2" "$T/h2/bpfnetd.log" || fail "h2 did not rejoin"
 sleep $((LEASE_TTL + 1))
 [ "$(tunnels 1)" = "$(cat "$T/t1.before")" ] || fail "h1's tunnels changed across h2's restart"
-[ "$(hctl 2 network inspect ov1 -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["Containers"]))')" = 30 ] ||
-  fail "h2 lost endpoints across its restart"
+[ "$(containers 2 | grep -c ' h2$')" = 30 ] || fail "h2 lost endpoints across its restart"
 log "h2's bpfnetd killed and restarted: tunnels unchanged"
 
 # --- A whole host dies (daemon and containers): within TTL + 1 s its
 # endpoints leave the others' tunnel maps, and its addresses are free.
-h3addr=$(hctl 3 network inspect ov1 -o json | python3 -c '
-import json, sys
-print(sorted(c["IPv4Address"].split("/")[0] for c in json.load(sys.stdin)[0]["Containers"].values())[0])')
+h3addr=$(containers 3 | awk '$2 == "h3" {print $1; exit}')
 stop_host_daemon 3 KILL
 for i in $(seq 1 30); do ip netns del "${P}-h3-c$i"; done
 eventually $((LEASE_TTL + 1)) bash -c "[ \$(bpftool -j map dump pinned '$T/h1/bpffs/pins/bpfnet_tunnels' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') = 30 ]" ||

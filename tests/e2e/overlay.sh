@@ -140,15 +140,30 @@ grep -q "has active endpoints" <<<"$out" || fail "rm with endpoints elsewhere: $
 
 # --- SIGKILL h2's bpfnetd: the others keep its endpoints (its lease lives
 # while it restarts within the TTL), and the restarted daemon takes the
-# lease over: nothing changes anywhere.
+# lease over: nothing changes anywhere. TCP streams h1 -> h3 (other hosts)
+# and h1 -> h2 (the killed one's) run throughout on the same connections.
+ip netns exec "${P}-h3-c2" python3 "$E2E_DIR/streams.py" echo 7000 >/dev/null 2>&1 &
+BG_PIDS+=($!)
+ip netns exec "${P}-h2-c2" python3 "$E2E_DIR/streams.py" echo 7000 >/dev/null 2>&1 &
+BG_PIDS+=($!)
+sleep 0.5
+in_ctr 1 c3 python3 "$E2E_DIR/streams.py" tcp "$(ip_of 3 h3c2)" 7000 "$T/stop" >"$T/s13.out" 2>&1 &
+s13=$!
+in_ctr 1 c4 python3 "$E2E_DIR/streams.py" tcp "$(ip_of 2 h2c2)" 7000 "$T/stop" >"$T/s12.out" 2>&1 &
+s12=$!
+sleep 1
 tunnels 1 >"$T/t1.before"
 stop_host_daemon 2 KILL
+sleep 1
 start_host_daemon 2
 eventually 10 grep -q "joined the cluster as h2" "$T/h2/bpfnetd.log" || fail "h2 did not rejoin"
 sleep $((LEASE_TTL + 1))
 [ "$(tunnels 1)" = "$(cat "$T/t1.before")" ] || fail "h1's tunnels changed across h2's restart"
 [ "$(containers 2 | grep -c ' h2$')" = 30 ] || fail "h2 lost endpoints across its restart"
-log "h2's bpfnetd killed and restarted: tunnels unchanged"
+touch "$T/stop"
+wait $s13 || fail "stream h1 -> h3 across h2's restart: $(cat "$T/s13.out")"
+wait $s12 || fail "stream h1 -> h2 across h2's restart: $(cat "$T/s12.out")"
+log "h2's bpfnetd killed and restarted: tunnels unchanged, streams kept ($(cat "$T/s13.out"), $(cat "$T/s12.out"))"
 
 # --- A whole host dies (daemon and containers): within TTL + 1 s its
 # endpoints leave the others' tunnel maps, and its addresses are free.

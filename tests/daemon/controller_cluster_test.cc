@@ -161,3 +161,33 @@ TEST_F(ControllerClusterTest, OverlappingSubnetIsRefusedEverywhere) {
 
 }  // namespace
 }  // namespace bpfnet::daemon
+
+namespace bpfnet::daemon {
+namespace {
+
+// Docker's builtin networks: none gives loopback only, host has nothing to connect.
+TEST(ControllerBuiltinNetworks, NoneIsLoopbackOnlyAndHostIsExplained) {
+  store::FakeStore unused;
+  Host h(unused, "x", "192.0.2.9", /*clustered=*/false);
+  const core::State before = h.ctl->state();
+  json out = h.connect("none", "a1");
+  EXPECT_EQ(out["network"], "none");
+  EXPECT_EQ(h.ctl->state(), before);
+  EXPECT_TRUE(std::count(h.plumbing.calls.begin(), h.plumbing.calls.end(),
+                         std::string("loopback_only ns-a")));
+  std::string err = error_of([&] { h.connect("host", "a1"); });
+  EXPECT_NE(err.find("shares the host's network namespace"), std::string::npos) << err;
+  h.ctl->handle("network.create",
+                json{{"name", "br"}, {"driver", "bridge"}, {"subnet", "10.80.0.0/24"}});
+  h.connect("br", "b1");
+  err = error_of([&] { h.connect("none", "b1"); });
+  EXPECT_NE(err.find("container b1 is connected to network br"), std::string::npos) << err;
+  err = error_of([&] {
+    h.ctl->handle("network.connect",
+                  json{{"network", "none"}, {"container", "c1"}, {"netns", "ns-gone"}});
+  });
+  EXPECT_NE(err, "");
+}
+
+}  // namespace
+}  // namespace bpfnet::daemon

@@ -52,6 +52,10 @@ class FakePlumbing : public Plumbing {
     }
   }
   bool netns_exists(const std::string& netns) override { return namespaces.contains(netns); }
+  void loopback_only(const std::string& netns) override {
+    check_netns(netns);
+    record("loopback_only", netns);
+  }
   void ensure_network(const core::Network& network) override {
     record("ensure_network", network.dummy_ifname);
     if (!links.contains(network.dummy_ifname)) links[network.dummy_ifname] = new_link();

@@ -93,6 +93,7 @@ class Controller {
   core::PortEnvironment port_environment() { return plumbing_.port_environment(); }
   std::vector<core::Cidr> host_routes() { return plumbing_.host_routes(); }
   void check_netns(const std::string& netns) { plumbing_.check_netns(netns); }
+  Plumbing& plumbing() { return plumbing_; }
   core::IdSource& ids() { return ids_; }
   std::string now() { return now_(); }
 

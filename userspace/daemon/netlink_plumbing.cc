@@ -51,6 +51,12 @@ void NetlinkPlumbing::check_netns(const std::string& netns) {
   }
 }
 
+void NetlinkPlumbing::loopback_only(const std::string& netns) {
+  check_netns(netns);
+  netlink::NetnsHandle ns(netns);
+  netlink::Netlink(ns).set_up("lo");
+}
+
 bool NetlinkPlumbing::netns_exists(const std::string& netns) {
   try {
     netlink::NetnsHandle ns(netns);

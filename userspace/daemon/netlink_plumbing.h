@@ -14,6 +14,7 @@ class NetlinkPlumbing final : public Plumbing {
   std::vector<core::Cidr> host_routes() override;
   void check_netns(const std::string& netns) override;
   bool netns_exists(const std::string& netns) override;
+  void loopback_only(const std::string& netns) override;
   void ensure_network(const core::Network& network) override;
   void remove_network(const core::Network& network) override;
   std::optional<HostLink> host_link(const std::string& host_ifname) override;

@@ -27,6 +27,8 @@ class Plumbing {
   // Throws core::UserError when the namespace does not exist.
   virtual void check_netns(const std::string& netns) = 0;
   virtual bool netns_exists(const std::string& netns) = 0;
+  // `network connect none`: the namespace's loopback up, nothing else.
+  virtual void loopback_only(const std::string& netns) = 0;
   // The network's host-side interface holding the gateway address. Idempotent.
   virtual void ensure_network(const core::Network& network) = 0;
   virtual void remove_network(const core::Network& network) = 0;

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/inspect.h"
 #include "core/json_fields.h"
+#include "core/names.h"
 #include "core/service.h"
 #include "datapath/conntrack.h"
 #include "datapath/counters.h"
@@ -137,6 +138,24 @@ json network_rm(Controller& ctl, core::JsonFields& args) {
   return json{{"id", id}};
 }
 
+// Docker's builtin networks take no endpoint: "none" is a namespace with
+// loopback only (bpfnet brings it up and records nothing: there is nothing
+// of bpfnet's in it), "host" is the host's own namespace.
+json connect_builtin(Controller& ctl, const core::Network& net, const core::ConnectRequest& req) {
+  if (net.name == core::kHostNetworkName)
+    throw core::UserError(
+        "a container on the host network shares the host's network namespace: there is nothing "
+        "to connect (run it in the host's namespace instead)");
+  core::validate_container_name(req.container);
+  if (auto eps = ctl.state().endpoints_of_container(req.container); !eps.empty())
+    throw core::UserError(fmt::format(
+        "container {} is connected to network {}: a container on none has loopback only "
+        "(disconnect it first)",
+        req.container, ctl.state().network_by_id(eps.front()->network_id)->name));
+  ctl.plumbing().loopback_only(req.netns);
+  return json{{"container", req.container}, {"network", net.name}, {"netns", req.netns}};
+}
+
 json network_connect(Controller& ctl, core::JsonFields& args) {
   core::ConnectRequest req;
   req.network = args.required_string("network");
@@ -144,6 +163,8 @@ json network_connect(Controller& ctl, core::JsonFields& args) {
   req.netns = args.required_string("netns");
   req.ip = args.optional_string("ip");
   req.mac = args.optional_string("mac");
+  if (const core::Network& net = ctl.state().get_network(req.network); net.builtin)
+    return connect_builtin(ctl, net, req);
   std::string id;
   if (const core::Network& net = ctl.state().get_network(req.network); net.overlay())
     id = ctl.connect_overlay(req, net);

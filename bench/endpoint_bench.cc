@@ -41,7 +41,7 @@ namespace b = bpfnet::bench;
 benchmark::internal::Benchmark* reg(const b::Path& path) {
   return benchmark::RegisterBenchmark(path.name, path.run)
       ->UseManualTime()
-      ->Iterations(b::kCalls)
+      ->Iterations(b::runs(b::kCalls))
       ->Unit(benchmark::kNanosecond);
 }
 

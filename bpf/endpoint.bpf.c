@@ -16,16 +16,10 @@
 static __always_inline int from_container(struct __sk_buff *skb, __u32 ifindex,
 					  struct fwd_result *fwd)
 {
-	const __u32 hdrs = sizeof(struct ethhdr) + sizeof(struct iphdr);
+	/* Make sure the headers we parse are in the linear area. */
+	skb_pull_headers(skb, sizeof(struct ethhdr) + sizeof(struct iphdr));
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-
-	/* Make sure the headers we parse are in the linear area. */
-	if (data + hdrs > data_end && skb->len >= hdrs) {
-		bpf_skb_pull_data(skb, hdrs);
-		data = (void *)(long)skb->data;
-		data_end = (void *)(long)skb->data_end;
-	}
 	struct ethhdr *eth = data;
 
 	if ((void *)(eth + 1) > data_end)
@@ -62,7 +56,19 @@ int bpfnet_from_container(struct __sk_buff *skb)
 SEC("tc")
 int bpfnet_to_container(struct __sk_buff *skb)
 {
-	metrics_count(skb->ifindex, BPFNET_OK, BPFNET_DIR_TO_CONTAINER, skb->len);
+	__u32 ifindex = skb->ifindex;
+	__u32 in = skb->ingress_ifindex;
+
+	/*
+	 * Docker drops `-d CONTAINER ! -i BRIDGE`: the host itself may reach a
+	 * container (no ingress interface), and so may its own veth (our ARP
+	 * replies), but nothing the kernel routes in from another interface.
+	 * bpfnet's own deliveries (bpf_redirect_peer, XDP) never pass here.
+	 */
+	if (in && in != ifindex)
+		return tc_verdict(DROP_ERR(BPFNET_DROP_DIRECT_ACCESS), ifindex,
+				  BPFNET_DIR_TO_CONTAINER, 0, skb->len);
+	metrics_count(ifindex, BPFNET_OK, BPFNET_DIR_TO_CONTAINER, skb->len);
 	return TC_ACT_OK;
 }
 

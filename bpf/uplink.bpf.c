@@ -13,7 +13,9 @@
 #include "lib/conntrack.h"
 #include "lib/deliver.h"
 #include "lib/frontend.h"
+#include "lib/icmp_error.h"
 #include "lib/l4.h"
+#include "lib/martian.h"
 #include "lib/nat.h"
 #include "lib/verdict.h"
 
@@ -49,7 +51,11 @@ static __always_inline int uplink_translation(void *data, void *data_end, struct
 	int parsed = parse_pkt4(data, data_end, p);
 	if (parsed < 0)
 		return parsed;
-	if (parsed == PARSE_NOT_IPV4 || p->icmp_error)
+	if (parsed == PARSE_NOT_IPV4)
+		return CONTINUE_PASS;
+	if (is_martian_daddr(p->key.daddr))
+		return DROP_ERR(BPFNET_DROP_MARTIAN);
+	if (p->icmp_error)
 		return CONTINUE_PASS;
 	if (parsed != PARSE_OK)
 		return untranslated(p->key.daddr);
@@ -116,10 +122,13 @@ static __always_inline int uplink_tc(struct __sk_buff *skb, __u32 ifindex, struc
 	int rc = uplink_translation(data, data_end, &p, &to, &dest);
 
 	if (rc == CONTINUE_PASS && p.icmp_error) {
+		/* Untranslated, an error to a container is direct access. */
+		if (!icmp_error_quotes_own_flow(data, data_end, &p, ICMP_ERROR_FROM_UPLINK))
+			return untranslated(p.key.daddr);
 		__be32 saddr, daddr;
 		rc = xlate_icmp_error_skb(skb, &p, &saddr, &daddr);
 		if (rc <= 0)
-			return rc ? rc : CONTINUE_PASS;
+			return rc ? rc : untranslated(p.key.daddr);
 		return deliver_skb_to(skb, ifindex, saddr, daddr, fwd);
 	}
 	if (rc)

@@ -29,16 +29,19 @@
 #define BPFNET_MAX_PORTMAPS 65536
 #define BPFNET_MAX_HOST_ADDRS 1024
 #define BPFNET_MAX_UPLINKS 64
+#define BPFNET_MAX_TUNNELS 65536 /* remote endpoints of overlay networks */
 /* Default conntrack size (entries; two per flow). bpfnetd --ct-max changes it
  * when the map is first created. */
 #define BPFNET_CT_DEFAULT_MAX 262144
 
-/* Source ports masquerade and hairpin SNAT allocate from. Kept above the
- * kernel's default ephemeral range (32768-60999) so host sockets and NATed
- * flows do not collide on the uplink address. */
+/* Source ports masquerade and hairpin SNAT allocate from when the daemon has
+ * not set bpfnet_config.nat_port_min/max (it takes them from outside the
+ * host's ip_local_port_range, so host sockets and NATed flows do not collide
+ * on the uplink address): above the kernel's default ephemeral range. */
 #define BPFNET_NAT_PORT_MIN 61000
 #define BPFNET_NAT_PORT_MAX 65535
-#define BPFNET_NAT_RETRIES 16
+/* Tries per new flow: a random start, then a walk (Cilium's SNAT_COLLISION_RETRIES). */
+#define BPFNET_NAT_RETRIES 128
 #define BPFNET_MAX_SERVICES 16384 /* (VIP, port, proto) entries */
 #define BPFNET_MAX_SERVICE_TABLES 4096
 #define BPFNET_MAX_BACKENDS 65536
@@ -64,11 +67,13 @@
 #define BPFNET_MAP_AFFINITY "bpfnet_affinity"
 #define BPFNET_MAP_VIPS "bpfnet_vips"
 #define BPFNET_MAP_EP_GENERATION "bpfnet_ep_gen"
+#define BPFNET_MAP_TUNNELS "bpfnet_tunnels"
 
 /* bpfnet_network.flags */
 #define BPFNET_NET_F_ICC (1U << 0)	  /* enable_icc: containers may talk */
 #define BPFNET_NET_F_MASQUERADE (1U << 1) /* enable_ip_masquerade */
 #define BPFNET_NET_F_INTERNAL (1U << 2)	  /* --internal: subnet-only traffic */
+#define BPFNET_NET_F_OVERLAY (1U << 3)	  /* spans hosts: remote endpoints in bpfnet_tunnels */
 
 /* One bridge network, keyed by its small numeric index (u32). */
 struct bpfnet_network {
@@ -77,7 +82,7 @@ struct bpfnet_network {
 	__be32 gateway; /* the host's address on this network */
 	__u32 flags;	/* BPFNET_NET_F_* */
 	__u32 mtu;
-	__u32 pad;
+	__u32 vni; /* overlay networks (BPFNET_NET_F_OVERLAY): its VXLAN network identifier */
 };
 
 /*
@@ -129,7 +134,13 @@ struct bpfnet_subnet_key {
 	  "from an uplink straight to a container address (not published)")                        \
 	X(16, FIB, "fib", "no route for a translated packet")                                      \
 	X(17, CSUM, "csum", "checksum rewrite failed")                                             \
-	X(18, NO_BACKEND, "no-backend", "service without a usable backend")
+	X(18, NO_BACKEND, "no-backend", "service without a usable backend")                        \
+	X(19, MARTIAN, "martian", "to 127/8 or 0/8 from an interface (loopback is host-only)")     \
+	X(20, DIRECT_ACCESS, "direct-access",                                                      \
+	  "routed to a container from an interface that is not its own")                           \
+	X(21, TUNNEL_SPOOF, "tunnel-spoof",                                                        \
+	  "VXLAN packet whose inner source is no endpoint of the sending host on that VNI")        \
+	X(22, NO_VXLAN, "no-vxlan", "to a remote overlay endpoint with no VXLAN device attached")
 
 /* Verdict reasons: 0 is "forwarded/passed", every other value a drop. */
 enum bpfnet_reason {
@@ -187,8 +198,29 @@ struct bpfnet_portmap_value {
 	__u16 pad;
 };
 
+/*
+ * A remote endpoint of an overlay network (one on another host), keyed by
+ * its address (__be32; overlay subnets are unique in the cluster and overlap
+ * no local network): the host to tunnel its packets to, and the network it
+ * belongs to for isolation. Packets arriving through the tunnel are checked
+ * against it too: their inner source must be an endpoint of the host they
+ * came from.
+ */
+struct bpfnet_tunnel {
+	__be32 remote; /* underlay address of the endpoint's host */
+	__u32 vni;     /* VXLAN network identifier of its network */
+	__u32 network; /* local index of its (overlay) network: bpfnet_nets key */
+	__u8 mac[6];   /* the endpoint's MAC: ARP for it is answered locally */
+	__u16 pad;
+};
+
 /* An uplink (host interface facing clients), keyed by ifindex. */
 struct bpfnet_uplink {
+#ifdef BPFNET_ABI_TEST_UPGRADE
+	/* Only in the "next build" the upgrade test starts over this build's
+	 * pinned maps (tests/e2e/upgrade.sh): a field that moves every other. */
+	__u32 upgrade_test_tag;
+#endif
 	__be32 ip; /* address masquerade rewrites to */
 	__u8 mac[6];
 	__u16 pad;
@@ -293,7 +325,10 @@ struct bpfnet_affinity_value {
 struct bpfnet_config {
 	__u64 host_netns_cookie; /* socket hooks act only in the daemon's netns */
 	__u32 flags;
-	__u32 pad;
+	__u32 vxlan_ifindex; /* the collect-metadata VXLAN device overlays use; 0: none */
+	__be32 underlay;     /* this host's underlay address (tunnels' outer source) */
+	__u16 nat_port_min;  /* masquerade source ports (host order); 0: the defaults */
+	__u16 nat_port_max;
 };
 
 /* Socket hooks: what a connected socket originally asked for. */
@@ -320,7 +355,13 @@ BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_metrics_value) == 16, "bpfnet_metrics_
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_if_counters) == 32, "bpfnet_if_counters layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_portmap_key) == 8, "bpfnet_portmap_key layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_portmap_value) == 8, "bpfnet_portmap_value layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_tunnel) == 20, "bpfnet_tunnel layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_config) == 24, "bpfnet_config layout");
+#ifdef BPFNET_ABI_TEST_UPGRADE
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_uplink) == 16, "bpfnet_uplink layout");
+#else
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_uplink) == 12, "bpfnet_uplink layout");
+#endif
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_key) == 16, "bpfnet_ct_key layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_dest) == 20, "bpfnet_ct_dest layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_value) == 64, "bpfnet_ct_value layout");

@@ -13,6 +13,11 @@ packages=(
   # The Docker driver's end-to-end test: the real engine (20.10) and a busybox
   # rootfs imported as a local image (no registry needed). util-linux gives unshare.
   docker.io containerd runc tini iptables busybox-static util-linux
+  # The cluster store (issue 13): etcd 3.4 for the tests and the demo, the
+  # gRPC C++ client, and etcd's v3 .proto files (golang-etcd-server-dev,
+  # which brings the gogoproto and google.api protos they import).
+  etcd-server etcd-client libgrpc++-dev libprotobuf-dev protobuf-compiler
+  protobuf-compiler-grpc golang-etcd-server-dev
 )
 
 missing=()

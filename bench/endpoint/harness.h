@@ -27,6 +27,11 @@ constexpr uint32_t kCalls = 200;       // timed calls per benchmark (Google Benc
 constexpr uint32_t kRepeatEst = 1000;  // runs per call, same tuple every run
 constexpr uint32_t kRepeatNew = 256;   // runs per call, a new tuple every run
 constexpr uint32_t kColdRuns = 10000;  // repeat = 1 calls for the cold figure
+// BENCH_ENDPOINT_CHECK=1 (the test of this tool) scales every run count above
+// and the baselines' down: each path still runs its calls and checks every
+// verdict, in seconds instead of minutes (each XDP call waits for an RCU
+// grace period), and the timings mean nothing.
+uint32_t runs(uint32_t full);
 constexpr uint8_t kTcp = 6, kUdp = 17;
 constexpr uint32_t XDP_PASS_ = 2, XDP_REDIRECT_ = 4;
 constexpr uint32_t kRedirect = TC_ACT_REDIRECT, kShot = TC_ACT_SHOT, kOk = TC_ACT_OK;

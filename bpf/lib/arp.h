@@ -3,12 +3,14 @@
  * ARP responder for container-facing veths. There is no bridge: every
  * address a container may talk to on its network (the gateway and its peers)
  * is answered with the host-side veth MAC, so all of its traffic reaches our
- * tc hook and is routed by BPF.
+ * tc hook and is routed by BPF; peers on other hosts (overlay networks) with
+ * their own MAC, which the host veth receives just the same.
  */
 #ifndef BPFNET_LIB_ARP_H
 #define BPFNET_LIB_ARP_H
 
 #include "lib/maps.h"
+#include "lib/overlay.h"
 #include "lib/results.h"
 
 /* From linux/if_arp.h, which drags in libc headers BPF cannot use. */
@@ -28,19 +30,27 @@ struct arp_eth_ipv4 {
 	__be32 tip;
 } __attribute__((packed));
 
-/* Whether the endpoint's network has someone at @tip the sender may ARP for. */
-static __always_inline int arp_target_answerable(const struct bpfnet_endpoint *src,
-						 const struct bpfnet_network *net, __be32 tip)
+/*
+ * The MAC to answer an ARP request for @tip with, NULL when the endpoint's
+ * network has nobody there it may ARP for: the host veth's for the gateway,
+ * local peers and service VIPs (BPF routes all of that), and a remote overlay
+ * peer's own MAC (bpfnet_tunnels): answered here, never flooded across hosts.
+ */
+static __always_inline const __u8 *arp_answer_mac(const struct bpfnet_endpoint *src,
+						  const struct bpfnet_network *net, __be32 tip)
 {
 	if (tip == src->ip) /* its own address: a DAD probe or an announcement */
-		return 0;
+		return NULL;
 	if (tip == net->gateway)
-		return 1;
+		return src->gw_mac;
 	const struct bpfnet_endpoint *peer = bpf_map_lookup_elem(&bpfnet_ep_ip, &tip);
 	if (peer)
-		return peer->network == src->network;
+		return peer->network == src->network ? src->gw_mac : NULL;
 	const __u32 *vip_net = bpf_map_lookup_elem(&bpfnet_vips, &tip);
-	return vip_net && *vip_net == src->network;
+	if (vip_net)
+		return *vip_net == src->network ? src->gw_mac : NULL;
+	const struct bpfnet_tunnel *remote = overlay_remote_peer(src, net, tip);
+	return remote ? remote->mac : NULL;
 }
 
 /*
@@ -74,7 +84,8 @@ static __always_inline int arp_from_container(struct __sk_buff *skb, __u32 ifind
 	if (!net)
 		return DROP_ERR(BPFNET_DROP_NO_NETWORK);
 	__be32 tip = arp->tip;
-	if (!arp_target_answerable(src, net, tip))
+	const __u8 *answer = arp_answer_mac(src, net, tip);
+	if (!answer)
 		return DROP_ERR(BPFNET_DROP_ARP_NO_TARGET);
 
 	/* Turn the request into the reply in place. */
@@ -82,10 +93,10 @@ static __always_inline int arp_from_container(struct __sk_buff *skb, __u32 ifind
 	arp->op = bpf_htons(ARPOP_REPLY);
 	mac_copy(arp->tha, arp->sha);
 	arp->tip = sip;
-	mac_copy(arp->sha, src->gw_mac);
+	mac_copy(arp->sha, answer);
 	arp->sip = tip;
 	mac_copy(eth->h_dest, src->mac);
-	mac_copy(eth->h_source, src->gw_mac);
+	mac_copy(eth->h_source, answer);
 	/* Back out of the same veth, i.e. into the container. */
 	return bpf_redirect(ifindex, 0);
 }

@@ -28,4 +28,12 @@ static __always_inline void mac_copy(__u8 *dst, const __u8 *src)
 	__builtin_memcpy(dst, src, ETH_ALEN_BYTES);
 }
 
+/* Makes the first @len bytes of the packet direct-access (a no-op when they
+ * are already linear); the caller re-reads skb->data and data_end. */
+static __always_inline void skb_pull_headers(struct __sk_buff *skb, __u32 len)
+{
+	if ((void *)(long)skb->data + len > (void *)(long)skb->data_end && skb->len >= len)
+		bpf_skb_pull_data(skb, len);
+}
+
 #endif

@@ -185,20 +185,28 @@ static __always_inline int ct_create(const struct bpfnet_ct_key *fwd,
 
 /*
  * Creates a flow whose source is rewritten to @snat_addr with a port picked
- * in [BPFNET_NAT_PORT_MIN, BPFNET_NAT_PORT_MAX] that no other flow to the
- * same destination uses. @xlat holds the rest of the translation; its sport
- * is filled in; @dest is where its packets go. Returns 0 or a drop (DROP_ERR).
+ * in the configured range (bpfnet_config.nat_port_min/max, else
+ * [BPFNET_NAT_PORT_MIN, BPFNET_NAT_PORT_MAX]) that no other flow to the same
+ * destination uses. @xlat holds the rest of the translation; its sport is
+ * filled in; @dest is where its packets go. Returns 0 or a drop (DROP_ERR).
  */
 static __always_inline int ct_create_snat(const struct bpfnet_ct_key *fwd,
 					  struct bpfnet_ct_key *xlat, __u8 flags,
 					  const struct pkt4 *p, const struct bpfnet_ct_dest *dest)
 {
-	const __u32 span = BPFNET_NAT_PORT_MAX - BPFNET_NAT_PORT_MIN + 1;
-	/* Start from a hash-like guess; walk on from there on collision. */
+	__u32 zero = 0, min = BPFNET_NAT_PORT_MIN, max = BPFNET_NAT_PORT_MAX;
+	const struct bpfnet_config *cfg = bpf_map_lookup_elem(&bpfnet_config, &zero);
+	if (cfg && cfg->nat_port_min && cfg->nat_port_min <= cfg->nat_port_max) {
+		min = cfg->nat_port_min;
+		max = cfg->nat_port_max;
+	}
+	const __u32 span = max - min + 1;
+	/* A random start, then a walk: as Cilium, every try after a collision is
+	 * the next port, so a range with few free ports still finds them. */
 	__u32 port = bpf_get_prandom_u32() % span;
 
 	for (int i = 0; i < BPFNET_NAT_RETRIES; i++) {
-		__u16 nport = (__u16)(BPFNET_NAT_PORT_MIN + (port + (__u32)i * 7919u) % span);
+		__u16 nport = (__u16)(min + (port + (__u32)i) % span);
 		/* For ICMP echo the identifier is the "port" (see struct bpfnet_ct_key). */
 		xlat->sport = bpf_htons(nport);
 		int err = ct_create(fwd, xlat, flags, p, dest);

@@ -11,9 +11,12 @@
 #include "lib/conntrack.h"
 #include "lib/deliver.h"
 #include "lib/frontend.h"
+#include "lib/icmp_error.h"
 #include "lib/isolation.h"
 #include "lib/maps.h"
+#include "lib/martian.h"
 #include "lib/nat.h"
+#include "lib/overlay.h"
 
 /*
  * A new flow from a container to a frontend (a service VIP, or a published
@@ -99,6 +102,11 @@ static __always_inline int frontend_from_container(struct __sk_buff *skb, __u32 
 						   const struct bpfnet_network *net,
 						   const struct pkt4 *p, struct fwd_result *fwd)
 {
+	/* A service VIP belongs to its network: containers of other networks get
+	 * the isolation drop (they reach the service by its published port). */
+	const __u32 *vip_net = bpf_map_lookup_elem(&bpfnet_vips, &p->key.daddr);
+	if (vip_net && *vip_net != src->network)
+		return DROP_ERR(BPFNET_DROP_ISOLATION);
 	__u32 kinds = FRONTEND_VIPS;
 	if (!(net->flags & BPFNET_NET_F_INTERNAL))
 		kinds |= FRONTEND_HOST_ADDRS;
@@ -127,6 +135,8 @@ static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifin
 		return parsed;
 	if (p.key.saddr != src->ip)
 		return DROP_ERR(BPFNET_DROP_INVALID_SIP);
+	if (is_martian_daddr(p.key.daddr))
+		return DROP_ERR(BPFNET_DROP_MARTIAN);
 
 	const struct bpfnet_network *net = bpf_map_lookup_elem(&bpfnet_nets, &src->network);
 	if (!net)
@@ -138,7 +148,8 @@ static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifin
 		int rc = tracked_from_container(skb, ifindex, &p, fwd);
 		if (rc != CONTINUE_NO_NAT)
 			return rc;
-	} else if (p.icmp_error) {
+	} else if (p.icmp_error &&
+		   icmp_error_quotes_own_flow(data, data_end, &p, ICMP_ERROR_FROM_CONTAINER)) {
 		__be32 saddr, daddr;
 		int rc = xlate_icmp_error_skb(skb, &p, &saddr, &daddr);
 		if (rc < 0)
@@ -167,6 +178,9 @@ static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifin
 			if (rc != CONTINUE_NO_NAT)
 				return rc;
 		}
+		const struct bpfnet_tunnel *remote = overlay_remote(net, daddr);
+		if (remote)
+			return overlay_to_remote(skb, src, net, remote);
 		int verdict = policy_to_non_endpoint(src, net, daddr);
 		if (verdict != CONTINUE_BEYOND_NETWORKS)
 			return verdict;

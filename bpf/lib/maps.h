@@ -45,6 +45,9 @@ PINNED_MAP(bpfnet_hostaddr, BPF_MAP_TYPE_HASH, __be32, __u32, BPFNET_MAX_HOST_AD
 
 PINNED_MAP(bpfnet_uplinks, BPF_MAP_TYPE_HASH, __u32, struct bpfnet_uplink, BPFNET_MAX_UPLINKS, 0);
 
+/* Remote endpoints of overlay networks, by address. */
+PINNED_MAP(bpfnet_tunnels, BPF_MAP_TYPE_HASH, __be32, struct bpfnet_tunnel, BPFNET_MAX_TUNNELS, 0);
+
 /* LRU: under pressure the oldest flows go first instead of new flows failing. */
 PINNED_MAP(bpfnet_ct, BPF_MAP_TYPE_LRU_HASH, struct bpfnet_ct_key, struct bpfnet_ct_value,
 	   BPFNET_CT_DEFAULT_MAX, 0);

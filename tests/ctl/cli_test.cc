@@ -78,6 +78,17 @@ TEST(Cli, UsageErrorIsOneLineAndContactsNoDaemon) {
   EXPECT_TRUE(daemon.sockets.empty());
 }
 
+TEST(Cli, DoctorExitsOneOnDrift) {
+  FakeDaemon daemon;
+  daemon.results["doctor"] = Json::parse(R"({"ok": true, "problems": []})");
+  EXPECT_EQ(run_with(daemon, {"doctor"}).status, 0);
+  daemon.results["doctor"] =
+      Json::parse(R"({"ok": false, "problems": ["map table vips: 1 extra"]})");
+  const CliRun r = run_with(daemon, {"doctor"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "DRIFT: map table vips: 1 extra\n");
+}
+
 TEST(Cli, HelpGoesToStdout) {
   FakeDaemon daemon;
   const CliRun r = run_with(daemon, {"network", "create", "--help"});

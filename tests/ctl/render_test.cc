@@ -508,5 +508,15 @@ TEST(RenderUplinkLs, ModeDriverAddressAndReasonByName) {
   EXPECT_THROW(render(command({"uplink", "ls"}), Json::object()), BadResult);
 }
 
+TEST(RenderDoctor, OkOrOneDriftLinePerProblem) {
+  EXPECT_EQ(render(command({"doctor"}), Json::parse(R"({"ok": true, "problems": []})")),
+            "OK: the state, the interfaces and the maps agree\n");
+  EXPECT_EQ(render(command({"doctor"}),
+                   Json::parse(R"({"ok": false, "problems": ["interface bnv1 is leaked", "x"]})")),
+            "DRIFT: interface bnv1 is leaked\nDRIFT: x\n");
+  EXPECT_THROW(render(command({"doctor"}), Json::parse(R"({"ok": true, "problems": 3})")),
+               BadResult);
+}
+
 }  // namespace
 }  // namespace bpfnet::ctl

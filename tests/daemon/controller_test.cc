@@ -26,8 +26,8 @@
 #include "core/state.h"
 #include "daemon/plumbing.h"
 #include "daemon/state_store.h"
-#include "datapath/datapath.h"
 #include "datapath/map_model.h"
+#include "datapath/port.h"
 #include "fakes.h"
 
 namespace bpfnet::daemon {
@@ -661,6 +661,71 @@ TEST_F(ControllerTest, TickFollowsARecreatedUplink) {
   EXPECT_FALSE(datapath.maps.uplinks.contains(7));
   EXPECT_EQ(datapath.uplink_attach_calls.back(), 8u);
 }
+
+// --- doctor (issue 12): state, links and maps checked against each other -----------
+
+class DoctorTest : public ControllerTest {
+ protected:
+  DoctorTest() {
+    create("front", "10.10.0.0/24");
+    connect("front", "web");
+    connect("front", "db");
+    ctl->handle("service.create",
+                json{{"name", "api"}, {"network", "front"}, {"ports", {"80/tcp"}}});
+    ctl->handle("service.add-backend", json{{"name", "api"}, {"container", "web"}});
+  }
+  std::vector<std::string> problems() { return ctl->doctor(); }
+};
+
+TEST_F(DoctorTest, AllAgreeNothingToReport) {
+  EXPECT_EQ(problems(), std::vector<std::string>{});
+  EXPECT_EQ(ctl->handle("doctor", json::object()),
+            (json{{"ok", true}, {"problems", json::array()}}));
+}
+
+TEST_F(DoctorTest, AMissingVethOrProgram) {
+  const std::string veth = endpoint("db").host_ifname;
+  datapath.attached.erase(link_of("web").ifindex);
+  plumbing.links.erase(veth);
+  EXPECT_EQ(problems(), (std::vector<std::string>{
+                            "container web: no bpfnet program on " + endpoint("web").host_ifname,
+                            "container db: host interface " + veth + " is missing"}));
+}
+
+TEST_F(DoctorTest, AGoneNamespaceIsNoDrift) {
+  plumbing.links.erase(endpoint("db").host_ifname);
+  plumbing.namespaces.erase("ns-db");
+  EXPECT_EQ(problems(), std::vector<std::string>{});
+}
+
+TEST_F(DoctorTest, ALeakedInterface) {
+  plumbing.links["bnv0123456789"] = HostLink{999, {}};
+  EXPECT_EQ(
+      problems(),
+      (std::vector<std::string>{"interface bnv0123456789 is bpfnet's but in no state: leaked"}));
+}
+
+TEST_F(DoctorTest, MapEntriesMissingExtraOrDifferent) {
+  datapath.maps.endpoints_by_ip.erase(endpoint("db").ip.value);
+  datapath.maps.portmaps[datapath::PortMapKey{0, 9999, 6}] =
+      datapath::PortMapEntry{0, 9999, 6, 1, 1};
+  datapath.maps.networks.begin()->second.mtu = 1;
+  EXPECT_EQ(problems(),
+            (std::vector<std::string>{"map table networks: 1 missing or different, 0 extra",
+                                      "map table endpoints_by_ip: 1 missing or different, 0 extra",
+                                      "map table portmaps: 0 missing or different, 1 extra"}));
+  EXPECT_EQ(ctl->handle("doctor", json::object())["ok"], false);
+}
+
+TEST_F(DoctorTest, MaglevTables) {
+  const uint32_t index = ctl->state().get_service("api").index;
+  datapath.maglev.at(index).at(0) = 12345;
+  datapath.maglev[index + 1] = {1, 2, 3};
+  EXPECT_EQ(problems(), (std::vector<std::string>{
+                            "service api: its Maglev table differs",
+                            fmt::format("Maglev table {} belongs to no service", index + 1)}));
+}
+
 
 }  // namespace
 }  // namespace bpfnet::daemon

@@ -52,6 +52,10 @@ class FakePlumbing : public Plumbing {
     }
   }
   bool netns_exists(const std::string& netns) override { return namespaces.contains(netns); }
+  void loopback_only(const std::string& netns) override {
+    check_netns(netns);
+    record("loopback_only", netns);
+  }
   void ensure_network(const core::Network& network) override {
     record("ensure_network", network.dummy_ifname);
     if (!links.contains(network.dummy_ifname)) links[network.dummy_ifname] = new_link();
@@ -100,6 +104,13 @@ class FakePlumbing : public Plumbing {
     record("delete_link", name);
     links.erase(name);
   }
+  uint32_t vxlan_mtu = 0;  // what ensure_vxlan_device was last given
+  uint32_t ensure_vxlan_device(unsigned mtu) override {
+    record("ensure_vxlan_device", std::to_string(mtu));
+    vxlan_mtu = mtu;
+    return kVxlanIfindex;
+  }
+  static constexpr uint32_t kVxlanIfindex = 900;
   UplinkInfo uplink(const std::string& name) override {
     record("uplink", name);
     auto it = uplinks.find(name);

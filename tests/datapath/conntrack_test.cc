@@ -42,7 +42,7 @@ TEST(ConntrackTest, GcKeepsAFlowWhileEitherDirectionLives) {
 std::vector<CtEntry> flow(uint8_t key, uint8_t reply, uint32_t backend, uint8_t extra_flags) {
   CtEntry fwd = ct(key, reply, 1000);
   fwd.flags = extra_flags;
-  fwd.rewrite_daddr = backend;
+  fwd.rewrite.daddr = backend;
   CtEntry rev = ct(reply, key, 1000);
   rev.flags = extra_flags | BPFNET_CT_F_REPLY;
   return {fwd, rev};
@@ -91,6 +91,87 @@ TEST(ConntrackTest, Usage) {
   EXPECT_EQ(usage.capacity, 1024u);
   EXPECT_DOUBLE_EQ(usage.pressure(), 4.0 / 1024);
   EXPECT_DOUBLE_EQ(ConntrackUsage{}.pressure(), 0.0);
+}
+
+// A published-port flow as the uplink creates it: client -> host:hport
+// rewritten to container:cport, and the container's reply half.
+std::vector<CtEntry> published(uint8_t key, uint8_t reply, uint32_t client, uint32_t host,
+                               uint16_t hport, uint32_t container, uint16_t cport) {
+  CtEntry fwd = ct(key, reply, 1000);
+  fwd.flags = BPFNET_CT_F_DNAT;
+  fwd.tuple = CtTuple{client, host, 40000, hport, 17};
+  fwd.rewrite = CtTuple{client, container, 40000, cport, 17};
+  CtEntry rev = ct(reply, key, 1000);
+  rev.flags = BPFNET_CT_F_DNAT | BPFNET_CT_F_REPLY;
+  rev.tuple = CtTuple{container, client, cport, 40000, 17};
+  rev.rewrite = CtTuple{host, client, hport, 40000, 17};
+  return {fwd, rev};
+}
+
+// A masqueraded flow of a container: container -> server, reply to the uplink.
+std::vector<CtEntry> masqueraded(uint8_t key, uint8_t reply, uint32_t container, uint32_t uplink) {
+  CtEntry fwd = ct(key, reply, 1000);
+  fwd.flags = BPFNET_CT_F_SNAT;
+  fwd.tuple = CtTuple{container, 0x08080808, 5000, 53, 17};
+  fwd.rewrite = CtTuple{uplink, 0x08080808, 61000, 53, 17};
+  CtEntry rev = ct(reply, key, 1000);
+  rev.flags = BPFNET_CT_F_SNAT | BPFNET_CT_F_REPLY;
+  rev.tuple = CtTuple{0x08080808, uplink, 53, 61000, 17};
+  rev.rewrite = CtTuple{0x08080808, container, 53, 5000, 17};
+  return {fwd, rev};
+}
+
+std::vector<uint8_t> deleted_ids(const FakeDatapath& datapath) {
+  std::vector<uint8_t> out;
+  for (const auto& key : datapath.ct_deleted) out.push_back(key[0]);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+constexpr uint32_t kClient = 0xc0000202, kHost = 0xc0000201, kWeb = 0x0a000002, kDb = 0x0a000003;
+
+TEST(ConntrackTest, ADisconnectedContainerLosesItsFlows) {
+  FakeDatapath datapath;
+  datapath.conntrack =
+      flows({published(1, 2, kClient, kHost, 8080, kWeb, 80), masqueraded(3, 4, kWeb, kHost),
+             published(5, 6, kClient, kHost, 9090, kDb, 90), masqueraded(7, 8, kDb, kHost)});
+  MapDelta applied;
+  applied.endpoints_by_ip.deletes = {{kWeb, EndpointEntry{5, 1, kWeb, {}, {}}}};
+  purge_flows_of(datapath, applied);
+  EXPECT_EQ(deleted_ids(datapath), (std::vector<uint8_t>{1, 2, 3, 4}));
+}
+
+TEST(ConntrackTest, AnAddressThatIsStillAnEndpointKeepsItsFlows) {
+  FakeDatapath datapath;
+  datapath.conntrack = masqueraded(3, 4, kWeb, kHost);
+  MapDelta applied;  // the same address, a recreated veth
+  applied.endpoints_by_ip.deletes = {{kWeb, EndpointEntry{5, 1, kWeb, {}, {}}}};
+  applied.endpoints_by_ip.upserts = {{kWeb, EndpointEntry{6, 1, kWeb, {}, {}}}};
+  purge_flows_of(datapath, applied);
+  EXPECT_TRUE(datapath.ct_deleted.empty());
+}
+
+TEST(ConntrackTest, ARemovedPublishedPortLosesItsFlowsOnly) {
+  FakeDatapath datapath;
+  datapath.conntrack =
+      flows({published(1, 2, kClient, kHost, 8080, kWeb, 80),
+             published(3, 4, kClient, kHost, 8081, kWeb, 81), masqueraded(5, 6, kWeb, kHost)});
+  MapDelta applied;  // 0.0.0.0:8080/udp -> web:80 went
+  applied.portmaps.deletes = {{PortMapKey{0, 8080, 17}, PortMapEntry{0, 8080, 17, kWeb, 80}}};
+  purge_flows_of(datapath, applied);
+  EXPECT_EQ(deleted_ids(datapath), (std::vector<uint8_t>{1, 2}));
+  datapath.ct_deleted.clear();
+  applied.portmaps.deletes = {
+      {PortMapKey{kHost, 8081, 17}, PortMapEntry{kHost, 8081, 17, kWeb, 81}}};
+  purge_flows_of(datapath, applied);  // bound to the host's address
+  EXPECT_EQ(deleted_ids(datapath), (std::vector<uint8_t>{3, 4}));
+}
+
+TEST(ConntrackTest, NothingGoneNothingRead) {
+  FakeDatapath datapath;
+  datapath.conntrack = published(1, 2, kClient, kHost, 8080, kWeb, 80);
+  purge_flows_of(datapath, MapDelta{});
+  EXPECT_TRUE(datapath.ct_deleted.empty());
 }
 
 }  // namespace

@@ -150,5 +150,20 @@ TEST_F(ProjectTest, ServiceFrontendsVipBackendsAndPublishedPorts) {
   EXPECT_EQ(out.portmaps.begin()->second.backend_ip, svc.vip.value);
 }
 
+TEST_F(ProjectTest, MtuFollowsTheUplinksUnlessSet) {
+  add_network("plain", "10.1.0.0/24");
+  add_network("set", "10.2.0.0/24", false, {{"com.docker.network.driver.mtu", "1300"}});
+  HostFacts host;
+  EXPECT_EQ(project(state, {}, host).networks.at(1).mtu, 1500u);  // no uplink: Docker's default
+  host.uplinks[3] = UplinkInfo{3, core::Ipv4::parse("192.0.2.1"), {}, "eth0", "ice", 9000};
+  host.uplinks[4] = UplinkInfo{4, core::Ipv4::parse("198.51.100.1"), {}, "eth1", "veth", 1400};
+  EXPECT_EQ(host.default_mtu(), 1400u);  // the smallest, never above 1500
+  const MapContents out = project(state, {}, host);
+  EXPECT_EQ(out.networks.at(1).mtu, 1400u);
+  EXPECT_EQ(out.networks.at(2).mtu, 1300u);
+  host.uplinks.erase(4);
+  EXPECT_EQ(host.default_mtu(), 1500u);
+}
+
 }  // namespace
 }  // namespace bpfnet::datapath

@@ -62,6 +62,15 @@ ip -n "$H" -o link show | grep -c "bn-${id:0:12}" >/dev/null && fail "network in
 out=$(must_fail ctl network inspect auto1)
 printf '%s\n' "$out" | grep -c "No such network: auto1" >/dev/null || fail "inspect missing wording: $out"
 
+log "none: loopback only; host: nothing to connect"
+make_ns lonely
+ip -n "$(ns lonely)" link set lo down
+ctl network connect --netns "$(ns lonely)" none lonely >/dev/null
+in_ns lonely ip -o link show lo | grep -q "LOOPBACK,UP" || fail "none: loopback not up"
+[ "$(in_ns lonely ip -o link show | wc -l)" = 1 ] || fail "none: more than loopback: $(in_ns lonely ip -o link show)"
+out=$(must_fail ctl network connect --netns "$(ns lonely)" host lonely)
+grep -q "shares the host's network namespace" <<<"$out" || fail "connect host wording: $out"
+
 log "state survives a restart; config is idempotent"
 stop_daemon TERM
 start_daemon --config "$T/cfg.json"

@@ -4,7 +4,9 @@
 # container itself, its network and another network; host processes via
 # 127.0.0.1 and the host address (socket hooks, no proxy); masquerade to an
 # outside server (and not when disabled); ephemeral and range allocation;
-# conflicts; rm stops new flows while established ones finish.
+# conflicts; rm ends the port's flows, new and established; a container
+# disconnected takes its flows along, so an address reused by another
+# container never inherits them.
 # UPLINK_MODE picks the uplink path: auto (default flags, untouched peers: tc
 # on a veth), xdp (forced) or tc (--no-xdp).
 source "$(dirname "$0")/lib.sh"
@@ -91,17 +93,37 @@ for _ in $(seq 1 50); do in_ns host ss -Hltn "sport = :7777" | grep -c . >/dev/n
 out=$(must_fail ctl port-map add web 7777:80)
 grep -c "address already in use" <<<"$out" >/dev/null || fail "listening-port wording: $out"
 
-log "rm: new flows stop, established ones finish"
-in_ns client curl -sf --max-time 30 --limit-rate 2M -o "$T/download" http://10.99.0.1:8080/bytes/6000000 &
-DL=$!
-sleep 0.7
-ctl port-map rm web 8080
-if in_ns client curl -s --max-time 2 http://10.99.0.1:8080/ >/dev/null; then fail "new flow after rm"; fi
-wait "$DL" || fail "established download broke on rm"
-[ "$(stat -c %s "$T/download")" = 6000000 ] || fail "download truncated"
+# A UDP flow of the client's, one fixed 5-tuple, to web through 5353.
+UDP_FLOW='import socket,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(1); s.bind(("0.0.0.0",40053))
+s.sendto(b"again",(sys.argv[1],int(sys.argv[2])))
+try: print(s.recvfrom(65535)[0].decode())
+except socket.timeout: print("(no answer)")'
 
-log "disconnect drops the container's mappings"
+log "rm: new flows stop, and the port's established flows end with it"
+[[ "$(in_ns client python3 -c "$UDP_FLOW" 10.99.0.1 5353)" == "again from 10.99.0.2:40053" ]] \
+  || fail "UDP flow from port 40053"
+ctl port-map rm web 8080
+ctl port-map rm web 5353/udp
+if in_ns client curl -s --max-time 2 http://10.99.0.1:8080/ >/dev/null; then fail "new flow after rm"; fi
+[ "$(in_ns client python3 -c "$UDP_FLOW" 10.99.0.1 5353)" = "(no answer)" ] \
+  || fail "an established UDP flow went on after its port was removed"
+
+ctl port-map add web 5353:53/udp >/dev/null
+[[ "$(in_ns client python3 -c "$UDP_FLOW" 10.99.0.1 5353)" == "again from 10.99.0.2:40053" ]] \
+  || fail "UDP flow from port 40053 before disconnect"
+
+log "disconnect drops the container's mappings and flows"
 ctl network disconnect front web
 [ -z "$(ctl port-map ls -o json | python3 -c 'import json,sys; print([c for c in json.load(sys.stdin) if c["container"]=="web" and c["bindings"]])' | tr -d '[]')" ] \
   || fail "mappings left after disconnect"
 ctl stats >&2
+
+log "an address reused by another container inherits none of web's flows"
+make_ns ghost
+ctl network connect front ghost --netns "$(ns ghost)" --ip 10.90.0.2 >/dev/null
+bg_in_ns ghost python3 -c "$UDP_LOG" 53
+sleep 0.3
+in_ns client python3 -c "$UDP_FLOW" 10.99.0.1 5353 >/dev/null
+sleep 0.3
+[ ! -s "$T/bg-ghost.log" ] || fail "web's old flow reached the container now at 10.90.0.2: $(cat "$T/bg-ghost.log")"

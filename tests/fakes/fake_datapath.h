@@ -53,6 +53,15 @@ class FakeDatapath : public datapath::DatapathPort {
   std::map<uint32_t, bool> uplink_xdp;  // by ifindex: the hook last attached
   bool refuse_xdp = false;              // as a driver without native XDP does
   void attach_cgroup(const std::string&, uint64_t) override {}
+  uint32_t overlay_ifindex = 0;  // the VXLAN device attach_overlay was given, 0: none
+  uint32_t overlay_underlay = 0;
+  void attach_overlay(uint32_t vxlan_ifindex, uint32_t underlay_ip) override {
+    overlay_ifindex = vxlan_ifindex;
+    overlay_underlay = underlay_ip;
+  }
+  void detach_overlay(uint32_t) override { overlay_ifindex = overlay_underlay = 0; }
+  std::pair<uint16_t, uint16_t> nat_ports{};  // as set_nat_ports wrote them
+  void set_nat_ports(uint16_t min, uint16_t max) override { nat_ports = {min, max}; }
   std::vector<datapath::CtEntry> read_conntrack() override { return conntrack; }
   void delete_conntrack(const std::vector<datapath::CtKey>& keys) override {
     ct_deleted.insert(ct_deleted.end(), keys.begin(), keys.end());

@@ -13,6 +13,9 @@ namespace bpfnet::fakes {
 
 class FakeIds : public core::IdSource {
  public:
+  // Sources with different `start`s (hosts of one test cluster) give
+  // different IDs.
+  explicit FakeIds(uint32_t start = 0) : counter_(start) {}
   std::string random_hex64() override {
     const auto mixed = static_cast<uint32_t>(++counter_ * 0x9e3779b1u);
     std::string id;

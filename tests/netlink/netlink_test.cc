@@ -438,6 +438,54 @@ TEST_F(NetlinkTest, DummyOverAnotherKindFails) {
   nl.delete_link("bnvk0");
 }
 
+// ------------------------------------------------------------------ vxlan
+
+TEST_F(NetlinkTest, VxlanDeviceIsExternalOnItsPortUpAndIdempotent) {
+  Netlink nl;
+  LinkInfo v = nl.ensure_vxlan_device("bnvx0", 4789, 1500);
+  EXPECT_EQ(v.kind, "vxlan");
+  EXPECT_TRUE(v.up);
+  EXPECT_EQ(v.mtu, 1500u);
+  std::string shown = run("ip -d link show dev bnvx0");
+  EXPECT_TRUE(contains(shown, "vxlan external")) << shown;
+  EXPECT_TRUE(contains(shown, "dstport 4789")) << shown;
+  EXPECT_TRUE(contains(shown, "nolearning")) << shown;
+  // Again, with another underlay MTU: the same device, brought in line.
+  run("ip link set bnvx0 down");
+  LinkInfo again = nl.ensure_vxlan_device("bnvx0", 4789, 9000);
+  EXPECT_EQ(again.ifindex, v.ifindex);
+  EXPECT_EQ(again.mtu, 9000u);
+  EXPECT_TRUE(again.up);
+  nl.delete_link("bnvx0");
+}
+
+TEST_F(NetlinkTest, VxlanDeviceOverSomethingElseFailsAndChangesNothing) {
+  Netlink nl;
+  nl.create_veth("bnvx1", "bnvx2", 1400);
+  int code = 0;
+  EXPECT_EQ(error_of([&] { nl.ensure_vxlan_device("bnvx1", 4789, 1500); }, &code),
+            "ensure VXLAN device bnvx1 (external, UDP 4789, mtu 1500): a link with that name "
+            "exists and it is a veth, not a VXLAN device");
+  EXPECT_EQ(code, EEXIST);
+  EXPECT_EQ(nl.get_link("bnvx1").mtu, 1400u);
+  nl.delete_link("bnvx1");
+
+  int status = -1;
+  run("ip link add bnvx3 type vxlan id 42 dstport 4789", &status);
+  ASSERT_EQ(status, 0);
+  EXPECT_TRUE(contains(error_of([&] { nl.ensure_vxlan_device("bnvx3", 4789, 1500); }),
+                       "exists and it is a VXLAN device without collect-metadata (external)"));
+  nl.delete_link("bnvx3");
+  run("ip link add bnvx4 type vxlan external dstport 8472", &status);
+  ASSERT_EQ(status, 0);
+  EXPECT_TRUE(contains(error_of([&] { nl.ensure_vxlan_device("bnvx4", 4789, 1500); }),
+                       "exists and it is a VXLAN device on UDP port 8472, not 4789"));
+  EXPECT_FALSE(nl.get_link("bnvx4").up);
+  nl.delete_link("bnvx4");
+  EXPECT_TRUE(contains(error_of([&] { nl.ensure_vxlan_device("bad/name", 4789, 1500); }),
+                       "invalid interface name"));
+}
+
 // ------------------------------------------------------------------ routes
 
 TEST_F(NetlinkTest, RoutesAddListDeleteIdempotent) {

@@ -106,8 +106,8 @@ TEST_F(CreateNetworkTest, DriverRules) {
   expect_create_fails(request, "only one instance of \"null\" network is allowed");
   request.driver = "none";
   expect_create_fails(request, "only one instance of \"null\" network is allowed");
-  request.driver = "overlay";
-  expect_create_fails(request, "plugin \"overlay\" not found");
+  request.driver = "macvlan";
+  expect_create_fails(request, "plugin \"macvlan\" not found");
 }
 
 TEST_F(CreateNetworkTest, SubnetRules) {

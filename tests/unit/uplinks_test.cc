@@ -37,8 +37,9 @@ TEST(UplinksTest, AutoPicksXdpOnlyWhereChecksumsAreComplete) {
   EXPECT_EQ(choose_uplink_hook(UplinkMode::kAuto, "mlx5_core", ""),
             (UplinkHook{true, "mlx5_core: native XDP, complete checksums"}));
   EXPECT_EQ(choose_uplink_hook(UplinkMode::kAuto, "virtio_net", "").xdp, true);
-  EXPECT_EQ(choose_uplink_hook(UplinkMode::kAuto, "bridge", ""),
-            (UplinkHook{false, "bridge: a software device: no native XDP with complete checksums"}));
+  EXPECT_EQ(
+      choose_uplink_hook(UplinkMode::kAuto, "bridge", ""),
+      (UplinkHook{false, "bridge: a software device: no native XDP with complete checksums"}));
   EXPECT_EQ(choose_uplink_hook(UplinkMode::kAuto, "bonding", "").xdp, false);
   EXPECT_EQ(choose_uplink_hook(UplinkMode::kAuto, "tun", "").xdp, false);
   EXPECT_EQ(choose_uplink_hook(UplinkMode::kAuto, "r8169", ""),

@@ -259,6 +259,11 @@ void apply_config(State& state, const Config& config, const std::vector<Cidr>& h
     at_entry(fmt::format("networks[{}] ({})", i, wanted.name), [&] {
       if (const Network* existing = work.network_by_name(wanted.name)) {
         check_existing_network(*existing, wanted);
+      } else if (wanted.driver == kDriverOverlay) {
+        // An overlay lives in the cluster store, not in one host's file.
+        throw UserError(
+            "driver: overlay networks are created with `bpfnetctl network create -d overlay` "
+            "on a bpfnetd with --store");
       } else {
         create_network(work, wanted, host_routes, ids, now);
       }

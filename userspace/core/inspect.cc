@@ -44,6 +44,13 @@ nlohmann::json container_ports(const State& state, const std::vector<const Endpo
   return {{"container", endpoints.front()->container}, {"bindings", bindings}};
 }
 
+// Docker shows an overlay network's VNI as its vxlanid_list option.
+nlohmann::json shown_options(const Network& network) {
+  nlohmann::json options = network.options;
+  if (network.overlay()) options[std::string(kVxlanIdListOption)] = std::to_string(network.vni);
+  return options;
+}
+
 }  // namespace
 
 nlohmann::json network_inspect(const State& state, const Network& network) {
@@ -76,7 +83,7 @@ nlohmann::json network_inspect(const State& state, const Network& network) {
       {"Name", network.name},
       {"Id", network.id},
       {"Created", network.created},
-      {"Scope", "local"},
+      {"Scope", network.overlay() ? "global" : "local"},
       {"Driver", network.driver},
       {"EnableIPv4", true},
       {"EnableIPv6", false},
@@ -88,7 +95,7 @@ nlohmann::json network_inspect(const State& state, const Network& network) {
       {"ConfigFrom", {{"Network", ""}}},
       {"ConfigOnly", false},
       {"Containers", containers},
-      {"Options", network.options},
+      {"Options", shown_options(network)},
       {"Labels", nlohmann::json::object()},
   };
 }

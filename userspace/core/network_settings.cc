@@ -89,7 +89,7 @@ Ipv4 parse_gateway(const std::string& text, const Cidr& subnet) {
 }
 
 void check_driver(const std::string& driver) {
-  if (driver == kDriverBridge) return;
+  if (driver == kDriverBridge || driver == kDriverOverlay) return;
   if (driver == kDriverHost) {
     throw UserError("only one instance of \"host\" network is allowed");
   }

@@ -29,9 +29,12 @@ struct NetworkOptions {
   bool icc = true;
   bool masquerade = true;
   Ipv4 host_binding_ipv4;  // 0.0.0.0: every host address
-  uint32_t mtu = 0;        // 0: not set, the kernel default applies
+  uint32_t mtu = 0;        // 0: not set, the host's default applies
 
-  uint32_t effective_mtu() const { return mtu == 0 ? kDefaultMtu : mtu; }
+  // `host_default`: what the host's uplinks can carry (HostFacts::default_mtu).
+  uint32_t effective_mtu(uint32_t host_default = kDefaultMtu) const {
+    return mtu == 0 ? host_default : mtu;
+  }
 
   bool operator==(const NetworkOptions&) const = default;
 };

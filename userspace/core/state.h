@@ -25,6 +25,14 @@ inline constexpr int kStateVersion = 1;
 inline constexpr std::string_view kDriverBridge = "bridge";
 inline constexpr std::string_view kDriverHost = "host";
 inline constexpr std::string_view kDriverNull = "null";  // what Docker shows for "none"
+// Spans the hosts of a cluster store (bpfnetd --store): the network and its
+// addresses live in the store, every host mirrors it into its own State.
+inline constexpr std::string_view kDriverOverlay = "overlay";
+// VXLAN network identifiers are 24 bits; 0 means none.
+inline constexpr uint32_t kMaxVni = (1u << 24) - 1;
+// Docker's option naming the VNI(s) of an overlay network.
+inline constexpr std::string_view kVxlanIdListOption =
+    "com.docker.network.driver.overlay.vxlanid_list";
 inline constexpr std::string_view kHostNetworkName = "host";
 inline constexpr std::string_view kNoneNetworkName = "none";
 
@@ -49,7 +57,10 @@ struct Network {
   // Docker's --aux-address NAME=IP: addresses of the subnet no endpoint or
   // service may take.
   std::map<std::string, Ipv4> aux_addresses;
+  // Overlay networks: the VXLAN network identifier the cluster gave it.
+  uint32_t vni = 0;
 
+  bool overlay() const { return driver == kDriverOverlay; }
   bool operator==(const Network&) const = default;
 };
 

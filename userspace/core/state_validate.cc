@@ -75,9 +75,16 @@ void validate_network(const Network& network, const StateItem& item) {
       item.fail("dummy_ifname", "a builtin network has no interface");
     return;
   }
-  if (network.driver != kDriverBridge) {
+  if (network.driver != kDriverBridge && !network.overlay()) {
     item.fail("driver", fmt::format("unsupported driver \"{}\"", network.driver));
   }
+  if (network.overlay() != (network.vni != 0)) {
+    item.fail("vni", network.overlay() ? "missing (every overlay network has one)"
+                                       : "only overlay networks have one");
+  }
+  if (network.vni > kMaxVni) item.fail("vni", outside_message(network.vni, 1, kMaxVni));
+  if (network.overlay() && network.docker)
+    item.fail("docker", "an overlay network is not Docker's");
   if (!network.subnet) item.fail("subnet", "missing (every bridge network has a subnet)");
   const Cidr& subnet = *network.subnet;
   if (!subnet.contains(network.gateway) || network.gateway == subnet.network() ||

@@ -108,7 +108,7 @@ int run(const Command& cmd, const Transport& transport, std::ostream& out, std::
   try {
     const Json result = transport(cmd.requests.at(0).to_json());
     out << render(cmd, result);
-    return 0;
+    return cmd.row->call.exit_status ? cmd.row->call.exit_status(result) : 0;
   } catch (const DaemonError& e) {
     print_daemon_error(err, e);
   } catch (const ClientError& e) {

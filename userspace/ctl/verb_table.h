@@ -82,6 +82,9 @@ struct DaemonCall {
   void (*build)(const VerbArgs& given, Command& cmd) = nullptr;
   // What stdout shows for the daemon's result. Throws BadResult (ctl/render.h).
   std::string (*render)(const Command& cmd, const Json& result) = nullptr;
+  // The exit status for a result the daemon gave (`doctor`: 1 when it found
+  // problems); none: 0.
+  int (*exit_status)(const Json& result) = nullptr;
 };
 
 struct VerbRow {

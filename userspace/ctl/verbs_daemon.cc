@@ -66,7 +66,14 @@ std::string render_stats(const Command& cmd, const Json& result) {
   const Json& endpoints =
       expect_array(result.contains("endpoints") ? result["endpoints"] : empty, "endpoints");
   const Json& drops = expect_array(result.contains("drops") ? result["drops"] : empty, "drops");
-  return endpoints_table(endpoints) + "\n" + drops_table(drops);
+  std::string out = endpoints_table(endpoints) + "\n" + drops_table(drops);
+  if (result.contains("masquerade") && result["masquerade"].is_object()) {
+    const Json& m = result["masquerade"];
+    out += fmt::format(
+        "\nMasquerade ports: {}-{} ({} ports), new flows refused for want of one: {}\n",
+        cell(m, "port_min"), cell(m, "port_max"), cell(m, "ports"), cell(m, "no_port_drops"));
+  }
+  return out;
 }
 
 std::string render_version(const Command& cmd, const Json& result) {
@@ -88,6 +95,29 @@ std::string render_version_without_daemon(const Command& cmd) {
   return cmd.output == Output::kTable ? render_client_version() : "";
 }
 
+std::string render_doctor(const Command& cmd, const Json& result) {
+  if (!result.is_object() || !result.contains("problems"))
+    throw BadResult("expected a doctor object, got: " + result.dump());
+  if (cmd.output == Output::kJson) return pretty_json(result);
+  const Json& problems = result["problems"];
+  if (!problems.is_array())
+    throw BadResult("expected an array of problems, got: " + problems.dump());
+  if (problems.empty()) return "OK: the state, the interfaces and the maps agree\n";
+  std::string out;
+  for (const Json& p : problems)
+    out += "DRIFT: " + (p.is_string() ? p.get<std::string>() : p.dump()) + "\n";
+  return out;
+}
+
+int doctor_status(const Json& result) { return result.value("ok", false) ? 0 : 1; }
+
+constexpr const char* kDoctorNotes =
+    "Checks, changing nothing: the state file's rules (every address given once, names\n"
+    "unique, limits), that every network and container has its interface with the\n"
+    "programs attached, that no interface bpfnet made is left over, and that every map\n"
+    "entry and Maglev table is what the state asks for. Prints OK, or one DRIFT line per\n"
+    "problem and exits 1. With -o json, prints {\"ok\", \"problems\"}.\n";
+
 }  // namespace
 
 std::string_view client_version() { return BPFNET_VERSION; }
@@ -103,6 +133,12 @@ std::vector<VerbRow> daemon_verbs() {
           .help = {"Show the client and daemon versions", "Show the client and daemon versions."},
           .call = {"ping", build_request_without_args, render_version},
           .without_daemon = render_version_without_daemon,
+      },
+      VerbRow{
+          .name = "doctor",
+          .help = {"Check that the state, interfaces and maps agree",
+                   "Check that the state, the interfaces and the maps agree.", kDoctorNotes},
+          .call = {"doctor", build_request_without_args, render_doctor, doctor_status},
       },
       VerbRow{
           .name = "stats",

@@ -8,6 +8,7 @@
 
 #include "core/engine.h"
 #include "core/error.h"
+#include "daemon/log.h"
 #include "daemon/requests.h"
 #include "datapath/conntrack.h"
 #include "datapath/projection.h"
@@ -15,8 +16,6 @@
 namespace bpfnet::daemon {
 
 namespace {
-
-void warn(const std::string& msg) { std::cerr << "bpfnetd: warning: " << msg << std::endl; }
 
 const core::Endpoint* find_endpoint(const core::State& s, const std::string& id) {
   for (const auto& ep : s.endpoints)
@@ -71,6 +70,15 @@ HostFacts Controller::host_facts(const core::State& state, bool strict) {
     }
   }
   facts.addresses = plumbing_.host_addresses();
+  if (!options_.underlay.empty()) {
+    try {
+      facts.underlay_mtu = plumbing_.uplink(options_.underlay).mtu;
+    } catch (const core::UserError& e) {
+      if (strict) throw;
+      warn(e.what());
+    }
+  }
+  if (cluster_) facts.remote_endpoints = cluster_->remote_endpoints();
   return facts;
 }
 
@@ -109,17 +117,14 @@ void Controller::attach_uplinks() {
 void Controller::write_maps(const core::State& state) {
   datapath::MapDelta delta =
       datapath::diff(datapath_->read_maps(), datapath::project(state, links_, host_));
-  if (delta.backends.deletes.empty()) {
-    datapath_->apply(delta);
-    write_tables(state);
-    return;
-  }
   // A backend leaves: the tables stop naming it before its entry goes.
-  datapath::MapDelta deletes;
-  deletes.backends.deletes.swap(delta.backends.deletes);
+  datapath::MapDelta backend_deletes;
+  backend_deletes.backends.deletes.swap(delta.backends.deletes);
   datapath_->apply(delta);
   write_tables(state);
-  datapath_->apply(deletes);
+  if (!backend_deletes.empty()) datapath_->apply(backend_deletes);
+  // Flows of containers and published ports that just went go with them.
+  datapath::purge_flows_of(*datapath_, delta);
 }
 
 std::set<uint32_t> Controller::unhealthy_backends() const {
@@ -254,21 +259,39 @@ void Controller::forget_dead_docker_endpoints() {
   }
 }
 
-void Controller::reconcile_all() {
-  host_ = host_facts(state_, /*strict=*/true);
-  attach_uplinks();
-  if (!options_.cgroup.empty()) datapath_->attach_cgroup(options_.cgroup, plumbing_.netns_cookie());
-  forget_dead_docker_endpoints();
-  converge(state_, state_, /*reattach=*/true);
+std::set<std::string> Controller::wanted_links(const core::State& state) {
   std::set<std::string> wanted;
-  for (const auto& net : state_.networks)
+  for (const auto& net : state.networks)
     if (!net.builtin) wanted.insert(net.dummy_ifname);
-  for (const auto& ep : state_.endpoints) {
+  for (const auto& ep : state.endpoints) {
     wanted.insert(ep.host_ifname);
     // Docker may not have moved the container side yet (or failed to: then
     // its Leave removes the pair).
     if (ep.docker) wanted.insert(ep.ifname);
   }
+  return wanted;
+}
+
+void Controller::reconcile_all() {
+  host_ = host_facts(state_, /*strict=*/true);
+  forget_dead_docker_endpoints();
+  converge(state_, state_, /*reattach=*/true);
+  attach_uplinks();
+  if (!options_.cgroup.empty()) datapath_->attach_cgroup(options_.cgroup, plumbing_.netns_cookie());
+  if (cluster_)
+    datapath_->attach_overlay(
+        plumbing_.ensure_vxlan_device(host_.underlay_mtu ? host_.underlay_mtu : core::kDefaultMtu),
+        cluster_->host().underlay.value);
+  const core::PortEnvironment ports = plumbing_.port_environment();
+  nat_ports_ = core::masquerade_ports(ports.ephemeral_low, ports.ephemeral_high);
+  if (nat_ports_ == core::kDefaultNatPorts)
+    warn(
+        fmt::format("ip_local_port_range {}-{} leaves fewer than {} ports outside it: masquerade "
+                    "uses {}-{}, which host sockets may use too",
+                    ports.ephemeral_low, ports.ephemeral_high, core::kMinNatPorts, nat_ports_.min,
+                    nat_ports_.max));
+  datapath_->set_nat_ports(nat_ports_.min, nat_ports_.max);
+  const std::set<std::string> wanted = wanted_links(state_);
   for (const auto& name : plumbing_.managed_links()) {
     if (wanted.contains(name)) continue;
     warn("removing " + name + ": not in the persisted state");
@@ -285,9 +308,15 @@ void Controller::reconcile_all() {
   update_health_targets();
 }
 
+core::Network Controller::sized(const core::Network& net) const {
+  core::Network out = net;
+  out.parsed.mtu = net.parsed.effective_mtu(host_.default_mtu_of(net));
+  return out;
+}
+
 void Controller::converge(const core::State& from, const core::State& to, bool reattach) {
   for (const auto& net : to.networks)
-    if (!net.builtin) plumbing_.ensure_network(net);
+    if (!net.builtin) plumbing_.ensure_network(sized(net));
 
   for (const auto& ep : from.endpoints) {
     const core::Endpoint* next = find_endpoint(to, ep.id);
@@ -307,6 +336,7 @@ void Controller::converge(const core::State& from, const core::State& to, bool r
     }
   }
 
+  std::vector<uint32_t> to_attach;
   for (const auto& ep : to.endpoints) {
     if (!ep.plumbed()) {
       links_.erase(ep.id);
@@ -324,7 +354,7 @@ void Controller::converge(const core::State& from, const core::State& to, bool r
         links_.erase(ep.id);
         continue;
       }
-      link = plumbing_.plumb_docker_endpoint(*to.network_by_id(ep.network_id), ep);
+      link = plumbing_.plumb_docker_endpoint(sized(*to.network_by_id(ep.network_id)), ep);
       fresh = true;
     }
     if (!link) {
@@ -337,15 +367,18 @@ void Controller::converge(const core::State& from, const core::State& to, bool r
         continue;
       }
       const core::Network& net = *to.network_by_id(ep.network_id);
-      link = plumbing_.plumb_endpoint(net, ep, wants_default_route(to, ep));
+      link = plumbing_.plumb_endpoint(sized(net), ep, wants_default_route(to, ep));
       fresh = true;
     }
     if (fresh || reattach || !datapath_->endpoint_attached(link->ifindex))
-      datapath_->attach_endpoint(link->ifindex);
+      to_attach.push_back(link->ifindex);
     links_[ep.id] = *link;
   }
 
+  // Maps first, programs after: a program swapped in (a new build, perhaps
+  // with maps recreated empty at load) finds every entry already there.
   write_maps(to);
+  for (uint32_t ifindex : to_attach) datapath_->attach_endpoint(ifindex);
 
   for (const auto& net : from.networks)
     if (!net.builtin && !to.network_by_id(net.id)) plumbing_.remove_network(net);
@@ -384,6 +417,7 @@ nlohmann::json Controller::handle(const std::string& op, const nlohmann::json& a
 void Controller::tick(uint64_t now_ns) {
   if (checker_)
     for (const auto& r : checker_->take_results()) record_health(r);
+  sync_cluster();
   if (last_gc_ns_ != 0 && now_ns - last_gc_ns_ < gc_interval_ns) return;
   last_gc_ns_ = now_ns;
   datapath::gc_conntrack(*datapath_, now_ns);

@@ -19,9 +19,11 @@
 
 #include "core/config.h"
 #include "core/health.h"
+#include "core/nat_ports.h"
 #include "core/service.h"
 #include "core/state.h"
 #include "core/uplinks.h"
+#include "daemon/cluster.h"
 #include "daemon/health_checker.h"
 #include "daemon/plumbing.h"
 #include "daemon/state_store.h"
@@ -38,6 +40,9 @@ struct ControllerOptions {
   std::vector<std::string> uplinks;
   bool xdp = true;     // false: --no-xdp, every `auto` uplink gets tc only
   std::string cgroup;  // cgroup v2 dir for socket hooks; empty: none
+  // --underlay: the interface overlay traffic leaves by (its MTU sizes
+  // overlay networks); empty: none, or given by address only.
+  std::string underlay;
 };
 
 // An uplink as `bpfnetctl uplink ls` shows it: the hook it got and why.
@@ -88,6 +93,7 @@ class Controller {
   core::PortEnvironment port_environment() { return plumbing_.port_environment(); }
   std::vector<core::Cidr> host_routes() { return plumbing_.host_routes(); }
   void check_netns(const std::string& netns) { plumbing_.check_netns(netns); }
+  Plumbing& plumbing() { return plumbing_; }
   core::IdSource& ids() { return ids_; }
   std::string now() { return now_(); }
 
@@ -95,11 +101,37 @@ class Controller {
   // each plumbed endpoint, and each backend's health and flows.
   datapath::DatapathPort& datapath() { return *datapath_; }
   const std::map<std::string, HostLink>& links() const { return links_; }
+  // The masquerade source ports, from the host's ip_local_port_range at start.
+  core::NatPortSpan nat_ports() const { return nat_ports_; }
   std::map<uint32_t, core::BackendRuntime> backend_runtime();
 
   const core::State& state() const { return state_; }
   // Every uplink, by name, as of the last reconcile (or uplink change).
   const std::vector<UplinkStatus>& uplinks() const { return uplinks_; }
+
+  // What disagrees between the state, the host's links and the maps (the
+  // `doctor` request): one line per problem, none when all agree. Reads
+  // only: it changes nothing. (daemon/doctor.cc)
+  std::vector<std::string> doctor();
+
+  // --- The cluster (bpfnetd --store; daemon/controller_cluster.cc) ---------
+  void set_cluster(Cluster* cluster) { cluster_ = cluster; }
+  // Overlay networks: created and removed in the store first, then mirrored
+  // here (as every other host mirrors them from its view); addresses taken
+  // cluster-wide, endpoints published for the other hosts' tunnel maps.
+  // Without a cluster, each throws UserError naming --store.
+  std::string create_overlay_network(const core::NetworkCreate& request);
+  void remove_overlay_network(const core::Network& network);
+  std::string connect_overlay(core::ConnectRequest request, const core::Network& network);
+  void disconnect_overlay(const core::Endpoint& endpoint);
+  // `network inspect` of an overlay network: each container says its host,
+  // and the other hosts' containers are listed too.
+  void describe_overlay(const core::Network& network, nlohmann::json& inspect) const;
+  // Joins the cluster once the store answers, then keeps the mirrored
+  // networks and the tunnel map as the cluster says (each tick).
+  void sync_cluster();
+  // Graceful stop: this host's records leave the cluster at once.
+  void leave_cluster();
 
   // Periodic work: conntrack GC, host address changes. `now_ns` is
   // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns().
@@ -110,7 +142,15 @@ class Controller {
   // Docker endpoints whose veth went while bpfnetd was down (see reconcile_all).
   void forget_dead_docker_endpoints();
   void converge(const core::State& from, const core::State& to, bool reattach);
+  // `net` with its MTU resolved (its own, else what the uplinks carry), as
+  // its interfaces are created.
+  core::Network sized(const core::Network& net) const;
   std::vector<core::UplinkSpec> uplink_specs(const core::State& state) const;
+  // Every interface bpfnet made in the host namespace that `state` accounts for.
+  static std::set<std::string> wanted_links(const core::State& state);
+  // doctor()'s parts.
+  void check_links(std::vector<std::string>& problems);
+  void check_maps(std::vector<std::string>& problems);
   // `strict`: a missing uplink is an error (start); else it is skipped
   // with a warning until it comes back (periodic refresh).
   HostFacts host_facts(const core::State& state, bool strict);
@@ -131,10 +171,21 @@ class Controller {
   core::State state_;
   std::map<std::string, HostLink> links_;  // endpoint id -> its host veth
   HostFacts host_;                         // as of the last reconcile/tick
+  core::NatPortSpan nat_ports_;            // written to the datapath by reconcile_all
   std::vector<UplinkStatus> uplinks_;      // the hooks attach_uplinks() chose
   HealthChecker* checker_ = nullptr;
   std::map<uint32_t, core::HealthState> health_;  // by backend id
   uint64_t last_gc_ns_ = 0;
+  Cluster* cluster_ = nullptr;
+  std::vector<core::Cidr> published_subnets_;  // as last told to the cluster
+  std::string cluster_problem_;                // the last warning, not repeated
+
+  Cluster& require_cluster();
+  std::vector<core::Cidr> local_subnets() const;
+  // After joining: this host's overlay endpoints, published again (a new
+  // lease) or taken over (the saved one); one another host took is dropped.
+  void republish_endpoints();
+  void drop_overlay_endpoints(const std::vector<std::string>& endpoint_ids, const std::string& why);
 
  public:
   uint64_t gc_interval_ns = 5'000'000'000ULL;

@@ -27,6 +27,8 @@
 #include "daemon/server.h"
 #include "daemon/state_store.h"
 #include "datapath/datapath.h"
+#include "store/etcd_store.h"
+#include "store/store_url.h"
 
 namespace po = boost::program_options;
 using namespace bpfnet;
@@ -55,6 +57,12 @@ std::string rfc3339_now() {
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
   return fmt::format("{}.{:09d}Z", buf, nanos);
+}
+
+std::string local_host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) throw std::runtime_error("gethostname failed");
+  return name;
 }
 
 // Where cgroup v2 is mounted (/proc/self/mountinfo), or "" if nowhere.
@@ -95,6 +103,8 @@ core::Config read_config(const std::string& path) {
 int run(int argc, char** argv) {
   std::string config_path, state_dir, bpffs, socket_path, cgroup, plugin_name, plugin_socket;
   std::vector<std::string> uplinks;
+  std::string store_url, host_name, underlay, underlay_ip;
+  int lease_ttl_s = 10;
   uint32_t ct_max = 0;
   int gc_interval_ms = 5000;
   po::options_description desc("Usage: bpfnetd [options]");
@@ -121,7 +131,17 @@ int run(int argc, char** argv) {
       "also serve Docker's network-driver plugin protocol, as driver NAME (default bpfnet: "
       "`docker network create -d bpfnet`), on /run/docker/plugins/NAME.sock")(
       "docker-plugin-socket", po::value(&plugin_socket),
-      "the plugin's socket, instead of /run/docker/plugins/NAME.sock (implies --docker-plugin)");
+      "the plugin's socket, instead of /run/docker/plugins/NAME.sock (implies --docker-plugin)")(
+      "store", po::value(&store_url),
+      "etcd://HOST[:PORT][,HOST[:PORT]...]: the cluster store; enables overlay networks")(
+      "host-name", po::value(&host_name), "this host's name in the cluster (default: hostname)")(
+      "underlay", po::value(&underlay),
+      "the interface overlay traffic leaves by: its address is this host's in the cluster, "
+      "its MTU sizes overlay networks")(
+      "underlay-ip", po::value(&underlay_ip),
+      "this host's address in the cluster (default: --underlay's first IPv4 address)")(
+      "store-lease-ttl", po::value(&lease_ttl_s)->default_value(10),
+      "seconds after which a host that stopped answering leaves the cluster");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
@@ -168,6 +188,29 @@ int run(int argc, char** argv) {
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // After the signal mask: gRPC starts threads, which must not take SIGTERM.
+  std::unique_ptr<store::EtcdStore> etcd;
+  if (!store_url.empty()) {
+    try {
+      etcd = std::make_unique<store::EtcdStore>(
+          store::EtcdOptions{.endpoints = store::parse_store_url(store_url)});
+    } catch (const core::UserError& e) {
+      std::cerr << fmt::format("bpfnetd: --store: {}\n", e.what());
+      return 2;
+    }
+    if (underlay.empty() && underlay_ip.empty()) {
+      std::cerr << "bpfnetd: --store needs --underlay IFACE or --underlay-ip IP\n";
+      return 2;
+    }
+    if (lease_ttl_s < 2 || lease_ttl_s > 3600) {
+      std::cerr << "bpfnetd: --store-lease-ttl: expected 2..3600 seconds\n";
+      return 2;
+    }
+  } else if (!host_name.empty() || !underlay.empty() || !underlay_ip.empty()) {
+    std::cerr << "bpfnetd: --host-name, --underlay and --underlay-ip need --store\n";
+    return 2;
+  }
+
   // 1. Validate everything (state file, config, namespaces) before touching anything.
   std::optional<core::Config> config;
   if (!config_path.empty()) config = read_config(config_path);
@@ -178,15 +221,32 @@ int run(int argc, char** argv) {
   copts.uplinks = uplinks;
   copts.xdp = !vm.count("no-xdp");
   copts.cgroup = cgroup == "none" ? "" : cgroup.empty() ? cgroup2_root() : cgroup;
+  copts.underlay = underlay;
   if (copts.cgroup.empty() && cgroup != "none")
     std::cerr << "bpfnetd: warning: no cgroup v2 mount found: host processes cannot reach "
                  "published ports through 127.0.0.1 (pass --cgroup)"
               << std::endl;
   daemon::Controller controller(store, plumbing, ids, rfc3339_now, copts);
   controller.load(config);
+  std::unique_ptr<daemon::Cluster> cluster;
+  if (etcd) {
+    daemon::ClusterOptions cl;
+    cl.host.name = host_name.empty() ? local_host_name() : host_name;
+    cl.host.underlay =
+        underlay_ip.empty() ? plumbing.uplink(underlay).ip : core::Ipv4::parse(underlay_ip);
+    cl.lease_ttl = std::chrono::seconds(lease_ttl_s);
+    cl.lease_file = state_dir + "/cluster-lease";
+    cluster = std::make_unique<daemon::Cluster>(*etcd, std::move(cl));
+    controller.set_cluster(cluster.get());
+  }
 
   // 2. Load programs (reusing pinned maps), reconcile, persist.
   datapath::Datapath dp(datapath::DatapathOptions{bpffs, ct_max});
+  for (const auto& r : dp.replaced_pins())
+    std::cerr << fmt::format(
+                     "bpfnetd: pinned map {} has another build's layout ({}): recreated, {}\n",
+                     r.name, r.why, r.cost)
+              << std::flush;
   controller.set_datapath(dp);
   controller.gc_interval_ns = uint64_t(gc_interval_ms) * 1000000ULL;
   daemon::HealthChecker checker;
@@ -213,6 +273,9 @@ int run(int argc, char** argv) {
     // plugin meanwhile wait for the reconcile.
     std::lock_guard lock(controller_lock);
     controller.reconcile_all();
+    // Joins now if the store answers; else the periodic work keeps trying
+    // while the datapath forwards as it is.
+    controller.sync_cluster();
   }
   std::cerr << fmt::format(
                    "bpfnetd: ready: {} networks, {} endpoints; socket {}; maps in {}{}",
@@ -240,6 +303,10 @@ int run(int argc, char** argv) {
       },
       /*tick_ms=*/200);
   sd_notify(0, "STOPPING=1");
+  {
+    std::lock_guard lock(controller_lock);
+    controller.leave_cluster();
+  }
   return 0;
 }
 

@@ -20,6 +20,10 @@ constexpr std::string_view kNetworkPrefix = "bn-";
 // "bnc" (a Docker endpoint's) until Docker moves it into the sandbox.
 constexpr std::string_view kPeerPrefix = "bnp";
 constexpr std::string_view kDockerPeerPrefix = "bnc";
+// The VXLAN device of overlay networks (bpfnetd --store); kept when a start
+// finds it, whatever the state says: cross-host flows go through it.
+constexpr std::string_view kVxlanDevice = "bpfnet_vxlan";
+constexpr uint16_t kVxlanPort = 4789;  // IANA's VXLAN port, Docker's default
 
 // Temporary name of the container end until it is moved and renamed.
 std::string peer_name(const core::Endpoint& ep) {
@@ -45,6 +49,12 @@ void NetlinkPlumbing::check_netns(const std::string& netns) {
   } catch (const netlink::NetlinkError& e) {
     throw core::UserError(e.what());
   }
+}
+
+void NetlinkPlumbing::loopback_only(const std::string& netns) {
+  check_netns(netns);
+  netlink::NetnsHandle ns(netns);
+  netlink::Netlink(ns).set_up("lo");
 }
 
 bool NetlinkPlumbing::netns_exists(const std::string& netns) {
@@ -147,13 +157,21 @@ std::vector<std::string> NetlinkPlumbing::managed_links() {
 
 void NetlinkPlumbing::delete_link(const std::string& name) { host_.delete_link(name); }
 
+uint32_t NetlinkPlumbing::ensure_vxlan_device(unsigned mtu) {
+  return host_.ensure_vxlan_device(kVxlanDevice, kVxlanPort, mtu).ifindex;
+}
+
 UplinkInfo NetlinkPlumbing::uplink(const std::string& name) {
   auto li = host_.find_link(name);
   if (!li) throw core::UserError(fmt::format("uplink {}: no such interface", name));
   auto addrs = host_.list_addresses(name);
   if (addrs.empty()) throw core::UserError(fmt::format("uplink {}: has no IPv4 address", name));
-  return UplinkInfo{static_cast<uint32_t>(li->ifindex), core::Ipv4{addrs.front().addr}, li->mac,
-                    name, netlink::driver_name(name)};
+  return UplinkInfo{static_cast<uint32_t>(li->ifindex),
+                    core::Ipv4{addrs.front().addr},
+                    li->mac,
+                    name,
+                    netlink::driver_name(name),
+                    li->mtu};
 }
 
 std::vector<core::Ipv4> NetlinkPlumbing::host_addresses() {

@@ -14,6 +14,7 @@ class NetlinkPlumbing final : public Plumbing {
   std::vector<core::Cidr> host_routes() override;
   void check_netns(const std::string& netns) override;
   bool netns_exists(const std::string& netns) override;
+  void loopback_only(const std::string& netns) override;
   void ensure_network(const core::Network& network) override;
   void remove_network(const core::Network& network) override;
   std::optional<HostLink> host_link(const std::string& host_ifname) override;
@@ -26,6 +27,7 @@ class NetlinkPlumbing final : public Plumbing {
   std::vector<std::string> managed_links() override;
   void delete_link(const std::string& name) override;
   UplinkInfo uplink(const std::string& name) override;
+  uint32_t ensure_vxlan_device(unsigned mtu) override;
   std::vector<core::Ipv4> host_addresses() override;
   void enable_forwarding() override;
   uint64_t netns_cookie() override;

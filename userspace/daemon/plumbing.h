@@ -27,6 +27,8 @@ class Plumbing {
   // Throws core::UserError when the namespace does not exist.
   virtual void check_netns(const std::string& netns) = 0;
   virtual bool netns_exists(const std::string& netns) = 0;
+  // `network connect none`: the namespace's loopback up, nothing else.
+  virtual void loopback_only(const std::string& netns) = 0;
   // The network's host-side interface holding the gateway address. Idempotent.
   virtual void ensure_network(const core::Network& network) = 0;
   virtual void remove_network(const core::Network& network) = 0;
@@ -54,6 +56,9 @@ class Plumbing {
 
   // Throws core::UserError when the interface does not exist or has no IPv4 address.
   virtual UplinkInfo uplink(const std::string& name) = 0;
+  // The collect-metadata VXLAN device overlay networks tunnel through
+  // (kVxlanDevice, UDP 4789), created or resized to `mtu`; its ifindex.
+  virtual uint32_t ensure_vxlan_device(unsigned mtu) = 0;
   // Every IPv4 address of the host namespace (published ports answer on them).
   virtual std::vector<core::Ipv4> host_addresses() = 0;
   // net.ipv4.ip_forward=1: needed to route between containers and uplinks.

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/inspect.h"
 #include "core/json_fields.h"
+#include "core/names.h"
 #include "core/service.h"
 #include "datapath/conntrack.h"
 #include "datapath/counters.h"
@@ -57,8 +58,24 @@ json stats(Controller& ctl, core::JsonFields&) {
         json{{"reason", d.reason}, {"code", d.code}, {"packets", d.packets}, {"bytes", d.bytes}});
   const datapath::ConntrackUsage ct = datapath::conntrack_usage(ctl.datapath());
   json conntrack{{"entries", ct.entries}, {"capacity", ct.capacity}, {"pressure", ct.pressure()}};
-  return json{
-      {"endpoints", endpoint_stats(ctl, counters)}, {"drops", drops}, {"conntrack", conntrack}};
+  // Masquerade's port span and how many new flows found no free port in it.
+  uint64_t exhausted = 0;
+  for (const auto& d : counters.drops)
+    if (d.reason == "nat-no-port") exhausted = d.packets;  // names are stable (bpfnet_abi.h)
+  const core::NatPortSpan nat = ctl.nat_ports();
+  json masquerade{{"port_min", nat.min},
+                  {"port_max", nat.max},
+                  {"ports", nat.size()},
+                  {"no_port_drops", exhausted}};
+  return json{{"endpoints", endpoint_stats(ctl, counters)},
+              {"drops", drops},
+              {"conntrack", conntrack},
+              {"masquerade", masquerade}};
+}
+
+json doctor(Controller& ctl, core::JsonFields&) {
+  const std::vector<std::string> problems = ctl.doctor();
+  return json{{"ok", problems.empty()}, {"problems", problems}};
 }
 
 json uplink_ls(Controller& ctl, core::JsonFields&) {
@@ -83,9 +100,12 @@ json uplink_ls(Controller& ctl, core::JsonFields&) {
 json network_create(Controller& ctl, core::JsonFields& args) {
   const core::NetworkCreate req = core::read_network_create(args);
   std::string id;
-  ctl.update([&](core::State& next) {
-    id = core::create_network(next, req, ctl.host_routes(), ctl.ids(), ctl.now()).id;
-  });
+  if (req.driver == core::kDriverOverlay)
+    id = ctl.create_overlay_network(req);
+  else
+    ctl.update([&](core::State& next) {
+      id = core::create_network(next, req, ctl.host_routes(), ctl.ids(), ctl.now()).id;
+    });
   return core::network_inspect(ctl.state(), *ctl.state().network_by_id(id));
 }
 
@@ -99,14 +119,41 @@ json network_ls(Controller& ctl, core::JsonFields&) {
 }
 
 json network_inspect(Controller& ctl, core::JsonFields& args) {
-  return core::network_inspect(ctl.state(), ctl.state().get_network(args.required_string("name")));
+  const core::Network& net = ctl.state().get_network(args.required_string("name"));
+  json out = core::network_inspect(ctl.state(), net);
+  if (net.overlay()) ctl.describe_overlay(net, out);
+  return out;
 }
 
 json network_rm(Controller& ctl, core::JsonFields& args) {
+  const core::Network& net = ctl.state().get_network(args.required_string("name"));
+  if (net.overlay()) {
+    std::string overlay_id = net.id;
+    ctl.remove_overlay_network(net);
+    return json{{"id", overlay_id}};
+  }
   std::string id;
   ctl.update(
       [&](core::State& next) { id = core::remove_network(next, args.required_string("name")).id; });
   return json{{"id", id}};
+}
+
+// Docker's builtin networks take no endpoint: "none" is a namespace with
+// loopback only (bpfnet brings it up and records nothing: there is nothing
+// of bpfnet's in it), "host" is the host's own namespace.
+json connect_builtin(Controller& ctl, const core::Network& net, const core::ConnectRequest& req) {
+  if (net.name == core::kHostNetworkName)
+    throw core::UserError(
+        "a container on the host network shares the host's network namespace: there is nothing "
+        "to connect (run it in the host's namespace instead)");
+  core::validate_container_name(req.container);
+  if (auto eps = ctl.state().endpoints_of_container(req.container); !eps.empty())
+    throw core::UserError(fmt::format(
+        "container {} is connected to network {}: a container on none has loopback only "
+        "(disconnect it first)",
+        req.container, ctl.state().network_by_id(eps.front()->network_id)->name));
+  ctl.plumbing().loopback_only(req.netns);
+  return json{{"container", req.container}, {"network", net.name}, {"netns", req.netns}};
 }
 
 json network_connect(Controller& ctl, core::JsonFields& args) {
@@ -116,20 +163,30 @@ json network_connect(Controller& ctl, core::JsonFields& args) {
   req.netns = args.required_string("netns");
   req.ip = args.optional_string("ip");
   req.mac = args.optional_string("mac");
+  if (const core::Network& net = ctl.state().get_network(req.network); net.builtin)
+    return connect_builtin(ctl, net, req);
   std::string id;
-  ctl.update([&](core::State& next) {
-    id = core::connect(next, req, ctl.ids()).id;
-    ctl.check_netns(req.netns);
-  });
+  if (const core::Network& net = ctl.state().get_network(req.network); net.overlay())
+    id = ctl.connect_overlay(req, net);
+  else
+    ctl.update([&](core::State& next) {
+      id = core::connect(next, req, ctl.ids()).id;
+      ctl.check_netns(req.netns);
+    });
   for (const auto& ep : ctl.state().endpoints)
     if (ep.id == id) return core::endpoint_json(ctl.state(), ep);
   return json::object();
 }
 
 json network_disconnect(Controller& ctl, core::JsonFields& args) {
-  ctl.update([&](core::State& next) {
-    core::remove_endpoint(next, args.required_string("network"), args.required_string("container"));
-  });
+  const std::string network = args.required_string("network");
+  const std::string container = args.required_string("container");
+  const core::Network& net = ctl.state().get_network(network);
+  if (const core::Endpoint* ep = ctl.state().endpoint(net.id, container); ep && net.overlay()) {
+    ctl.disconnect_overlay(*ep);
+    return json::object();
+  }
+  ctl.update([&](core::State& next) { core::remove_endpoint(next, network, container); });
   return json::object();
 }
 
@@ -232,6 +289,7 @@ json service_rm(Controller& ctl, core::JsonFields& args) {
 constexpr RequestRow kRequests[] = {
     {"ping", ping},
     {"stats", stats},
+    {"doctor", doctor},
     {"uplink.ls", uplink_ls},
     {"network.create", network_create},
     {"network.ls", network_ls},

@@ -42,12 +42,12 @@ struct NetworkCodec : U32KeyCodec {
                     .gateway = htonl(n.gateway),
                     .flags = n.flags,
                     .mtu = n.mtu,
-                    .pad = 0};
+                    .vni = n.vni};
   }
   static std::pair<uint32_t, NetworkEntry> decode(AbiKey index, const AbiValue& v) {
     auto prefix_len = static_cast<uint8_t>(__builtin_popcount(ntohl(v.mask)));
-    return {index,
-            NetworkEntry{index, ntohl(v.subnet), prefix_len, ntohl(v.gateway), v.flags, v.mtu}};
+    return {index, NetworkEntry{index, ntohl(v.subnet), prefix_len, ntohl(v.gateway), v.flags,
+                                v.mtu, v.vni}};
   }
 };
 
@@ -170,6 +170,23 @@ struct ServiceCodec : FrontendKeyCodec<bpfnet_svc_key, &bpfnet_svc_key::vip> {
   }
 };
 
+struct TunnelCodec {
+  static constexpr const char* kWhat = "tunnel to remote endpoint";
+  using AbiKey = __be32;
+  using AbiValue = struct bpfnet_tunnel;
+  static AbiKey key(uint32_t ip) { return htonl(ip); }
+  static AbiValue value(const TunnelEntry& t) {
+    AbiValue v{.remote = htonl(t.remote), .vni = t.vni, .network = t.network, .mac = {}, .pad = 0};
+    std::memcpy(v.mac, t.mac.data(), 6);
+    return v;
+  }
+  static std::pair<uint32_t, TunnelEntry> decode(AbiKey ip, const AbiValue& v) {
+    TunnelEntry t{ntohl(ip), ntohl(v.remote), v.vni, v.network, {}};
+    std::memcpy(t.mac.data(), v.mac, 6);
+    return {t.ip, t};
+  }
+};
+
 struct BackendCodec : U32KeyCodec {
   static constexpr const char* kWhat = "backend";
   using AbiValue = struct bpfnet_backend;
@@ -230,6 +247,7 @@ void for_each_config_map(endpoint_bpf* skel, Fn&& fn) {
   fn(ServiceCodec{}, m.bpfnet_svc, &MapContents::services, &MapDelta::services);
   fn(AddressKeyedCodec<kServiceVip>{}, m.bpfnet_vips, &MapContents::vips, &MapDelta::vips);
   fn(BackendCodec{}, m.bpfnet_backends, &MapContents::backends, &MapDelta::backends);
+  fn(TunnelCodec{}, m.bpfnet_tunnels, &MapContents::tunnels, &MapDelta::tunnels);
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ void purge_lb_flows_to(DatapathPort& port, const std::set<uint32_t>& backend_ips
   if (backend_ips.empty()) return;
   std::vector<CtKey> doomed;
   for (const auto& e : port.read_conntrack()) {
-    if (is_lb_forward(e) && backend_ips.contains(e.rewrite_daddr)) {
+    if (is_lb_forward(e) && backend_ips.contains(e.rewrite.daddr)) {
       doomed.push_back(e.key);
       doomed.push_back(e.peer);
     }
@@ -46,8 +46,39 @@ void purge_lb_flows_to(DatapathPort& port, const std::set<uint32_t>& backend_ips
 std::map<uint32_t, uint64_t> lb_flows_by_backend(DatapathPort& port) {
   std::map<uint32_t, uint64_t> flows;
   for (const auto& e : port.read_conntrack())
-    if (is_lb_forward(e)) flows[e.rewrite_daddr]++;
+    if (is_lb_forward(e)) flows[e.rewrite.daddr]++;
   return flows;
+}
+
+void purge_flows_of(DatapathPort& port, const MapDelta& applied) {
+  std::set<uint32_t> gone_ips;
+  for (const auto& [ip, ep] : applied.endpoints_by_ip.deletes) gone_ips.insert(ip);
+  // Still an endpoint (the same address on a recreated veth): its flows stay.
+  for (const auto& [ip, ep] : applied.endpoints_by_ip.upserts) gone_ips.erase(ip);
+  std::set<PortMapKey> gone_ports;
+  for (const auto& [key, pm] : applied.portmaps.deletes) gone_ports.insert(key);
+  for (const auto& [key, pm] : applied.portmaps.upserts) gone_ports.erase(key);
+  if (gone_ips.empty() && gone_ports.empty()) return;
+
+  // A published port's flows arrived on (host address or any, port, proto).
+  auto via_gone_port = [&](const CtEntry& e) {
+    if (!(e.flags & BPFNET_CT_F_DNAT) || (e.flags & BPFNET_CT_F_REPLY)) return false;
+    const CtTuple& t = e.tuple;
+    return gone_ports.contains(PortMapKey{t.daddr, t.dport, t.proto}) ||
+           gone_ports.contains(PortMapKey{0, t.dport, t.proto});
+  };
+  auto of_gone_ip = [&](const CtEntry& e) {
+    return gone_ips.contains(e.tuple.saddr) || gone_ips.contains(e.tuple.daddr) ||
+           gone_ips.contains(e.rewrite.saddr) || gone_ips.contains(e.rewrite.daddr);
+  };
+  std::set<CtKey> doomed;  // both halves often match: each key once
+  for (const auto& e : port.read_conntrack()) {
+    if (via_gone_port(e) || of_gone_ip(e)) {
+      doomed.insert(e.key);
+      doomed.insert(e.peer);
+    }
+  }
+  port.delete_conntrack({doomed.begin(), doomed.end()});
 }
 
 ConntrackUsage conntrack_usage(DatapathPort& port) {

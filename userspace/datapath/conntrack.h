@@ -25,6 +25,12 @@ void purge_lb_flows_to(DatapathPort& port, const std::set<uint32_t>& backend_ips
 // Load-balanced flows by backend address (host order).
 std::map<uint32_t, uint64_t> lb_flows_by_backend(DatapathPort& port);
 
+// After `applied` was written to the maps: drops both halves of every flow
+// of an address that is no longer a container's (disconnected, or its
+// namespace gone) and of every published port that was removed, so a
+// reused address or port never inherits them.
+void purge_flows_of(DatapathPort& port, const MapDelta& applied);
+
 struct ConntrackUsage {
   size_t entries = 0;
   uint32_t capacity = 0;

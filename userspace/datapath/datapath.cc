@@ -20,7 +20,9 @@
 
 #include "bpfnet_abi.h"
 #include "datapath/bpf_calls.h"
+#include "datapath/pinned_maps.h"
 #include "endpoint_bpf.skel.h"
+#include "overlay_bpf.skel.h"
 #include "sock_bpf.skel.h"
 #include "uplink_bpf.skel.h"
 
@@ -101,15 +103,14 @@ Skel* open_and_load(const char* name, const bpf_object_open_opts* opts, bool pin
   return skel;
 }
 
-// The pinned map's info; value_size 0 if there is none.
-struct bpf_map_info pinned_info(const std::string& path) {
-  struct bpf_map_info info {};
+uint32_t pinned_max_entries(const std::string& path) {
   int fd = bpf_obj_get(path.c_str());
-  if (fd < 0) return info;
+  if (fd < 0) return 0;
+  struct bpf_map_info info {};
   uint32_t len = sizeof(info);
-  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) info = {};
+  int err = bpf_obj_get_info_by_fd(fd, &info, &len);
   close(fd);
-  return info;
+  return err ? 0 : info.max_entries;
 }
 
 }  // namespace
@@ -127,35 +128,34 @@ Datapath::Datapath(const DatapathOptions& opts) : pin_dir_(opts.pin_dir) {
       // Loading reuses every map pinned under pin_dir (a restart keeps
       // conntrack, counters and configuration); a pinned conntrack map keeps
       // the size it was created with.
-      // A conntrack pinned by a bpfnetd of another layout (BPFNET_ABI_VERSION)
-      // cannot be reused: its flows are dropped once, at the upgrade, rather
-      // than the daemon failing to start.
       const char* pinned_ct = bpf_map__pin_path(s->maps.bpfnet_ct);
-      struct bpf_map_info pinned {};
-      if (pinned_ct) pinned = pinned_info(pinned_ct);
-      if (pinned.value_size && pinned.value_size != sizeof(struct bpfnet_ct_value)) {
-        if (unlink(pinned_ct) != 0)
-          throw DatapathError(
-              fmt::format("remove {} of an older layout: {}", pinned_ct, errstr(errno)));
-        pinned = {};
-      }
-      bpf_map__set_max_entries(s->maps.bpfnet_ct, pinned.value_size ? pinned.max_entries : ct_max);
+      const uint32_t pinned = pinned_ct ? pinned_max_entries(pinned_ct) : 0;
+      bpf_map__set_max_entries(s->maps.bpfnet_ct, pinned ? pinned : ct_max);
+      // The endpoint object owns every pinned map (the others reuse its
+      // maps): pins of another layout (an older build) are set aside here.
+      if (pin) replaced_ = set_aside_incompatible_pins(s->obj);
     });
     uplink_ = open_and_load<uplink_bpf>("uplink", &open_opts, pin,
                                         [&](uplink_bpf* s) { share_maps(endpoint_->obj, s->obj); });
     sock_ = open_and_load<sock_bpf>("sock", &open_opts, pin,
                                     [&](sock_bpf* s) { share_maps(endpoint_->obj, s->obj); });
+    overlay_ = open_and_load<overlay_bpf>(
+        "overlay", &open_opts, pin, [&](overlay_bpf* s) { share_maps(endpoint_->obj, s->obj); });
   } catch (...) {
+    if (sock_) sock_bpf::destroy(sock_);
     if (uplink_) uplink_bpf::destroy(uplink_);
     if (endpoint_) endpoint_bpf::destroy(endpoint_);
+    restore_set_aside(replaced_);  // nothing changed: the old maps stay pinned
     throw;
   }
+  drop_set_aside(replaced_);
 }
 
 Datapath::~Datapath() {
   // Maps and links stay pinned, tc programs stay attached: the datapath
   // outlives us. Only unpinned links (tests) go with the process.
   for (auto& [name, link] : links_) bpf_link__destroy(link);
+  if (overlay_) overlay_bpf::destroy(overlay_);
   if (sock_) sock_bpf::destroy(sock_);
   if (uplink_) uplink_bpf::destroy(uplink_);
   if (endpoint_) endpoint_bpf::destroy(endpoint_);
@@ -226,6 +226,27 @@ void Datapath::tc_attach(uint32_t ifindex, int ingress_fd, int egress_fd) {
   }
 }
 
+void Datapath::update_config(const std::function<void(bpfnet_config&)>& change) {
+  const int fd = bpf_map__fd(endpoint_->maps.bpfnet_config);
+  uint32_t zero = 0;
+  struct bpfnet_config cfg {};
+  if (bpf_map_lookup_elem(fd, &zero, &cfg) != 0)
+    throw DatapathError(fmt::format("read config: {}", errstr(errno)));
+  change(cfg);
+  update(fd, &zero, &cfg, "write config");
+}
+
+void Datapath::tc_detach_ingress(uint32_t ifindex) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
+              .attach_point = BPF_TC_INGRESS);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  int err = bpf_tc_detach(&hook, &opts);
+  // Gone already: the filter (ENOENT), or the device (ENODEV; EINVAL for a
+  // stale ifindex).
+  if (err && err != -ENOENT && err != -ENODEV && err != -EINVAL)
+    check(err, fmt::format("detach tc ingress on ifindex {}", ifindex));
+}
+
 void Datapath::attach_endpoint(uint32_t ifindex) {
   tc_attach(ifindex, from_container_prog_fd(), to_container_prog_fd());
 }
@@ -290,11 +311,15 @@ void Datapath::attach_uplink(uint32_t ifindex, bool xdp) {
                      [&] { return bpf_program__attach_xdp(prog, static_cast<int>(ifindex)); });
 }
 
+void Datapath::set_nat_ports(uint16_t min, uint16_t max) {
+  update_config([&](bpfnet_config& cfg) {
+    cfg.nat_port_min = min;
+    cfg.nat_port_max = max;
+  });
+}
+
 void Datapath::attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) {
-  uint32_t zero = 0;
-  struct bpfnet_config cfg {};
-  cfg.host_netns_cookie = host_netns_cookie;
-  update(bpf_map__fd(endpoint_->maps.bpfnet_config), &zero, &cfg, "write config");
+  update_config([&](bpfnet_config& cfg) { cfg.host_netns_cookie = host_netns_cookie; });
   int cg = open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cg < 0) throw DatapathError(fmt::format("open cgroup {}: {}", cgroup_path, errstr(errno)));
   struct Hook {

@@ -2,9 +2,9 @@
 // reuses the maps, attaches tc programs by atomic replace, and reads/writes
 // map entries. Everything above it speaks the DatapathPort (port.h).
 //
-// Sources: datapath.cc (load, pin, attach), config_maps.cc (the
-// configuration maps, one codec each), runtime_maps.cc (counters,
-// conntrack, Maglev tables).
+// Sources: datapath.cc (load, pin, attach), overlay.cc (the VXLAN device's
+// program and the overlay settings), config_maps.cc (the configuration maps,
+// one codec each), runtime_maps.cc (counters, conntrack, Maglev tables).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "datapath/pinned_maps.h"
 #include "datapath/port.h"
 
 struct bpf_link;
@@ -22,6 +23,8 @@ struct bpf_program;
 struct endpoint_bpf;
 struct uplink_bpf;
 struct sock_bpf;
+struct overlay_bpf;
+struct bpfnet_config;
 
 namespace bpfnet::datapath {
 
@@ -53,6 +56,9 @@ class Datapath final : public DatapathPort {
   void forget_metrics(uint32_t ifindex) override;
   void attach_uplink(uint32_t ifindex, bool xdp) override;
   void attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) override;
+  void attach_overlay(uint32_t vxlan_ifindex, uint32_t underlay_ip) override;
+  void detach_overlay(uint32_t vxlan_ifindex) override;
+  void set_nat_ports(uint16_t min, uint16_t max) override;
   std::vector<CtEntry> read_conntrack() override;
   void delete_conntrack(const std::vector<CtKey>& keys) override;
   uint32_t conntrack_capacity() override;
@@ -67,9 +73,14 @@ class Datapath final : public DatapathPort {
   int to_container_prog_fd() const;
   int xdp_uplink_prog_fd() const;
   int tc_uplink_prog_fd() const;
+  int from_overlay_prog_fd() const;
   // A map by its pinned name (tests and benchmarks poke maps directly; the
   // datapath itself uses the skeleton's typed handles).
   int map_fd(const std::string& name) const;
+
+  // Pinned maps of another layout (an older or newer build) that this start
+  // recreated, with what it cost: for the daemon's log.
+  const std::vector<ReplacedPin>& replaced_pins() const { return replaced_; }
 
  private:
   // Attaches `prog` through a bpf_link pinned as `name` (so it outlives the
@@ -79,13 +90,20 @@ class Datapath final : public DatapathPort {
   // Detaches and unpins what attach_pinned_link(name) attached, if anything.
   void detach_pinned_link(const std::string& name);
   void tc_attach(uint32_t ifindex, int ingress_fd, int egress_fd);
+  // Removes what tc_attach put at ingress; an absent filter or device is fine.
+  void tc_detach_ingress(uint32_t ifindex);
+  // Read-modify-write of bpfnet_config (key 0): its fields have different
+  // owners (the cgroup hooks, the overlay), none may wipe the others'.
+  void update_config(const std::function<void(struct bpfnet_config&)>& change);
 
   std::string pin_dir_;
   // The endpoint object owns every map; the others reuse its maps.
   endpoint_bpf* endpoint_ = nullptr;
   uplink_bpf* uplink_ = nullptr;
   sock_bpf* sock_ = nullptr;
+  overlay_bpf* overlay_ = nullptr;
   std::map<std::string, struct bpf_link*> links_;  // unpinned links (tests), by name
+  std::vector<ReplacedPin> replaced_;
 };
 
 }  // namespace bpfnet::datapath

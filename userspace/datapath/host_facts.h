@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "core/ip.h"
+#include "core/options.h"
+#include "core/state.h"
 
 namespace bpfnet::datapath {
 
@@ -26,13 +28,50 @@ struct UplinkInfo {
   std::array<uint8_t, 6> mac{};
   std::string name{};
   std::string driver{};  // as `ethtool -i` names it: which hook is correct there
+  uint32_t mtu = 0;      // 0: unknown
   bool operator==(const UplinkInfo&) const = default;
 };
+
+// An endpoint of an overlay network on another host, as the cluster store
+// says: where its packets are tunnelled to.
+struct RemoteEndpointFact {
+  std::string network_id;
+  core::Ipv4 underlay;  // its host's underlay address
+  uint32_t vni = 0;
+  std::array<uint8_t, 6> mac{};
+  bool operator==(const RemoteEndpointFact&) const = default;
+};
+
+// VXLAN over IPv4 and UDP adds 50 bytes (outer Ethernet, IPv4, UDP, VXLAN).
+inline constexpr uint32_t kVxlanOverhead = 50;
 
 struct HostFacts {
   std::map<uint32_t, UplinkInfo> uplinks;  // by ifindex
   std::vector<core::Ipv4> addresses;       // every host IPv4 address
+  // With a cluster store: the underlay interface's MTU, and the remote
+  // endpoints of the overlay networks, by address (host order).
+  uint32_t underlay_mtu = 0;
+  std::map<uint32_t, RemoteEndpointFact> remote_endpoints;
   bool operator==(const HostFacts&) const = default;
+
+  // The MTU of a network that sets none: Docker's 1500, or less when an
+  // uplink carries less (a cloud VM's 1460, a tunnel's 1450), so that
+  // containers never send what their way out cannot carry.
+  uint32_t default_mtu() const {
+    uint32_t mtu = core::kDefaultMtu;
+    for (const auto& [ifindex, up] : uplinks)
+      if (up.mtu != 0 && up.mtu < mtu) mtu = up.mtu;
+    return mtu;
+  }
+  // The MTU of an overlay network that sets none: what the underlay carries
+  // once the VXLAN headers are added (Docker's overlay: 1450 on 1500).
+  uint32_t overlay_mtu() const {
+    return (underlay_mtu != 0 ? underlay_mtu : core::kDefaultMtu) - kVxlanOverhead;
+  }
+  // The MTU of `net` when it sets none.
+  uint32_t default_mtu_of(const core::Network& net) const {
+    return net.overlay() ? overlay_mtu() : default_mtu();
+  }
 };
 
 }  // namespace bpfnet::datapath

@@ -23,6 +23,7 @@ struct NetworkEntry {
   uint32_t gateway = 0;  // host byte order
   uint32_t flags = 0;    // BPFNET_NET_F_*
   uint32_t mtu = 0;
+  uint32_t vni = 0;  // overlay networks only
   auto operator<=>(const NetworkEntry&) const = default;
 };
 
@@ -33,6 +34,16 @@ struct EndpointEntry {
   MacBytes mac{};
   MacBytes gw_mac{};
   auto operator<=>(const EndpointEntry&) const = default;
+};
+
+// A remote endpoint of an overlay network: where to tunnel its packets.
+struct TunnelEntry {
+  uint32_t ip = 0;      // the endpoint's address, host order
+  uint32_t remote = 0;  // its host's underlay address, host order
+  uint32_t vni = 0;
+  uint32_t network = 0;  // local index of its network
+  MacBytes mac{};
+  auto operator<=>(const TunnelEntry&) const = default;
 };
 
 // A published port: (host address, port, protocol) -> container address, port.
@@ -79,7 +90,8 @@ using ServiceKey = std::tuple<uint32_t, uint16_t, uint8_t>;
   X(uplinks, uint32_t, UplinkEntry)                /* bpfnet_uplinks, by ifindex */              \
   X(services, ServiceKey, ServiceEntry)            /* bpfnet_svc */                              \
   X(vips, uint32_t, uint32_t)                      /* bpfnet_vips: VIP -> network index */       \
-  X(backends, uint32_t, uint32_t)                  /* bpfnet_backends: id -> host-order IP */
+  X(backends, uint32_t, uint32_t)                  /* bpfnet_backends: id -> host-order IP */    \
+  X(tunnels, uint32_t, TunnelEntry)                /* bpfnet_tunnels: remote endpoint IP */
 
 struct MapContents {
 #define BPFNET_CONTENTS_MEMBER(name, Key, Value) std::map<Key, Value> name;
@@ -125,14 +137,24 @@ struct MapDelta {
 // Only what differs: unchanged entries are not rewritten.
 MapDelta diff(const MapContents& current, const MapContents& desired);
 
-// One conntrack entry as the daemon sees it (GC, stats).
+// A conntrack tuple, host byte order. For ICMP echo the identifier stands
+// in the ports (as in struct bpfnet_ct_key).
+struct CtTuple {
+  uint32_t saddr = 0, daddr = 0;
+  uint16_t sport = 0, dport = 0;
+  uint8_t proto = 0;
+  bool operator==(const CtTuple&) const = default;
+};
+
+// One conntrack entry as the daemon sees it (GC, stats, purges).
 struct CtEntry {
   std::array<uint8_t, 16> key{};  // struct bpfnet_ct_key, raw
   std::array<uint8_t, 16> peer{};
   uint64_t expires_ns = 0;
   uint8_t state = 0;
-  uint8_t flags = 0;           // BPFNET_CT_F_*
-  uint32_t rewrite_daddr = 0;  // host order: where this direction is sent
+  uint8_t flags = 0;  // BPFNET_CT_F_*
+  CtTuple tuple;      // the key, decoded
+  CtTuple rewrite;    // what this direction's packets are rewritten to
 };
 using CtKey = std::array<uint8_t, 16>;
 

@@ -34,6 +34,17 @@ class DatapathPort {
   virtual void attach_uplink(uint32_t ifindex, bool xdp) = 0;
   // Host-local access to published ports (cgroup v2 socket hooks).
   virtual void attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) = 0;
+  // Overlay networks: attach (or atomically replace) the decapsulation
+  // program at tc ingress of the collect-metadata VXLAN device
+  // (netlink::Netlink::ensure_vxlan_device), and tell the endpoint programs
+  // to tunnel through it with `underlay_ip` (host order) as the outer
+  // source. Idempotent; a restart calls it again.
+  virtual void attach_overlay(uint32_t vxlan_ifindex, uint32_t underlay_ip) = 0;
+  // Undoes attach_overlay: remote overlay destinations are then dropped
+  // (no-vxlan). An absent device or program is fine.
+  virtual void detach_overlay(uint32_t vxlan_ifindex) = 0;
+  // The source ports masquerade allocates from (core/nat_ports.h).
+  virtual void set_nat_ports(uint16_t min, uint16_t max) = 0;
   virtual std::vector<CtEntry> read_conntrack() = 0;
   virtual void delete_conntrack(const std::vector<CtKey>& keys) = 0;
   virtual uint32_t conntrack_capacity() = 0;

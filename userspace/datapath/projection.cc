@@ -13,6 +13,7 @@ uint32_t network_flags(const core::Network& net) {
   // Internal networks never masquerade (Docker), whatever the option says.
   if (net.parsed.masquerade && !net.internal) flags |= BPFNET_NET_F_MASQUERADE;
   if (net.internal) flags |= BPFNET_NET_F_INTERNAL;
+  if (net.overlay()) flags |= BPFNET_NET_F_OVERLAY;
   return flags;
 }
 
@@ -46,10 +47,17 @@ MapContents project(const core::State& state, const std::map<std::string, HostLi
   for (const auto& addr : host.addresses) out.host_addrs[addr.value] = 0;
   for (const auto& net : state.networks) {
     if (net.builtin || !net.subnet) continue;
-    out.networks[net.index] =
-        NetworkEntry{net.index,         net.subnet->network().value, net.subnet->prefix_len,
-                     net.gateway.value, network_flags(net),          net.parsed.effective_mtu()};
+    out.networks[net.index] = NetworkEntry{net.index,
+                                           net.subnet->network().value,
+                                           net.subnet->prefix_len,
+                                           net.gateway.value,
+                                           network_flags(net),
+                                           net.parsed.effective_mtu(host.default_mtu_of(net)),
+                                           net.vni};
   }
+  for (const auto& [ip, remote] : host.remote_endpoints)
+    if (const core::Network* net = state.network_by_id(remote.network_id); net && net->overlay())
+      out.tunnels[ip] = TunnelEntry{ip, remote.underlay.value, remote.vni, net->index, remote.mac};
   for (const auto& ep : state.endpoints) {
     auto link = links.find(ep.id);
     const core::Network* net = state.network_by_id(ep.network_id);

@@ -97,17 +97,20 @@ void Datapath::forget_metrics(uint32_t ifindex) {
 
 std::vector<CtEntry> Datapath::read_conntrack() {
   std::vector<CtEntry> out;
-  for_each_entry_batched<struct bpfnet_ct_key, struct bpfnet_ct_value>(
-      bpf_map__fd(endpoint_->maps.bpfnet_ct), [&](const auto& k, const auto& v) {
-        CtEntry e;
-        std::memcpy(e.key.data(), &k, sizeof(k));
-        std::memcpy(e.peer.data(), &v.peer, sizeof(v.peer));
-        e.expires_ns = v.expires_ns;
-        e.state = v.state;
-        e.flags = v.flags;
-        e.rewrite_daddr = ntohl(v.daddr);
-        out.push_back(e);
-      });
+  for_each_entry_batched<
+      struct bpfnet_ct_key,
+      struct bpfnet_ct_value>(bpf_map__fd(endpoint_->maps.bpfnet_ct), [&](const auto& k,
+                                                                          const auto& v) {
+    CtEntry e;
+    std::memcpy(e.key.data(), &k, sizeof(k));
+    std::memcpy(e.peer.data(), &v.peer, sizeof(v.peer));
+    e.expires_ns = v.expires_ns;
+    e.state = v.state;
+    e.flags = v.flags;
+    e.tuple = CtTuple{ntohl(k.saddr), ntohl(k.daddr), ntohs(k.sport), ntohs(k.dport), k.proto};
+    e.rewrite = CtTuple{ntohl(v.saddr), ntohl(v.daddr), ntohs(v.sport), ntohs(v.dport), k.proto};
+    out.push_back(e);
+  });
   return out;
 }
 

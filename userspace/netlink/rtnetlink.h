@@ -104,6 +104,15 @@ class Netlink {
   // `mtu`); throws (EEXIST) if it exists as another kind.
   void create_dummy(std::string_view name, unsigned mtu);
 
+  // The collect-metadata ("external") VXLAN device overlay networks share:
+  // no VNI or remote of its own, the BPF programs give both per packet
+  // (bpf_skb_set_tunnel_key), UDP port `dst_port` (4789, IANA's), no
+  // learning. Created if absent; an existing one gets `mtu` (the underlay's)
+  // and is set up. Returns the device as it is then. Throws (EEXIST), with
+  // nothing changed, when `name` exists as anything else: another kind, or a
+  // VXLAN device that is not external or on another port.
+  LinkInfo ensure_vxlan_device(std::string_view name, uint16_t dst_port, unsigned mtu);
+
   // ---- IPv4 addresses ----
   // Idempotent (an existing identical address is fine). Sets the broadcast
   // address for prefixes shorter than /31, as Docker does.

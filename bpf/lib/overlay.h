@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Overlay networks across hosts, over one collect-metadata ("external")
+ * VXLAN device per host, as Cilium does it:
+ *   - to a remote endpoint (bpfnet_tunnels): the tunnel key (its host's
+ *     underlay address, the network's VNI) goes on the skb and the frame,
+ *     untouched, is redirected to the VXLAN device, which adds the outer
+ *     headers: its UDP tunnel GSO segments large TCP sends after
+ *     encapsulation, and on the receiving host the VXLAN socket's GRO merges
+ *     the inner segments before tc sees them. Encapsulating in BPF
+ *     (bpf_skb_adjust_room) would also have to pick the outer route, MACs and
+ *     UDP source port itself, and decapsulating on the underlay's ingress
+ *     would run without that GRO (no VXLAN socket to merge for).
+ *   - from the VXLAN device (tc ingress, overlay.bpf.c): the kernel has taken
+ *     the outer headers off and left the key; the inner source must be an
+ *     endpoint of the host the packet came from, on that VNI (one host cannot
+ *     speak for another host's containers), and the inner destination a
+ *     local endpoint of the same network, delivered as local traffic is.
+ */
+#ifndef BPFNET_LIB_OVERLAY_H
+#define BPFNET_LIB_OVERLAY_H
+
+#include "lib/deliver.h"
+#include "lib/isolation.h"
+#include "lib/maps.h"
+#include "lib/results.h"
+
+/* Outer TTL: the underlay is routed like any host traffic. */
+#define BPFNET_TUNNEL_TTL 64
+
+/* The remote endpoint at @daddr when @net is an overlay and @daddr is an
+ * endpoint on another host (of any overlay: the caller checks which). */
+static __always_inline const struct bpfnet_tunnel *overlay_remote(const struct bpfnet_network *net,
+								  __be32 daddr)
+{
+	if (!(net->flags & BPFNET_NET_F_OVERLAY))
+		return NULL;
+	return bpf_map_lookup_elem(&bpfnet_tunnels, &daddr);
+}
+
+/* The same, only when it is on @src's own network: whom ARP is answered for. */
+static __always_inline const struct bpfnet_tunnel *
+overlay_remote_peer(const struct bpfnet_endpoint *src, const struct bpfnet_network *net,
+		    __be32 daddr)
+{
+	const struct bpfnet_tunnel *remote = overlay_remote(net, daddr);
+
+	return remote && remote->network == src->network ? remote : NULL;
+}
+
+/*
+ * What @src (on overlay @net) sends to @remote, an endpoint on another host:
+ * the isolation rules of a bridge network (same network only, enable_icc),
+ * then out through the VXLAN device with the tunnel key. --internal needs
+ * nothing more: the destination is in the subnet.
+ */
+static __always_inline int overlay_to_remote(struct __sk_buff *skb,
+					     const struct bpfnet_endpoint *src,
+					     const struct bpfnet_network *net,
+					     const struct bpfnet_tunnel *remote)
+{
+	/* The very rules of local peers, so they cannot drift apart. */
+	struct bpfnet_endpoint peer = {.network = remote->network};
+	int err = policy_to_endpoint(src, net, &peer);
+	if (err)
+		return err;
+
+	__u32 zero = 0;
+	const struct bpfnet_config *cfg = bpf_map_lookup_elem(&bpfnet_config, &zero);
+	if (!cfg || !cfg->vxlan_ifindex)
+		return DROP_ERR(BPFNET_DROP_NO_VXLAN);
+	/* bpf_tunnel_key holds IPv4 addresses in host order. */
+	struct bpf_tunnel_key key = {
+	    .tunnel_id = net->vni,
+	    .remote_ipv4 = bpf_ntohl(remote->remote),
+	    .tunnel_ttl = BPFNET_TUNNEL_TTL,
+	    .local_ipv4 = bpf_ntohl(cfg->underlay),
+	};
+	/* Zero outer UDP checksum (RFC 7348 allows it over IPv4, Cilium does
+	 * the same): the inner packet carries its own, and every GSO segment
+	 * is spared a second checksum. */
+	if (bpf_skb_set_tunnel_key(skb, &key, sizeof(key), BPF_F_ZERO_CSUM_TX) < 0)
+		return DROP_ERR(BPFNET_DROP_NO_VXLAN);
+	return bpf_redirect(cfg->vxlan_ifindex, 0);
+}
+
+/*
+ * A frame the VXLAN device decapsulated, with @key (outer source, VNI):
+ * delivered into the destination container, or a drop.
+ */
+static __always_inline int overlay_deliver(struct __sk_buff *skb, const struct bpf_tunnel_key *key,
+					   struct fwd_result *fwd)
+{
+	skb_pull_headers(skb, sizeof(struct ethhdr) + sizeof(struct iphdr));
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = (void *)(long)skb->data;
+	if ((void *)(eth + 1) > data_end)
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
+	/* Hosts answer ARP for remote endpoints themselves: only IPv4 crosses. */
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
+		return DROP_ERR(BPFNET_DROP_UNSUPPORTED_L3);
+	struct iphdr *ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5)
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
+
+	__be32 saddr = ip->saddr;
+	__be32 daddr = ip->daddr;
+	const struct bpfnet_tunnel *peer = bpf_map_lookup_elem(&bpfnet_tunnels, &saddr);
+	if (!peer || peer->remote != bpf_htonl(key->remote_ipv4) || peer->vni != key->tunnel_id)
+		return DROP_ERR(BPFNET_DROP_TUNNEL_SPOOF);
+
+	const struct bpfnet_endpoint *dst = bpf_map_lookup_elem(&bpfnet_ep_ip, &daddr);
+	if (!dst)
+		return DROP_ERR(BPFNET_DROP_NO_ENDPOINT);
+	if (dst->network != peer->network)
+		return DROP_ERR(BPFNET_DROP_ISOLATION);
+	const struct bpfnet_network *net = bpf_map_lookup_elem(&bpfnet_nets, &dst->network);
+	if (!net)
+		return DROP_ERR(BPFNET_DROP_NO_NETWORK);
+	/* The tunnel map and the network must agree on the VNI: a stale entry
+	 * of a recreated network cannot reach the new one. */
+	if (!(net->flags & BPFNET_NET_F_OVERLAY) || net->vni != key->tunnel_id)
+		return DROP_ERR(BPFNET_DROP_ISOLATION);
+	/* enable_icc=false holds on the receiving host too. */
+	if (!(net->flags & BPFNET_NET_F_ICC))
+		return DROP_ERR(BPFNET_DROP_ICC);
+
+	/* As local delivery does: the destination's own MAC, and its gateway's
+	 * as the sender (TTL untouched: one L2 segment across hosts). */
+	mac_copy(eth->h_dest, dst->mac);
+	mac_copy(eth->h_source, dst->gw_mac);
+	fwd->peer_ifindex = dst->ifindex;
+	return bpf_redirect_peer(dst->ifindex, 0);
+}
+
+/* tc ingress of the VXLAN device: the key the device left, then delivery. */
+static __always_inline int overlay_from_tunnel(struct __sk_buff *skb, struct fwd_result *fwd)
+{
+	struct bpf_tunnel_key key = {};
+
+	/* Everything the device receives was decapsulated with a key. */
+	if (bpf_skb_get_tunnel_key(skb, &key, sizeof(key), 0) < 0)
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
+	return overlay_deliver(skb, &key, fwd);
+}
+
+#endif

@@ -1,0 +1,100 @@
+#include "store/cluster_keys.h"
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "store/cluster_records.h"
+#include "store/store_url.h"
+
+namespace bpfnet::store {
+namespace {
+
+using core::Ipv4;
+using Kind = keys::ParsedKey::Kind;
+
+TEST(ClusterKeys, LayoutUnderOneVersionedRoot) {
+  EXPECT_EQ(keys::host("h1"), "/bpfnet/v1/hosts/h1");
+  EXPECT_EQ(keys::network("abc"), "/bpfnet/v1/networks/abc");
+  EXPECT_EQ(keys::vni(4096), "/bpfnet/v1/vnis/4096");
+  EXPECT_EQ(keys::address("abc", Ipv4::parse("10.0.0.2")), "/bpfnet/v1/ipam/abc/10.0.0.2");
+  EXPECT_EQ(keys::addresses_prefix("abc"), "/bpfnet/v1/ipam/abc/");
+  EXPECT_EQ(keys::endpoint("abc", "e1"), "/bpfnet/v1/endpoints/abc/e1");
+  EXPECT_EQ(keys::endpoints_prefix("abc"), "/bpfnet/v1/endpoints/abc/");
+  EXPECT_EQ(keys::backends_prefix("s1"), "/bpfnet/v1/backends/s1/");
+}
+
+TEST(ClusterKeys, ParseNamesWhatAKeyIs) {
+  auto endpoint = keys::parse("/bpfnet/v1/endpoints/abc/e1");
+  EXPECT_EQ(endpoint.kind, Kind::kEndpoint);
+  EXPECT_EQ(endpoint.first, "abc");
+  EXPECT_EQ(endpoint.second, "e1");
+  EXPECT_EQ(keys::parse("/bpfnet/v1/hosts/h1").kind, Kind::kHost);
+  EXPECT_EQ(keys::parse("/bpfnet/v1/ipam/abc/10.0.0.2").second, "10.0.0.2");
+  for (const char* junk : {"/bpfnet/v1/hosts/", "/bpfnet/v1/hosts/a/b", "/bpfnet/v1/endpoints/abc",
+                           "/bpfnet/v1/endpoints/abc/", "/bpfnet/v1/endpoints//e", "/other/hosts/h",
+                           "/bpfnet/v2/hosts/h", "/bpfnet/v1/endpoints/a/b/c"}) {
+    EXPECT_EQ(keys::parse(junk).kind, Kind::kOther) << junk;
+  }
+}
+
+TEST(ClusterRecords, RoundTrip) {
+  HostRecord host{"h1", Ipv4::parse("192.0.2.1"), {core::Cidr::parse("172.17.0.0/16")}};
+  EXPECT_EQ(host_from_json("k", to_json(host)), host);
+  NetworkRecord network{"id1",
+                        "ov",
+                        "2026-01-01T00:00:00Z",
+                        core::Cidr::parse("10.0.0.0/24"),
+                        Ipv4::parse("10.0.0.1"),
+                        core::Cidr::parse("10.0.0.128/25"),
+                        true,
+                        {{"com.docker.network.driver.mtu", "1400"}},
+                        4097,
+                        "h1"};
+  EXPECT_EQ(network_from_json("k", to_json(network)), network);
+  network.ip_range.reset();
+  EXPECT_EQ(network_from_json("k", to_json(network)), network);
+  AddressRecord address{"h1", "e1"};
+  EXPECT_EQ(address_from_json("k", to_json(address)), address);
+  EndpointRecord endpoint{
+      "id1", "e1", "web", "h1", Ipv4::parse("10.0.0.2"), core::mac_for_ip(Ipv4::parse("10.0.0.2"))};
+  EXPECT_EQ(endpoint_from_json("k", to_json(endpoint)), endpoint);
+}
+
+TEST(ClusterRecords, BadRecordsNameTheKeyAndField) {
+  try {
+    host_from_json("/bpfnet/v1/hosts/h1", R"({"name":"h1","underlay":"x"})");
+    FAIL();
+  } catch (const core::UserError& e) {
+    EXPECT_STREQ(e.what(), "/bpfnet/v1/hosts/h1: underlay: invalid IPv4 address \"x\"");
+  }
+  EXPECT_THROW(endpoint_from_json("k", "{"), core::UserError);
+  EXPECT_THROW(network_from_json("k", R"({"id":"a"})"), core::UserError);
+  // Fields from a newer bpfnetd are ignored.
+  EXPECT_NO_THROW(address_from_json("k", R"({"host":"h","owner":"e","future":1})"));
+}
+
+TEST(ClusterRecords, RequestedVni) {
+  EXPECT_EQ(requested_vni({}), std::nullopt);
+  EXPECT_EQ(requested_vni({{std::string(kVxlanIdListOption), "4097"}}), 4097u);
+  EXPECT_EQ(requested_vni({{std::string(kVxlanIdListOption), "1"}}), 1u);
+  for (const char* bad : {"", "0", "4097,4098", "x", "16777216", "04097"}) {
+    EXPECT_THROW(requested_vni({{std::string(kVxlanIdListOption), bad}}), core::UserError) << bad;
+  }
+}
+
+TEST(StoreUrl, ParsesEndpointsAndDefaultsThePort) {
+  EXPECT_EQ(parse_store_url("etcd://h1:2379,h2:22379,10.0.0.3"),
+            (std::vector<std::string>{"h1:2379", "h2:22379", "10.0.0.3:2379"}));
+  for (const char* bad : {"h1:2379", "etcd://", "etcd://h1:", "etcd://h1:0", "etcd://h1:70000",
+                          "etcd://h1,,h2", "etcd://:2379", "etcd://h1/x", "http://h1:2379"}) {
+    try {
+      parse_store_url(bad);
+      ADD_FAILURE() << bad;
+    } catch (const core::UserError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("invalid store address \"", 0), 0u) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace bpfnet::store

@@ -1,0 +1,162 @@
+#include "store/cluster_view.h"
+
+#include <gtest/gtest.h>
+
+#include "cluster_test_support.h"
+#include "store/cluster_keys.h"
+#include "store_test_support.h"
+
+namespace bpfnet::store {
+namespace {
+
+using namespace std::chrono_literals;
+using core::Ipv4;
+using testing::connect;
+using testing::make_host;
+using testing::overlay;
+
+class ViewTest : public ::testing::Test {
+ protected:
+  ManualClock clock;
+  FakeStore store{[this] { return clock.now(); }};
+  testing::ViewChangeLog log;
+};
+
+TEST_F(ViewTest, StartReportsWhatIsThereThenFollowsChanges) {
+  auto h1 = make_host(store, "h1", "192.0.2.1");
+  auto h2 = make_host(store, "h2", "192.0.2.2");
+  auto network = h1->create_network(overlay("ov", "10.10.0.0/24"));
+  auto first = connect(*h2, network, "e1");
+
+  ClusterView view(store, log.listener());
+  view.start();
+  ASSERT_EQ(log.log().size(), 1u);
+  ViewChanges initial = log.log()[0];
+  EXPECT_EQ(initial.hosts_added.size(), 2u);
+  ASSERT_EQ(initial.networks_added.size(), 1u);
+  ASSERT_EQ(initial.added.size(), 1u);
+  EXPECT_EQ(initial.added[0].endpoint, first);
+  EXPECT_EQ(initial.added[0].underlay, Ipv4::parse("192.0.2.2"));
+  EXPECT_EQ(initial.added[0].vni, 4096u);
+
+  auto second = connect(*h1, network, "e2");
+  ASSERT_EQ(log.log().size(), 2u);
+  ASSERT_EQ(log.log()[1].added.size(), 1u);
+  EXPECT_EQ(log.log()[1].added[0].endpoint, second);
+  EXPECT_EQ(log.log()[1].added[0].underlay, Ipv4::parse("192.0.2.1"));
+  EXPECT_EQ(view.endpoints().size(), 2u);
+
+  h2->withdraw_endpoint(network.id, "e1");
+  ASSERT_EQ(log.log().size(), 3u);
+  ASSERT_EQ(log.log()[2].removed.size(), 1u);
+  EXPECT_EQ(log.log()[2].removed[0].endpoint, first);
+  EXPECT_EQ(view.endpoints().size(), 1u);
+  EXPECT_EQ(view.networks().size(), 1u);
+  EXPECT_EQ(view.hosts().size(), 2u);
+}
+
+TEST_F(ViewTest, AHostWhoseLeaseExpiresTakesAllItsEndpointsInOneChange) {
+  auto h1 = make_host(store, "h1", "192.0.2.1");
+  auto h2 = make_host(store, "h2", "192.0.2.2");
+  auto network = h1->create_network(overlay("ov", "10.10.0.0/24"));
+  for (int i = 0; i < 5; ++i) connect(*h2, network, fmt::format("e{}", i));
+  ClusterView view(store, log.listener());
+  view.start();
+  EXPECT_EQ(view.endpoints().size(), 5u);
+  clock.advance(6s);
+  h1->refresh_lease();
+  clock.advance(6s);
+  store.tick();  // h2 silent for 12 s > 10 s
+  ViewChanges last = log.log().back();
+  EXPECT_EQ(last.removed.size(), 5u);
+  ASSERT_EQ(last.hosts_removed.size(), 1u);
+  EXPECT_EQ(last.hosts_removed[0].name, "h2");
+  EXPECT_TRUE(view.endpoints().empty());
+}
+
+TEST_F(ViewTest, AnEndpointIsReachableOnlyOnceItsHostAndNetworkAreKnown) {
+  // Raw records in an unusual order (a restore, or another writer).
+  ClusterView view(store, log.listener());
+  view.start();
+  auto network = overlay("ov", "10.10.0.0/24");
+  network.vni = 5000;
+  network.gateway = Ipv4::parse("10.10.0.1");
+  auto endpoint = testing::endpoint_record(network, "e1", Ipv4::parse("10.10.0.9"));
+  endpoint.host = "h7";
+  store.put(keys::endpoint(network.id, "e1"), to_json(endpoint));
+  store.put(keys::network(network.id), to_json(network));
+  EXPECT_TRUE(view.endpoints().empty());
+  store.put(keys::host("h7"), to_json(HostRecord{"h7", Ipv4::parse("192.0.2.7"), {}}));
+  ASSERT_EQ(view.endpoints().size(), 1u);
+  EXPECT_EQ(view.endpoints().begin()->second.vni, 5000u);
+  // The host moves: one change, removed then added.
+  store.put(keys::host("h7"), to_json(HostRecord{"h7", Ipv4::parse("192.0.2.77"), {}}));
+  ViewChanges moved = log.log().back();
+  ASSERT_EQ(moved.removed.size(), 1u);
+  ASSERT_EQ(moved.added.size(), 1u);
+  EXPECT_EQ(moved.added[0].underlay, Ipv4::parse("192.0.2.77"));
+  // Junk is skipped and counted, not fatal.
+  store.put(keys::endpoint(network.id, "bad"), "{not json");
+  store.put(keys::host("h8"), R"({"name":"h8","underlay":"300.1.1.1"})");
+  EXPECT_EQ(view.bad_records(), 2u);
+  EXPECT_EQ(view.endpoints().size(), 1u);
+}
+
+TEST_F(ViewTest, ACompactedWatchResyncsWithoutLosingOrRepeatingChanges) {
+  auto h1 = make_host(store, "h1", "192.0.2.1");
+  auto network = h1->create_network(overlay("ov", "10.10.0.0/24"));
+  connect(*h1, network, "gone");
+  ClusterView view(store, log.listener());
+  view.start();
+  store.hold_events(true);
+  h1->withdraw_endpoint(network.id, "gone");
+  connect(*h1, network, "new");
+  store.compact(store.revision());
+  store.hold_events(false);
+  EXPECT_TRUE(view.resync_if_needed());
+  auto endpoints = view.endpoints();
+  ASSERT_EQ(endpoints.size(), 1u);
+  EXPECT_EQ(endpoints.begin()->second.endpoint.endpoint_id, "new");
+  ViewChanges resynced = log.log().back();
+  ASSERT_EQ(resynced.removed.size(), 1u);
+  EXPECT_EQ(resynced.removed[0].endpoint.endpoint_id, "gone");
+  ASSERT_EQ(resynced.added.size(), 1u);
+  EXPECT_EQ(resynced.added[0].endpoint.endpoint_id, "new");
+  // And the new watch follows on.
+  connect(*h1, network, "after");
+  EXPECT_EQ(view.endpoints().size(), 2u);
+}
+
+TEST_F(ViewTest, ResyncWaitsForAStoreThatIsAway) {
+  auto h1 = make_host(store, "h1", "192.0.2.1");
+  ClusterView view(store, log.listener());
+  store.set_available(false);
+  EXPECT_THROW(view.start(), StoreUnavailable);
+  EXPECT_FALSE(view.resync_if_needed());
+  store.set_available(true);
+  EXPECT_TRUE(view.resync_if_needed());
+  EXPECT_EQ(view.hosts().size(), 1u);
+}
+
+// Many hosts in one process, every host's view seeing every endpoint (the
+// benchmark runs this shape at 50 x 200; a unit test keeps it quick).
+TEST_F(ViewTest, FiftyHostsConvergeOnEveryEndpoint) {
+  constexpr int kHosts = 50;
+  constexpr int kEndpoints = 20;
+  std::vector<std::unique_ptr<ClusterRegistry>> hosts;
+  std::vector<std::unique_ptr<ClusterView>> views;
+  for (int h = 0; h < kHosts; ++h) {
+    hosts.push_back(make_host(store, fmt::format("h{}", h),
+                              fmt::format("192.0.{}.{}", 2 + h / 250, 1 + h % 250)));
+    views.push_back(std::make_unique<ClusterView>(store, nullptr));
+    views.back()->start();
+  }
+  auto network = hosts[0]->create_network(overlay("big", "10.0.0.0/16"));
+  for (int e = 0; e < kEndpoints; ++e) {
+    for (int h = 0; h < kHosts; ++h) connect(*hosts[h], network, fmt::format("e{}-{}", h, e));
+  }
+  for (const auto& view : views) ASSERT_EQ(view->endpoints().size(), size_t{kHosts * kEndpoints});
+}
+
+}  // namespace
+}  // namespace bpfnet::store

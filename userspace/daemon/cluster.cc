@@ -1,0 +1,132 @@
+#include "daemon/cluster.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "core/numbers.h"
+
+namespace bpfnet::daemon {
+
+namespace {
+
+std::optional<store::LeaseId> read_lease(const std::string& path) {
+  std::ifstream in(path);
+  std::string text;
+  if (!in || !std::getline(in, text)) return std::nullopt;
+  // Unreadable: a new lease.
+  auto lease = core::parse_decimal(text, INT64_MAX);
+  if (!lease) return std::nullopt;
+  return static_cast<store::LeaseId>(*lease);
+}
+
+void write_lease(const std::string& path, store::LeaseId lease) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << lease << "\n";
+    if (!out.flush()) throw std::runtime_error(fmt::format("cannot write {}", tmp));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw std::runtime_error(fmt::format("cannot write {}", path));
+}
+
+}  // namespace
+
+Cluster::Cluster(store::Store& store, ClusterOptions options)
+    : store_(store), options_(std::move(options)) {
+  store::RegistryOptions ropts;
+  ropts.host = options_.host;
+  ropts.lease_ttl = options_.lease_ttl;
+  ropts.keep_alive_thread = options_.keep_alive_thread;
+  registry_ = std::make_unique<store::ClusterRegistry>(store_, ropts);
+  view_ = std::make_unique<store::ClusterView>(
+      store_, [this](const store::ViewChanges&) { changed_ = true; });
+}
+
+Cluster::~Cluster() = default;
+
+void Cluster::start(const std::vector<core::Cidr>& local_subnets) {
+  if (started_) return;
+  registry_->register_host(read_lease(options_.lease_file));
+  if (!options_.lease_file.empty()) write_lease(options_.lease_file, registry_->lease());
+  registry_->set_local_subnets(local_subnets);
+  view_->start();
+  started_ = true;
+  changed_ = true;
+}
+
+void Cluster::stop() {
+  if (!started_) return;
+  registry_->stop();
+  if (!options_.lease_file.empty()) std::remove(options_.lease_file.c_str());
+  started_ = false;
+}
+
+std::vector<store::EndpointRecord> Cluster::upkeep() {
+  if (!started_) return {};
+  if (!view_->resync_if_needed()) return {};
+  if (!registry_->lease_lost()) return {};
+  std::vector<store::EndpointRecord> lost = registry_->renew();
+  if (!options_.lease_file.empty()) write_lease(options_.lease_file, registry_->lease());
+  changed_ = true;
+  return lost;
+}
+
+std::vector<core::Network> Cluster::networks() const {
+  std::vector<core::Network> out;
+  if (!started_) return out;
+  for (const auto& [id, record] : view_->networks()) out.push_back(network_from_record(record));
+  return out;
+}
+
+std::vector<store::EndpointRecord> Cluster::endpoints(const std::string& network_id) const {
+  std::vector<store::EndpointRecord> out;
+  if (!started_) return out;
+  for (const auto& [key, remote] : view_->endpoints())
+    if (remote.endpoint.network_id == network_id) out.push_back(remote.endpoint);
+  return out;
+}
+
+std::map<uint32_t, datapath::RemoteEndpointFact> Cluster::remote_endpoints() const {
+  std::map<uint32_t, datapath::RemoteEndpointFact> out;
+  if (!started_) return out;
+  for (const auto& [key, remote] : view_->endpoints()) {
+    if (remote.endpoint.host == options_.host.name) continue;
+    out[remote.endpoint.ip.value] = datapath::RemoteEndpointFact{
+        remote.endpoint.network_id, remote.underlay, remote.vni, remote.endpoint.mac.bytes};
+  }
+  return out;
+}
+
+core::Network network_from_record(const store::NetworkRecord& record) {
+  core::Network net;
+  net.id = record.id;
+  net.name = record.name;
+  net.driver = std::string(core::kDriverOverlay);
+  net.created = record.created;
+  net.subnet = record.subnet;
+  net.gateway = record.gateway;
+  net.ip_range = record.ip_range;
+  net.internal = record.internal;
+  net.options = record.options;
+  net.vni = record.vni;
+  return net;
+}
+
+store::NetworkRecord record_from_network(const core::Network& network) {
+  store::NetworkRecord record;
+  record.id = network.id;
+  record.name = network.name;
+  record.created = network.created;
+  record.subnet = network.subnet.value_or(core::Cidr{});
+  record.gateway = network.gateway;
+  record.ip_range = network.ip_range;
+  record.internal = network.internal;
+  record.options = network.options;
+  record.vni = network.vni;
+  return record;
+}
+
+}  // namespace bpfnet::daemon

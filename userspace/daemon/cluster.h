@@ -1,0 +1,81 @@
+// This host's membership of a cluster (bpfnetd --store): its registration
+// under a lease, the cluster's writes (ClusterRegistry) and its local copy of
+// the cluster (ClusterView), and what the controller needs from them in its
+// own terms (core networks, the datapath's remote endpoints).
+//
+// Threads: the view's watch thread only raises a flag (take_changes); the
+// controller reads the view from its own thread, under its own lock, so no
+// store callback ever waits for the controller.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/state.h"
+#include "datapath/host_facts.h"
+#include "store/cluster_registry.h"
+#include "store/cluster_view.h"
+#include "store/store.h"
+
+namespace bpfnet::daemon {
+
+struct ClusterOptions {
+  store::HostRecord host;  // name and underlay address
+  std::chrono::seconds lease_ttl{10};
+  // Where the lease ID is kept between runs, so that a restarted bpfnetd
+  // takes its lease (and with it its addresses and endpoints) over.
+  std::string lease_file;
+  bool keep_alive_thread = true;  // tests on a FakeStore refresh by hand
+};
+
+class Cluster {
+ public:
+  Cluster(store::Store& store, ClusterOptions options);
+  ~Cluster();
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  // Registers the host (resuming the saved lease) and starts following the
+  // cluster. Throws StoreUnavailable while the store is away (call again
+  // later: started() stays false) and core::UserError when another live
+  // host has this host's name.
+  void start(const std::vector<core::Cidr>& local_subnets);
+  bool started() const { return started_; }
+  // Graceful stop: the host's records go at once (its lease is revoked).
+  void stop();
+
+  store::ClusterRegistry& registry() { return *registry_; }
+  const store::HostRecord& host() const { return options_.host; }
+  // The view changed since the last call (or the cluster was just started).
+  bool take_changes() { return changed_.exchange(false); }
+  // Periodic upkeep: re-reads the store after a cut-off watch, and renews a
+  // lost lease. Returns the endpoints another host took meanwhile.
+  std::vector<store::EndpointRecord> upkeep();
+
+  // The overlay networks the cluster has, as this host mirrors them.
+  std::vector<core::Network> networks() const;
+  // Every host's endpoints on one overlay network, as the view has them.
+  std::vector<store::EndpointRecord> endpoints(const std::string& network_id) const;
+  // Other hosts' endpoints, by address (host order): the tunnel map.
+  std::map<uint32_t, datapath::RemoteEndpointFact> remote_endpoints() const;
+
+ private:
+  store::Store& store_;
+  ClusterOptions options_;
+  std::unique_ptr<store::ClusterRegistry> registry_;
+  std::unique_ptr<store::ClusterView> view_;
+  std::atomic<bool> changed_{false};
+  bool started_ = false;
+};
+
+// An overlay network as a core network (index and dummy left for
+// core::mirror_overlay_network) and back.
+core::Network network_from_record(const store::NetworkRecord& record);
+store::NetworkRecord record_from_network(const core::Network& network);
+
+}  // namespace bpfnet::daemon

@@ -1,0 +1,228 @@
+// The controller's side of the cluster (see Controller's "cluster" section):
+// overlay networks and their endpoints, whose truth is the cluster store.
+// Every change goes to the store first (where two hosts could race, it is
+// one etcd transaction) and then to this host's State, so a refused change
+// (a taken address, a network in use on another host, the store away)
+// changes nothing here.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/engine.h"
+#include "core/error.h"
+#include "core/overlay.h"
+#include "daemon/controller.h"
+#include "daemon/log.h"
+
+namespace bpfnet::daemon {
+
+Cluster& Controller::require_cluster() {
+  if (!cluster_)
+    throw core::UserError(
+        "overlay networks need a cluster store: start bpfnetd with --store "
+        "etcd://HOST:2379[,HOST:2379...]");
+  if (!cluster_->started())
+    throw core::UserError(
+        fmt::format("store unavailable: not joined to the cluster yet{}",
+                    cluster_problem_.empty() ? "" : " (" + cluster_problem_ + ")"));
+  return *cluster_;
+}
+
+std::vector<core::Cidr> Controller::local_subnets() const {
+  std::vector<core::Cidr> out;
+  for (const auto& net : state_.networks)
+    if (net.subnet && !net.overlay()) out.push_back(*net.subnet);
+  return out;
+}
+
+std::string Controller::create_overlay_network(const core::NetworkCreate& request) {
+  Cluster& cluster = require_cluster();
+  // Every local check first (name, subnet, gateway, range, options), on a
+  // scratch copy: the network's fields as they will be.
+  core::State scratch = state_;
+  core::Network net = core::create_network(scratch, request, plumbing_.host_routes(), ids_, now_());
+  store::NetworkRecord record = record_from_network(net);
+  record = cluster.registry().create_network(record, local_subnets());
+  try {
+    update([&](core::State& next) {
+      core::mirror_overlay_network(next, network_from_record(record));
+    });
+  } catch (...) {
+    cluster.registry().remove_network(record.id);
+    throw;
+  }
+  return record.id;
+}
+
+void Controller::remove_overlay_network(const core::Network& network) {
+  Cluster& cluster = require_cluster();
+  // Local refusals (services) first: they need no store.
+  core::State scratch = state_;
+  core::remove_network(scratch, network.id);
+  cluster.registry().remove_network(network.id);
+  const std::string id = network.id;
+  update([&](core::State& next) { core::remove_network(next, id); });
+}
+
+std::string Controller::connect_overlay(core::ConnectRequest request,
+                                        const core::Network& network) {
+  Cluster& cluster = require_cluster();
+  // Local checks (name, namespace, an endpoint already there, an address
+  // taken here) before an address is taken in the cluster.
+  {
+    core::State scratch = state_;
+    core::connect(scratch, request, ids_);
+    plumbing_.check_netns(request.netns);
+  }
+  std::optional<core::Ipv4> wanted;
+  if (request.ip) wanted = core::Ipv4::parse(*request.ip);
+  const std::string network_id = network.id;
+  const core::Ipv4 ip = cluster.registry().allocate_address(network_id, request.container, wanted);
+  request.ip = ip.to_string();
+  std::string id;
+  try {
+    update([&](core::State& next) { id = core::connect(next, request, ids_).id; });
+  } catch (...) {
+    cluster.registry().release_address(network_id, ip);
+    throw;
+  }
+  const core::Endpoint& ep = *state_.endpoint_by_id(id);
+  try {
+    cluster.registry().publish_endpoint(
+        store::EndpointRecord{network_id, ep.id, ep.container, cluster.host().name, ep.ip, ep.mac});
+  } catch (...) {
+    const std::string container = ep.container;
+    update([&](core::State& next) { core::remove_endpoint(next, network_id, container); });
+    cluster.registry().release_address(network_id, ip);
+    throw;
+  }
+  return id;
+}
+
+void Controller::disconnect_overlay(const core::Endpoint& endpoint) {
+  Cluster& cluster = require_cluster();
+  const core::Endpoint ep = endpoint;
+  cluster.registry().withdraw_endpoint(ep.network_id, ep.id);
+  cluster.registry().release_address(ep.network_id, ep.ip);
+  update([&](core::State& next) { core::remove_endpoint(next, ep.network_id, ep.container); });
+}
+
+void Controller::drop_overlay_endpoints(const std::vector<std::string>& endpoint_ids,
+                                        const std::string& why) {
+  if (endpoint_ids.empty()) return;
+  update([&](core::State& next) {
+    for (const auto& id : endpoint_ids) {
+      const core::Endpoint* ep = next.endpoint_by_id(id);
+      if (!ep) continue;
+      warn(fmt::format("container {} leaves overlay network {} ({}): {}", ep->container,
+                       ep->network_id.substr(0, 12), ep->ip.to_string(), why));
+      core::remove_endpoint(next, ep->network_id, ep->container);
+    }
+  });
+}
+
+void Controller::republish_endpoints() {
+  Cluster& cluster = *cluster_;
+  std::vector<std::string> lost;
+  for (const auto& ep : state_.endpoints) {
+    const core::Network* net = state_.network_by_id(ep.network_id);
+    if (!net || !net->overlay()) continue;
+    try {
+      cluster.registry().allocate_address(net->id, ep.container, ep.ip);
+      cluster.registry().publish_endpoint(
+          store::EndpointRecord{net->id, ep.id, ep.container, cluster.host().name, ep.ip, ep.mac});
+    } catch (const core::UserError& e) {
+      warn(e.what());
+      lost.push_back(ep.id);
+    }
+  }
+  drop_overlay_endpoints(lost, "its address or network is gone from the cluster");
+}
+
+void Controller::sync_cluster() {
+  if (!cluster_) return;
+  try {
+    if (!cluster_->started()) {
+      cluster_->start(local_subnets());
+      published_subnets_ = local_subnets();
+      republish_endpoints();
+      std::cerr << fmt::format("bpfnetd: joined the cluster as {} ({})", cluster_->host().name,
+                               cluster_->host().underlay.to_string())
+                << std::endl;
+    }
+    std::vector<std::string> lost;
+    for (const auto& ep : cluster_->upkeep()) lost.push_back(ep.endpoint_id);
+    drop_overlay_endpoints(lost, "another host took its address while this one was cut off");
+    if (std::vector<core::Cidr> subnets = local_subnets(); subnets != published_subnets_) {
+      cluster_->registry().set_local_subnets(subnets);
+      published_subnets_ = std::move(subnets);
+    }
+    cluster_problem_.clear();
+  } catch (const std::exception& e) {
+    // The store is away (or our name is taken): forwarding goes on as it
+    // is; changes are refused until it answers.
+    if (cluster_problem_ != e.what()) warn(fmt::format("cluster: {}", e.what()));
+    cluster_problem_ = e.what();
+    return;
+  }
+  if (!cluster_->take_changes()) return;
+
+  core::State next = state_;
+  const std::vector<core::Network> wanted = cluster_->networks();
+  for (const auto& net : wanted) {
+    try {
+      core::mirror_overlay_network(next, net);
+    } catch (const core::UserError& e) {
+      warn(fmt::format("overlay network {} not mirrored here: {}", net.name, e.what()));
+    }
+  }
+  std::vector<std::string> gone;
+  for (const auto& net : next.networks) {
+    bool known = std::any_of(wanted.begin(), wanted.end(),
+                             [&](const core::Network& w) { return w.id == net.id; });
+    if (net.overlay() && !known) gone.push_back(net.id);
+  }
+  for (const auto& id : gone) {
+    try {
+      core::remove_network(next, id);
+    } catch (const core::UserError& e) {
+      warn(fmt::format("overlay network {} left the cluster but stays here: {}", id.substr(0, 12),
+                       e.what()));
+    }
+  }
+  host_.remote_endpoints = cluster_->remote_endpoints();
+  if (next != state_)
+    commit(std::move(next));
+  else
+    write_maps(state_);
+}
+
+void Controller::describe_overlay(const core::Network& network, nlohmann::json& inspect) const {
+  if (!cluster_) return;
+  const std::string& self = cluster_->host().name;
+  nlohmann::json& containers = inspect["Containers"];
+  for (auto& [key, container] : containers.items()) container["Host"] = self;
+  for (const auto& ep : cluster_->endpoints(network.id)) {
+    if (ep.host == self) continue;
+    containers[ep.endpoint_id] = {
+        {"Name", ep.container},
+        {"EndpointID", ep.endpoint_id},
+        {"MacAddress", ep.mac.to_string()},
+        {"IPv4Address", fmt::format("{}/{}", ep.ip.to_string(), network.subnet->prefix_len)},
+        {"IPv6Address", ""},
+        {"Host", ep.host},
+    };
+  }
+}
+
+void Controller::leave_cluster() {
+  if (!cluster_) return;
+  try {
+    cluster_->stop();
+  } catch (const std::exception& e) {
+    warn(fmt::format("cluster: leaving: {} (this host's records go when its lease expires)",
+                     e.what()));
+  }
+}
+
+}  // namespace bpfnet::daemon

@@ -1,0 +1,12 @@
+// bpfnetd's log lines: standard error, one line each, flushed (journald and
+// the tests read them as they come).
+#pragma once
+
+#include <iostream>
+#include <string>
+
+namespace bpfnet::daemon {
+
+inline void warn(const std::string& msg) { std::cerr << "bpfnetd: warning: " << msg << std::endl; }
+
+}  // namespace bpfnet::daemon

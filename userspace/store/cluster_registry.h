@@ -1,0 +1,107 @@
+// One host's writes to the cluster store: its registration, global networks,
+// cluster-wide IPAM and its endpoints. Pure logic over Store; every rule that
+// two hosts could race on is one etcd transaction.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/cluster_records.h"
+#include "store/lease_keeper.h"
+#include "store/store.h"
+
+namespace bpfnet::store {
+
+struct RegistryOptions {
+  HostRecord host;
+  std::chrono::seconds lease_ttl{10};
+  // Refresh the lease from a thread (LeaseKeeper). Tests on a ManualClock
+  // turn it off and call refresh_lease() themselves.
+  bool keep_alive_thread = true;
+};
+
+class ClusterRegistry {
+ public:
+  ClusterRegistry(Store& store, RegistryOptions options);
+  // Stops refreshing the lease, without revoking it (see stop()).
+  ~ClusterRegistry();
+  ClusterRegistry(const ClusterRegistry&) = delete;
+  ClusterRegistry& operator=(const ClusterRegistry&) = delete;
+
+  // Registers the host under a new lease. With `resume` (the lease of this
+  // host's previous run, kept in its state dir), a lease that is still alive
+  // and holds this host's record is taken over instead, so a restart keeps
+  // its addresses and endpoints. Throws core::UserError `host name NAME is
+  // taken by a live host at IP` while another live host has the name.
+  void register_host(std::optional<LeaseId> resume = std::nullopt);
+  // Graceful stop: revokes the lease, so the host's record, addresses and
+  // endpoints go at once. With the store away it throws StoreUnavailable
+  // and they go when the lease expires instead.
+  void stop();
+  LeaseId lease() const;
+  const HostRecord& host() const { return options_.host; }
+  // One refresh of the lease (keep_alive_thread off). False: the lease is gone.
+  bool refresh_lease();
+  // True once the store said the lease is gone (the host was cut off for
+  // longer than the TTL): the others have dropped its records; renew().
+  bool lease_lost() const;
+  // A new lease, then the host's record, addresses and endpoints published
+  // again. Returns the addresses another host took meanwhile (their
+  // endpoints are not republished: the caller must reconnect them).
+  std::vector<EndpointRecord> renew();
+  // Publishes a new list of the host's local subnets (overlays avoid them).
+  void set_local_subnets(std::vector<core::Cidr> subnets);
+
+  // Creates a global network; `vni` and `created_by` are filled in. The
+  // checks, against the whole cluster in one transaction: the name is
+  // unique, the subnet overlaps no other overlay, no live host's local
+  // subnet and none of `local_subnets`; the VNI (vxlanid_list, or the lowest
+  // free from 4096) is free.
+  NetworkRecord create_network(NetworkRecord network,
+                               const std::vector<core::Cidr>& local_subnets = {});
+  // Refused (`error while removing network: network NAME id ID has active
+  // endpoints`) while any host has an endpoint or an address on it.
+  void remove_network(const std::string& network_id);
+  std::vector<NetworkRecord> networks();
+  // By full ID, then name, as Docker looks networks up.
+  std::optional<NetworkRecord> find_network(const std::string& name_or_id);
+
+  // Takes `wanted`, or the lowest free address of the ip-range (else the
+  // subnet) other than the network, broadcast and gateway addresses; one
+  // create-if-absent per address, under this host's lease, so two hosts
+  // never hold the same one.
+  core::Ipv4 allocate_address(const std::string& network_id, const std::string& owner,
+                              std::optional<core::Ipv4> wanted = std::nullopt);
+  // Releases an address this host holds (another host's is left alone).
+  void release_address(const std::string& network_id, core::Ipv4 ip);
+
+  // Publishes an endpoint of this host (its `host` is set to this host);
+  // its address must be one this host allocated.
+  void publish_endpoint(EndpointRecord endpoint);
+  void withdraw_endpoint(const std::string& network_id, const std::string& endpoint_id);
+  std::vector<EndpointRecord> endpoints(const std::string& network_id);
+
+ private:
+  struct Owned {
+    std::map<std::string, std::string> addresses;     // key -> AddressRecord JSON
+    std::map<std::string, EndpointRecord> endpoints;  // key -> record
+  };
+  LeaseId require_lease() const;
+  void start_keeper(LeaseId lease);
+  std::pair<NetworkRecord, int64_t> get_network(const std::string& network_id);
+
+  Store& store_;
+  RegistryOptions options_;
+  mutable std::mutex mutex_;
+  LeaseId lease_ = 0;
+  bool lease_lost_ = false;
+  Owned owned_;
+  std::unique_ptr<LeaseKeeper> keeper_;
+};
+
+}  // namespace bpfnet::store

@@ -1,0 +1,270 @@
+#include "store/cluster_view.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "core/error.h"
+#include "store/cluster_keys.h"
+
+namespace bpfnet::store {
+
+namespace {
+
+std::string identity(const RemoteEndpoint& e) {
+  return keys::endpoint(e.endpoint.network_id, e.endpoint.endpoint_id);
+}
+std::string identity(const NetworkRecord& network) { return network.id; }
+std::string identity(const HostRecord& host) { return host.name; }
+
+// Within one batch the lists say where things ended up: something added and
+// then removed again is neither; "removed" is applied before "added".
+template <typename T>
+void note_added(std::vector<T>& added, const T& item) {
+  auto same = std::find_if(added.begin(), added.end(),
+                           [&](const T& x) { return identity(x) == identity(item); });
+  if (same != added.end()) {
+    *same = item;
+  } else {
+    added.push_back(item);
+  }
+}
+
+template <typename T>
+void note_removed(std::vector<T>& added, std::vector<T>& removed, const T& item) {
+  auto same = std::find_if(added.begin(), added.end(),
+                           [&](const T& x) { return identity(x) == identity(item); });
+  if (same != added.end()) {
+    added.erase(same);
+  } else {
+    removed.push_back(item);
+  }
+}
+
+// Applies a put or delete of one record kind to its map, noting the change.
+template <typename T, typename Parse>
+bool apply_record(std::map<std::string, T>& records, const std::string& id, const WatchEvent& event,
+                  Parse&& parse, std::vector<T>& added, std::vector<T>& removed) {
+  auto it = records.find(id);
+  if (event.type == WatchEvent::Type::kDelete) {
+    if (it == records.end()) return false;
+    note_removed(added, removed, it->second);
+    records.erase(it);
+    return true;
+  }
+  T record = parse(event.key, event.value);
+  if (it != records.end() && it->second == record) return false;
+  records[id] = record;
+  note_added(added, record);
+  return true;
+}
+
+}  // namespace
+
+bool ViewChanges::empty() const {
+  return added.empty() && removed.empty() && networks_added.empty() && networks_removed.empty() &&
+         hosts_added.empty() && hosts_removed.empty();
+}
+
+ClusterView::ClusterView(Store& store, Listener listener)
+    : store_(store), listener_(std::move(listener)) {}
+
+ClusterView::~ClusterView() {
+  std::unique_ptr<Watch> watch;
+  std::unique_ptr<Watch> retired;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    watch = std::move(watch_);
+    retired = std::move(retired_watch_);
+  }
+  watch.reset();
+  retired.reset();
+}
+
+void ClusterView::start() { resync(/*throw_when_away=*/true); }
+
+bool ClusterView::resync_if_needed() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stale_) return true;
+  }
+  resync(false);
+  std::lock_guard lock(mutex_);
+  return !stale_;
+}
+
+void ClusterView::on_events(const std::vector<WatchEvent>& events) {
+  if (std::any_of(events.begin(), events.end(),
+                  [](const WatchEvent& e) { return e.type == WatchEvent::Type::kCompacted; })) {
+    resync(false);
+    return;
+  }
+  std::lock_guard listening(listener_mutex_);
+  ViewChanges changes;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& event : events) apply(event, changes);
+  }
+  if (!changes.empty() && listener_) listener_(changes);
+}
+
+void ClusterView::resync(bool throw_when_away) {
+  RangeResult all;
+  try {
+    all = store_.range_prefix(keys::kRoot);
+  } catch (const StoreUnavailable&) {
+    {
+      std::lock_guard lock(mutex_);
+      stale_ = true;
+    }
+    if (throw_when_away) throw;
+    return;
+  }
+  {
+    std::lock_guard listening(listener_mutex_);
+    ViewChanges changes;
+    {
+      std::lock_guard lock(mutex_);
+      std::set<std::string> present;
+      for (const auto& kv : all.kvs) present.insert(kv.key);
+      std::vector<std::string> known;
+      for (const auto& [name, host] : hosts_) known.push_back(keys::host(name));
+      for (const auto& [id, network] : networks_) known.push_back(keys::network(id));
+      for (const auto& [key, endpoint] : endpoint_records_) known.push_back(key);
+      for (const auto& key : known) {
+        if (!present.contains(key)) {
+          apply(WatchEvent{WatchEvent::Type::kDelete, key, "", all.revision, 0}, changes);
+        }
+      }
+      for (const auto& kv : all.kvs) {
+        apply(WatchEvent{WatchEvent::Type::kPut, kv.key, kv.value, kv.mod_revision, kv.lease},
+              changes);
+      }
+      stale_ = false;
+    }
+    if (!changes.empty() && listener_) listener_(changes);
+  }
+  // Outside listener_mutex_: FakeStore delivers on this thread.
+  std::unique_ptr<Watch> watch;
+  try {
+    watch =
+        store_.watch_prefix(keys::kRoot, all.revision + 1,
+                            [this](const std::vector<WatchEvent>& events) { on_events(events); });
+  } catch (const StoreUnavailable&) {
+    std::lock_guard lock(mutex_);
+    stale_ = true;
+    if (throw_when_away) throw;
+    return;
+  }
+  std::unique_ptr<Watch> finished;
+  std::lock_guard lock(mutex_);
+  if (stopping_) {
+    finished = std::move(watch);
+  } else {
+    // The watch being replaced may be the one calling us: keep it until the
+    // next replacement or the destructor, by when it has ended.
+    finished = std::exchange(retired_watch_, std::move(watch_));
+    watch_ = std::move(watch);
+  }
+}
+
+void ClusterView::apply(const WatchEvent& event, ViewChanges& changes) {
+  keys::ParsedKey parsed = keys::parse(event.key);
+  try {
+    switch (parsed.kind) {
+      case keys::ParsedKey::Kind::kHost:
+        if (apply_record(hosts_, parsed.first, event, host_from_json, changes.hosts_added,
+                         changes.hosts_removed)) {
+          reevaluate_group(endpoints_by_host_, parsed.first, changes);
+        }
+        return;
+      case keys::ParsedKey::Kind::kNetwork:
+        if (apply_record(networks_, parsed.first, event, network_from_json, changes.networks_added,
+                         changes.networks_removed)) {
+          reevaluate_group(endpoints_by_network_, parsed.first, changes);
+        }
+        return;
+      case keys::ParsedKey::Kind::kEndpoint:
+        apply_endpoint(event, parsed.first, changes);
+        return;
+      default:
+        return;  // addresses, VNIs: the registry's business, not the view's
+    }
+  } catch (const core::UserError&) {
+    ++bad_records_;
+  }
+}
+
+void ClusterView::apply_endpoint(const WatchEvent& event, const std::string& network_id,
+                                 ViewChanges& changes) {
+  auto unindex = [&](const std::string& key) {
+    auto old = endpoint_records_.find(key);
+    if (old == endpoint_records_.end()) return;
+    endpoints_by_host_[old->second.host].erase(key);
+    endpoints_by_network_[old->second.network_id].erase(key);
+    endpoint_records_.erase(old);
+  };
+  if (event.type == WatchEvent::Type::kDelete) {
+    unindex(event.key);
+  } else {
+    EndpointRecord record = endpoint_from_json(event.key, event.value);
+    if (record.network_id != network_id) {
+      throw core::UserError(event.key + ": network_id does not match the key");
+    }
+    unindex(event.key);
+    endpoints_by_host_[record.host].insert(event.key);
+    endpoints_by_network_[record.network_id].insert(event.key);
+    endpoint_records_[event.key] = std::move(record);
+  }
+  reevaluate(event.key, changes);
+}
+
+void ClusterView::reevaluate(const std::string& key, ViewChanges& changes) {
+  std::optional<RemoteEndpoint> now;
+  if (auto record = endpoint_records_.find(key); record != endpoint_records_.end()) {
+    auto host = hosts_.find(record->second.host);
+    auto network = networks_.find(record->second.network_id);
+    if (host != hosts_.end() && network != networks_.end()) {
+      now = RemoteEndpoint{record->second, host->second.underlay, network->second.vni};
+    }
+  }
+  auto before = reachable_.find(key);
+  if (before != reachable_.end() && (!now || *now != before->second)) {
+    note_removed(changes.added, changes.removed, before->second);
+    reachable_.erase(before);
+  }
+  if (now && !reachable_.contains(key)) {
+    note_added(changes.added, *now);
+    reachable_[key] = *now;
+  }
+}
+
+void ClusterView::reevaluate_group(const std::map<std::string, std::set<std::string>>& index,
+                                   const std::string& name, ViewChanges& changes) {
+  auto group = index.find(name);
+  if (group == index.end()) return;
+  for (const auto& key : group->second) reevaluate(key, changes);
+}
+
+std::map<std::string, HostRecord> ClusterView::hosts() const {
+  std::lock_guard lock(mutex_);
+  return hosts_;
+}
+
+std::map<std::string, NetworkRecord> ClusterView::networks() const {
+  std::lock_guard lock(mutex_);
+  return networks_;
+}
+
+std::map<std::string, RemoteEndpoint> ClusterView::endpoints() const {
+  std::lock_guard lock(mutex_);
+  return reachable_;
+}
+
+size_t ClusterView::bad_records() const {
+  std::lock_guard lock(mutex_);
+  return bad_records_;
+}
+
+}  // namespace bpfnet::store

@@ -1,0 +1,100 @@
+// A host's local copy of the cluster (hosts, global networks, endpoints),
+// kept up to date by one watch on the whole key space, and the changes a
+// datapath needs: each endpoint with its host's underlay address and its
+// network's VNI, as it becomes reachable and as it goes.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "store/cluster_records.h"
+#include "store/store.h"
+
+namespace bpfnet::store {
+
+// An endpoint is reachable once its record, its host's record and its
+// network's record are all known; it stops being so when any of them goes.
+struct RemoteEndpoint {
+  EndpointRecord endpoint;
+  core::Ipv4 underlay;  // of endpoint.host
+  uint32_t vni = 0;     // of endpoint.network_id
+
+  bool operator==(const RemoteEndpoint&) const = default;
+};
+
+struct ViewChanges {
+  // Endpoints that became reachable or changed (address, MAC, host, VNI):
+  // program them; `removed` came first for a changed one.
+  std::vector<RemoteEndpoint> added;
+  std::vector<RemoteEndpoint> removed;
+  std::vector<NetworkRecord> networks_added;  // or changed
+  std::vector<NetworkRecord> networks_removed;
+  std::vector<HostRecord> hosts_added;  // or changed
+  std::vector<HostRecord> hosts_removed;
+
+  bool empty() const;
+};
+
+class ClusterView {
+ public:
+  // Called after each batch of store events that changed something, from
+  // the store's watch thread (or the writer's thread with FakeStore), one
+  // call at a time. The view's accessors may be used inside it.
+  using Listener = std::function<void(const ViewChanges&)>;
+
+  ClusterView(Store& store, Listener listener);
+  ~ClusterView();
+  ClusterView(const ClusterView&) = delete;
+  ClusterView& operator=(const ClusterView&) = delete;
+
+  // Reads everything, reports it as added, then follows the watch. Throws
+  // StoreUnavailable when the store cannot be read; call again later.
+  void start();
+  // After a compaction cut the watch off and the re-read failed (the store
+  // was away), the view is stale until this succeeds; the daemon calls it
+  // from its periodic loop. Returns whether the view is live.
+  bool resync_if_needed();
+
+  std::map<std::string, HostRecord> hosts() const;
+  std::map<std::string, NetworkRecord> networks() const;
+  // Every reachable endpoint, by store key.
+  std::map<std::string, RemoteEndpoint> endpoints() const;
+  // Records the view could not read (skipped, counted).
+  size_t bad_records() const;
+
+ private:
+  void on_events(const std::vector<WatchEvent>& events);
+  // Re-reads the whole prefix, turns the difference into changes, and
+  // watches on from the read's revision.
+  void resync(bool throw_when_away);
+  void apply(const WatchEvent& event, ViewChanges& changes);
+  void apply_endpoint(const WatchEvent& event, const std::string& network_id, ViewChanges& changes);
+  // Reports the endpoint at `key` as added/removed/changed as its records say.
+  void reevaluate(const std::string& key, ViewChanges& changes);
+  void reevaluate_group(const std::map<std::string, std::set<std::string>>& index,
+                        const std::string& name, ViewChanges& changes);
+
+  Store& store_;
+  Listener listener_;
+  mutable std::mutex mutex_;
+  std::map<std::string, HostRecord> hosts_;                 // by name
+  std::map<std::string, NetworkRecord> networks_;           // by ID
+  std::map<std::string, EndpointRecord> endpoint_records_;  // by key
+  std::map<std::string, std::set<std::string>> endpoints_by_host_;
+  std::map<std::string, std::set<std::string>> endpoints_by_network_;
+  std::map<std::string, RemoteEndpoint> reachable_;  // by key
+  size_t bad_records_ = 0;
+  bool stale_ = false;
+  bool stopping_ = false;
+  // Serialises listener calls (watch thread vs. resync from the caller).
+  std::mutex listener_mutex_;
+  std::unique_ptr<Watch> watch_;
+  std::unique_ptr<Watch> retired_watch_;  // the compacted one, ended
+};
+
+}  // namespace bpfnet::store

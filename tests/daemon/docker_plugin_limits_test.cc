@@ -153,5 +153,22 @@ TEST_F(DockerPluginLimitsTest, DeepBodiesAreRefusedBeforeTheHandler) {
   EXPECT_NE(client.read(2s).find("200 OK"), std::string::npos) << "the connection goes on";
 }
 
+TEST_F(DockerPluginLimitsTest, TargetsThatAreNotAsciiAreRefusedBeforeTheHandler) {
+  auto server = start({});
+  RawClient client(socket_path);
+  // Echoing such a path in an error would throw (nlohmann refuses to dump
+  // invalid UTF-8): fuzz/crashes/docker_plugin-invalid-utf8-path.
+  client.send(
+      post("NetworkDriver.GetCa\x97"
+           "abilities",
+           ""));
+  std::string answer = client.read(2s);
+  EXPECT_NE(answer.find("404 Not Found"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("not a method of the bpfnet network driver"), std::string::npos) << answer;
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(screen_plugin_request("/Plugin.Activate", ""), std::nullopt);
+  EXPECT_EQ(screen_plugin_request("/Plugin Activate", "")->status, 404u);
+}
+
 }  // namespace
 }  // namespace bpfnet::daemon

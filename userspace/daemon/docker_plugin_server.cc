@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
@@ -34,12 +35,9 @@ PluginReply call(const DockerPluginServer::Handler& handler,
   }
   // Beast's string_view is Boost's in 1.74.
   std::string_view target(request.target().data(), request.target().size());
-  if (!json_depth_acceptable(request.body())) {
-    std::string method(target.substr(target.starts_with('/') ? 1 : 0));
-    std::string message =
-        fmt::format("{}: request body nested deeper than {} levels", method, kMaxJsonDepth);
-    std::cerr << "bpfnetd: docker: " << message << std::endl;
-    return PluginReply{400, nlohmann::json{{"Err", message}}.dump()};
+  if (auto refused = screen_plugin_request(target, request.body())) {
+    std::cerr << "bpfnetd: docker: " << refused->body << std::endl;
+    return *refused;
   }
   try {
     return handler(target, request.body());
@@ -107,6 +105,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 }  // namespace
+
+std::optional<PluginReply> screen_plugin_request(std::string_view target, std::string_view body) {
+  // Method paths are ASCII; anything else is echoed in no error (it would
+  // not even be valid JSON text).
+  if (!std::all_of(target.begin(), target.end(), [](char c) { return c > ' ' && c < 0x7f; }))
+    return PluginReply{404,
+                       nlohmann::json{{"Err", "not a method of the bpfnet network driver"}}.dump()};
+  if (!json_depth_acceptable(body)) {
+    std::string method(target.substr(target.starts_with('/') ? 1 : 0));
+    return PluginReply{400, nlohmann::json{{"Err", fmt::format("{}: request body nested deeper "
+                                                               "than {} levels",
+                                                               method, kMaxJsonDepth)}}
+                                .dump()};
+  }
+  return std::nullopt;
+}
 
 struct DockerPluginServer::Io {
   Io(Handler handler, DockerPluginOptions options) : shared{std::move(handler), options, 0, {}} {}

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -32,12 +33,17 @@ struct DockerPluginOptions {
   bool serve_now = true;
 };
 
+// What the server answers itself, before any handler sees the request: a
+// target that is not printable ASCII (404), a body nested deeper than
+// kMaxJsonDepth (400, see daemon/json_depth.h). nullopt: the handler's.
+std::optional<PluginReply> screen_plugin_request(std::string_view target, std::string_view body);
+
 class DockerPluginServer {
  public:
   // Called for every request, on the server's thread: `path` is the request
   // target, `body` the raw body. It must serialise with the daemon's other
-  // users of the Controller. A body nested deeper than kMaxJsonDepth gets a
-  // 400 without reaching it.
+  // users of the Controller. Requests screen_plugin_request refuses do not
+  // reach it.
   using Handler = std::function<PluginReply(std::string_view path, std::string_view body)>;
 
   // Binds `path` (see listen_unix_socket: refuses when another process

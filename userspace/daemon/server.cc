@@ -103,6 +103,12 @@ json answer_request(std::string_view request, const RequestHandler& handler) {
   }
 }
 
+std::string answer_line(const json& answer) {
+  // Invalid UTF-8 in an answer (a byte echoed from somewhere) is replaced,
+  // not thrown: an exception here would stop the daemon.
+  return answer.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 ControlServer::ControlServer(std::string path, ControlServerLimits limits)
     : path_(std::move(path)), limits_(limits) {
   listen_fd_ = listen_unix_socket(path_, "--socket");
@@ -224,7 +230,7 @@ bool ControlServer::on_readable(Client& client, const Handler& handler) {
 void ControlServer::answer(Client& client, const json& response) {
   client.in.clear();
   client.in.shrink_to_fit();
-  client.out = response.dump() + "\n";
+  client.out = answer_line(response);
   client.sent = 0;
   client.deadline = Clock::now() + limits_.client_timeout;
 }

@@ -30,6 +30,10 @@ using RequestHandler =
 // throws what `handler` throws.
 nlohmann::json answer_request(std::string_view request, const RequestHandler& handler);
 
+// The answer as sent: one line of JSON (never throwing, whatever bytes it
+// holds).
+std::string answer_line(const nlohmann::json& answer);
+
 struct ControlServerLimits {
   // From accept to the whole request (and again for the whole answer): a
   // client idle or trickling past it is dropped.

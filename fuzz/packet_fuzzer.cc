@@ -14,6 +14,7 @@
 #include <string>
 
 #include "fuzz_check.h"
+#include "packet_frames.h"
 #include "packet_input.h"
 
 namespace {
@@ -43,6 +44,28 @@ bool tolerated(const std::string& invariant) {
   for (std::string_view open : kOpenOnMain)
     if (open == invariant) return true;
   return false;
+}
+
+// What libFuzzer sees of the BPF programs: their code is not instrumented,
+// so each frame's outcome (program, verdict, what came out, where it went)
+// sets one of these extra coverage counters, and inputs reaching a new
+// outcome are kept.
+__attribute__((used, section("__libfuzzer_extra_counters"))) uint8_t g_outcomes[1 << 14];
+
+void count_outcome(const PacketWorld& world, const Run& run, size_t frame) {
+  const auto out = ipv4_view(run.out);
+  const auto in = ipv4_view(run.in);
+  uint32_t where = 0;  // the output's destination: none, an endpoint, the host, elsewhere
+  if (out) where = world.endpoint_by_ip(out->daddr) ? 1 : world.is_host_address(out->daddr) ? 2 : 3;
+  uint32_t key = uint32_t(run.program);
+  key = key * 8 + (run.verdict & 7);
+  key = key * 2 + (run.in != run.out);
+  key = key * 4 + where;
+  key = key * 4 + (!in ? 0 : in->icmp_error ? 1 : in->fragment ? 2 : 3);
+  key = key * 8 + uint32_t(frame);
+  key = key * 16 + (out ? out->proto % 16 : 0);
+  uint8_t& counter = g_outcomes[key % sizeof(g_outcomes)];
+  if (counter < 255) ++counter;
 }
 
 std::string hex(const uint8_t* data, size_t size) {
@@ -114,6 +137,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     run->flows_before = world.conntrack_pairs();
     if (!execute(world, *run)) continue;
     trace(*run);
+    count_outcome(world, *run, i);
     for (const Violation& v : check_run(world, *run)) report(v, *run, data, size);
     if (!dropped(*run)) previous = std::move(run);
   }

@@ -28,10 +28,17 @@ using Stream = beast::basic_stream<Protocol>;
 // What go-plugins-helpers answers with; Docker does not check it.
 constexpr const char* kPluginContentType = "application/vnd.docker.plugins.v1+json";
 
+// {"Err": message}; replacing what is not UTF-8 rather than throwing on
+// the server's thread.
+PluginReply refusal(unsigned status, const std::string& message) {
+  return PluginReply{status, nlohmann::json{{"Err", message}}.dump(
+                                 -1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
+
 PluginReply call(const DockerPluginServer::Handler& handler,
                  const http::request<http::string_body>& request) {
   if (request.method() != http::verb::post) {
-    return PluginReply{405, nlohmann::json{{"Err", "plugin methods are called with POST"}}.dump()};
+    return refusal(405, "plugin methods are called with POST");
   }
   // Beast's string_view is Boost's in 1.74.
   std::string_view target(request.target().data(), request.target().size());
@@ -42,7 +49,7 @@ PluginReply call(const DockerPluginServer::Handler& handler,
   try {
     return handler(target, request.body());
   } catch (const std::exception& e) {
-    return PluginReply{500, nlohmann::json{{"Err", e.what()}}.dump()};
+    return refusal(500, e.what());
   }
 }
 
@@ -110,14 +117,11 @@ std::optional<PluginReply> screen_plugin_request(std::string_view target, std::s
   // Method paths are ASCII; anything else is echoed in no error (it would
   // not even be valid JSON text).
   if (!std::all_of(target.begin(), target.end(), [](char c) { return c > ' ' && c < 0x7f; }))
-    return PluginReply{404,
-                       nlohmann::json{{"Err", "not a method of the bpfnet network driver"}}.dump()};
+    return refusal(404, "not a method of the bpfnet network driver");
   if (!json_depth_acceptable(body)) {
     std::string method(target.substr(target.starts_with('/') ? 1 : 0));
-    return PluginReply{400, nlohmann::json{{"Err", fmt::format("{}: request body nested deeper "
-                                                               "than {} levels",
-                                                               method, kMaxJsonDepth)}}
-                                .dump()};
+    return refusal(
+        400, fmt::format("{}: request body nested deeper than {} levels", method, kMaxJsonDepth));
   }
   return std::nullopt;
 }

@@ -2,8 +2,9 @@
 // driver"), as the plugin server hands them to DockerDriver::handle: each
 // line of the input is one call, "METHOD BODY" (METHOD without its "/",
 // e.g. "NetworkDriver.CreateNetwork {...}"), on a fresh daemon of fakes, one
-// call after the other as Docker makes them. Calls the server answers itself
-// (screen_plugin_request) are skipped.
+// call after the other as Docker makes them. Bodies nested deeper than the
+// server lets through (json_depth.h) are skipped; every other call, even one
+// the server would screen out (a path that is not ASCII), reaches the driver.
 //
 // Invariants, whatever the calls:
 // - each is answered 200, 400 (malformed body), 404 (unknown method) or 500
@@ -17,7 +18,7 @@
 
 #include "controller_world.h"
 #include "daemon/docker_driver.h"
-#include "daemon/docker_plugin_server.h"
+#include "daemon/json_depth.h"
 #include "fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -31,8 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Docker's bodies end in a newline.
     std::string body =
         space == std::string_view::npos ? "" : std::string(line.substr(space + 1)) + "\n";
-    // The server answers these itself; the driver never sees them.
-    if (daemon::screen_plugin_request(path, body)) return;
+    // The server refuses these unparsed; the driver never sees them.
+    if (!daemon::json_depth_acceptable(body)) return;
     const core::State before = world.controller.state();
     daemon::PluginReply reply = driver.handle(path, body);
     FUZZ_CHECK(

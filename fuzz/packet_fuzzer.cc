@@ -8,7 +8,6 @@
 // BPFNET_FUZZ_WRITE_SEEDS=DIR writes the seed corpus into DIR and exits,
 // BPFNET_FUZZ_WRITE_REPRODUCERS=DIR the inputs of fuzz/crashes/packet-*;
 // BPFNET_FUZZ_TRACE=1 prints every frame's run (to read a reproducer).
-#include <array>
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -21,29 +20,21 @@ namespace {
 
 using namespace bpfnet::fuzz;
 
-// Policy main's datapath does not meet yet: issue 12's open items 1 (ports
-// published on 127.0.0.1 reached from interfaces; martians), 2 (service
-// VIPs reached from other networks) and 3 (ICMP errors across networks;
-// direct access to container addresses), fixed in bpf/ by another part of
-// issue 12. Their violations are counted and the first of each shown,
-// rather than fatal, so that the rest is fuzzed meanwhile; the reproducers
-// are in fuzz/crashes/. BPFNET_FUZZ_STRICT=1 makes them fatal: empty this
-// list once bpf/ meets them.
-constexpr std::array<std::string_view, 5> kOpenOnMain = {"loopback-publish", "martian", "vip-scope",
-                                                         "icmp-error-scope", "direct-access"};
-
-// Never freed: printed by an exit handler, after static destructors.
-std::map<std::string, uint64_t>& open_counts() {
-  static auto* counts = new std::map<std::string, uint64_t>;
-  return *counts;
+// BPFNET_FUZZ_KEEP_GOING=DIR: a broken invariant is not fatal but counted,
+// and the first input that broke each is written to DIR/INVARIANT, so that a
+// run shows every invariant the datapath breaks (and how often) rather than
+// the first only; the counts are printed at exit (scripts/fuzz.sh reads
+// them and fails when there are any). Every invariant alike: none is ever
+// tolerated. Unset: the first broken invariant aborts (libFuzzer saves it).
+const char* keep_going_dir() {
+  static const char* dir = std::getenv("BPFNET_FUZZ_KEEP_GOING");
+  return dir;
 }
 
-bool tolerated(const std::string& invariant) {
-  static const bool strict = std::getenv("BPFNET_FUZZ_STRICT") != nullptr;
-  if (strict) return false;
-  for (std::string_view open : kOpenOnMain)
-    if (open == invariant) return true;
-  return false;
+// Never freed: printed by an exit handler, after static destructors.
+std::map<std::string, uint64_t>& broken_counts() {
+  static auto* counts = new std::map<std::string, uint64_t>;
+  return *counts;
 }
 
 // What libFuzzer sees of the BPF programs: their code is not instrumented,
@@ -75,11 +66,17 @@ std::string hex(const uint8_t* data, size_t size) {
 }
 
 void report(const Violation& v, const Run& run, const uint8_t* input, size_t size) {
-  if (!tolerated(v.invariant))
-    broken(v.invariant, fmt::format("{}; frame {}", v.detail, hex(run.in.data(), run.in.size())));
-  if (open_counts()[v.invariant]++ == 0)
-    fmt::print(stderr, "open item (issue 12), not fatal: {}: {}\n  input {}\n", v.invariant,
-               v.detail, hex(input, size));
+  const std::string detail =
+      fmt::format("{}; frame {}", v.detail, hex(run.in.data(), run.in.size()));
+  if (!keep_going_dir()) broken(v.invariant, detail);
+  if (broken_counts()[v.invariant]++ > 0) return;
+  const std::string path = fmt::format("{}/{}", keep_going_dir(), v.invariant);
+  if (FILE* file = std::fopen(path.c_str(), "wb")) {
+    std::fwrite(input, 1, size, file);
+    std::fclose(file);
+  }
+  fmt::print(stderr, "INVARIANT BROKEN (going on): {}\n  {}\n  input {} (saved as {})\n",
+             v.invariant, detail, hex(input, size), path);
 }
 
 const char* program_name(Program program) {
@@ -104,9 +101,9 @@ void trace(const Run& run) {
              hex(run.in.data(), run.in.size()), hex(run.out.data(), run.out.size()));
 }
 
-void print_open_counts() {
-  for (const auto& [invariant, count] : open_counts())
-    fmt::print(stderr, "open item (issue 12): {} broken by {} frames\n", invariant, count);
+void print_broken_counts() {
+  for (const auto& [invariant, count] : broken_counts())
+    fmt::print(stderr, "invariant {} broken by {} frames\n", invariant, count);
 }
 
 }  // namespace
@@ -121,7 +118,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     write_packet_reproducers(world, dir);
     std::exit(0);
   }
-  std::atexit(print_open_counts);
+  if (keep_going_dir()) std::atexit(print_broken_counts);
   return 0;
 }
 

@@ -5,7 +5,13 @@
 # (build-fuzz/corpus/TARGET). Fails when any target crashes or breaks an
 # invariant; the input is saved as build-fuzz/artifacts/TARGET-crash-*.
 # The packet target needs root (BPF programs, a network namespace); without
-# root it is skipped. See fuzz/README.md.
+# root it is skipped. It runs on after a broken invariant
+# (BPFNET_FUZZ_KEEP_GOING, fuzz/packet_fuzzer.cc), so that its failure
+# lists every invariant the datapath breaks, each with how many frames broke
+# it and the first input (build-fuzz/artifacts/packet-broken/INVARIANT).
+# BPFNET_FUZZ_RUNS=N runs each target for N executions instead of SECONDS;
+# BPFNET_FUZZ_FLAGS adds libFuzzer flags (e.g. -max_len=256).
+# See fuzz/README.md.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
@@ -28,15 +34,28 @@ for t in "${TARGETS[@]}"; do
   fi
   mkdir -p "$BUILD/corpus/$t" "$BUILD/artifacts" "$BUILD/logs"
   log="$BUILD/logs/$t.log"
+  limit=(-max_total_time="$SECONDS_EACH")
+  [ -z "${BPFNET_FUZZ_RUNS:-}" ] || limit=(-runs="$BPFNET_FUZZ_RUNS")
+  broken_dir="$BUILD/artifacts/$t-broken"
+  rm -rf "$broken_dir"
+  [ "$t" != packet ] || mkdir -p "$broken_dir"
   # -entropic=0: the default entropic schedule spends most of the time
   # weighing features here; plain coverage finds as much.
-  if "$BUILD/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" -entropic=0 -print_funcs=0 \
-    -print_final_stats=1 -artifact_prefix="$BUILD/artifacts/$t-" \
-    "$BUILD/corpus/$t" "$ROOT/fuzz/corpus/$t" >"$log" 2>&1; then
-    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-    open=$({ grep '^open item (issue 12): .* broken by' "$log" || true; } |
-      sed 's/^open item (issue 12): /; /' | tr -d '\n')
-    echo "fuzz: $t: ${runs:-?} executions in ${SECONDS_EACH} s, no crash${open:+ (not fatal$open)}"
+  start=$(date +%s)
+  rc=0
+  BPFNET_FUZZ_KEEP_GOING=$([ "$t" != packet ] || echo "$broken_dir") \
+    "$BUILD/fuzz/fuzz_$t" "${limit[@]}" ${BPFNET_FUZZ_FLAGS:-} -entropic=0 -print_funcs=0 -print_final_stats=1 \
+    -artifact_prefix="$BUILD/artifacts/$t-" "$BUILD/corpus/$t" "$ROOT/fuzz/corpus/$t" \
+    >"$log" 2>&1 || rc=$?
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+  took=$(($(date +%s) - start))
+  broken=$({ grep '^invariant .* broken by' "$log" || true; } | sed 's/^invariant //')
+  if [ "$rc" -eq 0 ] && [ -z "$broken" ]; then
+    echo "fuzz: $t: ${runs:-?} executions in ${took} s, no crash"
+  elif [ "$rc" -eq 0 ]; then
+    echo "fuzz: $t: FAILED: ${runs:-?} executions in ${took} s, no crash, broken invariants:"
+    printf '%s\n' "$broken" | sed "s|^\([^ ]*\) .*|  &  (first input: $broken_dir/\1)|"
+    failed+=("$t")
   else
     echo "fuzz: $t: FAILED (log $log):"
     grep -E 'INVARIANT BROKEN|ERROR:|SUMMARY|Test unit written' -A2 "$log" | head -n 20 | sed 's/^/  /'

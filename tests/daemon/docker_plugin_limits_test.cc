@@ -109,7 +109,6 @@ TEST_F(DockerPluginLimitsTest, IdleAndTricklingConnectionsAreClosed) {
   served.send(post("Plugin.Activate", ""));
   EXPECT_NE(served.read(2s).find("200 OK"), std::string::npos);
   std::string request = post("Plugin.Activate", "");
-  auto start_time = Clock::now();
   for (size_t i = 0; i < 8; ++i) {  // one byte every 100 ms: 800 ms, past the timeout
     trickle.try_send(request.substr(i, 1));
     std::this_thread::sleep_for(100ms);
@@ -117,7 +116,6 @@ TEST_F(DockerPluginLimitsTest, IdleAndTricklingConnectionsAreClosed) {
   EXPECT_EQ(idle.read(2s), "<closed>");
   EXPECT_EQ(trickle.read(2s), "<closed>");
   EXPECT_EQ(served.read(2s), "<closed>") << "idle after its answer";
-  EXPECT_LT(Clock::now() - start_time, 2s);
   EXPECT_EQ(calls, 1);
 }
 

@@ -74,14 +74,17 @@ for _ in $(seq 1 50); do
   grep -q connected "$T/silent.out" 2>/dev/null && grep -q connected "$T/trickle.out" 2>/dev/null && break
   sleep 0.1
 done
+# Not a timing test: each answer (and the tick below) must come while both
+# slow clients are still connected, i.e. before the daemon cut them off.
+# A daemon that serves one client at a time answers nobody until then.
+still_connected() {
+  ! grep -q closed "$T/silent.out" && ! grep -q closed "$T/trickle.out"
+}
 for i in 1 2 3; do
-  start=$(date +%s%N)
-  timeout 5 "$BPFNETCTL" --socket "$SOCK" network ls >/dev/null ||
+  timeout 20 "$BPFNETCTL" --socket "$SOCK" network ls >/dev/null ||
     fail "network ls #$i did not answer while a client is slow"
-  ms=$((($(date +%s%N) - start) / 1000000))
-  log "network ls #$i answered in ${ms} ms with a silent and a trickling client connected"
-  [ "$ms" -lt 1000 ] || fail "network ls #$i took ${ms} ms (want < 1000) with slow clients connected"
-  sleep 0.5
+  still_connected || fail "network ls #$i answered only once the slow clients were gone"
+  log "network ls #$i answered with a silent and a trickling client connected"
 done
 
 log "the periodic work goes on meanwhile: a new host address reaches the maps"
@@ -95,9 +98,10 @@ import json, sys
 keys = [[int(b, 16) for b in e["key"]] for e in json.load(sys.stdin)]
 sys.exit(0 if [10, 99, 99, 1] in keys else 1)'
 }
-for i in $(seq 1 30); do host_addr_mapped && break; sleep 0.1; done
-host_addr_mapped || fail "no tick within 3 s while slow clients are connected"
-log "the new host address was mapped after about $((i / 10)).$((i % 10)) s"
+until host_addr_mapped || ! still_connected; do sleep 0.1; done
+host_addr_mapped && still_connected ||
+  fail "no tick mapped the new host address while the slow clients were connected"
+log "the new host address was mapped while the slow clients were connected"
 
 log "slow clients are cut off"
 for _ in $(seq 1 100); do

@@ -5,8 +5,7 @@
 // programs of one packet world (packet_world.h), checking after every
 // frame that no verdict breaks policy (packet_invariants.h). Needs root.
 //
-// BPFNET_FUZZ_WRITE_SEEDS=DIR writes the seed corpus into DIR and exits,
-// BPFNET_FUZZ_WRITE_REPRODUCERS=DIR the inputs of fuzz/crashes/packet-*;
+// BPFNET_FUZZ_WRITE_SEEDS=DIR writes the seed corpus into DIR and exits;
 // BPFNET_FUZZ_TRACE=1 prints every frame's run (to read a reproducer).
 #include <cstdlib>
 #include <map>
@@ -112,10 +111,6 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   PacketWorld& world = PacketWorld::get();
   if (const char* dir = std::getenv("BPFNET_FUZZ_WRITE_SEEDS")) {
     write_packet_seeds(world, dir);
-    std::exit(0);
-  }
-  if (const char* dir = std::getenv("BPFNET_FUZZ_WRITE_REPRODUCERS")) {
-    write_packet_reproducers(world, dir);
     std::exit(0);
   }
   if (keep_going_dir()) std::atexit(print_broken_counts);

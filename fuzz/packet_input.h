@@ -55,9 +55,8 @@ std::optional<Run> next_run(const PacketWorld& world, std::string_view& input,
 bool execute(PacketWorld& world, Run& run);
 
 // Writes the seed corpus (fuzz/corpus/packet) into `dir`: conversations
-// built with the BPF tests' frame builders.
+// built with the BPF tests' frame builders, and the probes of issue 12's
+// isolation holes (packet-*: what each invariant of items 1-3 must refuse).
 void write_packet_seeds(const PacketWorld& world, const std::string& dir);
-// Writes the inputs that break policy on main (fuzz/crashes/packet-*).
-void write_packet_reproducers(const PacketWorld& world, const std::string& dir);
 
 }  // namespace bpfnet::fuzz

@@ -1,6 +1,7 @@
 // The packet fuzzer's seed corpus: the conversations of the BPF program
 // tests (tests/bpf), in the packet world, built with their frame builders;
-// and the reproducers of what main's datapath breaks (fuzz/crashes).
+// and probes of issue 12's isolation holes, seeds like the others so that
+// every run (fuzz.smoke included) checks them first.
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -94,6 +95,31 @@ Bytes then(Bytes input, std::initializer_list<uint8_t> derived) {
   return input;
 }
 
+void write_isolation_probes(const PacketWorld& world, const std::string& dir) {
+  SeedWriter w(world, dir);
+  const uint32_t loopback = test::ip4("127.0.0.1");
+  // Issue 12 item 1: a port published on 127.0.0.1 (c's 7070) answers the
+  // uplink, and a container reaches it through its own 127.0.0.1.
+  w.write("packet-loopback-publish-from-uplink",
+          w.raw_uplink(w.client(loopback, kTcp, 7070), false));
+  w.write("packet-loopback-publish-from-container",
+          w.raw_from("a", w.from("a", loopback, kTcp, 7070)));
+  // Item 1: a martian (to 127.0.0.1, nothing published there) from the
+  // uplink goes to the host stack instead of being dropped with a reason.
+  w.write("packet-martian", w.raw_uplink(w.client(loopback, kTcp, 22), false));
+  // Item 2: c, on n2, reaches the VIP of n1's service (and so a or b).
+  w.write("packet-vip-scope", w.raw_from("c", w.from("c", kVip, kTcp, 80)));
+  // Item 3: an ICMP error from the uplink to a container's own address,
+  // about no flow at all, is handed to the host, which routes it into a.
+  test::Ipv4Spec quoted;
+  quoted.saddr = w.ep("a").ip;
+  quoted.daddr = kRemote;
+  Bytes error = test::icmp_error_frame(test::Mac(world.uplink_mac()), test::Mac(world.router_mac()),
+                                       test::ip4("192.0.2.254"), w.ep("a").ip, 3, 3,
+                                       test::ipv4_frame(test::Mac{}, test::Mac{}, quoted));
+  w.write("packet-direct-access", w.raw_uplink(error, false));
+}
+
 }  // namespace
 
 void write_packet_seeds(const PacketWorld& world, const std::string& dir) {
@@ -150,31 +176,7 @@ void write_packet_seeds(const PacketWorld& world, const std::string& dir) {
   append_raw(input, to_container_kind(world, w.index("b")),
              w.from("a", b.ip, kTcp, 80));  // as the host routes it
   w.write("host-to-b", input);
-}
-
-void write_packet_reproducers(const PacketWorld& world, const std::string& dir) {
-  SeedWriter w(world, dir);
-  const uint32_t loopback = test::ip4("127.0.0.1");
-  // Issue 12 item 1: a port published on 127.0.0.1 (c's 7070) answers the
-  // uplink, and a container reaches it through its own 127.0.0.1.
-  w.write("packet-loopback-publish-from-uplink",
-          w.raw_uplink(w.client(loopback, kTcp, 7070), false));
-  w.write("packet-loopback-publish-from-container",
-          w.raw_from("a", w.from("a", loopback, kTcp, 7070)));
-  // Item 1: a martian (to 127.0.0.1, nothing published there) from the
-  // uplink goes to the host stack instead of being dropped with a reason.
-  w.write("packet-martian", w.raw_uplink(w.client(loopback, kTcp, 22), false));
-  // Item 2: c, on n2, reaches the VIP of n1's service (and so a or b).
-  w.write("packet-vip-scope", w.raw_from("c", w.from("c", kVip, kTcp, 80)));
-  // Item 3: an ICMP error from the uplink to a container's own address,
-  // about no flow at all, is handed to the host, which routes it into a.
-  test::Ipv4Spec quoted;
-  quoted.saddr = w.ep("a").ip;
-  quoted.daddr = kRemote;
-  Bytes error = test::icmp_error_frame(test::Mac(world.uplink_mac()), test::Mac(world.router_mac()),
-                                       test::ip4("192.0.2.254"), w.ep("a").ip, 3, 3,
-                                       test::ipv4_frame(test::Mac{}, test::Mac{}, quoted));
-  w.write("packet-direct-access", w.raw_uplink(error, false));
+  write_isolation_probes(world, dir);
 }
 
 }  // namespace bpfnet::fuzz

@@ -10,10 +10,12 @@
 # lists every invariant the datapath breaks, each with how many frames broke
 # it and the first input (build-fuzz/artifacts/packet-broken/INVARIANT).
 # BPFNET_FUZZ_RUNS=N runs each target for N executions instead of SECONDS;
-# BPFNET_FUZZ_FLAGS adds libFuzzer flags (e.g. -max_len=256).
-# See fuzz/README.md.
+# BPFNET_FUZZ_FLAGS adds libFuzzer flags (e.g. -max_len=256);
+# BPFNET_FUZZ_SEEDS_ONLY=1 starts from the committed seeds alone (what CI's
+# short run does: the grown corpus would take longer to replay than to fuzz).
+# --build-only builds the targets and stops. See fuzz/README.md.
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]
+#   scripts/fuzz.sh [--build-only | SECONDS] [TARGET...]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="$ROOT/build-fuzz"
@@ -25,6 +27,11 @@ TARGETS=("$@")
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DBPFNET_FUZZ=ON >/dev/null
 ninja -C "$BUILD" $(printf 'fuzz_%s ' "${TARGETS[@]}") >/dev/null
+[ "$SECONDS_EACH" != --build-only ] || exit 0
+
+# New inputs go to the first corpus dir: build-fuzz's, or a scratch one.
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
 
 failed=()
 for t in "${TARGETS[@]}"; do
@@ -32,7 +39,9 @@ for t in "${TARGETS[@]}"; do
     echo "fuzz: $t: skipped (needs root)"
     continue
   fi
-  mkdir -p "$BUILD/corpus/$t" "$BUILD/artifacts" "$BUILD/logs"
+  mkdir -p "$BUILD/corpus/$t" "$BUILD/artifacts" "$BUILD/logs" "$SCRATCH/$t"
+  grown="$BUILD/corpus/$t"
+  [ -z "${BPFNET_FUZZ_SEEDS_ONLY:-}" ] || grown="$SCRATCH/$t"
   log="$BUILD/logs/$t.log"
   limit=(-max_total_time="$SECONDS_EACH")
   [ -z "${BPFNET_FUZZ_RUNS:-}" ] || limit=(-runs="$BPFNET_FUZZ_RUNS")
@@ -45,7 +54,7 @@ for t in "${TARGETS[@]}"; do
   rc=0
   BPFNET_FUZZ_KEEP_GOING=$([ "$t" != packet ] || echo "$broken_dir") \
     "$BUILD/fuzz/fuzz_$t" "${limit[@]}" ${BPFNET_FUZZ_FLAGS:-} -entropic=0 -print_funcs=0 -print_final_stats=1 \
-    -artifact_prefix="$BUILD/artifacts/$t-" "$BUILD/corpus/$t" "$ROOT/fuzz/corpus/$t" \
+    -artifact_prefix="$BUILD/artifacts/$t-" "$grown" "$ROOT/fuzz/corpus/$t" \
     >"$log" 2>&1 || rc=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   took=$(($(date +%s) - start))

@@ -155,7 +155,7 @@ TEST_F(DockerPluginLimitsTest, TargetsThatAreNotAsciiAreRefusedBeforeTheHandler)
   auto server = start({});
   RawClient client(socket_path);
   // Echoing such a path in an error would throw (nlohmann refuses to dump
-  // invalid UTF-8): fuzz/crashes/docker_plugin-invalid-utf8-path.
+  // invalid UTF-8): fuzz/corpus/docker_plugin/invalid-utf8-path.
   client.send(
       post("NetworkDriver.GetCa\x97"
            "abilities",

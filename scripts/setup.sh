@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+  clang llvm libclang-rt-14-dev libbpf-dev bpftool libelf-dev zlib1g-dev
   libfmt-dev libboost-program-options-dev libbenchmark-dev libgtest-dev
   nlohmann-json3-dev libnl-3-dev libnl-route-3-dev libsystemd-dev
   iproute2 iputils-ping ethtool curl iperf3 python3 socat procps systemd

@@ -163,6 +163,19 @@ TEST_F(DockerDriverTest, UnknownPathIs404) {
             "/IpamDriver.RequestPool: not a method of the bpfnet network driver");
 }
 
+// Found by fuzz/docker_plugin_fuzzer.cc (corpus/docker_plugin/invalid-utf8-path):
+// the 404 echoed the path, and dumping a byte that is not UTF-8 threw.
+TEST_F(DockerDriverTest, UnknownPathThatIsNotUtf8Is404WithoutThrowing) {
+  PluginReply reply;
+  ASSERT_NO_THROW(reply = call("NetworkDriver.GetCa\x97"
+                               "abilities",
+                               ""));
+  EXPECT_EQ(reply.status, 404u);
+  EXPECT_EQ(json::parse(reply.body)["Err"],
+            "/NetworkDriver.GetCa\xef\xbf\xbd"
+            "abilities: not a method of the bpfnet network driver");
+}
+
 // --- networks -----------------------------------------------------------------------
 
 TEST_F(DockerDriverTest, CreateNetworkMapsIpamDataAndOptions) {

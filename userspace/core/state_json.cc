@@ -107,7 +107,9 @@ Network network_from_json(const nlohmann::json& json, const std::string& path) {
     for (const auto& [name, address] : fields.optional_string_map("aux_addresses")) {
       network.aux_addresses[name] =
           at_path(kStateRoot, join_path(fields.path_of("aux_addresses"), name),
-                  [&] { return Ipv4::parse(address); });
+                  // Named, not captured: clang 14 (the fuzz build) cannot
+                  // capture a structured binding.
+                  [&text = address] { return Ipv4::parse(text); });
     }
   });
 }

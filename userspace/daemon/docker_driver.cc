@@ -312,8 +312,11 @@ const std::map<std::string, Method, std::less<>>& methods() {
   return table;
 }
 
+// Invalid UTF-8 in the message (a path echoed as it came) is replaced, not
+// thrown: handle() promises never to throw.
 PluginReply error_reply(unsigned status, const std::string& message) {
-  return PluginReply{status, json{{"Err", message}}.dump()};
+  return PluginReply{status,
+                     json{{"Err", message}}.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
 
 // A refused request, logged: Docker shows the reason only to the user who

@@ -259,24 +259,25 @@ int run(int argc, char** argv) {
   daemon::DockerDriver driver(controller);
   std::unique_ptr<daemon::DockerPluginServer> plugin;
   if (!plugin_path.empty()) {
+    daemon::DockerPluginOptions plugin_options;
+    plugin_options.serve_now = false;
     plugin = std::make_unique<daemon::DockerPluginServer>(
         plugin_path,
         vm.count("docker-plugin-socket") ? "--docker-plugin-socket" : "--docker-plugin",
         [&](std::string_view target, std::string_view body) {
           std::lock_guard lock(controller_lock);
           return driver.handle(target, body);
-        });
+        },
+        plugin_options);
   }
-  {
-    // Both sockets are bound first, so that a socket another process serves
-    // stops the start before anything is touched; requests that arrive on the
-    // plugin meanwhile wait for the reconcile.
-    std::lock_guard lock(controller_lock);
-    controller.reconcile_all();
-    // Joins now if the store answers; else the periodic work keeps trying
-    // while the datapath forwards as it is.
-    controller.sync_cluster();
-  }
+  // Both sockets are bound first, so that a socket another process serves
+  // stops the start before anything is touched; neither is read before the
+  // reconcile (requests that arrive meanwhile wait in the listen backlogs).
+  controller.reconcile_all();
+  // Joins now if the store answers; else the periodic work keeps trying
+  // while the datapath forwards as it is.
+  controller.sync_cluster();
+  if (plugin) plugin->serve();
   std::cerr << fmt::format(
                    "bpfnetd: ready: {} networks, {} endpoints; socket {}; maps in {}{}",
                    controller.state().networks.size(), controller.state().endpoints.size(),

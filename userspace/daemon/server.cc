@@ -16,19 +16,20 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "core/error.h"
+#include "daemon/json_depth.h"
 
 namespace bpfnet::daemon {
 
 namespace {
 
 using nlohmann::json;
-
-constexpr int kRequestTimeoutMs = 5000;
-constexpr size_t kMaxRequestBytes = 1 << 20;
 
 [[noreturn]] void sys_fail(const std::string& what) {
   throw std::system_error(errno, std::generic_category(), what);
@@ -52,17 +53,7 @@ bool someone_listens(const std::string& path, std::string_view flag) {
   return ok;
 }
 
-void write_all(int fd, const std::string& data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;  // the client went away; nothing to tell it
-    }
-    off += static_cast<size_t>(n);
-  }
-}
+json refusal(const std::string& message) { return json{{"ok", false}, {"error", message}}; }
 
 }  // namespace
 
@@ -96,8 +87,33 @@ int listen_unix_socket(const std::string& path, std::string_view flag) {
   return fd;
 }
 
-ControlServer::ControlServer(std::string path) : path_(std::move(path)) {
+json answer_request(std::string_view request, const RequestHandler& handler) {
+  if (!json_depth_acceptable(request))
+    return refusal(fmt::format("request: nested deeper than {} levels", kMaxJsonDepth));
+  try {
+    json req = json::parse(request);
+    if (!req.is_object() || !req.contains("op") || !req["op"].is_string())
+      throw core::UserError("request: expected {\"op\": \"...\", \"args\": {...}}");
+    json args = req.contains("args") ? req["args"] : json::object();
+    return json{{"ok", true}, {"result", handler(req["op"].get<std::string>(), args)}};
+  } catch (const json::parse_error&) {
+    return refusal("request: malformed JSON");
+  } catch (const std::exception& e) {
+    return refusal(e.what());
+  }
+}
+
+std::string answer_line(const json& answer) {
+  // Invalid UTF-8 in an answer (a byte echoed from somewhere) is replaced,
+  // not thrown: an exception here would stop the daemon.
+  return answer.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+ControlServer::ControlServer(std::string path, ControlServerLimits limits)
+    : path_(std::move(path)), limits_(limits) {
   listen_fd_ = listen_unix_socket(path_, "--socket");
+  // accept4 must not block when a client that knocked has gone again.
+  ::fcntl(listen_fd_, F_SETFL, ::fcntl(listen_fd_, F_GETFL) | O_NONBLOCK);
 
   sigset_t mask;
   sigemptyset(&mask);
@@ -108,6 +124,7 @@ ControlServer::ControlServer(std::string path) : path_(std::move(path)) {
 }
 
 ControlServer::~ControlServer() {
+  for (const Client& client : clients_) ::close(client.fd);
   if (listen_fd_ >= 0) {
     ::close(listen_fd_);
     ::unlink(path_.c_str());
@@ -116,59 +133,134 @@ ControlServer::~ControlServer() {
 }
 
 void ControlServer::run(const Handler& handler, const std::function<void()>& tick, int tick_ms) {
-  auto next_tick = std::chrono::steady_clock::now() + std::chrono::milliseconds(tick_ms);
+  auto next_tick = Clock::now() + std::chrono::milliseconds(tick_ms);
+  std::vector<pollfd> fds;
   for (;;) {
-    if (tick && std::chrono::steady_clock::now() >= next_tick) {
+    if (tick && Clock::now() >= next_tick) {
       tick();
-      next_tick = std::chrono::steady_clock::now() + std::chrono::milliseconds(tick_ms);
+      next_tick = Clock::now() + std::chrono::milliseconds(tick_ms);
     }
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    next_tick - std::chrono::steady_clock::now())
-                    .count();
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {signal_fd_, POLLIN, 0}};
-    if (::poll(fds, 2, tick ? static_cast<int>(std::max<long>(wait, 0)) : -1) < 0) {
+    expire_clients(Clock::now());
+
+    // [0] signals, [1] the listening socket (-1, ignored, while full), then
+    // one per client in the order of clients_.
+    const bool full = clients_.size() >= limits_.max_clients;
+    fds.assign({{signal_fd_, POLLIN, 0}, {full ? -1 : listen_fd_, POLLIN, 0}});
+    for (const Client& client : clients_)
+      fds.push_back({client.fd, static_cast<short>(client.out.empty() ? POLLIN : POLLOUT), 0});
+    if (::poll(fds.data(), fds.size(), poll_timeout_ms(Clock::now(), next_tick, bool(tick))) < 0) {
       if (errno == EINTR) continue;
       sys_fail("poll");
     }
-    if (fds[1].revents & POLLIN) {
+    if (fds[0].revents & POLLIN) {
       signalfd_siginfo info{};
       if (::read(signal_fd_, &info, sizeof(info)) > 0)
         std::cerr << "bpfnetd: signal " << info.ssi_signo << ": stopping (datapath stays up)"
                   << std::endl;
       return;
     }
-    if (fds[0].revents & POLLIN) {
-      int conn = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (conn < 0) continue;
-      serve_one(conn, handler);
-      ::close(conn);
+    // Clients first (accepting appends to clients_), dropping those done with.
+    std::vector<Client> kept;
+    kept.reserve(clients_.size());
+    for (size_t i = 0; i < clients_.size(); ++i) {
+      Client& client = clients_[i];
+      const short revents = fds[i + 2].revents;
+      bool keep = true;
+      if (revents != 0)
+        keep = client.out.empty() ? on_readable(client, handler) : on_writable(client);
+      if (keep) {
+        kept.push_back(std::move(client));
+      } else {
+        ::close(client.fd);
+      }
+    }
+    clients_ = std::move(kept);
+    if (fds[1].revents & POLLIN) accept_clients();
+  }
+}
+
+int ControlServer::poll_timeout_ms(Clock::time_point now, Clock::time_point next_tick,
+                                   bool ticking) const {
+  std::optional<Clock::time_point> wake;
+  if (ticking) wake = next_tick;
+  for (const Client& client : clients_)
+    if (!wake || client.deadline < *wake) wake = client.deadline;
+  if (!wake) return -1;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*wake - now).count();
+  // Rounded up: waking a little early would only spin until the deadline.
+  return static_cast<int>(std::clamp<long>(ms + 1, 0, 60'000));
+}
+
+void ControlServer::accept_clients() {
+  while (clients_.size() < limits_.max_clients) {
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) return;  // EAGAIN: none left; anything else: that client is gone
+    clients_.push_back(Client{fd, {}, {}, 0, Clock::now() + limits_.client_timeout});
+  }
+}
+
+bool ControlServer::on_readable(Client& client, const Handler& handler) {
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::recv(client.fd, buf, sizeof(buf), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK;  // else: the client went away
+    }
+    if (n == 0) {
+      // Shut down for writing without a newline: the request is what came.
+      if (client.in.empty()) return false;
+      answer(client, answer_request(client.in, handler));
+      return on_writable(client);
+    }
+    client.in.append(buf, static_cast<size_t>(n));
+    if (size_t newline = client.in.find('\n'); newline != std::string::npos) {
+      client.in.resize(newline);
+      answer(client, answer_request(client.in, handler));
+      return on_writable(client);
+    }
+    if (client.in.size() >= limits_.max_request_bytes) {
+      answer(client,
+             refusal(fmt::format("request: longer than {} bytes", limits_.max_request_bytes)));
+      return on_writable(client);
     }
   }
 }
 
-void ControlServer::serve_one(int conn, const Handler& handler) {
-  std::string request;
-  char buf[4096];
-  while (request.find('\n') == std::string::npos && request.size() < kMaxRequestBytes) {
-    pollfd p{conn, POLLIN, 0};
-    if (::poll(&p, 1, kRequestTimeoutMs) <= 0) return;
-    ssize_t n = ::recv(conn, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    request.append(buf, static_cast<size_t>(n));
+void ControlServer::answer(Client& client, const json& response) {
+  client.in.clear();
+  client.in.shrink_to_fit();
+  client.out = answer_line(response);
+  client.sent = 0;
+  client.deadline = Clock::now() + limits_.client_timeout;
+}
+
+bool ControlServer::on_writable(Client& client) {
+  while (client.sent < client.out.size()) {
+    ssize_t n = ::send(client.fd, client.out.data() + client.sent, client.out.size() - client.sent,
+                       MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+    client.sent += static_cast<size_t>(n);
   }
-  json response;
-  try {
-    json req = json::parse(request);
-    if (!req.is_object() || !req.contains("op") || !req["op"].is_string())
-      throw core::UserError("request: expected {\"op\": \"...\", \"args\": {...}}");
-    json args = req.contains("args") ? req["args"] : json::object();
-    response = json{{"ok", true}, {"result", handler(req["op"].get<std::string>(), args)}};
-  } catch (const json::parse_error&) {
-    response = json{{"ok", false}, {"error", "request: malformed JSON"}};
-  } catch (const std::exception& e) {
-    response = json{{"ok", false}, {"error", e.what()}};
-  }
-  write_all(conn, response.dump() + "\n");
+  return false;  // answered in full: one request per connection
+}
+
+void ControlServer::expire_clients(Clock::time_point now) {
+  std::erase_if(clients_, [&](Client& client) {
+    if (client.deadline > now) return false;
+    if (client.out.empty()) {
+      // Best effort, without waiting: a client that reads learns why.
+      answer(client, refusal(fmt::format("request: timed out after {} ms without a complete "
+                                         "request",
+                                         limits_.client_timeout.count())));
+      on_writable(client);
+    }
+    ::close(client.fd);
+    return true;
+  });
 }
 
 }  // namespace bpfnet::daemon

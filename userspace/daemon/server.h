@@ -1,11 +1,18 @@
 // The control socket: one JSON request per connection (userspace/README.md),
-// served on the daemon's single thread between signal checks.
+// served on the daemon's single thread between signal checks and ticks.
+// Every client socket is non-blocking and polled together: a client that is
+// slow to send (or to read its answer) is simply not ready, and one that
+// has not finished within its deadline is told so and dropped, so no client
+// can hold up the others or the periodic work.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bpfnet::daemon {
 
@@ -14,26 +21,69 @@ namespace bpfnet::daemon {
 // is refused with UserError naming `flag` (the option that set the path).
 int listen_unix_socket(const std::string& path, std::string_view flag);
 
+using RequestHandler =
+    std::function<nlohmann::json(const std::string& op, const nlohmann::json& args)>;
+
+// The answer to one request line, as sent back (without the newline):
+// {"ok": true, "result": ...} or {"ok": false, "error": "..."}. A request
+// nested deeper than kMaxJsonDepth is refused before it is parsed. Never
+// throws what `handler` throws.
+nlohmann::json answer_request(std::string_view request, const RequestHandler& handler);
+
+// The answer as sent: one line of JSON (never throwing, whatever bytes it
+// holds).
+std::string answer_line(const nlohmann::json& answer);
+
+struct ControlServerLimits {
+  // From accept to the whole request (and again for the whole answer): a
+  // client idle or trickling past it is dropped.
+  std::chrono::milliseconds client_timeout{5000};
+  // Clients served at once; more wait in the listen backlog.
+  size_t max_clients = 64;
+  size_t max_request_bytes = size_t{1} << 20;
+};
+
 class ControlServer {
  public:
-  using Handler = std::function<nlohmann::json(const std::string& op, const nlohmann::json& args)>;
+  using Handler = RequestHandler;
 
   // Binds `path` (creating its directory; replacing a stale socket file, but
   // refusing when another daemon answers on it).
-  explicit ControlServer(std::string path);
+  explicit ControlServer(std::string path, ControlServerLimits limits = {});
   ~ControlServer();
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
   // Serves until SIGTERM or SIGINT arrives (they must be blocked by the
-  // caller), calling `tick` about every `tick_ms` between requests.
+  // caller), calling `tick` about every `tick_ms` whatever the clients do.
   void run(const Handler& handler, const std::function<void()>& tick = {}, int tick_ms = 5000);
 
  private:
-  void serve_one(int conn, const Handler& handler);
+  using Clock = std::chrono::steady_clock;
+  struct Client {
+    int fd = -1;
+    std::string in;   // the request so far
+    std::string out;  // the answer, once there is one
+    size_t sent = 0;
+    Clock::time_point deadline;
+  };
+
+  void accept_clients();
+  // Reads what the client sent; answers once the request is complete.
+  // False when the client is done with (gone, or answered in full).
+  bool on_readable(Client& client, const Handler& handler);
+  // Sends what the socket takes now; false once all is sent or it failed.
+  bool on_writable(Client& client);
+  void answer(Client& client, const nlohmann::json& response);
+  // Drops clients past their deadline, telling a still-silent one why.
+  void expire_clients(Clock::time_point now);
+  int poll_timeout_ms(Clock::time_point now, Clock::time_point next_tick, bool ticking) const;
+
   std::string path_;
+  ControlServerLimits limits_;
   int listen_fd_ = -1;
   int signal_fd_ = -1;
+  std::vector<Client> clients_;
 };
 
 }  // namespace bpfnet::daemon

@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,12 +33,27 @@ NetnsHandle::NetnsHandle(std::string_view name_or_path) {
   std::string path = name_or_path.find('/') == std::string_view::npos
                          ? std::string(kNetnsDir) + std::string(name_or_path)
                          : std::string(name_or_path);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  // O_PATH opens without opening the file itself: no FIFO waits for a
+  // writer, no device driver runs. Only a file on nsfs is opened for real.
+  int path_fd = ::open(path.c_str(), O_PATH | O_CLOEXEC);
+  if (path_fd < 0) {
     int err = errno;
     if (err == ENOENT || err == ENOTDIR) {
       throw NetlinkError(fmt::format("network namespace \"{}\" not found", name_or_path), err);
     }
+    throw NetlinkError(fmt::format("open network namespace {}: {}", path, errno_text(err)), err);
+  }
+  struct statfs fs {};
+  if (::fstatfs(path_fd, &fs) != 0 || fs.f_type != NSFS_MAGIC) {
+    ::close(path_fd);
+    throw NetlinkError(fmt::format("\"{}\" is not a network namespace", name_or_path), EINVAL);
+  }
+  // setns() and ioctl() need a real open file: reopen that very inode.
+  int fd =
+      ::open(fmt::format("/proc/self/fd/{}", path_fd).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  int err = errno;
+  ::close(path_fd);
+  if (fd < 0) {
     throw NetlinkError(fmt::format("open network namespace {}: {}", path, errno_text(err)), err);
   }
   *this = NetnsHandle(fd, std::move(path), name_or_path);
@@ -44,8 +61,9 @@ NetnsHandle::NetnsHandle(std::string_view name_or_path) {
 
 NetnsHandle::NetnsHandle(int fd, std::string path, std::string_view display_name)
     : fd_(fd), path_(std::move(path)) {
-  // Check it really is a network namespace (a stale /var/run/netns entry whose
-  // bind mount is gone is an empty regular file).
+  // Check it really is a network namespace (nsfs also holds the other kinds;
+  // a stale /var/run/netns entry whose bind mount is gone is an empty regular
+  // file, refused before).
   int type = ::ioctl(fd_, NS_GET_NSTYPE);
   if (type != CLONE_NEWNET) {
     int err = type < 0 ? errno : EINVAL;

@@ -16,8 +16,10 @@ class NetnsHandle {
  public:
   // A bare name ("c1") means /var/run/netns/c1; anything containing '/' is a
   // path (/var/run/netns/c1, /proc/1234/ns/net). A missing namespace throws
-  // NetlinkError `network namespace "c1" not found`; a file that is not a
-  // network namespace throws as well.
+  // NetlinkError `network namespace "c1" not found`; anything but a network
+  // namespace (checked on nsfs before the file is opened, so that a FIFO or
+  // a device can never block or be driven) throws `"PATH" is not a network
+  // namespace`.
   explicit NetnsHandle(std::string_view name_or_path);
 
   // The calling thread's current network namespace.

@@ -116,17 +116,10 @@ core::Network network_from_record(const store::NetworkRecord& record) {
 }
 
 store::NetworkRecord record_from_network(const core::Network& network) {
-  store::NetworkRecord record;
-  record.id = network.id;
-  record.name = network.name;
-  record.created = network.created;
-  record.subnet = network.subnet.value_or(core::Cidr{});
-  record.gateway = network.gateway;
-  record.ip_range = network.ip_range;
-  record.internal = network.internal;
-  record.options = network.options;
-  record.vni = network.vni;
-  return record;
+  return store::NetworkRecord{
+      network.id,      network.name,     network.created,  network.subnet.value_or(core::Cidr{}),
+      network.gateway, network.ip_range, network.internal, network.options,
+      network.vni,     /*created_by=*/""};
 }
 
 }  // namespace bpfnet::daemon

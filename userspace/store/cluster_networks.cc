@@ -174,7 +174,11 @@ void ClusterRegistry::remove_network(const std::string& network_id) {
 core::Ipv4 ClusterRegistry::allocate_address(const std::string& network_id,
                                              const std::string& owner,
                                              std::optional<core::Ipv4> wanted) {
-  auto [network, network_revision] = get_network(network_id);
+  // Not a structured binding: the lambdas below capture both (clang 14,
+  // which builds the fuzz targets, cannot capture bindings).
+  const std::pair<NetworkRecord, int64_t> read = get_network(network_id);
+  const NetworkRecord& network = read.first;
+  const int64_t network_revision = read.second;
   const LeaseId lease = require_lease();
   const std::string value = to_json(AddressRecord{options_.host.name, owner});
   const std::string network_key = keys::network(network_id);

@@ -133,6 +133,32 @@ TEST_F(ControllerClusterTest, EndpointsOfOneHostAreTheOthersTunnels) {
   EXPECT_TRUE(b.datapath.maps.tunnels.empty());
 }
 
+TEST_F(ControllerClusterTest, AFailedDisconnectStaysInTheCluster) {
+  a.create_overlay("ov", "10.50.0.0/24");
+  b.ctl->sync_cluster();
+  a.connect("ov", "a1");
+  b.ctl->sync_cluster();
+  const auto before = b.datapath.maps.tunnels;
+  ASSERT_EQ(before.size(), 1u);
+  a.plumbing.fail_on = "unplumb_endpoint";
+  EXPECT_NE(error_of([&] {
+              a.ctl->handle("network.disconnect", json{{"network", "ov"}, {"container", "a1"}});
+            }),
+            "");
+  a.plumbing.fail_on.clear();
+  b.ctl->sync_cluster();
+  EXPECT_EQ(b.datapath.maps.tunnels, before);
+  EXPECT_NE(a.ctl->state().endpoint(a.ctl->state().network_by_name("ov")->id, "a1"), nullptr);
+  // Its address is still its own: no other host can take it.
+  const std::string ip = core::Ipv4{before.begin()->first}.to_string();
+  EXPECT_NE(error_of([&] {
+              b.ctl->handle(
+                  "network.connect",
+                  json{{"network", "ov"}, {"container", "b9"}, {"netns", "ns-b"}, {"ip", ip}});
+            }).find("Address already in use"),
+            std::string::npos);
+}
+
 TEST_F(ControllerClusterTest, StoreAwayRefusesChangesAndKeepsTheDatapath) {
   a.create_overlay("ov", "10.50.0.0/24");
   b.ctl->sync_cluster();

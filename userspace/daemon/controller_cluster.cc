@@ -104,7 +104,15 @@ void Controller::disconnect_overlay(const core::Endpoint& endpoint) {
   const core::Endpoint ep = endpoint;
   cluster.registry().withdraw_endpoint(ep.network_id, ep.id);
   cluster.registry().release_address(ep.network_id, ep.ip);
-  update([&](core::State& next) { core::remove_endpoint(next, ep.network_id, ep.container); });
+  try {
+    update([&](core::State& next) { core::remove_endpoint(next, ep.network_id, ep.container); });
+  } catch (...) {
+    // Still here: so it is in the cluster again, and nothing changed.
+    cluster.registry().allocate_address(ep.network_id, ep.container, ep.ip);
+    cluster.registry().publish_endpoint(store::EndpointRecord{ep.network_id, ep.id, ep.container,
+                                                              cluster.host().name, ep.ip, ep.mac});
+    throw;
+  }
 }
 
 void Controller::drop_overlay_endpoints(const std::vector<std::string>& endpoint_ids,

@@ -18,6 +18,9 @@ packages=(
   # which brings the gogoproto and google.api protos they import).
   etcd-server etcd-client libgrpc++-dev libprotobuf-dev protobuf-compiler
   protobuf-compiler-grpc golang-etcd-server-dev
+  # Metrics (issue 14): promtool checks /metrics and a real Prometheus server
+  # scrapes it in the tests; libpcap writes the monitor's capture files.
+  prometheus libpcap-dev tcpdump
 )
 
 missing=()

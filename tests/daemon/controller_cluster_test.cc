@@ -24,7 +24,7 @@ struct Host {
       : store(dir.path()), ids(static_cast<uint32_t>(std::hash<std::string>{}(name))) {
     plumbing.namespaces = {"ns-a", "ns-b", "ns-c"};
     plumbing.uplinks["ul0"] = UplinkInfo{7, core::Ipv4::parse(underlay), {}, "ul0", "veth", 1500};
-    ControllerOptions options;
+    ControllerOptions options = without_default_bridge();
     options.underlay = "ul0";
     ctl = std::make_unique<Controller>(
         store, plumbing, ids, [] { return std::string("2026-12-05T00:00:00Z"); }, options);

@@ -84,7 +84,7 @@ class ControllerTest : public ::testing::Test {
   FakePlumbing plumbing;
   FakeDatapath datapath;
   FakeIds ids;
-  ControllerOptions options;
+  ControllerOptions options = without_default_bridge();
   std::unique_ptr<Controller> ctl;
 };
 
@@ -95,6 +95,34 @@ TEST_F(ControllerTest, StartOnEmptyStatePersistsBuiltinsAndWritesNoMaps) {
   EXPECT_TRUE(std::filesystem::exists(store.path()));
   EXPECT_EQ(datapath.maps, datapath::MapContents{});
   EXPECT_TRUE(datapath.attach_calls.empty());
+}
+
+TEST_F(ControllerTest, DefaultBridgeIsCreatedOnceAndProgrammed) {
+  // bpfnetd's defaults: Docker's `bridge` network exists from the first start,
+  // on 172.17.0.0/16 unless a host route holds it.
+  plumbing.routes = {core::Cidr::parse("172.17.0.0/16")};
+  options = ControllerOptions{};
+  start();
+  const core::Network* net = ctl->state().network_by_name("bridge");
+  ASSERT_NE(net, nullptr);
+  EXPECT_EQ(net->subnet->to_string(), "172.18.0.0/16");
+  EXPECT_EQ(datapath.maps.networks.at(net->index).gateway, ip("172.18.0.1"));
+  std::string id = net->id;
+  try {
+    ctl->handle("network.rm", json{{"name", "bridge"}});
+    ADD_FAILURE() << "network rm bridge was accepted";
+  } catch (const core::UserError& e) {
+    EXPECT_STREQ(e.what(), "bridge is a pre-defined network and cannot be removed");
+  }
+  connect("bridge", "web");
+  EXPECT_EQ(endpoint("web").ip.to_string(), "172.18.0.2");
+  // A restart keeps it (same ID, same endpoint); --bridge none keeps it too
+  // while it has an endpoint.
+  options.default_bridge.enabled = false;
+  start();
+  ASSERT_NE(ctl->state().network_by_name("bridge"), nullptr);
+  EXPECT_EQ(ctl->state().network_by_name("bridge")->id, id);
+  EXPECT_EQ(endpoint("web").ip.to_string(), "172.18.0.2");
 }
 
 TEST_F(ControllerTest, CreateWritesTheNetworkEntryWithDefaultFlags) {
@@ -725,7 +753,6 @@ TEST_F(DoctorTest, MaglevTables) {
                             "service api: its Maglev table differs",
                             fmt::format("Maglev table {} belongs to no service", index + 1)}));
 }
-
 
 }  // namespace
 }  // namespace bpfnet::daemon

@@ -75,7 +75,7 @@ class DockerDriverTest : public ::testing::Test {
   // The daemon's start sequence (main.cc) on the shared store and fakes.
   void start() {
     ctl = std::make_unique<Controller>(
-        store, plumbing, ids, [] { return std::string(kNow); }, ControllerOptions{});
+        store, plumbing, ids, [] { return std::string(kNow); }, without_default_bridge());
     ctl->load(std::nullopt);
     ctl->set_datapath(datapath);
     ctl->reconcile_all();

@@ -113,7 +113,7 @@ class DockerPluginServerTest : public ::testing::Test {
   DockerPluginServerTest() {
     ctl = std::make_unique<Controller>(
         store, plumbing, ids, [] { return std::string("2024-05-01T12:00:00Z"); },
-        ControllerOptions{});
+        without_default_bridge());
     ctl->load(std::nullopt);
     ctl->set_datapath(datapath);
     ctl->reconcile_all();

@@ -20,6 +20,7 @@
 #include "core/id_source.h"
 #include "core/portmap.h"
 #include "core/state.h"
+#include "daemon/controller.h"
 #include "daemon/plumbing.h"
 #include "fakes/fake_datapath.h"
 #include "fakes/fake_ids.h"
@@ -44,7 +45,8 @@ class FakePlumbing : public Plumbing {
   std::string fail_on;
   uint32_t next_ifindex = 100;
 
-  std::vector<core::Cidr> host_routes() override { return {}; }
+  std::vector<core::Cidr> routes;  // what host_routes() reports
+  std::vector<core::Cidr> host_routes() override { return routes; }
   void check_netns(const std::string& netns) override {
     record("check_netns", netns);
     if (!namespaces.contains(netns)) {
@@ -175,5 +177,13 @@ inline std::string slurp(const std::string& path) {
 }
 
 inline uint32_t ip(const char* text) { return core::Ipv4::parse(text).value; }
+
+// Options of a daemon started without Docker's default `bridge` network, so
+// that a test's own networks take index 1 and the maps hold only them
+// (ControllerTest.DefaultBridge* checks the default).
+inline ControllerOptions without_default_bridge(ControllerOptions options = {}) {
+  options.default_bridge.enabled = false;
+  return options;
+}
 
 }  // namespace bpfnet::daemon::fakes

@@ -55,7 +55,13 @@ client_gets() {  # client_gets CONTAINER URL
     fail "$1's log does not show the client's address 10.99.0.2: $(dk logs "$1" 2>&1 | tail -n 3)"
 }
 # No Docker-driver leftovers in the host namespace.
-bpfnet_links() { ip -n "$H" -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^(bnv|bnc|bnp|bn-)' || true; }
+# bpfnet's links, but for the interface of its own default network `bridge`
+# (it stays, as docker0 does).
+bpfnet_links() {
+  local keep
+  keep="bn-$(ctl network inspect bridge | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"][:12])')"
+  ip -n "$H" -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^(bnv|bnc|bnp|bn-)' | grep -vx "$keep" || true
+}
 
 nets() { ctl network ls -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 NETS0=$(nets)   # the built-in ones

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/default_bridge.h"
 #include "core/engine_steps.h"
 #include "core/error.h"
 #include "core/ipam.h"
@@ -95,7 +96,7 @@ const Network& create_network(State& state, const NetworkCreate& request,
 
 Network remove_network(State& state, const std::string& name_or_id) {
   const Network& network = state.get_network(name_or_id);
-  if (network.builtin) {
+  if (network.builtin || is_default_bridge(network)) {
     throw UserError(fmt::format("{} is a pre-defined network and cannot be removed", network.name));
   }
   check_not_docker(network, "network rm");

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <set>
 
+#include "core/default_bridge.h"
 #include "core/engine.h"
 #include "core/error.h"
 #include "daemon/log.h"
@@ -235,6 +237,17 @@ bool Controller::record_health(const HealthResult& result) {
 void Controller::load(const std::optional<core::Config>& config) {
   std::optional<core::State> persisted = store_.load();
   core::State next = persisted ? *persisted : core::initial_state(ids_, now_());
+  // Docker's default network comes first, as dockerd makes it before any
+  // other: then automatic subnets of the config follow it, and it avoids the
+  // config's explicit ones.
+  std::vector<core::Cidr> avoid = plumbing_.host_routes();
+  if (config)
+    for (const auto& net : config->networks)
+      if (net.subnet)
+        if (auto cidr = core::Cidr::try_parse(*net.subnet)) avoid.push_back(*cidr);
+  for (const std::string& line :
+       core::ensure_default_bridge(next, options_.default_bridge, avoid, ids_, now_()))
+    info(line);
   if (config)
     core::apply_config(next, *config, plumbing_.host_routes(), plumbing_.port_environment(), ids_,
                        now_());
@@ -315,6 +328,18 @@ core::Network Controller::sized(const core::Network& net) const {
 }
 
 void Controller::converge(const core::State& from, const core::State& to, bool reattach) {
+  const auto started = std::chrono::steady_clock::now();
+  struct Timed {  // counted on every way out, exceptions included
+    ReconcileTiming& timing;
+    std::chrono::steady_clock::time_point started;
+    ~Timed() {
+      double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      ++timing.count;
+      timing.total_seconds += seconds;
+      timing.last_seconds = seconds;
+    }
+  } timed{reconcile_timing_, started};
   for (const auto& net : to.networks)
     if (!net.builtin) plumbing_.ensure_network(sized(net));
 

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "core/config.h"
+#include "core/default_bridge.h"
 #include "core/health.h"
 #include "core/nat_ports.h"
 #include "core/service.h"
@@ -43,6 +44,8 @@ struct ControllerOptions {
   // --underlay: the interface overlay traffic leaves by (its MTU sizes
   // overlay networks); empty: none, or given by address only.
   std::string underlay;
+  // Docker's default `bridge` network (--bip, --bridge none).
+  core::DefaultBridgeSettings default_bridge;
 };
 
 // An uplink as `bpfnetctl uplink ls` shows it: the hook it got and why.
@@ -106,6 +109,18 @@ class Controller {
   std::map<uint32_t, core::BackendRuntime> backend_runtime();
 
   const core::State& state() const { return state_; }
+  // Bringing interfaces and maps to a state: at start and on every change.
+  struct ReconcileTiming {
+    uint64_t count = 0;
+    double total_seconds = 0;
+    double last_seconds = 0;
+  };
+  const ReconcileTiming& reconcile_timing() const { return reconcile_timing_; }
+  // nullopt without a cluster store; else whether the last sync reached it.
+  std::optional<bool> store_healthy() const {
+    if (!cluster_) return std::nullopt;
+    return cluster_problem_.empty();
+  }
   // Every uplink, by name, as of the last reconcile (or uplink change).
   const std::vector<UplinkStatus>& uplinks() const { return uplinks_; }
 
@@ -179,6 +194,7 @@ class Controller {
   Cluster* cluster_ = nullptr;
   std::vector<core::Cidr> published_subnets_;  // as last told to the cluster
   std::string cluster_problem_;                // the last warning, not repeated
+  ReconcileTiming reconcile_timing_;
 
   Cluster& require_cluster();
   std::vector<core::Cidr> local_subnets() const;

@@ -1,6 +1,6 @@
 // The HTTP side of the Docker plugin: HTTP/1.1 over a unix socket, as
 // Docker's plugin client speaks it (POST /<Method>, no Content-Type, kept
-// alive), served by Boost.Beast on a thread of its own.
+// alive), served by daemon/http_server.h on a thread of its own.
 #pragma once
 
 #include <chrono>
@@ -10,28 +10,20 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "daemon/docker_driver.h"
+#include "daemon/http_server.h"
 
 namespace bpfnet::daemon {
 
 // Docker looks for plugins' sockets here (pkg/plugins discovery).
 inline constexpr std::string_view kDockerPluginDir = "/run/docker/plugins";
 
-struct DockerPluginOptions {
-  // Each request must arrive in full, and each answer be taken, within
-  // this; a connection idle this long between requests is closed (Docker
-  // reconnects, and retries a call whose connection closed).
-  std::chrono::milliseconds idle_timeout{60'000};
-  // Connections served at once; more wait in the listen backlog until one
-  // closes (Docker serialises its calls to a driver per network anyway).
-  size_t max_connections = 32;
-  // false: bound, but nothing is read (connections wait in the backlog)
-  // until serve(), so that no request is answered before the daemon's state
-  // is reconciled.
-  bool serve_now = true;
-};
+// Docker reconnects after an idle close, and retries a call whose connection
+// closed; it serialises its calls to a driver per network anyway. serve_now
+// false: nothing is read until serve(), so that no request is answered
+// before the daemon's state is reconciled.
+using DockerPluginOptions = HttpServerOptions;
 
 // What the server answers itself, before any handler sees the request: a
 // target that is not printable ASCII (404), a body nested deeper than
@@ -62,10 +54,8 @@ class DockerPluginServer {
   const std::string& path() const { return path_; }
 
  private:
-  struct Io;  // Boost.Asio objects, kept out of this header
   std::string path_;
-  std::unique_ptr<Io> io_;
-  std::thread thread_;
+  std::unique_ptr<HttpServer> http_;
 };
 
 }  // namespace bpfnet::daemon

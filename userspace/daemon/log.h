@@ -7,6 +7,7 @@
 
 namespace bpfnet::daemon {
 
+inline void info(const std::string& msg) { std::cerr << "bpfnetd: " << msg << std::endl; }
 inline void warn(const std::string& msg) { std::cerr << "bpfnetd: warning: " << msg << std::endl; }
 
 }  // namespace bpfnet::daemon

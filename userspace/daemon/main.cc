@@ -17,12 +17,16 @@
 #include <sstream>
 
 #include "core/config.h"
+#include "core/default_bridge.h"
 #include "core/error.h"
 #include "core/names.h"
+#include "core/prometheus.h"
 #include "core/uplinks.h"
 #include "daemon/controller.h"
 #include "daemon/docker_driver.h"
 #include "daemon/docker_plugin_server.h"
+#include "daemon/http_server.h"
+#include "daemon/metrics.h"
 #include "daemon/netlink_plumbing.h"
 #include "daemon/server.h"
 #include "daemon/state_store.h"
@@ -104,6 +108,7 @@ int run(int argc, char** argv) {
   std::string config_path, state_dir, bpffs, socket_path, cgroup, plugin_name, plugin_socket;
   std::vector<std::string> uplinks;
   std::string store_url, host_name, underlay, underlay_ip;
+  std::string bip_text, bridge, metrics_text;
   int lease_ttl_s = 10;
   uint32_t ct_max = 0;
   int gc_interval_ms = 5000;
@@ -141,7 +146,16 @@ int run(int argc, char** argv) {
       "underlay-ip", po::value(&underlay_ip),
       "this host's address in the cluster (default: --underlay's first IPv4 address)")(
       "store-lease-ttl", po::value(&lease_ttl_s)->default_value(10),
-      "seconds after which a host that stopped answering leaves the cluster");
+      "seconds after which a host that stopped answering leaves the cluster")(
+      "metrics", po::value(&metrics_text),
+      "[ADDR:]PORT: serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR defaults to "
+      "127.0.0.1; off unless given)")(
+      "bip", po::value(&bip_text),
+      "GATEWAY/PREFIX of Docker's default network `bridge` when it is created (dockerd's "
+      "--bip, e.g. 172.26.0.1/16; default: 172.17.0.0/16 or the first free default pool)")(
+      "bridge", po::value(&bridge),
+      "none: no default `bridge` network (dockerd's --bridge none; removed if it has no "
+      "endpoints)");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
@@ -179,6 +193,29 @@ int run(int argc, char** argv) {
                       ? plugin_socket
                       : fmt::format("{}/{}.sock", daemon::kDockerPluginDir, plugin_name);
   }
+
+  std::optional<daemon::TcpAddress> metrics_address;
+  if (vm.count("metrics")) try {
+      metrics_address = daemon::parse_tcp_address(metrics_text);
+    } catch (const core::UserError& e) {
+      std::cerr << "bpfnetd: --metrics: " << e.what() << "\n";
+      return 2;
+    }
+  std::optional<std::string> bip;
+  if (vm.count("bip")) bip = bip_text;
+  if (vm.count("bridge") && bridge != "none") {
+    std::cerr << fmt::format(
+        "bpfnetd: --bridge {}: only \"none\" is accepted (bpfnet's networks have no bridge "
+        "device to name)\n",
+        bridge);
+    return 2;
+  }
+  if (bip) try {
+      core::parse_bip(*bip);
+    } catch (const core::UserError& e) {
+      std::cerr << "bpfnetd: " << e.what() << "\n";
+      return 2;
+    }
 
   // Signals are taken by the server's signalfd; a dead client is no crash.
   sigset_t mask;
@@ -222,6 +259,7 @@ int run(int argc, char** argv) {
   copts.xdp = !vm.count("no-xdp");
   copts.cgroup = cgroup == "none" ? "" : cgroup.empty() ? cgroup2_root() : cgroup;
   copts.underlay = underlay;
+  copts.default_bridge = {.enabled = !vm.count("bridge"), .bip = bip};
   if (copts.cgroup.empty() && cgroup != "none")
     std::cerr << "bpfnetd: warning: no cgroup v2 mount found: host processes cannot reach "
                  "published ports through 127.0.0.1 (pass --cgroup)"
@@ -256,6 +294,7 @@ int run(int argc, char** argv) {
   // The plugin's requests come on a thread of their own: one lock keeps
   // them and the control socket's requests and ticks out of each other's way.
   std::mutex controller_lock;
+  daemon::RequestCounters requests;  // under controller_lock
   daemon::DockerDriver driver(controller);
   std::unique_ptr<daemon::DockerPluginServer> plugin;
   if (!plugin_path.empty()) {
@@ -266,9 +305,27 @@ int run(int argc, char** argv) {
         vm.count("docker-plugin-socket") ? "--docker-plugin-socket" : "--docker-plugin",
         [&](std::string_view target, std::string_view body) {
           std::lock_guard lock(controller_lock);
-          return driver.handle(target, body);
+          daemon::PluginReply reply = driver.handle(target, body);
+          requests.count_docker(target, reply.status);
+          return reply;
         },
         plugin_options);
+  }
+  std::unique_ptr<daemon::HttpServer> metrics;
+  if (metrics_address) {
+    daemon::HttpServerOptions metrics_options;
+    metrics_options.serve_now = false;
+    metrics_options.max_connections = 8;
+    metrics_options.idle_timeout = std::chrono::seconds(30);
+    metrics = daemon::HttpServer::on_tcp(
+        *metrics_address, "--metrics",
+        [&](const daemon::HttpRequest& request) {
+          return daemon::metrics_http(request, [&] {
+            std::lock_guard lock(controller_lock);
+            return core::render_metrics(daemon::collect_metrics(controller, requests));
+          });
+        },
+        metrics_options);
   }
   // Both sockets are bound first, so that a socket another process serves
   // stops the start before anything is touched; neither is read before the
@@ -278,19 +335,30 @@ int run(int argc, char** argv) {
   // while the datapath forwards as it is.
   controller.sync_cluster();
   if (plugin) plugin->serve();
+  if (metrics) metrics->serve();
   std::cerr << fmt::format(
-                   "bpfnetd: ready: {} networks, {} endpoints; socket {}; maps in {}{}",
+                   "bpfnetd: ready: {} networks, {} endpoints; socket {}; maps in {}{}{}",
                    controller.state().networks.size(), controller.state().endpoints.size(),
                    socket_path, bpffs,
                    plugin ? fmt::format("; Docker driver {} on {}", plugin_name, plugin->path())
-                          : "")
+                          : "",
+                   metrics ? fmt::format("; metrics on http://{}:{}/metrics", metrics_address->host,
+                                         metrics->port())
+                           : "")
             << std::endl;
   sd_notify(0, "READY=1\nSTATUS=datapath reconciled");
 
   server.run(
       [&](const std::string& op, const nlohmann::json& args) {
         std::lock_guard lock(controller_lock);
-        return controller.handle(op, args);
+        try {
+          nlohmann::json result = controller.handle(op, args);
+          requests.count(op, true);
+          return result;
+        } catch (...) {
+          requests.count(op, false);
+          throw;
+        }
       },
       [&] {
         std::lock_guard lock(controller_lock);

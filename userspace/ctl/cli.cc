@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "ctl/complete.h"
+#include "ctl/complete.h"
 #include "ctl/render.h"
 #include "ctl/verb_table.h"
 
@@ -122,6 +124,16 @@ int run(const Command& cmd, const Transport& transport, std::ostream& out, std::
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
             const TransportFactory& factory) {
+  if (!args.empty() && args.front() == kCompleteCommand) {
+    const std::vector<std::string> words(args.begin() + 1, args.end());
+    auto ask = [&](const std::string& socket, const std::string& op) {
+      Request request;
+      request.op = op;
+      return factory(socket)(request.to_json());
+    };
+    for (const std::string& candidate : complete(words, ask)) out << candidate << "\n";
+    return 0;
+  }
   Command cmd;
   try {
     cmd = parse_command(args);

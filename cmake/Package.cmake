@@ -3,7 +3,7 @@
 # man pages (help2man, from each binary's --help) and bash completion.
 # Installed under /usr; tests/package/deb.sh builds, lints and installs it.
 include(GNUInstallDirs)
-set(PKG_DIR ${BPFNET_ROOT}/packaging)
+set(PKG_DIR ${BPFNET_ROOT}/scripts/packaging)
 set(PKG_OUT ${CMAKE_BINARY_DIR}/packaging)
 
 # The unit of scripts/ runs /usr/local/sbin/bpfnetd (a source install); the

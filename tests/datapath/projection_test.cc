@@ -42,10 +42,10 @@ class ProjectTest : public ::testing::Test {
     return core::create_network(state, req, {}, ids, kNow);
   }
   const core::Endpoint& add_endpoint(const std::string& network, const std::string& container) {
-    return core::connect(
-        state,
-        core::ConnectRequest{network, container, "ns-" + container, std::nullopt, std::nullopt},
-        ids);
+    return core::connect(state,
+                         core::ConnectRequest{network, container, "ns-" + container, std::nullopt,
+                                              std::nullopt, std::nullopt},
+                         ids);
   }
 
   FakeIds ids;

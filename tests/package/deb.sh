@@ -38,7 +38,7 @@ log "lintian: $(grep -c '^[EW]:' "$BUILD/lintian.txt" || true) errors or warning
 log "dpkg -i"
 installed=1
 dpkg -i "$deb" >/dev/null || fail "dpkg -i"
-for f in /usr/sbin/bpfnetd /usr/bin/bpfnetctl /usr/lib/systemd/system/bpfnetd.service \
+for f in /usr/sbin/bpfnetd /usr/bin/bpfnetctl /usr/lib/cni/bpfnet-cni /usr/lib/cni/bpfnet /usr/lib/systemd/system/bpfnetd.service \
   /etc/bpfnet/config.json /usr/share/man/man8/bpfnetd.8.gz /usr/share/man/man1/bpfnetctl.1.gz \
   /usr/share/bash-completion/completions/bpfnetctl /usr/share/doc/bpfnet/copyright; do
   [ -e "$f" ] || fail "$f not installed"

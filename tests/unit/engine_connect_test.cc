@@ -55,6 +55,20 @@ TEST_F(ConnectTest, FirstEndpointGetsEverythingDerived) {
   EXPECT_NO_THROW(validate_state(state));
 }
 
+TEST_F(ConnectTest, AnInterfaceNameCanBeChosenOnce) {
+  // CNI_IFNAME: the runtime names the container's interface.
+  ConnectRequest request = attach("front", "pod");
+  request.ifname = "net1";
+  EXPECT_EQ(join(request).ifname, "net1");
+  ConnectRequest again = attach("back", "pod");
+  again.ifname = "net1";
+  expect_connect_fails(again, "interface net1 already exists in container pod");
+  again.ifname = "bad/name";
+  expect_connect_fails(again, "invalid interface name \"bad/name\"");
+  EXPECT_EQ(join(attach("back", "pod")).ifname, "eth0");  // the lowest free ethN otherwise
+  EXPECT_NO_THROW(validate_state(state));
+}
+
 TEST_F(ConnectTest, DynamicAddressesAreTheLowestFree) {
   EXPECT_EQ(join(attach("front", "a")).ip, ip("10.1.0.2"));
   EXPECT_EQ(join(attach("front", "b")).ip, ip("10.1.0.3"));

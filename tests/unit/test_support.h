@@ -97,7 +97,7 @@ inline ConnectRequest attach(std::string network, std::string container,
                              std::optional<std::string> ip = std::nullopt) {
   std::string netns = "/var/run/netns/" + container;
   return ConnectRequest{std::move(network), std::move(container), std::move(netns), std::move(ip),
-                        std::nullopt};
+                        std::nullopt, std::nullopt};
 }
 
 }  // namespace bpfnet::core::testing

@@ -283,8 +283,8 @@ void apply_config(State& state, const Config& config, const std::vector<Cidr>& h
           check_existing_endpoint(*existing, container, attachment);
           return;
         }
-        ConnectRequest request{network.id, container.name, container.netns, attachment.ip,
-                               attachment.mac};
+        ConnectRequest request{network.id,    container.name, container.netns,
+                               attachment.ip, attachment.mac, std::nullopt};
         connect(work, request, ids, static_ips[network.id]);
       });
     }

@@ -156,7 +156,17 @@ const Endpoint& connect(State& state, const ConnectRequest& request, IdSource& i
                          [&](const Endpoint& other) { return other.container_id == id; });
     });
   }
-  endpoint.ifname = lowest_free_ifname(of_container);
+  if (request.ifname) {
+    if (!is_valid_ifname(*request.ifname))
+      throw UserError(fmt::format("invalid interface name \"{}\"", *request.ifname));
+    for (const Endpoint* other : of_container)
+      if (other->ifname == *request.ifname)
+        throw UserError(fmt::format("interface {} already exists in container {}", *request.ifname,
+                                    request.container));
+    endpoint.ifname = *request.ifname;
+  } else {
+    endpoint.ifname = lowest_free_ifname(of_container);
+  }
   endpoint.id = fresh_id(ids, [&](const std::string& id) {
     std::string ifname = host_ifname_for(id);
     return std::any_of(state.endpoints.begin(), state.endpoints.end(), [&](const Endpoint& other) {

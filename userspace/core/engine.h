@@ -39,6 +39,8 @@ struct ConnectRequest {
   std::string netns;      // the container's network namespace, as the user names it
   std::optional<std::string> ip;
   std::optional<std::string> mac;
+  // The container's interface (CNI_IFNAME); none: the lowest free ethN.
+  std::optional<std::string> ifname;
 };
 
 // Creates a bridge network. `host_routes` are the host's routes; an automatic

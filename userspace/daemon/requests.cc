@@ -163,6 +163,7 @@ json network_connect(Controller& ctl, core::JsonFields& args) {
   req.netns = args.required_string("netns");
   req.ip = args.optional_string("ip");
   req.mac = args.optional_string("mac");
+  req.ifname = args.optional_string("ifname");
   if (const core::Network& net = ctl.state().get_network(req.network); net.builtin)
     return connect_builtin(ctl, net, req);
   std::string id;

@@ -21,6 +21,9 @@ packages=(
   # Metrics (issue 14): promtool checks /metrics and a real Prometheus server
   # scrapes it in the tests; libpcap writes the monitor's capture files.
   prometheus libpcap-dev tcpdump
+  # Issue 15: podman (CNI backend) for bpfnet-cni's end-to-end test, the
+  # reference CNI plugins (loopback), and the .deb's man pages and lint.
+  podman containernetworking-plugins help2man lintian
 )
 
 missing=()

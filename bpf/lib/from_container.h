@@ -68,18 +68,21 @@ static __always_inline int masquerade(struct __sk_buff *skb, __u32 ifindex, cons
 	__u32 out = fib->ifindex;
 	const struct bpfnet_uplink *up = bpf_map_lookup_elem(&bpfnet_uplinks, &out);
 
-	/* Too big for the uplink: answered before a flow is set up for it. */
-	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && up && parsed == PARSE_OK)
-		return hop_skb(skb, p, out, rc, fib->mtu_result);
+	if (up && (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH ||
+		   rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)) {
+		/* A later fragment here has no flow: its first went elsewhere. */
+		if (p->frag == PKT_FRAG_LATER)
+			return DROP_ERR(BPFNET_DROP_FRAG_NO_FLOW);
+		if (parsed != PARSE_OK)
+			return DROP_ERR(BPFNET_DROP_NAT_UNSUPPORTED);
+		/* Too big for the uplink: answered before a flow is set up for it. */
+		if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+			return hop_skb(skb, p, out, rc, fib->mtu_result);
+	}
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 		return TC_ACT_OK; /* the host stack decides (and reports) */
 	if (!up)
 		return TC_ACT_OK; /* not through an uplink: no masquerade, as routed */
-	/* A later fragment here has no flow: its first went elsewhere. */
-	if (p->frag == PKT_FRAG_LATER)
-		return DROP_ERR(BPFNET_DROP_FRAG_NO_FLOW);
-	if (parsed != PARSE_OK)
-		return DROP_ERR(BPFNET_DROP_NAT_UNSUPPORTED);
 
 	struct bpfnet_ct_key xlat = p->key;
 	xlat.saddr = up->ip;

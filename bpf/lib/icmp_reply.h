@@ -88,7 +88,8 @@ static __always_inline void icmp_reply_restore_quote(struct icmp_reply_l3 *r,
 			if (!l4[3])
 				l4[3] = 0xffff;
 		}
-	} else if (q->protocol == IPPROTO_ICMP) {
+	} else if (q->protocol == IPPROTO_ICMP &&
+		   (orig->icmp_type == ICMP_ECHO || orig->icmp_type == ICMP_ECHOREPLY)) {
 		__be16 want = orig->icmp_type == ICMP_ECHO ? orig->key.sport : orig->key.dport;
 		csum_replace2((__sum16 *)&l4[1], l4[2], want);
 		l4[2] = want;

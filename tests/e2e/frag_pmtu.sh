@@ -16,6 +16,11 @@
 # UPLINK_MODE=xdp runs the uplink on forced XDP (lib.sh).
 source "$(dirname "$0")/lib.sh"
 
+# Every check runs (and says what it saw) before the test fails: on a
+# datapath without these features each of them fails on its own.
+FAILED=0
+bad() { log "FAIL: $*"; FAILED=$((FAILED + 1)); }
+
 setup_host
 for n in router outside c1 c2 c3; do make_ns $n; done
 # host --(1400)-- router (the client) --(1500)-- outside
@@ -60,11 +65,11 @@ s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3)
 s.sendto(b"x"*4000,(sys.argv[1],int(sys.argv[2])))
 d,a=s.recvfrom(65535); print(len(d), d[4000:].decode())'
 log "a 4000-byte datagram to the published port and its 4000-byte answer, in fragments"
-got=$(in_ns router python3 -c "$BIG_UDP" 10.92.0.1 5353) || fail "no answer to a 4000-byte datagram"
-[[ "$got" == "4021 from 10.92.0.2:"* ]] || fail "answer: $got"
+got=$(in_ns router python3 -c "$BIG_UDP" 10.92.0.1 5353 2>&1) || bad "no answer to a 4000-byte datagram"
+[[ "$got" == "4021 from 10.92.0.2:"* ]] || bad "answer: $got"
 log "and from c1 to a server outside (masqueraded), in fragments both ways"
-got=$(in_ns c1 python3 -c "$BIG_UDP" 10.91.0.2 53) || fail "no answer from outside"
-[[ "$got" == "4021 from 10.92.0.1:"* ]] || fail "answer from outside: $got (not masqueraded?)"
+got=$(in_ns c1 python3 -c "$BIG_UDP" 10.91.0.2 53 2>&1) || bad "no answer from outside"
+[[ "$got" == "4021 from 10.92.0.1:"* ]] || bad "answer from outside: $got (not masqueraded?)"
 
 # ----------------------------------------------------------------- GRE, SCTP
 log "GRE and SCTP from a container: never on the wire with its private address"
@@ -74,15 +79,11 @@ for proto, body in ((47, b"\0\0\x08\0" + b"g"*20), (132, b"\0\x35\0\x35" + b"\0"
     for _ in range(3): s.sendto(body,("10.91.0.2",0))'
 sleep 0.5
 if grep -q "from 10.82.0.2" "$T/bg-router.log"; then
-  fail "GRE/SCTP left with the container's address: $(grep -c 'from 10.82.0.2' "$T/bg-router.log") packets"
+  bad "GRE/SCTP left with the container's address: $(grep -c 'from 10.82.0.2' "$T/bg-router.log") packets"
 fi
-[ "$(drop_count nat-unsupported)" -ge 6 ] || fail "nat-unsupported counted $(drop_count nat-unsupported), not 6"
+[ "$(drop_count nat-unsupported)" -ge 6 ] || bad "nat-unsupported counted $(drop_count nat-unsupported), not 6"
 
 # ----------------------------------------------------------------- path MTU
-log "ping -M do -s 1472 from a 1500-byte network out of a 1400-byte uplink"
-out=$(in_ns c2 ping -M do -s 1472 -c 1 -W 2 10.91.0.2 2>&1 || true)
-grep -q "Frag needed and DF set (mtu = 1400)" <<<"$out" || fail "ping got: $out"
-grep -q "From 10.83.0.1 " <<<"$out" || fail "not answered by the gateway: $out"
 
 # A socket's path MTU after a datagram too big for it, with DF.
 PMTU_PROBE='import socket,sys,time
@@ -95,17 +96,22 @@ except OSError: pass
 time.sleep(0.5)
 print(s.getsockopt(socket.IPPROTO_IP, 14))  # IP_MTU'
 log "a masqueraded UDP flow's 1500-byte datagram learns the uplink's 1400"
-mtu=$(in_ns c2 python3 -c "$PMTU_PROBE" 10.91.0.2 53 1472) || fail "probe from c2 failed"
-[ "$mtu" = 1400 ] || fail "c2's path MTU to the server is $mtu, not 1400"
+mtu=$(in_ns c2 python3 -c "$PMTU_PROBE" 10.91.0.2 53 1472) || bad "probe from c2 failed"
+[ "$mtu" = 1400 ] || bad "c2's path MTU to the server is $mtu, not 1400"
+# (After the probe: the answer to the ping sets c2's path MTU to the server.)
+log "ping -M do -s 1472 from a 1500-byte network out of a 1400-byte uplink"
+out=$(in_ns c2 ping -M do -s 1472 -c 1 -W 2 10.91.0.2 2>&1 || true)
+grep -q "Frag needed and DF set (mtu = 1400)" <<<"$out" || bad "ping got: $out"
+grep -q "From 10.83.0.1 " <<<"$out" || bad "not answered by the gateway: $out"
 log "a client's 1400-byte datagram to a container on a 1300-byte network learns 1300"
-mtu=$(in_ns router python3 -c "$PMTU_PROBE" 10.92.0.1 6363 1372) || fail "probe from the client failed"
-[ "$mtu" = 1300 ] || fail "the client's path MTU to the published port is $mtu, not 1300"
-[ "$(drop_count frag-needed)" -ge 3 ] || fail "frag-needed counted $(drop_count frag-needed)"
+mtu=$(in_ns router python3 -c "$PMTU_PROBE" 10.92.0.1 6363 1372) || bad "probe from the client failed"
+[ "$mtu" = 1300 ] || bad "the client's path MTU to the published port is $mtu, not 1300"
+[ "$(drop_count frag-needed)" -ge 3 ] || bad "frag-needed counted $(drop_count frag-needed)"
 
 # ----------------------------------------------------------------- TTL
 log "ping -t 1 from a container: time exceeded from the host, not the router"
 out=$(in_ns c1 ping -t 1 -c 1 -W 2 10.91.0.2 2>&1 || true)
-grep -q "From 10.82.0.1 .*Time to live exceeded" <<<"$out" || fail "ping -t 1 got: $out"
+grep -q "From 10.82.0.1 .*Time to live exceeded" <<<"$out" || bad "ping -t 1 got: $out"
 log "a client's TTL-1 datagram to a published port: time exceeded, not delivered"
 TTL_PROBE='import socket,sys
 r=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_ICMP); r.settimeout(2)
@@ -116,8 +122,10 @@ while True:
     except socket.timeout: print("(nothing)"); break
     if d[20] == 11: print("time-exceeded from", a[0]); break'
 got=$(in_ns router python3 -c "$TTL_PROBE" 10.92.0.1 5353)
-[ "$got" = "time-exceeded from 10.92.0.1" ] || fail "TTL-1 datagram: $got"
-[ "$(drop_count ttl-exceeded)" -ge 2 ] || fail "ttl-exceeded counted $(drop_count ttl-exceeded)"
+[ "$got" = "time-exceeded from 10.92.0.1" ] || bad "TTL-1 datagram: $got"
+[ "$(drop_count ttl-exceeded)" -ge 2 ] || bad "ttl-exceeded counted $(drop_count ttl-exceeded)"
 log "routed traffic still flows: a normal datagram answers"
 [[ "$(in_ns router python3 -c "$UDP_ASK" 10.92.0.1 5353 hi)" == "hi from 10.92.0.2:"* ]] ||
-  fail "published port after the probes"
+  bad "published port after the probes"
+
+[ "$FAILED" = 0 ] || fail "$FAILED checks failed"

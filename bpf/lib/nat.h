@@ -194,8 +194,7 @@ static __always_inline int xlate_skb(struct __sk_buff *skb, const struct pkt4 *p
 	struct xlate_diff d;
 
 	if (p->frag == PKT_FRAG_LATER)
-		return xlate_later_fragment((void *)(long)skb->data, (void *)(long)skb->data_end, p,
-					    to);
+		return xlate_later_fragment(skb_data(skb), skb_data_end(skb), p, to);
 	if (csum_off < 0)
 		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	if (p->key.proto == IPPROTO_ICMP)

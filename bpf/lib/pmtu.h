@@ -33,10 +33,9 @@ static __always_inline void ip_decrease_ttl(struct iphdr *ip)
 /* @skb's IP header, or NULL. */
 static __always_inline struct iphdr *skb_iphdr(struct __sk_buff *skb)
 {
-	void *data = (void *)(long)skb->data;
-	struct iphdr *ip = data + ETH_HLEN;
+	struct iphdr *ip = skb_data(skb) + ETH_HLEN;
 
-	if ((void *)(ip + 1) > (void *)(long)skb->data_end)
+	if ((void *)(ip + 1) > skb_data_end(skb))
 		return 0;
 	return ip;
 }

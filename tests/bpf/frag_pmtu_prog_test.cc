@@ -132,7 +132,9 @@ Bytes icmp_reply(const Mac& dst, const Mac& src, uint32_t from, uint32_t to, uin
 
 void expect_valid_checksums(const Bytes& f) {
   EXPECT_EQ(get16(f, kEth + 10), ipv4_header_checksum(f)) << "IP checksum";
-  if (f[kEth + 9] == kIcmp) EXPECT_EQ(get16(f, kEth + 22), l4_checksum(f)) << "ICMP checksum";
+  if (f[kEth + 9] == kIcmp) {
+    EXPECT_EQ(get16(f, kEth + 22), l4_checksum(f)) << "ICMP checksum";
+  }
 }
 
 class FragPmtuProgTest : public ::testing::Test {
@@ -205,9 +207,9 @@ TEST_F(FragPmtuProgTest, LaterFragmentsOfAPublishedFlowReachTheContainer) {
 TEST_F(FragPmtuProgTest, FragmentedReplyOfAPublishedFlowLeavesTranslated) {
   ASSERT_EQ(tc_uplink(udp_whole(kUp0, kClientMac, {kClient, kHost, 40001, 5454}, 10)).retval,
             kRedirect);
-  auto [first, later] = udp_fragments(kGwA, kMacA, {kIpA, kClient, 53, 40001}, 3000, 1480, 0x202);
+  auto [first, later] = udp_fragments(kGwA, kMacA, {kIpA, kClient, 53, 40001}, 2500, 1480, 0x202);
   auto [want_first, want_later] =
-      udp_fragments(kRouter, kUp0, {kHost, kClient, 5454, 40001, 63}, 3000, 1480, 0x202);
+      udp_fragments(kRouter, kUp0, {kHost, kClient, 5454, 40001, 63}, 2500, 1480, 0x202);
   RunResult r1 = from_a(first);
   ASSERT_EQ(r1.retval, kRedirect);
   EXPECT_EQ(r1.out, want_first);

@@ -82,6 +82,14 @@ if grep -q "from 10.82.0.2" "$T/bg-router.log"; then
   bad "GRE/SCTP left with the container's address: $(grep -c 'from 10.82.0.2' "$T/bg-router.log") packets"
 fi
 [ "$(drop_count nat-unsupported)" -ge 6 ] || bad "nat-unsupported counted $(drop_count nat-unsupported), not 6"
+log "publishing SCTP is refused with its reason, and changes nothing"
+before=$(ctl port-map ls -o json 2>/dev/null || true)
+if out=$(ctl port-map add c1 9999:9/sctp 2>&1); then
+  bad "port-map add .../sctp was accepted: $out"
+elif ! grep -q "cannot publish 9/sctp: bpfnet does not translate SCTP" <<<"$out"; then
+  bad "port-map add .../sctp: $out"
+fi
+[ "$(ctl port-map ls -o json 2>/dev/null || true)" = "$before" ] || bad "a refused sctp mapping changed the port list"
 
 # ----------------------------------------------------------------- path MTU
 

@@ -12,6 +12,7 @@
 #include "lib/common.h"
 #include "lib/conntrack.h"
 #include "lib/deliver.h"
+#include "lib/frag.h"
 #include "lib/frontend.h"
 #include "lib/icmp_error.h"
 #include "lib/l4.h"
@@ -48,7 +49,7 @@ static __always_inline int untranslated(__be32 daddr)
 static __always_inline int uplink_translation(void *data, void *data_end, struct pkt4 *p,
 					      struct bpfnet_ct_key *to, struct bpfnet_ct_dest *dest)
 {
-	int parsed = parse_pkt4(data, data_end, p);
+	int parsed = frag_follow(data, data_end, p, parse_pkt4(data, data_end, p));
 	if (parsed < 0)
 		return parsed;
 	if (parsed == PARSE_NOT_IPV4)
@@ -57,8 +58,11 @@ static __always_inline int uplink_translation(void *data, void *data_end, struct
 		return DROP_ERR(BPFNET_DROP_MARTIAN);
 	if (p->icmp_error)
 		return CONTINUE_PASS;
-	if (parsed != PARSE_OK)
+	if (parsed != PARSE_OK) {
+		if (frag_untracked(p) && is_container_side(p->key.daddr))
+			return DROP_ERR(BPFNET_DROP_FRAG_NO_FLOW);
 		return untranslated(p->key.daddr);
+	}
 	struct bpfnet_ct_value *ct = ct_lookup_live(p);
 	if (ct) {
 		ct_rewrite_of(ct, to);
@@ -90,7 +94,14 @@ static __always_inline int uplink_xdp(struct xdp_md *ctx, __u32 *peer)
 		return rc;
 	if (!dest.ifindex)
 		return CONTINUE_PASS; /* translated towards the host itself: tc's job */
+	if (hop_xdp_needs_tc(ctx, dest.ifindex))
+		return CONTINUE_PASS; /* answered there (lib/pmtu.h) */
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
 	rc = xlate_xdp(data, data_end, &p, &to);
+	if (rc)
+		return rc;
+	rc = hop_xdp(data, data_end);
 	if (rc)
 		return rc;
 	rc = set_endpoint_macs(data, data_end, &dest);
@@ -129,14 +140,14 @@ static __always_inline int uplink_tc(struct __sk_buff *skb, __u32 ifindex, struc
 		rc = xlate_icmp_error_skb(skb, &p, &saddr, &daddr);
 		if (rc <= 0)
 			return rc ? rc : untranslated(p.key.daddr);
-		return deliver_skb_to(skb, ifindex, saddr, daddr, fwd);
+		return deliver_skb_to(skb, ifindex, saddr, daddr, &p, fwd);
 	}
 	if (rc)
 		return rc;
 	rc = xlate_skb(skb, &p, &to);
 	if (rc)
 		return rc;
-	return deliver_skb(skb, ifindex, to.saddr, to.daddr, &dest, fwd);
+	return deliver_skb(skb, ifindex, to.saddr, to.daddr, &dest, &p, fwd);
 }
 
 SEC("tc")

@@ -15,8 +15,9 @@
 #include <linux/types.h>
 
 /* 2: bpfnet_ct_value grew (40 -> 64 bytes) by the delivery cache `dest`;
- *    new map bpfnet_ep_gen. */
-#define BPFNET_ABI_VERSION 2
+ *    new map bpfnet_ep_gen.
+ * 3: new map bpfnet_frags (fragments follow their flow). */
+#define BPFNET_ABI_VERSION 3
 
 /* Map capacities. The C++ side validates requests against the same numbers. */
 #define BPFNET_MAX_ENDPOINTS 65536
@@ -46,6 +47,8 @@
 #define BPFNET_MAX_SERVICE_TABLES 4096
 #define BPFNET_MAX_BACKENDS 65536
 #define BPFNET_MAX_AFFINITY 262144
+/* Datagrams in fragments at once (an LRU: Cilium's default size). */
+#define BPFNET_MAX_FRAGS 8192
 #define BPFNET_NO_BACKEND 0xffffffffU /* empty Maglev slot */
 
 /* Pinned map names (LIBBPF_PIN_BY_NAME under the daemon's --bpffs dir). */
@@ -68,6 +71,7 @@
 #define BPFNET_MAP_VIPS "bpfnet_vips"
 #define BPFNET_MAP_EP_GENERATION "bpfnet_ep_gen"
 #define BPFNET_MAP_TUNNELS "bpfnet_tunnels"
+#define BPFNET_MAP_FRAGS "bpfnet_frags"
 
 /* bpfnet_network.flags */
 #define BPFNET_NET_F_ICC (1U << 0)	  /* enable_icc: containers may talk */
@@ -140,7 +144,15 @@ struct bpfnet_subnet_key {
 	  "routed to a container from an interface that is not its own")                           \
 	X(21, TUNNEL_SPOOF, "tunnel-spoof",                                                        \
 	  "VXLAN packet whose inner source is no endpoint of the sending host on that VNI")        \
-	X(22, NO_VXLAN, "no-vxlan", "to a remote overlay endpoint with no VXLAN device attached")
+	X(22, NO_VXLAN, "no-vxlan", "to a remote overlay endpoint with no VXLAN device attached")  \
+	X(25, FRAG_NO_FLOW, "frag-no-flow",                                                        \
+	  "non-first fragment whose first fragment was not seen (no bpfnet_frags entry)")          \
+	X(26, NAT_UNSUPPORTED, "nat-unsupported",                                                  \
+	  "masqueraded out of an uplink with no ports to translate (GRE, SCTP, ...)")              \
+	X(27, FRAG_NEEDED, "frag-needed",                                                          \
+	  "too big for the next hop (answered with ICMP fragmentation needed when DF is set)")     \
+	X(28, TTL_EXCEEDED, "ttl-exceeded",                                                        \
+	  "TTL ran out on a routed hop (answered with ICMP time exceeded)")
 
 /* Verdict reasons: 0 is "forwarded/passed", every other value a drop. */
 enum bpfnet_reason {
@@ -331,6 +343,30 @@ struct bpfnet_config {
 	__u16 nat_port_max;
 };
 
+/*
+ * Fragment tracking (bpfnet_frags, an LRU): a datagram's first fragment
+ * records its ports under (saddr, daddr, IP id, proto) as it arrives, so its
+ * later fragments, which carry no L4 header, follow the same flow (as
+ * Cilium's ipv4_frag_datagrams map). Addresses and ports as in the packet.
+ */
+struct bpfnet_frag_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 id;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct bpfnet_frag_value {
+	__u64 expires_ns; /* bpf_ktime_get_ns() deadline: IP ids wrap */
+	__be16 sport;
+	__be16 dport;
+	__u32 pad;
+};
+
+/* A datagram's fragments arrive within Linux's ipfrag_time. */
+#define BPFNET_FRAG_TIMEOUT (30ULL * 1000000000ULL)
+
 /* Socket hooks: what a connected socket originally asked for. */
 struct bpfnet_sock_orig {
 	__be32 orig_ip;
@@ -370,6 +406,8 @@ BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_svc_value) == 16, "bpfnet_svc_value la
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_backend) == 8, "bpfnet_backend layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_affinity_key) == 8, "bpfnet_affinity_key layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_affinity_value) == 16, "bpfnet_affinity_value layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_frag_key) == 12, "bpfnet_frag_key layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_frag_value) == 16, "bpfnet_frag_value layout");
 
 /* Every reason fits bpfnet_metrics_key.reason and is below BPFNET_REASON_MAX. */
 #define BPFNET_REASON_BELOW_MAX(code, id, name, meaning)                                           \

@@ -28,6 +28,23 @@ static __always_inline void mac_copy(__u8 *dst, const __u8 *src)
 	__builtin_memcpy(dst, src, ETH_ALEN_BYTES);
 }
 
+/*
+ * skb->data and skb->data_end, each loaded by one instruction at its fixed
+ * offset. With many plain reads of them inlined into one program, clang may
+ * compute &skb->data_end once into a register and load through it, which the
+ * verifier refuses ("dereference of modified ctx ptr").
+ */
+#define SKB_CTX_LOAD(skb, field)                                                                   \
+	({                                                                                         \
+		long _v;                                                                           \
+		asm volatile("%0 = *(u32 *)(%1 + %2)"                                              \
+			     : "=r"(_v)                                                            \
+			     : "r"(skb), "i"(__builtin_offsetof(struct __sk_buff, field)));        \
+		(void *)_v;                                                                        \
+	})
+#define skb_data(skb) SKB_CTX_LOAD(skb, data)
+#define skb_data_end(skb) SKB_CTX_LOAD(skb, data_end)
+
 /* Makes the first @len bytes of the packet direct-access (a no-op when they
  * are already linear); the caller re-reads skb->data and data_end. */
 static __always_inline void skb_pull_headers(struct __sk_buff *skb, __u32 len)

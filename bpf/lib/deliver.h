@@ -68,31 +68,38 @@ static __always_inline int set_endpoint_macs(void *data, void *data_end,
 	return 0;
 }
 
+/* Delivers @skb (a packet of @orig, translated to @saddr -> @daddr): a
+ * routed hop (lib/pmtu.h) to the endpoint of @d, or out by FIB. */
 static __always_inline int deliver_skb(struct __sk_buff *skb, __u32 in_ifindex, __be32 saddr,
 				       __be32 daddr, const struct bpfnet_ct_dest *d,
-				       struct fwd_result *fwd)
+				       const struct pkt4 *orig, struct fwd_result *fwd)
 {
 	if (d->ifindex) {
-		int err =
-		    set_endpoint_macs((void *)(long)skb->data, (void *)(long)skb->data_end, d);
+		int err = hop_skb(skb, orig, d->ifindex, -1, 0);
+		if (err)
+			return err;
+		err = set_endpoint_macs((void *)(long)skb->data, (void *)(long)skb->data_end, d);
 		if (err)
 			return err;
 		fwd->peer_ifindex = d->ifindex;
 		return bpf_redirect_peer(d->ifindex, 0);
 	}
-	struct bpf_fib_lookup fib;
+	struct bpf_fib_lookup *fib;
 	int rc = fib_lookup4(skb, in_ifindex, saddr, daddr, &fib);
-	return fib_redirect_skb(skb, &fib, rc);
+	if (!fib)
+		return DROP_ERR(BPFNET_DROP_FIB);
+	return fib_redirect_skb(skb, fib, rc, orig);
 }
 
 /* deliver_skb() to wherever @daddr is now (no flow to read it from). */
 static __always_inline int deliver_skb_to(struct __sk_buff *skb, __u32 in_ifindex, __be32 saddr,
-					  __be32 daddr, struct fwd_result *fwd)
+					  __be32 daddr, const struct pkt4 *orig,
+					  struct fwd_result *fwd)
 {
 	struct bpfnet_ct_dest d = {};
 
 	dest_lookup(daddr, 0, &d);
-	return deliver_skb(skb, in_ifindex, saddr, daddr, &d, fwd);
+	return deliver_skb(skb, in_ifindex, saddr, daddr, &d, orig, fwd);
 }
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "lib/conntrack.h"
 #include "lib/deliver.h"
+#include "lib/frag.h"
 #include "lib/frontend.h"
 #include "lib/icmp_error.h"
 #include "lib/isolation.h"
@@ -47,19 +48,39 @@ static __always_inline int dnat_from_container(struct __sk_buff *skb, __u32 ifin
 	err = xlate_skb(skb, p, xlat);
 	if (err)
 		return err;
-	return deliver_skb(skb, ifindex, xlat->saddr, xlat->daddr, &dest, fwd);
+	return deliver_skb(skb, ifindex, xlat->saddr, xlat->daddr, &dest, p, fwd);
 }
 
-/* Containers reaching beyond the host leave with the uplink's address. */
-static __always_inline int masquerade(struct __sk_buff *skb, __u32 ifindex, const struct pkt4 *p)
+/*
+ * Containers reaching beyond the host leave with the uplink's address. What
+ * cannot be translated (@parsed is not PARSE_OK: no ports, as GRE, SCTP, an
+ * ICMP error about no flow, a later fragment whose first was not seen) must
+ * not leave with the container's private address: dropped when its way out
+ * is an uplink.
+ */
+static __always_inline int masquerade(struct __sk_buff *skb, __u32 ifindex, const struct pkt4 *p,
+				      int parsed)
 {
-	struct bpf_fib_lookup fib;
+	struct bpf_fib_lookup *fib;
 	int rc = fib_lookup4(skb, ifindex, p->key.saddr, p->key.daddr, &fib);
+	if (!fib)
+		return TC_ACT_OK;
+	__u32 out = fib->ifindex;
+	const struct bpfnet_uplink *up = bpf_map_lookup_elem(&bpfnet_uplinks, &out);
 
+	if (up && (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH ||
+		   rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)) {
+		/* A later fragment here has no flow: its first went elsewhere. */
+		if (p->frag == PKT_FRAG_LATER)
+			return DROP_ERR(BPFNET_DROP_FRAG_NO_FLOW);
+		if (parsed != PARSE_OK)
+			return DROP_ERR(BPFNET_DROP_NAT_UNSUPPORTED);
+		/* Too big for the uplink: answered before a flow is set up for it. */
+		if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+			return hop_skb(skb, p, out, rc, fib->mtu_result);
+	}
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 		return TC_ACT_OK; /* the host stack decides (and reports) */
-	__u32 out = fib.ifindex;
-	const struct bpfnet_uplink *up = bpf_map_lookup_elem(&bpfnet_uplinks, &out);
 	if (!up)
 		return TC_ACT_OK; /* not through an uplink: no masquerade, as routed */
 
@@ -73,7 +94,7 @@ static __always_inline int masquerade(struct __sk_buff *skb, __u32 ifindex, cons
 	err = xlate_skb(skb, p, &xlat);
 	if (err)
 		return err;
-	return fib_redirect_skb(skb, &fib, rc);
+	return fib_redirect_skb(skb, fib, rc, p);
 }
 
 /* A packet of a flow conntrack translates: rewritten and delivered.
@@ -91,7 +112,7 @@ static __always_inline int tracked_from_container(struct __sk_buff *skb, __u32 i
 	int err = xlate_skb(skb, p, &to);
 	if (err)
 		return err;
-	return deliver_skb(skb, ifindex, to.saddr, to.daddr, &dest, fwd);
+	return deliver_skb(skb, ifindex, to.saddr, to.daddr, &dest, p, fwd);
 }
 
 /* A new flow to a frontend: a service VIP, or a published port via a host
@@ -130,7 +151,7 @@ static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifin
 	struct iphdr *ip = (void *)(eth + 1);
 	struct pkt4 p = {};
 
-	int parsed = parse_pkt4(data, data_end, &p);
+	int parsed = frag_follow(data, data_end, &p, parse_pkt4(data, data_end, &p));
 	if (parsed < 0)
 		return parsed;
 	if (p.key.saddr != src->ip)
@@ -155,7 +176,7 @@ static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifin
 		if (rc < 0)
 			return rc;
 		if (rc == 1)
-			return deliver_skb_to(skb, ifindex, saddr, daddr, fwd);
+			return deliver_skb_to(skb, ifindex, saddr, daddr, &p, fwd);
 	}
 
 	/* Nothing was rewritten above: the pointers are still good, but the
@@ -184,9 +205,9 @@ static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifin
 		int verdict = policy_to_non_endpoint(src, net, daddr);
 		if (verdict != CONTINUE_BEYOND_NETWORKS)
 			return verdict;
-		if (parsed == PARSE_OK && (net->flags & BPFNET_NET_F_MASQUERADE))
-			return masquerade(skb, ifindex, &p);
-		return TC_ACT_OK;
+		if (!(net->flags & BPFNET_NET_F_MASQUERADE))
+			return TC_ACT_OK;
+		return masquerade(skb, ifindex, &p, parsed);
 	}
 	int err = policy_to_endpoint(src, net, dst);
 	if (err)

@@ -42,7 +42,14 @@ struct pkt4 {
 	__u8 tcp_flags;
 	__u8 icmp_type;
 	__u8 icmp_error; /* ICMP destination unreachable / time exceeded */
-	__u8 pad;
+	__u8 frag;	 /* enum pkt_frag (lib/frag.h fills it) */
+};
+
+/* pkt4.frag: where the packet stands in a fragmented datagram. */
+enum pkt_frag {
+	PKT_FRAG_NONE = 0,  /* a whole datagram */
+	PKT_FRAG_FIRST = 1, /* offset 0, more to come: carries the L4 header */
+	PKT_FRAG_LATER = 2, /* no L4 header: its ports come from bpfnet_frags */
 };
 
 enum parse_result {

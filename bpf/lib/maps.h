@@ -88,6 +88,10 @@ PINNED_MAP(bpfnet_backends, BPF_MAP_TYPE_HASH, __u32, struct bpfnet_backend, BPF
 PINNED_MAP(bpfnet_affinity, BPF_MAP_TYPE_LRU_HASH, struct bpfnet_affinity_key,
 	   struct bpfnet_affinity_value, BPFNET_MAX_AFFINITY, 0);
 
+/* Fragment tracking: the ports of datagrams in fragments (lib/frag.h). */
+PINNED_MAP(bpfnet_frags, BPF_MAP_TYPE_LRU_HASH, struct bpfnet_frag_key, struct bpfnet_frag_value,
+	   BPFNET_MAX_FRAGS, 0);
+
 /* Socket hooks: the address a host-local socket asked for, per socket. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);

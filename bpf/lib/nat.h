@@ -67,11 +67,28 @@ static __always_inline void xlate_ip_header(struct iphdr *ip, const struct bpfne
 	ip->daddr = to->daddr;
 }
 
+/* A later fragment has no L4 header: only its addresses are rewritten (the
+ * first fragment's L4 checksum covers the whole datagram's). */
+static __always_inline int xlate_later_fragment(void *data, void *data_end, const struct pkt4 *p,
+						const struct bpfnet_ct_key *to)
+{
+	struct iphdr *ip = data + ETH_HLEN;
+	struct xlate_diff d;
+
+	if ((void *)(ip + 1) > data_end)
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
+	xlate_diff(p, to, &d);
+	xlate_ip_header(ip, to, &d);
+	return 0;
+}
+
 /* ---- XDP ---- */
 
 static __always_inline int xlate_xdp(void *data, void *data_end, const struct pkt4 *p,
 				     const struct bpfnet_ct_key *to)
 {
+	if (p->frag == PKT_FRAG_LATER)
+		return xlate_later_fragment(data, data_end, p, to);
 	struct iphdr *ip = data + ETH_HLEN;
 	if ((void *)(ip + 1) > data_end)
 		return DROP_ERR(BPFNET_DROP_MALFORMED);
@@ -176,6 +193,8 @@ static __always_inline int xlate_skb(struct __sk_buff *skb, const struct pkt4 *p
 	__u64 flags = p->key.proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
 	struct xlate_diff d;
 
+	if (p->frag == PKT_FRAG_LATER)
+		return xlate_later_fragment(skb_data(skb), skb_data_end(skb), p, to);
 	if (csum_off < 0)
 		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	if (p->key.proto == IPPROTO_ICMP)

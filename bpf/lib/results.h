@@ -22,7 +22,10 @@ enum continuation {
 	CONTINUE_NO_NAT,
 	/* Leaves every bpfnet network: the host, or the world (masquerade). */
 	CONTINUE_BEYOND_NETWORKS,
-	CONTINUE_LAST = CONTINUE_BEYOND_NETWORKS,
+	/* tc: the packet became an ICMP error sent back by bpf_redirect()
+	 * (lib/icmp_reply.h), its drop counted already. */
+	CONTINUE_ANSWERED,
+	CONTINUE_LAST = CONTINUE_ANSWERED,
 };
 
 #define BPFNET_MAX_ERRNO 4095

@@ -35,6 +35,8 @@ static __always_inline int tc_verdict(int rc, __u32 ifindex, __u8 in_dir, __u32 
 {
 	if (rc == CONTINUE_PASS)
 		return TC_ACT_OK;
+	if (rc == CONTINUE_ANSWERED)
+		return TC_ACT_REDIRECT;
 	return count_result(rc, ifindex, in_dir, peer_ifindex, len) ? TC_ACT_SHOT : rc;
 }
 

@@ -168,7 +168,7 @@ TEST_F(IsolationProgTest, ServiceVipIsScopedToItsNetwork) {
   // as any published port does: the client keeps its address.
   r = from_a(tcp(kGwA, kMacA, kIpA, kHost, 41001, 9090));
   ASSERT_EQ(r.retval, kRedirect);
-  EXPECT_EQ(r.out, tcp(kMacW, kGwW, kIpA, kIpW, 41001, 80));
+  EXPECT_EQ(r.out, routed(tcp(kMacW, kGwW, kIpA, kIpW, 41001, 80)));
   expect_valid_checksums(r.out);
   EXPECT_EQ(count(kLo, BPFNET_OK), 1u);
 }
@@ -207,7 +207,7 @@ TEST_F(IsolationProgTest, IcmpErrorAboutOwnFlowToItsSourceIsTranslated) {
   put16(want, quoted_udp_sum, get16(t.out, quoted_udp_sum));
   put16(want, kEth + 20 + 2, 0);
   put16(want, kEth + 20 + 2, l4_checksum(want));
-  EXPECT_EQ(t.out, want);
+  EXPECT_EQ(t.out, routed(want));
   expect_valid_checksums(t.out);
   EXPECT_EQ(get16(t.out, kEth + 20 + 8 + 10), ipv4_header_checksum(t.out, kEth + 20 + 8))
       << "quoted IP checksum";

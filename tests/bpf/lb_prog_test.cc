@@ -112,7 +112,8 @@ TEST_F(LbProgTest, VipIsDnatedToTheBackendOfTheTuplesSlot) {
     s.daddr = want;
     s.sport = sport;
     s.dport = 80;
-    EXPECT_EQ(r.out, ipv4_frame(want == kIpB ? kMacB : kMacC, want == kIpB ? kGwB : kGwC, s));
+    EXPECT_EQ(r.out,
+              routed(ipv4_frame(want == kIpB ? kMacB : kMacC, want == kIpB ? kGwB : kGwC, s)));
     (want == kIpB ? to_b : to_c)++;
   }
   EXPECT_GT(to_b, 5);
@@ -170,7 +171,7 @@ TEST_F(LbProgTest, PublishedServicePortAtTheUplinkPicksABackend) {
   Ipv4Spec want = s;
   want.daddr = kIpC;
   want.dport = 80;
-  EXPECT_EQ(r.out, ipv4_frame(kMacC, kGwC, want));
+  EXPECT_EQ(r.out, routed(ipv4_frame(kMacC, kGwC, want)));
 }
 
 TEST_F(LbProgTest, MaglevTableRoundTripsAndIsReplacedOnResize) {

@@ -95,7 +95,7 @@ TEST_F(NatPortsProgTest, TheConfiguredSpanIsUsedWholeThenExhaustionIsCounted) {
     EXPECT_LE(nport, 20009);
     used.insert(nport);
     // Every rewritten byte: source address and port, checksums, MACs of up0's next hop.
-    EXPECT_EQ(r.out, udp(kRouter, kUp0, kHost, kRemote, nport, 53));
+    EXPECT_EQ(r.out, routed(udp(kRouter, kUp0, kHost, kRemote, nport, 53)));
     EXPECT_EQ(get16(r.out, kEth + 10), ipv4_header_checksum(r.out));
     EXPECT_EQ(get16(r.out, kEth + 26), l4_checksum(r.out));
   }

@@ -145,6 +145,14 @@ inline Bytes ipv4_frame(const Mac& dst, const Mac& src, const Ipv4Spec& s) {
   return b;
 }
 
+// The frame after one routed hop (uplink <-> container, out of the host):
+// TTL - 1, the IP checksum computed afresh. Bridging leaves frames as they are.
+inline Bytes routed(Bytes f) {
+  f[kEth + 8]--;
+  put16(f, kEth + 10, ipv4_header_checksum(f));
+  return f;
+}
+
 // ICMP error (type/code) from `saddr` to `daddr` quoting the IP header and
 // first 8 bytes of `quoted` (a full frame as built above).
 inline Bytes icmp_error_frame(const Mac& dst, const Mac& src, uint32_t saddr, uint32_t daddr,

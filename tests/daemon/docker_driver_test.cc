@@ -508,7 +508,16 @@ TEST_F(DockerDriverTest, PortConflictUsesDockersWordingAndChangesNothing) {
                   kNet, kEp2,
                   R"([{"Proto":1,"IP":"","Port":80,"HostIP":"","HostPort":80,"HostPortEnd":80}])")),
       "com.docker.network.portmap: [0].Proto: unsupported IP protocol 1 (bpfnet publishes "
-      "tcp (6), udp (17) and sctp (132))");
+      "tcp (6) and udp (17))");
+  // -p 80/sctp: refused, with the reason (the datapath does not translate SCTP).
+  EXPECT_EQ(
+      refused(
+          "NetworkDriver.ProgramExternalConnectivity",
+          program_body(
+              kNet, kEp2,
+              R"([{"Proto":132,"IP":"","Port":80,"HostIP":"","HostPort":80,"HostPortEnd":80}])")),
+      "cannot publish 80/sctp: bpfnet does not translate SCTP (its CRC32c checksum is not "
+      "rewritten); publish tcp or udp");
   EXPECT_EQ(refused("NetworkDriver.ProgramExternalConnectivity", program_body(kNet, kEp2, "{}")),
             "NetworkDriver.ProgramExternalConnectivity: Options.com.docker.network.portmap: "
             "expected an array");

@@ -62,6 +62,17 @@ std::vector<PortBinding> plan_port_bindings(const State& state,
                                             const std::vector<PortRequest>& requests,
                                             const std::vector<PortBinding>& existing, bool reuse,
                                             Ipv4 default_host_ip, const PortEnvironment& env) {
+  // The datapath translates TCP and UDP (and ICMP echo); an SCTP packet's
+  // CRC32c would have to be recomputed over the whole packet, which it does
+  // not do: such a binding would publish nothing, so it is refused.
+  for (const PortRequest& request : requests) {
+    if (request.proto == Proto::kSctp) {
+      throw UserError(fmt::format(
+          "cannot publish {}/sctp: bpfnet does not translate SCTP (its CRC32c checksum is not "
+          "rewritten); publish tcp or udp",
+          request.container_port));
+    }
+  }
   auto host_ip_of = [&](const PortRequest& request) {
     return request.host_ip.value_or(default_host_ip);
   };

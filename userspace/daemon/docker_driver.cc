@@ -52,10 +52,10 @@ core::Proto proto_of(uint64_t number, core::JsonFields& fields) {
     case 17:
       return core::Proto::kUdp;
     case 132:
-      return core::Proto::kSctp;
+      return core::Proto::kSctp;  // refused with its reason when bound (core/portmap.cc)
     default:
-      fields.fail("Proto", fmt::format("unsupported IP protocol {} (bpfnet publishes tcp (6), "
-                                       "udp (17) and sctp (132))",
+      fields.fail("Proto", fmt::format("unsupported IP protocol {} (bpfnet publishes tcp (6) "
+                                       "and udp (17))",
                                        number));
   }
 }

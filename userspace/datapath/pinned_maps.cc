@@ -27,6 +27,7 @@ std::string cost_of_recreating(std::string_view name) {
     return "its flows are lost: established connections through published ports, services "
            "and masquerade are reset";
   if (name == "bpfnet_affinity") return "client-IP affinity starts over";
+  if (name == "bpfnet_frags") return "fragments of datagrams in flight are dropped";
   if (name == "bpfnet_metrics" || name == "bpfnet_if_counters")
     return "counters start again from zero";
   return "refilled from the state";

@@ -83,6 +83,11 @@ struct bpfnet_network {
 	__u32 flags;	/* BPFNET_NET_F_* */
 	__u32 mtu;
 	__u32 vni; /* overlay networks (BPFNET_NET_F_OVERLAY): its VXLAN network identifier */
+	/* Overlay networks: this host's own address on the network (its "lb"
+	 * endpoint in the cluster), the source of published flows it balances
+	 * to backends on other hosts, so that their replies come back here for
+	 * reverse NAT. 0: none yet (no service on the network here). */
+	__be32 lb_addr;
 };
 
 /*
@@ -140,7 +145,9 @@ struct bpfnet_subnet_key {
 	  "routed to a container from an interface that is not its own")                           \
 	X(21, TUNNEL_SPOOF, "tunnel-spoof",                                                        \
 	  "VXLAN packet whose inner source is no endpoint of the sending host on that VNI")        \
-	X(22, NO_VXLAN, "no-vxlan", "to a remote overlay endpoint with no VXLAN device attached")
+	X(22, NO_VXLAN, "no-vxlan", "to a remote overlay endpoint with no VXLAN device attached")  \
+	X(29, NO_LB_ADDRESS, "no-lb-address",                                                      \
+	  "published flow to a backend on another host, no address of this host on its overlay")
 
 /* Verdict reasons: 0 is "forwarded/passed", every other value a drop. */
 enum bpfnet_reason {
@@ -347,7 +354,7 @@ struct bpfnet_sock_orig {
 #else
 #define BPFNET_STATIC_ASSERT _Static_assert
 #endif
-BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_network) == 24, "bpfnet_network layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_network) == 28, "bpfnet_network layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_endpoint) == 32, "bpfnet_endpoint layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_subnet_key) == 8, "bpfnet_subnet_key layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_metrics_key) == 8, "bpfnet_metrics_key layout");

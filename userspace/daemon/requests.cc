@@ -259,7 +259,8 @@ json service_add_backend(Controller& ctl, core::JsonFields& args) {
     // Beyond int64: the largest, which add_backend refuses naming it.
     const uint64_t weight = args.optional_unsigned("weight").value_or(1);
     core::add_backend(next, name, container,
-                      weight > uint64_t{INT64_MAX} ? INT64_MAX : static_cast<int64_t>(weight));
+                      weight > uint64_t{INT64_MAX} ? INT64_MAX : static_cast<int64_t>(weight),
+                      ctl.cluster_host_name(), ctl.remote_containers());
   });
 }
 

@@ -140,6 +140,15 @@ done
 out=$(must_fail hctl 1 service add-backend web nobody@h2)
 grep -q "container nobody is not connected to network ovs on host h2" <<<"$out" || fail "unknown remote backend: $out"
 hctl 1 service inspect web >&2
+# The VIP comes from the cluster's IPAM: no container on any host has it,
+# and no host gives it out later.
+vip=$(hctl 1 service inspect web | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["VIP"])')
+add_container 2 late
+hctl 2 network connect --netns "${P}-h2-late" ovs late >/dev/null
+for n in 1 2; do
+  hctl "$n" network inspect ovs -o json | grep -q "\"$vip/24\"" &&
+    fail "service web's VIP $vip is also a container's address: $(hctl "$n" network inspect ovs)"
+done
 # h1's own address on ovs (its lb endpoint) must be in the others' tunnel maps.
 lb=""
 eventually 5 bash -c "'$BPFNETCTL' --socket '$T/h2/sock' network inspect ovs | grep -q lb-ovs" ||

@@ -136,6 +136,10 @@ class Controller {
   // cluster ("" without one) and the containers of the other hosts, the
   // backends `service add-backend SERVICE CONTAINER@HOST` may name.
   std::string cluster_host_name() const;
+  // service.create and service.rm. On an overlay network the VIP is an
+  // address of the cluster's IPAM (no host hands it out to a container).
+  std::string create_service(core::ServiceCreate request);
+  std::string remove_service(const std::string& name);
   std::vector<core::RemoteContainer> remote_containers() const;
 
   // Periodic work: conntrack GC, host address changes. `now_ns` is

@@ -74,6 +74,54 @@ void Controller::remote_backend_runtime(const core::Service& svc, const core::Se
   rt.flows = flows_by_ip[found->ip.value];
 }
 
+std::string Controller::create_service(core::ServiceCreate request) {
+  std::string id;
+  const core::Network& network = state_.get_network(request.network);
+  if (!network.overlay()) {
+    update([&](core::State& next) {
+      id = core::create_service(next, request, ids_, port_environment()).id;
+    });
+    return id;
+  }
+  Cluster& cluster = require_cluster();
+  const std::string network_id = network.id;
+  // Every local check, with a VIP no host has given out, then that VIP
+  // taken in the cluster (create-if-absent: a race with a connect elsewhere
+  // is refused).
+  std::set<core::Ipv4> taken;
+  for (const auto& ep : cluster.endpoints(network_id)) taken.insert(ep.ip);
+  core::State scratch = state_;
+  const core::Ipv4 local =
+      core::create_service(scratch, request, ids_, port_environment(), taken).vip;
+  const core::Ipv4 vip =
+      cluster.registry().allocate_address(network_id, "service " + request.name, local);
+  request.vip = vip.to_string();
+  try {
+    update([&](core::State& next) {
+      id = core::create_service(next, request, ids_, port_environment(), taken).id;
+    });
+  } catch (...) {
+    cluster.registry().release_address(network_id, vip);
+    throw;
+  }
+  return id;
+}
+
+std::string Controller::remove_service(const std::string& name) {
+  const core::Service service = state_.get_service(name);
+  update([&](core::State& next) { core::remove_service(next, name); });
+  const core::Network* network = state_.network_by_id(service.network_id);
+  if (network && network->overlay() && cluster_ && cluster_->started()) {
+    try {
+      cluster_->registry().release_address(service.network_id, service.vip);
+    } catch (const std::exception& e) {
+      warn(fmt::format("service {}: its VIP {} stays taken until this host's lease ends: {}",
+                       service.name, service.vip.to_string(), e.what()));
+    }
+  }
+  return service.id;
+}
+
 bool Controller::sync_lb_addresses() {
   if (!cluster_ || !cluster_->started()) return false;
   Cluster& cluster = *cluster_;

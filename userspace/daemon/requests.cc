@@ -234,11 +234,7 @@ json inspect(Controller& ctl, const std::string& id) {
 json service_create(Controller& ctl, core::JsonFields& args) {
   core::ServiceCreate req = core::read_service_create(args);
   args.reject_unknown_keys();
-  std::string id;
-  ctl.update([&](core::State& next) {
-    id = core::create_service(next, req, ctl.ids(), ctl.port_environment()).id;
-  });
-  return inspect(ctl, id);
+  return inspect(ctl, ctl.create_service(std::move(req)));
 }
 
 // A change to one backend of a service; answers the service as it is after.
@@ -281,10 +277,7 @@ json service_inspect(Controller& ctl, core::JsonFields& args) {
 }
 
 json service_rm(Controller& ctl, core::JsonFields& args) {
-  std::string id;
-  ctl.update(
-      [&](core::State& next) { id = core::remove_service(next, args.required_string("name")).id; });
-  return json{{"id", id}};
+  return json{{"id", ctl.remove_service(args.required_string("name"))}};
 }
 
 constexpr RequestRow kRequests[] = {

@@ -131,6 +131,12 @@ grep -q sent-by-h1 "$T/t3.log" || fail "the VXLAN frame from h1 was not delivere
 ! grep -q forged-by-h2 "$T/t3.log" || fail "a forged frame reached t3"
 log "forged VXLAN (inner $b1 of h1, sent by h2): 5 dropped on h3 as tunnel-spoof ($spoof_before -> $spoof_after), t3 saw none; h1's delivered"
 
+# --- The VXLAN port cannot be published over (the kernel's VXLAN socket
+# holds it): with the underlay an uplink, that would take the overlay's
+# traffic into a container.
+out=$(must_fail hctl 1 service create dns --network ovs --port 53/udp --publish 4789:53/udp)
+grep -q "4789" <<<"$out" || fail "publishing 4789/udp: $out"
+
 # --- A service published on h1, one backend on each host.
 hctl 1 service create web --network ovs --port 80/tcp --publish 8080:80 >/dev/null
 hctl 1 service add-backend web b1 >/dev/null

@@ -17,6 +17,7 @@
 #include "lib/martian.h"
 #include "lib/nat.h"
 #include "lib/overlay.h"
+#include "lib/tracked.h"
 
 /*
  * A new flow from a container to a frontend (a service VIP, or a published
@@ -76,24 +77,6 @@ static __always_inline int masquerade(struct __sk_buff *skb, __u32 ifindex, cons
 	return fib_redirect_skb(skb, &fib, rc);
 }
 
-/* A packet of a flow conntrack translates: rewritten and delivered.
- * CONTINUE_NO_NAT when its tuple has no flow. */
-static __always_inline int tracked_from_container(struct __sk_buff *skb, __u32 ifindex,
-						  const struct pkt4 *p, struct fwd_result *fwd)
-{
-	struct bpfnet_ct_value *ct = ct_lookup_live(p);
-	if (!ct)
-		return CONTINUE_NO_NAT;
-	struct bpfnet_ct_key to = {};
-	struct bpfnet_ct_dest dest = {};
-	ct_rewrite_of(ct, &to);
-	dest_of(ct->daddr, &ct->dest, &dest);
-	int err = xlate_skb(skb, p, &to);
-	if (err)
-		return err;
-	return deliver_skb(skb, ifindex, to.saddr, to.daddr, &dest, fwd);
-}
-
 /* A new flow to a frontend: a service VIP, or a published port via a host
  * address (not from internal networks: they stay in their subnet).
  * CONTINUE_NO_NAT when @p's destination is none. */
@@ -145,7 +128,7 @@ static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifin
 	/* Translated flows first: conntrack (a reply of a published or balanced
 	 * flow between two containers is one too). */
 	if (parsed == PARSE_OK) {
-		int rc = tracked_from_container(skb, ifindex, &p, fwd);
+		int rc = tracked_deliver(skb, ifindex, &p, fwd);
 		if (rc != CONTINUE_NO_NAT)
 			return rc;
 	} else if (p.icmp_error &&

@@ -32,12 +32,11 @@
 #ifndef BPFNET_LIB_OVERLAY_H
 #define BPFNET_LIB_OVERLAY_H
 
-#include "lib/conntrack.h"
 #include "lib/deliver.h"
 #include "lib/isolation.h"
 #include "lib/l4.h"
 #include "lib/maps.h"
-#include "lib/nat.h"
+#include "lib/tracked.h"
 #include "lib/results.h"
 #include "lib/tunnel.h"
 
@@ -112,17 +111,7 @@ static __always_inline int overlay_tracked(struct __sk_buff *skb, struct fwd_res
 		return parsed;
 	if (parsed != PARSE_OK)
 		return CONTINUE_NO_NAT;
-	struct bpfnet_ct_value *ct = ct_lookup_live(&p);
-	if (!ct)
-		return CONTINUE_NO_NAT;
-	struct bpfnet_ct_key to = {};
-	struct bpfnet_ct_dest dest = {};
-	ct_rewrite_of(ct, &to);
-	dest_of(ct->daddr, &ct->dest, &dest);
-	int err = xlate_skb(skb, &p, &to);
-	if (err)
-		return err;
-	return deliver_skb(skb, skb->ifindex, to.saddr, to.daddr, &dest, fwd);
+	return tracked_deliver(skb, skb->ifindex, &p, fwd);
 }
 
 /*

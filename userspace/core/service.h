@@ -139,7 +139,7 @@ struct BackendRuntime {
   bool healthy = true;
   std::string last_error;
   uint64_t flows = 0;
-  std::string ip;  // a backend on another host: its address, if the cluster has it
+  std::string ip{};  // a backend on another host: its address, if the cluster has it
 };
 
 // The service inspect object of the README: {"Name","Id","Network" (name),

@@ -76,7 +76,7 @@ static __always_inline int uplink_translation(void *data, void *data_end, struct
 		return rc; /* CONTINUE_PASS: a service of the host; or a drop */
 	dest_lookup(to->daddr, ep_generation(), dest);
 	/* A backend on another host: sourced from this host's lb address there. */
-	rc = dest->ifindex ? 0 : overlay_lb_source(to);
+	rc = dest->ifindex ? 0 : overlay_lb_source(to, 0);
 	if (rc < 0)
 		return rc;
 	if (rc)

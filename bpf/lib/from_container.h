@@ -40,8 +40,18 @@ static __always_inline int dnat_from_container(struct __sk_buff *skb, __u32 ifin
 		xlat->saddr = net->gateway;
 		err = ct_create_snat(&p->key, xlat, flags | BPFNET_CT_F_SNAT, p, &dest);
 	} else {
-		err =
-		    ct_create(&p->key, xlat, flags, p, &dest) ? DROP_ERR(BPFNET_DROP_CT_INSERT) : 0;
+		/* A backend on another host, for a client of another network (a
+		 * published port reached through a host address): from this
+		 * host's lb address, as from an uplink. */
+		int lb = dest.ifindex ? 0 : overlay_lb_source(xlat, src->network);
+		if (lb < 0)
+			return lb;
+		if (lb)
+			err = ct_create_snat(&p->key, xlat, flags | BPFNET_CT_F_SNAT, p, &dest);
+		else
+			err = ct_create(&p->key, xlat, flags, p, &dest)
+				  ? DROP_ERR(BPFNET_DROP_CT_INSERT)
+				  : 0;
 	}
 	if (err)
 		return err;

@@ -81,15 +81,17 @@ static __always_inline int overlay_to_remote(struct __sk_buff *skb,
 }
 
 /*
- * The source of a new published flow translated to @xlat when its
- * destination is an endpoint on another host: this host's lb address on
- * that overlay. Returns 1 with @xlat->saddr set (the caller SNATs), 0 when
- * the destination is not remote, or a drop.
+ * The source of a new flow translated to @xlat (a published port or a VIP)
+ * when its destination is an endpoint on another host and its client no
+ * endpoint of that overlay (@client_network: the client's network index, 0
+ * from an uplink): this host's lb address there. Returns 1 with
+ * @xlat->saddr set (the caller SNATs), 0 when the flow keeps its source, or
+ * a drop.
  */
-static __always_inline int overlay_lb_source(struct bpfnet_ct_key *xlat)
+static __always_inline int overlay_lb_source(struct bpfnet_ct_key *xlat, __u32 client_network)
 {
 	const struct bpfnet_tunnel *remote = bpf_map_lookup_elem(&bpfnet_tunnels, &xlat->daddr);
-	if (!remote)
+	if (!remote || remote->network == client_network)
 		return 0;
 	const struct bpfnet_network *net = bpf_map_lookup_elem(&bpfnet_nets, &remote->network);
 	if (!net || !net->lb_addr)

@@ -45,6 +45,8 @@ constexpr uint8_t kTcp = 6;
 const Mac kMacA{0x02, 0x42, 0x0a, 0x32, 0x00, 0x02};
 const Mac kGwA{0x6e, 0x00, 0x00, 0x00, 0x00, 0x0a};
 const Mac kRemoteMac{0x02, 0x42, 0x0a, 0x32, 0x00, 0x03};
+const Mac kMacC{0x02, 0x42, 0xac, 0x12, 0x00, 0x02};
+const Mac kGwC{0x6e, 0x00, 0x00, 0x00, 0x00, 0x0c};
 const Mac kUp0{0x02, 0, 0, 0, 0, 0x01};
 const Mac kRouter{0x02, 0, 0, 0, 0x02, 0x54};
 const Mac kClientMac{0x02, 0, 0, 0, 0x07, 0x07};
@@ -55,6 +57,7 @@ const uint32_t kIpA = ip4("10.50.0.2");
 const uint32_t kRemote = ip4("10.50.0.3");  // the backend, on host 192.168.77.2
 const uint32_t kLb = ip4("10.50.0.9");      // this host's lb address on the overlay
 const uint32_t kVip = ip4("10.50.0.100");
+const uint32_t kIpC = ip4("172.18.0.2");  // container C, on a bridge network here
 
 class OverlayLbProgTest : public ::testing::Test {
  protected:
@@ -71,6 +74,12 @@ class OverlayLbProgTest : public ::testing::Test {
                                      kVni,
                                      kLb};
     want_.add_endpoint(EndpointEntry{kLo, 1, kIpA, kMacA, kGwA});
+    // C's host veth: a device of the test netns (up1, up0's peer).
+    up1_ = if_nametoindex("up1");
+    ASSERT_NE(up1_, 0u);
+    want_.networks[2] =
+        NetworkEntry{2, ip4("172.18.0.0"), 16, ip4("172.18.0.1"), BPFNET_NET_F_ICC, 1500};
+    want_.add_endpoint(EndpointEntry{up1_, 2, kIpC, kMacC, kGwC});
     want_.tunnels[kRemote] = TunnelEntry{kRemote, ip4("192.168.77.2"), kVni, 1, kRemoteMac};
     want_.host_addrs[kHost] = 0;
     want_.uplinks[up0_] = datapath::UplinkEntry{up0_, kHost, kUp0};
@@ -152,6 +161,7 @@ class OverlayLbProgTest : public ::testing::Test {
   std::unique_ptr<overlay_probe_bpf, ProbeDeleter> probe_;
   MapContents want_;
   uint32_t up0_ = 0;
+  uint32_t up1_ = 0;
 };
 
 TEST_F(OverlayLbProgTest, PublishedFlowToARemoteBackendLeavesFromTheLbAddressThroughTheTunnel) {
@@ -206,6 +216,21 @@ TEST_F(OverlayLbProgTest, ContainerToVipWithARemoteBackendKeepsItsAddress) {
   RunResult back = decap(tcp(kRemoteMac, kRemoteMac, kRemote, kIpA, 80, 42000, 0x12));
   ASSERT_EQ(back.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
   EXPECT_EQ(back.out, tcp(kMacA, kGwA, kVip, kIpA, 80, 42000, 0x12));
+}
+
+TEST_F(OverlayLbProgTest, ABridgeContainerThroughThePublishedPortLeavesFromTheLbAddressToo) {
+  attach_vxlan();
+  // C (another network) reaches the published port through the host's
+  // address: its own address would be a forged source on the backend's host.
+  RunResult r =
+      run_prog(dp_->from_container_prog_fd(), tcp(kGwC, kMacC, kIpC, kHost, 43000, 8080), 1, up1_);
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  uint16_t nport = get16(r.out, kEth + 20);
+  EXPECT_GE(nport, BPFNET_NAT_PORT_MIN);
+  EXPECT_EQ(r.out, tcp(kGwC, kMacC, kLb, kRemote, nport, 80));
+  RunResult back = decap(tcp(kRemoteMac, kRemoteMac, kRemote, kLb, 80, nport, 0x12));
+  ASSERT_EQ(back.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  EXPECT_EQ(back.out, tcp(kMacC, kGwC, kHost, kIpC, 8080, 43000, 0x12));
 }
 
 TEST_F(OverlayLbProgTest, ForgedRepliesAreStillSpoofDrops) {

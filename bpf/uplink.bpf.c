@@ -6,6 +6,8 @@
  *       straight into the container's veth. Everything else passes up.
  *   bpfnet_tc_uplink:  tc ingress. The same for whatever XDP passed up (or
  *       all of it where XDP is not attached), plus ICMP errors.
+ * A published port whose backend is on another host (an overlay service)
+ * goes through the tunnel from tc (lib/overlay.h says how it is sourced).
  * Packets addressed to a container directly, bypassing a published port,
  * are dropped (Docker blocks direct routing to containers the same way).
  */
@@ -18,6 +20,7 @@
 #include "lib/l4.h"
 #include "lib/martian.h"
 #include "lib/nat.h"
+#include "lib/overlay.h"
 #include "lib/verdict.h"
 
 /* Is @daddr a container (or unassigned) address of one of our networks? */
@@ -76,6 +79,12 @@ static __always_inline int uplink_translation(void *data, void *data_end, struct
 	if (rc)
 		return rc; /* CONTINUE_PASS: a service of the host; or a drop */
 	dest_lookup(to->daddr, ep_generation(), dest);
+	/* A backend on another host: sourced from this host's lb address there. */
+	rc = dest->ifindex ? 0 : overlay_lb_source(to, 0);
+	if (rc < 0)
+		return rc;
+	if (rc)
+		return ct_create_snat(&p->key, to, flags | BPFNET_CT_F_SNAT, p, dest);
 	if (ct_create(&p->key, to, flags, p, dest))
 		return DROP_ERR(BPFNET_DROP_CT_INSERT);
 	return 0;

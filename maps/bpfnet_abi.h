@@ -16,7 +16,8 @@
 
 /* 2: bpfnet_ct_value grew (40 -> 64 bytes) by the delivery cache `dest`;
  *    new map bpfnet_ep_gen.
- * 3: new map bpfnet_frags (fragments follow their flow). */
+ * 3: new map bpfnet_frags (fragments follow their flow); bpfnet_network
+ *    grew (24 -> 28 bytes) by lb_addr (services with backends on other hosts). */
 #define BPFNET_ABI_VERSION 3
 
 /* Map capacities. The C++ side validates requests against the same numbers. */
@@ -87,6 +88,11 @@ struct bpfnet_network {
 	__u32 flags;	/* BPFNET_NET_F_* */
 	__u32 mtu;
 	__u32 vni; /* overlay networks (BPFNET_NET_F_OVERLAY): its VXLAN network identifier */
+	/* Overlay networks: this host's own address on the network (its "lb"
+	 * endpoint in the cluster), the source of published flows it balances
+	 * to backends on other hosts, so that their replies come back here for
+	 * reverse NAT. 0: none yet (no service on the network here). */
+	__be32 lb_addr;
 };
 
 /*
@@ -152,7 +158,9 @@ struct bpfnet_subnet_key {
 	X(27, FRAG_NEEDED, "frag-needed",                                                          \
 	  "too big for the next hop (answered with ICMP fragmentation needed when DF is set)")     \
 	X(28, TTL_EXCEEDED, "ttl-exceeded",                                                        \
-	  "TTL ran out on a routed hop (answered with ICMP time exceeded)")
+	  "TTL ran out on a routed hop (answered with ICMP time exceeded)")                        \
+	X(29, NO_LB_ADDRESS, "no-lb-address",                                                      \
+	  "published flow to a backend on another host, no address of this host on its overlay")
 
 /* Verdict reasons: 0 is "forwarded/passed", every other value a drop. */
 enum bpfnet_reason {
@@ -383,7 +391,7 @@ struct bpfnet_sock_orig {
 #else
 #define BPFNET_STATIC_ASSERT _Static_assert
 #endif
-BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_network) == 24, "bpfnet_network layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_network) == 28, "bpfnet_network layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_endpoint) == 32, "bpfnet_endpoint layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_subnet_key) == 8, "bpfnet_subnet_key layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_metrics_key) == 8, "bpfnet_metrics_key layout");

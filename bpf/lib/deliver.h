@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Where a (translated) packet goes next: straight into a container's
- * namespace when its destination is an endpoint, else out of the host by
- * FIB lookup. Which one is a struct bpfnet_ct_dest: looked up in
+ * namespace when its destination is an endpoint, to its host through the
+ * tunnel when it is an overlay endpoint on another host, else out of the
+ * host by FIB lookup. Which one is a struct bpfnet_ct_dest: looked up in
  * bpfnet_ep_ip, or read from the conntrack entry of the packet's flow, which
  * caches it (one map lookup per packet of an established flow, not two).
  */
@@ -11,6 +12,7 @@
 
 #include "lib/fib.h"
 #include "lib/maps.h"
+#include "lib/tunnel.h"
 
 struct fwd_result {
 	__u32 peer_ifindex; /* host veth of the destination endpoint, 0 if none */
@@ -84,6 +86,12 @@ static __always_inline int deliver_skb(struct __sk_buff *skb, __u32 in_ifindex, 
 		fwd->peer_ifindex = d->ifindex;
 		return bpf_redirect_peer(d->ifindex, 0);
 	}
+	/* A translated flow's destination on another host (a service backend
+	 * there): through the tunnel. The caller's source is one that host
+	 * accepts (a local endpoint's, or this host's lb address). */
+	const struct bpfnet_tunnel *remote = bpf_map_lookup_elem(&bpfnet_tunnels, &daddr);
+	if (remote)
+		return tunnel_redirect(skb, remote, remote->vni);
 	struct bpf_fib_lookup *fib;
 	int rc = fib_lookup4(skb, in_ifindex, saddr, daddr, &fib);
 	if (!fib)

@@ -18,6 +18,7 @@
 #include "lib/martian.h"
 #include "lib/nat.h"
 #include "lib/overlay.h"
+#include "lib/tracked.h"
 
 /*
  * A new flow from a container to a frontend (a service VIP, or a published
@@ -40,8 +41,18 @@ static __always_inline int dnat_from_container(struct __sk_buff *skb, __u32 ifin
 		xlat->saddr = net->gateway;
 		err = ct_create_snat(&p->key, xlat, flags | BPFNET_CT_F_SNAT, p, &dest);
 	} else {
-		err =
-		    ct_create(&p->key, xlat, flags, p, &dest) ? DROP_ERR(BPFNET_DROP_CT_INSERT) : 0;
+		/* A backend on another host, for a client of another network (a
+		 * published port reached through a host address): from this
+		 * host's lb address, as from an uplink. */
+		int lb = dest.ifindex ? 0 : overlay_lb_source(xlat, src->network);
+		if (lb < 0)
+			return lb;
+		if (lb)
+			err = ct_create_snat(&p->key, xlat, flags | BPFNET_CT_F_SNAT, p, &dest);
+		else
+			err = ct_create(&p->key, xlat, flags, p, &dest)
+				  ? DROP_ERR(BPFNET_DROP_CT_INSERT)
+				  : 0;
 	}
 	if (err)
 		return err;
@@ -97,24 +108,6 @@ static __always_inline int masquerade(struct __sk_buff *skb, __u32 ifindex, cons
 	return fib_redirect_skb(skb, fib, rc, p);
 }
 
-/* A packet of a flow conntrack translates: rewritten and delivered.
- * CONTINUE_NO_NAT when its tuple has no flow. */
-static __always_inline int tracked_from_container(struct __sk_buff *skb, __u32 ifindex,
-						  const struct pkt4 *p, struct fwd_result *fwd)
-{
-	struct bpfnet_ct_value *ct = ct_lookup_live(p);
-	if (!ct)
-		return CONTINUE_NO_NAT;
-	struct bpfnet_ct_key to = {};
-	struct bpfnet_ct_dest dest = {};
-	ct_rewrite_of(ct, &to);
-	dest_of(ct->daddr, &ct->dest, &dest);
-	int err = xlate_skb(skb, p, &to);
-	if (err)
-		return err;
-	return deliver_skb(skb, ifindex, to.saddr, to.daddr, &dest, p, fwd);
-}
-
 /* A new flow to a frontend: a service VIP, or a published port via a host
  * address (not from internal networks: they stay in their subnet).
  * CONTINUE_NO_NAT when @p's destination is none. */
@@ -166,7 +159,7 @@ static __always_inline int ipv4_from_container(struct __sk_buff *skb, __u32 ifin
 	/* Translated flows first: conntrack (a reply of a published or balanced
 	 * flow between two containers is one too). */
 	if (parsed == PARSE_OK) {
-		int rc = tracked_from_container(skb, ifindex, &p, fwd);
+		int rc = tracked_deliver(skb, ifindex, &p, fwd);
 		if (rc != CONTINUE_NO_NAT)
 			return rc;
 	} else if (p.icmp_error &&

@@ -15,18 +15,30 @@
  *     the outer headers off and left the key; the inner source must be an
  *     endpoint of the host the packet came from, on that VNI (one host cannot
  *     speak for another host's containers), and the inner destination a
- *     local endpoint of the same network, delivered as local traffic is.
+ *     local endpoint of the same network, delivered as local traffic is;
+ *     or a reply of a flow this host translated (a published port or a
+ *     service VIP balanced to a backend on another host), reverse-NATed as
+ *     the uplink and container paths do it.
+ * Published flows to a backend on another host leave with this host's own
+ * address on the overlay (its "lb" endpoint, bpfnet_network.lb_addr), as
+ * Docker swarm's routing mesh does: the backend's host accepts the packet
+ * (its inner source is an endpoint of the host it came from, the rule
+ * against forged packets stays whole) and the backend's replies come back
+ * here, where the flow's conntrack entries are. The backend sees this host,
+ * not the client; keeping the client's address would have every backend
+ * host accept inner sources that are nobody's endpoint and route replies by
+ * per-flow state of its own.
  */
 #ifndef BPFNET_LIB_OVERLAY_H
 #define BPFNET_LIB_OVERLAY_H
 
 #include "lib/deliver.h"
 #include "lib/isolation.h"
+#include "lib/l4.h"
 #include "lib/maps.h"
+#include "lib/tracked.h"
 #include "lib/results.h"
-
-/* Outer TTL: the underlay is routed like any host traffic. */
-#define BPFNET_TUNNEL_TTL 64
+#include "lib/tunnel.h"
 
 /* The remote endpoint at @daddr when @net is an overlay and @daddr is an
  * endpoint on another host (of any overlay: the caller checks which). */
@@ -65,23 +77,43 @@ static __always_inline int overlay_to_remote(struct __sk_buff *skb,
 	if (err)
 		return err;
 
-	__u32 zero = 0;
-	const struct bpfnet_config *cfg = bpf_map_lookup_elem(&bpfnet_config, &zero);
-	if (!cfg || !cfg->vxlan_ifindex)
-		return DROP_ERR(BPFNET_DROP_NO_VXLAN);
-	/* bpf_tunnel_key holds IPv4 addresses in host order. */
-	struct bpf_tunnel_key key = {
-	    .tunnel_id = net->vni,
-	    .remote_ipv4 = bpf_ntohl(remote->remote),
-	    .tunnel_ttl = BPFNET_TUNNEL_TTL,
-	    .local_ipv4 = bpf_ntohl(cfg->underlay),
-	};
-	/* Zero outer UDP checksum (RFC 7348 allows it over IPv4, Cilium does
-	 * the same): the inner packet carries its own, and every GSO segment
-	 * is spared a second checksum. */
-	if (bpf_skb_set_tunnel_key(skb, &key, sizeof(key), BPF_F_ZERO_CSUM_TX) < 0)
-		return DROP_ERR(BPFNET_DROP_NO_VXLAN);
-	return bpf_redirect(cfg->vxlan_ifindex, 0);
+	return tunnel_redirect(skb, remote, net->vni);
+}
+
+/*
+ * The source of a new flow translated to @xlat (a published port or a VIP)
+ * when its destination is an endpoint on another host and its client no
+ * endpoint of that overlay (@client_network: the client's network index, 0
+ * from an uplink): this host's lb address there. Returns 1 with
+ * @xlat->saddr set (the caller SNATs), 0 when the flow keeps its source, or
+ * a drop.
+ */
+static __always_inline int overlay_lb_source(struct bpfnet_ct_key *xlat, __u32 client_network)
+{
+	const struct bpfnet_tunnel *remote = bpf_map_lookup_elem(&bpfnet_tunnels, &xlat->daddr);
+	if (!remote || remote->network == client_network)
+		return 0;
+	const struct bpfnet_network *net = bpf_map_lookup_elem(&bpfnet_nets, &remote->network);
+	if (!net || !net->lb_addr)
+		return DROP_ERR(BPFNET_DROP_NO_LB_ADDRESS);
+	xlat->saddr = net->lb_addr;
+	return 1;
+}
+
+/*
+ * A packet from the tunnel of a flow this host translated (a backend's reply
+ * to a published port or a VIP): rewritten and delivered as its conntrack
+ * entry says. CONTINUE_NO_NAT when it belongs to no translated flow.
+ */
+static __always_inline int overlay_tracked(struct __sk_buff *skb, struct fwd_result *fwd)
+{
+	struct pkt4 p = {};
+	int parsed = parse_pkt4((void *)(long)skb->data, (void *)(long)skb->data_end, &p);
+	if (parsed < 0)
+		return parsed;
+	if (parsed != PARSE_OK)
+		return CONTINUE_NO_NAT;
+	return tracked_deliver(skb, skb->ifindex, &p, fwd);
 }
 
 /*
@@ -109,6 +141,15 @@ static __always_inline int overlay_deliver(struct __sk_buff *skb, const struct b
 	if (!peer || peer->remote != bpf_htonl(key->remote_ipv4) || peer->vni != key->tunnel_id)
 		return DROP_ERR(BPFNET_DROP_TUNNEL_SPOOF);
 
+	int tracked = overlay_tracked(skb, fwd);
+	if (tracked != CONTINUE_NO_NAT)
+		return tracked;
+
+	data_end = (void *)(long)skb->data_end;
+	eth = (void *)(long)skb->data;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > data_end)
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	const struct bpfnet_endpoint *dst = bpf_map_lookup_elem(&bpfnet_ep_ip, &daddr);
 	if (!dst)
 		return DROP_ERR(BPFNET_DROP_NO_ENDPOINT);

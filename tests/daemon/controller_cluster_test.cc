@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "bpfnet_abi.h"
 #include "core/error.h"
@@ -185,9 +187,6 @@ TEST_F(ControllerClusterTest, OverlappingSubnetIsRefusedEverywhere) {
   EXPECT_EQ(a.ctl->state().network_by_name("ov"), nullptr);
 }
 
-}  // namespace
-}  // namespace bpfnet::daemon
-
 namespace bpfnet::daemon {
 namespace {
 
@@ -213,6 +212,117 @@ TEST(ControllerBuiltinNetworks, NoneIsLoopbackOnlyAndHostIsExplained) {
                   json{{"network", "none"}, {"container", "c1"}, {"netns", "ns-gone"}});
   });
   EXPECT_NE(err, "");
+}
+
+}  // namespace
+}  // namespace bpfnet::daemon
+
+// --- Services across hosts (daemon/controller_lb.cc) ------------------------
+
+// The distinct backend IDs of a service's Maglev table.
+std::set<uint32_t> table_ids(Host& h, uint32_t index) {
+  std::vector<uint32_t> t = h.datapath.read_maglev(index);
+  std::set<uint32_t> ids(t.begin(), t.end());
+  ids.erase(BPFNET_NO_BACKEND);
+  return ids;
+}
+
+class ControllerServicesAcrossHostsTest : public ControllerClusterTest {
+ protected:
+  ControllerServicesAcrossHostsTest() {
+    a.create_overlay("ov", "10.50.0.0/24");
+    b.ctl->sync_cluster();
+    a.connect("ov", "a1");
+    b.connect("ov", "b1");
+    a.ctl->sync_cluster();
+    b.ctl->sync_cluster();
+  }
+  const core::Network& ov(Host& h) { return *h.ctl->state().network_by_name("ov"); }
+  core::Ipv4 ip_on_b(const std::string& container) {
+    return b.ctl->state().endpoint(ov(b).id, container)->ip;
+  }
+  json add_backend(const std::string& container) {
+    return a.ctl->handle("service.add-backend", json{{"name", "web"}, {"container", container}});
+  }
+};
+
+TEST_F(ControllerServicesAcrossHostsTest, RemoteBackendsLbAddressAndClusterVip) {
+  json svc = a.ctl->handle(
+      "service.create",
+      json{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}, {"publish", {"8080:80"}}});
+  // The VIP is no container's address on any host (a local pick would take
+  // b1's, the lowest address host a does not hold itself).
+  EXPECT_NE(svc["VIP"], ip_on_b("b1").to_string());
+  // This host's lb address on ov: taken in the cluster, in its datapath,
+  // and a tunnel on the other host.
+  a.ctl->sync_cluster();
+  const uint32_t lb = a.datapath.maps.networks.at(ov(a).index).lb_addr;
+  ASSERT_NE(lb, 0u);
+  EXPECT_NE(core::Ipv4{lb}.to_string(), svc["VIP"]);
+  b.ctl->sync_cluster();
+  ASSERT_TRUE(b.datapath.maps.tunnels.contains(lb));
+  EXPECT_EQ(b.datapath.maps.tunnels.at(lb).remote, ip("192.0.2.1"));
+  EXPECT_EQ(b.datapath.maps.networks.at(ov(b).index).lb_addr, 0u) << "no service on b";
+
+  add_backend("a1");
+  json after = add_backend("b1@b");
+  ASSERT_EQ(after["Backends"].size(), 2u);
+  EXPECT_EQ(after["Backends"][1]["Container"], "b1@b");
+  EXPECT_EQ(after["Backends"][1]["IP"], ip_on_b("b1").to_string());
+  EXPECT_EQ(after["Backends"][1]["State"], "healthy");
+  const core::Service& web = a.ctl->state().get_service("web");
+  const uint32_t remote_id = web.backends[1].id;
+  EXPECT_EQ(a.datapath.maps.backends.at(remote_id), ip_on_b("b1").value);
+  EXPECT_EQ(table_ids(a, web.index), (std::set<uint32_t>{web.backends[0].id, remote_id}));
+
+  // b1 leaves the cluster: out of the table and the backends map, shown why.
+  b.ctl->handle("network.disconnect", json{{"network", "ov"}, {"container", "b1"}});
+  a.ctl->sync_cluster();
+  EXPECT_FALSE(a.datapath.maps.backends.contains(remote_id));
+  EXPECT_EQ(table_ids(a, web.index), (std::set<uint32_t>{web.backends[0].id}));
+  json gone = a.ctl->handle("service.inspect", json{{"name", "web"}});
+  EXPECT_EQ(gone["Backends"][1]["State"], "unhealthy");
+  EXPECT_EQ(gone["Backends"][1]["IP"], "");
+  EXPECT_NE(gone["Backends"][1]["LastError"].get<std::string>().find("not in the cluster"),
+            std::string::npos);
+  // Back: in the table again, at its new address.
+  b.connect("ov", "b1");
+  a.ctl->sync_cluster();
+  EXPECT_EQ(a.datapath.maps.backends.at(remote_id), ip_on_b("b1").value);
+  EXPECT_EQ(table_ids(a, web.index).size(), 2u);
+
+  // service rm: the lb address and the VIP leave the cluster.
+  a.ctl->handle("service.rm", json{{"name", "web"}});
+  a.ctl->sync_cluster();
+  b.ctl->sync_cluster();
+  EXPECT_EQ(a.datapath.maps.networks.at(ov(a).index).lb_addr, 0u);
+  EXPECT_FALSE(b.datapath.maps.tunnels.contains(lb));
+  json c = b.ctl->handle("network.connect", json{{"network", "ov"},
+                                                 {"container", "b2"},
+                                                 {"netns", "ns-b"},
+                                                 {"ip", svc["VIP"].get<std::string>()}});
+  EXPECT_EQ(c["ip"], svc["VIP"]) << "the VIP was released";
+}
+
+TEST_F(ControllerServicesAcrossHostsTest, BadRemoteBackendsAreRefusedNamingWhy) {
+  a.ctl->handle("service.create", json{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}});
+  const core::State before = a.ctl->state();
+  EXPECT_NE(error_of([&] {
+              add_backend("nobody@b");
+            }).find("container nobody is not connected to network ov on host b"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { add_backend("a1@a"); }).find("is this host"), std::string::npos);
+  EXPECT_NE(error_of([&] { add_backend("@b"); }).find("expected CONTAINER or CONTAINER@HOST"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { add_backend("b1@b@c"); }).find("expected CONTAINER"), std::string::npos);
+  EXPECT_EQ(a.ctl->state(), before);
+  // Only overlay networks span hosts.
+  a.ctl->handle("network.create", json{{"name", "br"}, {"subnet", "10.70.0.0/24"}});
+  a.ctl->handle("service.create", json{{"name", "local"}, {"network", "br"}, {"ports", {"80"}}});
+  EXPECT_NE(error_of([&] {
+              a.ctl->handle("service.add-backend", json{{"name", "local"}, {"container", "b1@b"}});
+            }).find("not an overlay network"),
+            std::string::npos);
 }
 
 }  // namespace

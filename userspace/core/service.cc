@@ -332,12 +332,16 @@ const Service& ensure_service(State& state, const ServiceCreate& request, IdSour
 }
 
 const Service& add_backend(State& state, const std::string& name, const std::string& container,
-                           int64_t weight) {
+                           int64_t weight, std::string_view self,
+                           const std::vector<RemoteContainer>& remote) {
   const Service& service = state.get_service(name);
-  const Endpoint& endpoint = backend_endpoint(state, service, container);
-  if (const ServiceBackend* backend = service.backend(endpoint.container)) {
+  const std::string backend_name =
+      is_remote_backend(container)
+          ? remote_backend_name(network_of(state, service), container, self, remote)
+          : backend_endpoint(state, service, container).container;
+  if (const ServiceBackend* backend = service.backend(backend_name)) {
     throw UserError(fmt::format(
-        "container {} is already a backend of service {}{}", endpoint.container, service.name,
+        "container {} is already a backend of service {}{}", backend_name, service.name,
         backend->drained() ? " (draining: remove it and add it again to undrain)" : ""));
   }
   if (weight < 1 || weight > kMaxBackendWeight) {
@@ -352,7 +356,7 @@ const Service& add_backend(State& state, const std::string& name, const std::str
         "(one per {} slots): recreate it with a larger table_size",
         service.name, service.backends.size(), service.table_size, kSlotsPerBackend));
   }
-  ServiceBackend backend{endpoint.container, lowest_free_backend_id(state),
+  ServiceBackend backend{backend_name, lowest_free_backend_id(state),
                          static_cast<uint32_t>(weight)};
   mutable_service(state, service).backends.push_back(std::move(backend));
   return service;
@@ -410,7 +414,7 @@ nlohmann::json service_inspect(const State& state, const Service& service,
                                                 : "unhealthy";
     backends.push_back({
         {"Container", backend.container},
-        {"IP", endpoint != nullptr ? endpoint->ip.to_string() : std::string()},
+        {"IP", endpoint != nullptr ? endpoint->ip.to_string() : health.ip},
         {"Weight", backend.weight},
         {"State", status},
         {"LastError", health.last_error},

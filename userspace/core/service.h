@@ -24,6 +24,7 @@
 #include "core/maglev.h"
 #include "core/portmap.h"
 #include "core/ports.h"
+#include "core/remote_backend.h"
 #include "core/state.h"
 
 namespace bpfnet::core {
@@ -102,9 +103,12 @@ const Service& ensure_service(State& state, const ServiceCreate& request, IdSour
 // old backend ID back if no other backend took it, and with it its old
 // slots). Weight 1..kMaxBackendWeight. The backend gets the lowest free
 // backend ID (over all services). A service takes at most
-// table_size / kSlotsPerBackend backends.
+// table_size / kSlotsPerBackend backends. On an overlay network `container`
+// may also be CONTAINER@HOST, a container on another host that `remote` (the
+// cluster view) lists; `self` is this host's name (see core/remote_backend.h).
 const Service& add_backend(State& state, const std::string& service, const std::string& container,
-                           int64_t weight = 1);
+                           int64_t weight = 1, std::string_view self = {},
+                           const std::vector<RemoteContainer>& remote = {});
 
 // service.rm-backend. Throws UserError `container web is not a backend of
 // service api`.
@@ -135,6 +139,7 @@ struct BackendRuntime {
   bool healthy = true;
   std::string last_error;
   uint64_t flows = 0;
+  std::string ip{};  // a backend on another host: its address, if the cluster has it
 };
 
 // The service inspect object of the README: {"Name","Id","Network" (name),

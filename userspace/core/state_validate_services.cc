@@ -103,7 +103,14 @@ void validate_services(const State& state) {
     for (size_t k = 0; k < service.backends.size(); ++k) {
       const ServiceBackend& backend = service.backends[k];
       StateItem backend_item(join_path(item.path(), item_path("backends", k)));
-      if (state.endpoint(network.id, backend.container) == nullptr) {
+      // A backend on another host is the cluster's to know (core/remote_backend.h).
+      if (is_remote_backend(backend.container) && !network.overlay()) {
+        backend_item.fail("container",
+                          fmt::format("container \"{}\" on another host, but network \"{}\" is "
+                                      "not an overlay network",
+                                      backend.container, network.name));
+      } else if (!is_remote_backend(backend.container) &&
+                 state.endpoint(network.id, backend.container) == nullptr) {
         backend_item.fail("container",
                           fmt::format("container \"{}\" is not connected to network \"{}\"",
                                       backend.container, network.name));

@@ -145,7 +145,8 @@ std::vector<VerbRow> service_verbs() {
       backend_verb(
           "add-backend",
           {"Add a container as a backend of a service",
-           "Add a container as a backend of a service."},
+           "Add a container as a backend of a service. On an overlay network,\n"
+           "CONTAINER@HOST names a container on another host of the cluster."},
           {{"--weight N", "Share of the new flows, relative to the other backends\n(default 1)"}}),
       backend_verb("rm-backend",
                    {"Remove a backend from a service", "Remove a backend from a service."}, {}),

@@ -94,8 +94,12 @@ std::map<uint32_t, datapath::RemoteEndpointFact> Cluster::remote_endpoints() con
   if (!started_) return out;
   for (const auto& [key, remote] : view_->endpoints()) {
     if (remote.endpoint.host == options_.host.name) continue;
-    out[remote.endpoint.ip.value] = datapath::RemoteEndpointFact{
-        remote.endpoint.network_id, remote.underlay, remote.vni, remote.endpoint.mac.bytes};
+    out[remote.endpoint.ip.value] = datapath::RemoteEndpointFact{remote.endpoint.network_id,
+                                                                 remote.endpoint.container,
+                                                                 remote.endpoint.host,
+                                                                 remote.underlay,
+                                                                 remote.vni,
+                                                                 remote.endpoint.mac.bytes};
   }
   return out;
 }

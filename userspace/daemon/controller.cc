@@ -81,6 +81,7 @@ HostFacts Controller::host_facts(const core::State& state, bool strict) {
     }
   }
   if (cluster_) facts.remote_endpoints = cluster_->remote_endpoints();
+  facts.lb_addresses = host_.lb_addresses;  // the cluster's to change (sync_lb_addresses)
   return facts;
 }
 
@@ -130,7 +131,7 @@ void Controller::write_maps(const core::State& state) {
 }
 
 std::set<uint32_t> Controller::unhealthy_backends() const {
-  std::set<uint32_t> out;
+  std::set<uint32_t> out = absent_remote_backends();
   for (const auto& [id, h] : health_)
     if (!h.healthy) out.insert(id);
   return out;
@@ -186,6 +187,7 @@ std::map<uint32_t, core::BackendRuntime> Controller::backend_runtime() {
       }
       if (const core::Endpoint* ep = state_.endpoint(svc.network_id, be.container))
         rt.flows = flows_by_ip[ep->ip.value];
+      remote_backend_runtime(svc, be, flows_by_ip, rt);
       out[be.id] = rt;
     }
   return out;

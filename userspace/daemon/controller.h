@@ -147,6 +147,15 @@ class Controller {
   void sync_cluster();
   // Graceful stop: this host's records leave the cluster at once.
   void leave_cluster();
+  // Services across hosts (daemon/controller_lb.cc): this host's name in the
+  // cluster ("" without one) and the containers of the other hosts, the
+  // backends `service add-backend SERVICE CONTAINER@HOST` may name.
+  std::string cluster_host_name() const;
+  // service.create and service.rm. On an overlay network the VIP is an
+  // address of the cluster's IPAM (no host hands it out to a container).
+  std::string create_service(core::ServiceCreate request);
+  std::string remove_service(const std::string& name);
+  std::vector<core::RemoteContainer> remote_containers() const;
 
   // Periodic work: conntrack GC, host address changes. `now_ns` is
   // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns().
@@ -202,6 +211,17 @@ class Controller {
   // lease) or taken over (the saved one); one another host took is dropped.
   void republish_endpoints();
   void drop_overlay_endpoints(const std::vector<std::string>& endpoint_ids, const std::string& why);
+  // This host's own address ("lb" endpoint) on each overlay network that has
+  // a service here, taken and published or released as services come and
+  // go. Returns whether host_.lb_addresses changed.
+  bool sync_lb_addresses();
+  // Remote backends the cluster view lacks (their host or container is
+  // gone): out of the Maglev tables until they are back.
+  std::set<uint32_t> absent_remote_backends() const;
+  // A remote backend's address and flows (or why it is out) in `rt`.
+  void remote_backend_runtime(const core::Service& svc, const core::ServiceBackend& be,
+                              std::map<uint32_t, uint64_t>& flows_by_ip,
+                              core::BackendRuntime& rt) const;
 
  public:
   uint64_t gc_interval_ns = 5'000'000'000ULL;

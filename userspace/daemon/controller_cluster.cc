@@ -149,6 +149,7 @@ void Controller::republish_endpoints() {
 
 void Controller::sync_cluster() {
   if (!cluster_) return;
+  bool lb_changed = false;
   try {
     if (!cluster_->started()) {
       cluster_->start(local_subnets());
@@ -165,6 +166,7 @@ void Controller::sync_cluster() {
       cluster_->registry().set_local_subnets(subnets);
       published_subnets_ = std::move(subnets);
     }
+    lb_changed = sync_lb_addresses();
     cluster_problem_.clear();
   } catch (const std::exception& e) {
     // The store is away (or our name is taken): forwarding goes on as it
@@ -173,7 +175,10 @@ void Controller::sync_cluster() {
     cluster_problem_ = e.what();
     return;
   }
-  if (!cluster_->take_changes()) return;
+  if (!cluster_->take_changes()) {
+    if (lb_changed) write_maps(state_);
+    return;
+  }
 
   core::State next = state_;
   const std::vector<core::Network> wanted = cluster_->networks();

@@ -235,11 +235,7 @@ json inspect(Controller& ctl, const std::string& id) {
 json service_create(Controller& ctl, core::JsonFields& args) {
   core::ServiceCreate req = core::read_service_create(args);
   args.reject_unknown_keys();
-  std::string id;
-  ctl.update([&](core::State& next) {
-    id = core::create_service(next, req, ctl.ids(), ctl.port_environment()).id;
-  });
-  return inspect(ctl, id);
+  return inspect(ctl, ctl.create_service(std::move(req)));
 }
 
 // A change to one backend of a service; answers the service as it is after.
@@ -260,7 +256,8 @@ json service_add_backend(Controller& ctl, core::JsonFields& args) {
     // Beyond int64: the largest, which add_backend refuses naming it.
     const uint64_t weight = args.optional_unsigned("weight").value_or(1);
     core::add_backend(next, name, container,
-                      weight > uint64_t{INT64_MAX} ? INT64_MAX : static_cast<int64_t>(weight));
+                      weight > uint64_t{INT64_MAX} ? INT64_MAX : static_cast<int64_t>(weight),
+                      ctl.cluster_host_name(), ctl.remote_containers());
   });
 }
 
@@ -281,10 +278,7 @@ json service_inspect(Controller& ctl, core::JsonFields& args) {
 }
 
 json service_rm(Controller& ctl, core::JsonFields& args) {
-  std::string id;
-  ctl.update(
-      [&](core::State& next) { id = core::remove_service(next, args.required_string("name")).id; });
-  return json{{"id", id}};
+  return json{{"id", ctl.remove_service(args.required_string("name"))}};
 }
 
 constexpr RequestRow kRequests[] = {

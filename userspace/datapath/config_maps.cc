@@ -42,12 +42,13 @@ struct NetworkCodec : U32KeyCodec {
                     .gateway = htonl(n.gateway),
                     .flags = n.flags,
                     .mtu = n.mtu,
-                    .vni = n.vni};
+                    .vni = n.vni,
+                    .lb_addr = htonl(n.lb_addr)};
   }
   static std::pair<uint32_t, NetworkEntry> decode(AbiKey index, const AbiValue& v) {
     auto prefix_len = static_cast<uint8_t>(__builtin_popcount(ntohl(v.mask)));
     return {index, NetworkEntry{index, ntohl(v.subnet), prefix_len, ntohl(v.gateway), v.flags,
-                                v.mtu, v.vni}};
+                                v.mtu, v.vni, ntohl(v.lb_addr)}};
   }
 };
 

@@ -36,7 +36,9 @@ struct UplinkInfo {
 // says: where its packets are tunnelled to.
 struct RemoteEndpointFact {
   std::string network_id;
-  core::Ipv4 underlay;  // its host's underlay address
+  std::string container;  // its name on its host
+  std::string host;       // its host's name
+  core::Ipv4 underlay;    // its host's underlay address
   uint32_t vni = 0;
   std::array<uint8_t, 6> mac{};
   bool operator==(const RemoteEndpointFact&) const = default;
@@ -52,6 +54,9 @@ struct HostFacts {
   // endpoints of the overlay networks, by address (host order).
   uint32_t underlay_mtu = 0;
   std::map<uint32_t, RemoteEndpointFact> remote_endpoints;
+  // This host's own address on overlay networks it balances services of
+  // (its "lb" endpoint in the cluster), by network ID.
+  std::map<std::string, core::Ipv4> lb_addresses;
   bool operator==(const HostFacts&) const = default;
 
   // The MTU of a network that sets none: Docker's 1500, or less when an

@@ -24,6 +24,9 @@ struct NetworkEntry {
   uint32_t flags = 0;    // BPFNET_NET_F_*
   uint32_t mtu = 0;
   uint32_t vni = 0;  // overlay networks only
+  // Overlay networks: this host's own address there (host order; 0: none),
+  // the source of published flows to backends on other hosts.
+  uint32_t lb_addr = 0;
   auto operator<=>(const NetworkEntry&) const = default;
 };
 

@@ -1,7 +1,10 @@
 #include "datapath/projection.h"
 
+#include <optional>
+
 #include "bpfnet_abi.h"
 #include "core/ports.h"
+#include "core/remote_backend.h"
 
 namespace bpfnet::datapath {
 
@@ -22,7 +25,21 @@ PortMapEntry portmap_entry(const core::PortBinding& b, uint32_t backend_ip) {
                       b.container_port};
 }
 
-void project_services(const core::State& state, MapContents& out) {
+// The address of a service backend: a local endpoint's, or, for
+// CONTAINER@HOST, the cluster's for that container (none while it is gone).
+std::optional<uint32_t> backend_ip(const core::State& state, const HostFacts& host,
+                                   const core::Service& svc, const core::ServiceBackend& be) {
+  if (const core::Endpoint* ep = state.endpoint(svc.network_id, be.container)) return ep->ip.value;
+  if (!core::is_remote_backend(be.container)) return std::nullopt;
+  const core::BackendName name = core::split_backend_name(be.container);
+  for (const auto& [ip, remote] : host.remote_endpoints)
+    if (remote.network_id == svc.network_id && remote.container == name.container &&
+        remote.host == name.host)
+      return ip;
+  return std::nullopt;
+}
+
+void project_services(const core::State& state, const HostFacts& host, MapContents& out) {
   for (const auto& svc : state.services) {
     const core::Network* net = state.network_by_id(svc.network_id);
     if (!net) continue;
@@ -32,9 +49,13 @@ void project_services(const core::State& state, MapContents& out) {
     out.vips[svc.vip.value] = net->index;
     for (const auto& b : svc.published) out.add_portmap(portmap_entry(b, svc.vip.value));
     for (const auto& be : svc.backends)
-      if (const core::Endpoint* ep = state.endpoint(svc.network_id, be.container))
-        out.backends[be.id] = ep->ip.value;
+      if (std::optional<uint32_t> ip = backend_ip(state, host, svc, be)) out.backends[be.id] = *ip;
   }
+}
+
+uint32_t lb_address(const HostFacts& host, const core::Network& net) {
+  auto it = host.lb_addresses.find(net.id);
+  return it == host.lb_addresses.end() ? 0 : it->second.value;
 }
 
 }  // namespace
@@ -53,7 +74,8 @@ MapContents project(const core::State& state, const std::map<std::string, HostLi
                                            net.gateway.value,
                                            network_flags(net),
                                            net.parsed.effective_mtu(host.default_mtu_of(net)),
-                                           net.vni};
+                                           net.vni,
+                                           lb_address(host, net)};
   }
   for (const auto& [ip, remote] : host.remote_endpoints)
     if (const core::Network* net = state.network_by_id(remote.network_id); net && net->overlay())
@@ -66,7 +88,7 @@ MapContents project(const core::State& state, const std::map<std::string, HostLi
                                    link->second.mac});
     for (const auto& b : ep.ports) out.add_portmap(portmap_entry(b, ep.ip.value));
   }
-  project_services(state, out);
+  project_services(state, host, out);
   return out;
 }
 

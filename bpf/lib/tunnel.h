@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Out through the collect-metadata VXLAN device (see lib/overlay.h): the
+ * tunnel key (the remote host's underlay address, the VNI) goes on the skb
+ * and the frame, untouched, is redirected to the device, which adds the
+ * outer headers. Shared by container traffic to remote endpoints and by
+ * translated flows (a service's backend on another host, lib/deliver.h).
+ */
+#ifndef BPFNET_LIB_TUNNEL_H
+#define BPFNET_LIB_TUNNEL_H
+
+#include "lib/maps.h"
+#include "lib/results.h"
+
+/* Outer TTL: the underlay is routed like any host traffic. */
+#define BPFNET_TUNNEL_TTL 64
+
+/* Sends @skb to @remote's host on @vni. */
+static __always_inline int tunnel_redirect(struct __sk_buff *skb,
+					   const struct bpfnet_tunnel *remote, __u32 vni)
+{
+	__u32 zero = 0;
+	const struct bpfnet_config *cfg = bpf_map_lookup_elem(&bpfnet_config, &zero);
+	if (!cfg || !cfg->vxlan_ifindex)
+		return DROP_ERR(BPFNET_DROP_NO_VXLAN);
+	/* bpf_tunnel_key holds IPv4 addresses in host order. */
+	struct bpf_tunnel_key key = {
+	    .tunnel_id = vni,
+	    .remote_ipv4 = bpf_ntohl(remote->remote),
+	    .tunnel_ttl = BPFNET_TUNNEL_TTL,
+	    .local_ipv4 = bpf_ntohl(cfg->underlay),
+	};
+	/* Zero outer UDP checksum (RFC 7348 allows it over IPv4, Cilium does
+	 * the same): the inner packet carries its own, and every GSO segment
+	 * is spared a second checksum. */
+	if (bpf_skb_set_tunnel_key(skb, &key, sizeof(key), BPF_F_ZERO_CSUM_TX) < 0)
+		return DROP_ERR(BPFNET_DROP_NO_VXLAN);
+	return bpf_redirect(cfg->vxlan_ifindex, 0);
+}
+
+#endif

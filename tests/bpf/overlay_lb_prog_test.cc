@@ -1,0 +1,251 @@
+// BPF_PROG_TEST_RUN tests of services across hosts (bpf/lib/overlay.h's
+// overlay_lb_source and overlay_tracked, bpf/lib/deliver.h's tunnel branch):
+// a published port whose backend is an endpoint on another host is DNATed
+// to it, SNATed to this host's lb address on the overlay and sent into the
+// tunnel; the backend's reply, decapsulated, is reverse-NATed to the client
+// and routed out of the uplink. A container reaching a VIP whose backend is
+// remote keeps its address, and the reply comes back as from the VIP.
+//
+// Every rewritten byte is compared with a frame built from scratch (so the
+// checksums are too). The decap side runs tests/bpf/overlay_probe.bpf.c's
+// probe_decap (the key a VXLAN device would leave, then the device's
+// program body), as overlay_prog_test.cc does.
+#include <arpa/inet.h>
+#include <bpf/libbpf.h>
+#include <gtest/gtest.h>
+#include <linux/pkt_cls.h>
+#include <net/if.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include "bpfnet_abi.h"
+#include "datapath/datapath.h"
+#include "overlay_probe_bpf.skel.h"
+#include "packet.h"
+#include "prog_runner.h"
+
+namespace bpfnet::test {
+namespace {
+
+using datapath::EndpointEntry;
+using datapath::MapContents;
+using datapath::NetworkEntry;
+using datapath::PortMapEntry;
+using datapath::TunnelEntry;
+
+constexpr uint32_t kLo = 1;  // container A's host veth (the test run's ifindex)
+constexpr uint32_t kVni = 4097;
+constexpr uint32_t kIndex = 7;
+constexpr uint32_t kTable = 251;
+constexpr uint8_t kTcp = 6;
+
+const Mac kMacA{0x02, 0x42, 0x0a, 0x32, 0x00, 0x02};
+const Mac kGwA{0x6e, 0x00, 0x00, 0x00, 0x00, 0x0a};
+const Mac kRemoteMac{0x02, 0x42, 0x0a, 0x32, 0x00, 0x03};
+const Mac kMacC{0x02, 0x42, 0xac, 0x12, 0x00, 0x02};
+const Mac kGwC{0x6e, 0x00, 0x00, 0x00, 0x00, 0x0c};
+const Mac kUp0{0x02, 0, 0, 0, 0, 0x01};
+const Mac kRouter{0x02, 0, 0, 0, 0x02, 0x54};
+const Mac kClientMac{0x02, 0, 0, 0, 0x07, 0x07};
+
+const uint32_t kHost = ip4("192.0.2.1");
+const uint32_t kClient = ip4("198.51.100.7");
+const uint32_t kIpA = ip4("10.50.0.2");
+const uint32_t kRemote = ip4("10.50.0.3");  // the backend, on host 192.168.77.2
+const uint32_t kLb = ip4("10.50.0.9");      // this host's lb address on the overlay
+const uint32_t kVip = ip4("10.50.0.100");
+const uint32_t kIpC = ip4("172.18.0.2");  // container C, on a bridge network here
+
+class OverlayLbProgTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dp_ = std::make_unique<datapath::Datapath>(datapath::DatapathOptions{});
+    up0_ = if_nametoindex("up0");
+    ASSERT_NE(up0_, 0u) << "test netns setup (main.cc) missing";
+    want_.networks[1] = NetworkEntry{1,
+                                     ip4("10.50.0.0"),
+                                     24,
+                                     ip4("10.50.0.1"),
+                                     BPFNET_NET_F_ICC | BPFNET_NET_F_OVERLAY,
+                                     1450,
+                                     kVni,
+                                     kLb};
+    want_.add_endpoint(EndpointEntry{kLo, 1, kIpA, kMacA, kGwA});
+    // C's host veth: a device of the test netns (up1, up0's peer).
+    up1_ = if_nametoindex("up1");
+    ASSERT_NE(up1_, 0u);
+    want_.networks[2] =
+        NetworkEntry{2, ip4("172.18.0.0"), 16, ip4("172.18.0.1"), BPFNET_NET_F_ICC, 1500};
+    want_.add_endpoint(EndpointEntry{up1_, 2, kIpC, kMacC, kGwC});
+    want_.tunnels[kRemote] = TunnelEntry{kRemote, ip4("192.168.77.2"), kVni, 1, kRemoteMac};
+    want_.host_addrs[kHost] = 0;
+    want_.uplinks[up0_] = datapath::UplinkEntry{up0_, kHost, kUp0};
+    want_.add_portmap(PortMapEntry{0, 8080, kTcp, kVip, 80});
+    want_.add_service(datapath::ServiceEntry{kVip, 80, kTcp, kIndex, kTable, 0});
+    want_.vips[kVip] = 1;
+    want_.backends[1] = kRemote;
+    sync();
+    std::vector<std::pair<uint32_t, uint32_t>> all;
+    for (uint32_t s = 0; s < kTable; ++s) all.emplace_back(s, 1u);
+    dp_->write_maglev(kIndex, kTable, all);
+
+    probe_.reset(overlay_probe_bpf::open());
+    ASSERT_TRUE(probe_);
+    bpf_map* map = nullptr;
+    bpf_object__for_each_map(map, probe_->obj) {
+      bpf_map__set_pin_path(map, nullptr);
+      try {
+        ASSERT_EQ(bpf_map__reuse_fd(map, dp_->map_fd(bpf_map__name(map))), 0);
+      } catch (const datapath::DatapathError&) {
+        // The probe's own globals (.bss): not a Datapath map.
+      }
+    }
+    ASSERT_EQ(overlay_probe_bpf::load(probe_.get()), 0);
+  }
+
+  void TearDown() override { std::system("ip link del bpfnet_vxlan 2>/dev/null"); }
+
+  void sync() { dp_->apply(datapath::diff(dp_->read_maps(), want_)); }
+
+  void attach_vxlan() {
+    ASSERT_EQ(std::system("ip link add bpfnet_vxlan type vxlan external dstport 4789"), 0);
+    uint32_t ifindex = if_nametoindex("bpfnet_vxlan");
+    ASSERT_NE(ifindex, 0u);
+    dp_->attach_overlay(ifindex, ip4("192.168.77.1"));
+  }
+
+  RunResult tc_uplink(const Bytes& f) { return run_prog(dp_->tc_uplink_prog_fd(), f, 1, up0_); }
+  RunResult decap(const Bytes& frame) {
+    probe_->bss->probe_outer_src = ip4("192.168.77.2");
+    probe_->bss->probe_vni = kVni;
+    return run_prog(bpf_program__fd(probe_->progs.probe_decap), frame);
+  }
+
+  uint64_t count(uint32_t ifindex, uint8_t reason) {
+    uint64_t n = 0;
+    for (const auto& row : dp_->read_metrics())
+      if (row.ifindex == ifindex && row.reason == reason) n += row.packets;
+    return n;
+  }
+
+  bool has_ct(uint32_t s, uint32_t d, uint16_t sp, uint16_t dp) {
+    struct bpfnet_ct_key k {};
+    k.saddr = htonl(s);
+    k.daddr = htonl(d);
+    k.sport = htons(sp);
+    k.dport = htons(dp);
+    k.proto = kTcp;
+    for (const auto& e : dp_->read_conntrack())
+      if (std::memcmp(e.key.data(), &k, sizeof(k)) == 0) return true;
+    return false;
+  }
+
+  static Bytes tcp(const Mac& dst, const Mac& src, uint32_t s, uint32_t d, uint16_t sp, uint16_t dp,
+                   uint8_t flags = 0x02) {
+    Ipv4Spec spec;
+    spec.saddr = s;
+    spec.daddr = d;
+    spec.sport = sp;
+    spec.dport = dp;
+    spec.tcp_flags = flags;
+    return ipv4_frame(dst, src, spec);
+  }
+
+  struct ProbeDeleter {
+    void operator()(overlay_probe_bpf* p) const { overlay_probe_bpf::destroy(p); }
+  };
+  std::unique_ptr<datapath::Datapath> dp_;
+  std::unique_ptr<overlay_probe_bpf, ProbeDeleter> probe_;
+  MapContents want_;
+  uint32_t up0_ = 0;
+  uint32_t up1_ = 0;
+};
+
+TEST_F(OverlayLbProgTest, PublishedFlowToARemoteBackendLeavesFromTheLbAddressThroughTheTunnel) {
+  attach_vxlan();
+  RunResult r = tc_uplink(tcp(kUp0, kClientMac, kClient, kHost, 41000, 8080));
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  // Source: the lb address and a NAT port; destination: the backend. The
+  // Ethernet header goes into the tunnel as it came (the receiving host sets
+  // the container's MACs).
+  uint16_t nport = get16(r.out, kEth + 20);
+  EXPECT_GE(nport, BPFNET_NAT_PORT_MIN);
+  EXPECT_LE(nport, BPFNET_NAT_PORT_MAX);
+  EXPECT_EQ(r.out, tcp(kUp0, kClientMac, kLb, kRemote, nport, 80));
+  EXPECT_TRUE(has_ct(kRemote, kLb, 80, nport)) << "the reply's entry";
+  EXPECT_EQ(count(up0_, BPFNET_OK), 1u);
+
+  // The backend's reply, decapsulated here: back to the client from the
+  // published address and port, out of up0 to its next hop.
+  RunResult back = decap(tcp(kRemoteMac, kRemoteMac, kRemote, kLb, 80, nport, 0x12));
+  ASSERT_EQ(back.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  EXPECT_EQ(back.out, tcp(kRouter, kUp0, kHost, kClient, 8080, 41000, 0x12));
+
+  // The next packet of the flow takes the same translation.
+  r = tc_uplink(tcp(kUp0, kClientMac, kClient, kHost, 41000, 8080, 0x10));
+  EXPECT_EQ(r.out, tcp(kUp0, kClientMac, kLb, kRemote, nport, 80, 0x10));
+}
+
+TEST_F(OverlayLbProgTest, WithoutAVxlanDeviceTheFlowIsDroppedNotRouted) {
+  uint64_t before = count(up0_, BPFNET_DROP_NO_VXLAN);
+  RunResult r = tc_uplink(tcp(kUp0, kClientMac, kClient, kHost, 41001, 8080));
+  EXPECT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_SHOT));
+  EXPECT_EQ(count(up0_, BPFNET_DROP_NO_VXLAN), before + 1);
+}
+
+TEST_F(OverlayLbProgTest, WithoutAnLbAddressThePublishedFlowIsDropped) {
+  attach_vxlan();
+  want_.networks[1].lb_addr = 0;
+  sync();
+  RunResult r = tc_uplink(tcp(kUp0, kClientMac, kClient, kHost, 41002, 8080));
+  EXPECT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_SHOT));
+  EXPECT_EQ(count(up0_, BPFNET_DROP_NO_LB_ADDRESS), 1u);
+  EXPECT_FALSE(has_ct(kRemote, kLb, 80, 41002));
+}
+
+TEST_F(OverlayLbProgTest, ContainerToVipWithARemoteBackendKeepsItsAddress) {
+  attach_vxlan();
+  Bytes in = tcp(kGwA, kMacA, kIpA, kVip, 42000, 80);
+  RunResult r = run_prog(dp_->from_container_prog_fd(), in);
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  EXPECT_EQ(r.out, tcp(kGwA, kMacA, kIpA, kRemote, 42000, 80));
+  // The reply through the tunnel: from the VIP, with A's own MACs.
+  RunResult back = decap(tcp(kRemoteMac, kRemoteMac, kRemote, kIpA, 80, 42000, 0x12));
+  ASSERT_EQ(back.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  EXPECT_EQ(back.out, tcp(kMacA, kGwA, kVip, kIpA, 80, 42000, 0x12));
+}
+
+TEST_F(OverlayLbProgTest, ABridgeContainerThroughThePublishedPortLeavesFromTheLbAddressToo) {
+  attach_vxlan();
+  // C (another network) reaches the published port through the host's
+  // address: its own address would be a forged source on the backend's host.
+  RunResult r =
+      run_prog(dp_->from_container_prog_fd(), tcp(kGwC, kMacC, kIpC, kHost, 43000, 8080), 1, up1_);
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  uint16_t nport = get16(r.out, kEth + 20);
+  EXPECT_GE(nport, BPFNET_NAT_PORT_MIN);
+  EXPECT_EQ(r.out, tcp(kGwC, kMacC, kLb, kRemote, nport, 80));
+  RunResult back = decap(tcp(kRemoteMac, kRemoteMac, kRemote, kLb, 80, nport, 0x12));
+  ASSERT_EQ(back.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  EXPECT_EQ(back.out, tcp(kMacC, kGwC, kHost, kIpC, 8080, 43000, 0x12));
+}
+
+TEST_F(OverlayLbProgTest, ForgedRepliesAreStillSpoofDrops) {
+  attach_vxlan();
+  RunResult r = tc_uplink(tcp(kUp0, kClientMac, kClient, kHost, 41003, 8080));
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  uint16_t nport = get16(r.out, kEth + 20);
+  // The flow's reply tuple, from a host the backend is not on.
+  probe_->bss->probe_outer_src = ip4("192.168.77.9");
+  probe_->bss->probe_vni = kVni;
+  RunResult forged = run_prog(bpf_program__fd(probe_->progs.probe_decap),
+                              tcp(kRemoteMac, kRemoteMac, kRemote, kLb, 80, nport, 0x12));
+  EXPECT_EQ(forged.retval, static_cast<uint32_t>(TC_ACT_SHOT));
+  EXPECT_EQ(count(kLo, BPFNET_DROP_TUNNEL_SPOOF), 1u);
+}
+
+}  // namespace
+}  // namespace bpfnet::test

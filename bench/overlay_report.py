@@ -96,7 +96,7 @@ def sim_tables(sim, tick):
     line("… max", lambda s: ms(s["probes"]["connect_to_everywhere_ms"]["max"]))
     line("… of which the connect call itself, p50 / p99",
          lambda s: f"{s['probes']['connect_call_ms']['p50']:.0f} / {s['probes']['connect_call_ms']['p99']:.0f} ms")
-    line("fill (all hosts connecting at once, `--ip`): connect -> everywhere, p50 / p99",
+    line("fill (8 hosts connecting at a time, `--ip`): connect -> everywhere, p50 / p99",
          lambda s: f"{s['fill']['connect_to_everywhere_ms']['p50']:.0f} / {s['fill']['connect_to_everywhere_ms']['p99']:.0f} ms")
     line("fill: until every endpoint is everywhere", lambda s: f"{s['fill']['all_everywhere_s']:.1f} s")
     line("host join with its endpoints: converged everywhere", lambda s: f"{s['join']['converged_s']:.2f} s")

@@ -6,11 +6,17 @@
 # with the cluster's wake fd (bpfnetd as it is) and with the 200 ms tick
 # alone (as it was). Sourced by scripts/bench_overlay.sh.
 
+# etcd's data dir is on tmpfs (/dev/shm) where there is one: the simulation
+# measures the control plane, and 50 hosts' writes on a shared machine's disk
+# would measure its fsyncs (a real etcd's disk adds its fsync, ~1-10 ms, to
+# every write).
+SIM_ETCD_DATA=""
 sim_etcd_up() {
   make_ns etcd
   rm -rf "$T/etcd-sim"
   mkdir -p "$T/etcd-sim"
-  in_ns etcd etcd --name sim --data-dir "$T/etcd-sim/data" \
+  SIM_ETCD_DATA=$(mktemp -d /dev/shm/bpfnet-bench-etcd.XXXXXX 2>/dev/null || mktemp -d "$T/etcd-data.XXXXXX")
+  in_ns etcd etcd --name sim --data-dir "$SIM_ETCD_DATA/data" \
     --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
     --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
     --initial-cluster sim=http://127.0.0.1:2380 --logger zap --log-outputs "$T/etcd-sim/etcd.log" \
@@ -28,6 +34,8 @@ sim_etcd_up() {
 sim_etcd_down() {
   kill "$SIM_ETCD" 2>/dev/null; wait "$SIM_ETCD" 2>/dev/null || true
   del_ns etcd
+  [ -n "$SIM_ETCD_DATA" ] && rm -rf "$SIM_ETCD_DATA"
+  SIM_ETCD_DATA=""
 }
 
 run_cluster_sim() {  # run_cluster_sim wake|tick

@@ -26,6 +26,7 @@ overlay_cleanup() {
   for n in "${!OV_PID[@]}"; do kill -KILL "${OV_PID[$n]}" 2>/dev/null; wait "${OV_PID[$n]}" 2>/dev/null; done
   OV_PID=()
   for n in "$T"/o?/bpffs; do mountpoint -q "$n" && umount "$n"; done
+  [ -n "${SIM_ETCD_DATA:-}" ] && rm -rf "$SIM_ETCD_DATA"
   return 0
 }
 

@@ -107,19 +107,20 @@ std::vector<core::Network> Cluster::networks() const {
 std::vector<store::EndpointRecord> Cluster::endpoints(const std::string& network_id) const {
   std::vector<store::EndpointRecord> out;
   if (!started_) return out;
-  for (const auto& [key, remote] : view_->endpoints())
+  view_->for_each_endpoint([&](const store::RemoteEndpoint& remote) {
     if (remote.endpoint.network_id == network_id) out.push_back(remote.endpoint);
+  });
   return out;
 }
 
 std::map<uint32_t, datapath::RemoteEndpointFact> Cluster::remote_endpoints() const {
   std::map<uint32_t, datapath::RemoteEndpointFact> out;
   if (!started_) return out;
-  for (const auto& [key, remote] : view_->endpoints()) {
-    if (remote.endpoint.host == options_.host.name) continue;
+  view_->for_each_endpoint([&](const store::RemoteEndpoint& remote) {
+    if (remote.endpoint.host == options_.host.name) return;
     out[remote.endpoint.ip.value] = datapath::RemoteEndpointFact{
         remote.endpoint.network_id, remote.underlay, remote.vni, remote.endpoint.mac.bytes};
-  }
+  });
   return out;
 }
 

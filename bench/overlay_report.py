@@ -31,10 +31,14 @@ def rows(path):
     out = {}
     if not path or not os.path.exists(path):
         return out
+    # One line per key and pass (bench/lib.sh's add_row): every pass's runs,
+    # in pass order, and their median.
     for line in open(path):
         key, _issue, case, unit, vals = line.rstrip("\n").split("|", 4)
-        runs = [float(v) for v in vals.split(";")[0].split()]
-        out[key] = {"case": case, "unit": unit, "median": runs[0], "runs": runs[1:]}
+        runs = [float(v) for v in vals.split(";")[0].split()][1:]
+        row = out.setdefault(key, {"case": case, "unit": unit, "runs": []})
+        row["runs"] += runs
+        row["median"] = statistics.median(row["runs"])
     return out
 
 

@@ -3,7 +3,7 @@
 # overlay, the control plane at scale by simulation, and tunnel-map lookups
 # by table size.
 #
-#   scripts/bench_overlay.sh [--quick] [--results bench/RESULTS.md]
+#   scripts/bench_overlay.sh [--quick] [--results bench/RESULTS.md] [--keep DIR]
 #
 # Parts (OVERLAY_ONLY, a subset of "datapath cluster gbench"):
 #   datapath  cross-host container -> container, two hosts each: bpfnet's
@@ -20,6 +20,8 @@
 #   gbench    bench_endpoint's overlay_encap, tunnel map of 10 .. 10,000 entries
 # --results FILE replaces the overlay section of FILE (bench/RESULTS.md; the
 # rest, written by scripts/bench.sh, is kept, and bench.sh keeps this one).
+# --keep DIR copies the raw figures (rows, sim-*.json, gbench.json) there,
+# for bench/overlay_report.py to combine runs of different parts.
 # Knobs (env): PASSES (3; 1 with --quick), PPS_SECS (2; 0.2), IPERF_SECS (5; 1),
 # PPS_FLOWS (64), PPS_SIZE (60), SIM_HOSTS (50; 3), SIM_ENDPOINTS (200; 5),
 # SIM_PROBES (200; 5), SIM_GAP_MS (100; 20), GBENCH_REPS (5; 1 and a check
@@ -41,8 +43,9 @@ CLUSTER_SIM=${CLUSTER_SIM:-$BUILD/bench/cluster_sim}
 
 QUICK=0
 RESULTS=""
+KEEP=""
 CMDLINE="scripts/bench_overlay.sh $*"
-for _v in OVERLAY_ONLY GBENCH_REPS SIM_GAP_MS SIM_PROBES SIM_ENDPOINTS SIM_HOSTS PPS_SIZE PPS_FLOWS \
+for _v in PROFILE OVERLAY_ONLY GBENCH_REPS SIM_GAP_MS SIM_PROBES SIM_ENDPOINTS SIM_HOSTS PPS_SIZE PPS_FLOWS \
     IPERF_SECS PPS_SECS PASSES; do
   [ -n "${!_v:-}" ] && CMDLINE="$_v=$(printf '%q' "${!_v}") $CMDLINE"
 done
@@ -51,6 +54,7 @@ while (($#)); do
   case $1 in
     --quick) QUICK=1 ;;
     --results) RESULTS=$2; shift ;;
+    --keep) KEEP=$2; shift ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench_overlay.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -71,7 +75,11 @@ NEW_FLOWS=0  # (bench/lib.sh's new-flow floods: not used here)
 PPS_FLOWS=${PPS_FLOWS:-64}
 PPS_SIZE=${PPS_SIZE:-60}
 OVERLAY_ONLY=${OVERLAY_ONLY:-"datapath cluster gbench"}
-PROFILE="" PROFILE_CASES=""
+# PROFILE=DIR: one extra, uncounted run of each PROFILE_CASES row under perf
+# (bench/lib.sh), first pass only; reports in DIR/KEY.txt.
+PROFILE=${PROFILE:-}
+PROFILE_CASES=${PROFILE_CASES:-"ov_bpfnet_tcrx ov_docker_tcrx"}
+if [ -n "$PROFILE" ]; then mkdir -p "$PROFILE" && PROFILE=$(cd "$PROFILE" && pwd); fi
 want() { [[ " $OVERLAY_ONLY " == *" $1 "* ]]; }
 
 PY=/usr/bin/python3
@@ -115,6 +123,10 @@ fi
 REPORT=("$PY" "$BENCH/overlay_report.py" --rows "$T/rows" --sim "$T/sim-wake.json"
   --sim-tick "$T/sim-tick.json" --gbench "$T/gbench.json" --tunnels-map "$T/tunnels_map.json")
 "${REPORT[@]}" table
+if [ -n "$KEEP" ]; then
+  mkdir -p "$KEEP"
+  cp "$T"/rows "$T"/sim-*.json "$T"/gbench.json "$T"/tunnels_map.json "$KEEP"/ 2>/dev/null || true
+fi
 if [ -n "$RESULTS" ]; then
   "${REPORT[@]}" results "$RESULTS" --cmdline "$CMDLINE" --load-before "$LOAD_BEFORE" \
     --seconds "$SECONDS" --passes "$PASSES" --pps-secs "$PPS_SECS" --iperf-secs "$IPERF_SECS"

@@ -38,13 +38,17 @@ sim_etcd_down() {
   SIM_ETCD_DATA=""
 }
 
+# SIM_LEASE_TTL (30 s): at 50 hosts on a loaded 2-core machine, keep-alive
+# threads starved past bpfnetd's default 10 s and leases expired mid-run (a
+# simulation artifact: each real host has its own CPUs).
+SIM_LEASE_TTL=${SIM_LEASE_TTL:-30}
 run_cluster_sim() {  # run_cluster_sim wake|tick
   local mode=$1 flags=()
   [ "$mode" = tick ] && flags=(--no-wake)
   log "(13) control plane: $SIM_HOSTS hosts x $SIM_ENDPOINTS endpoints against one etcd ($mode)"
   sim_etcd_up
   in_ns etcd "$CLUSTER_SIM" --store 127.0.0.1:2379 --hosts "$SIM_HOSTS" --endpoints "$SIM_ENDPOINTS" \
-    --probes "$SIM_PROBES" --probe-gap-ms "$SIM_GAP_MS" --dir "$T/sim" "${flags[@]}" \
+    --probes "$SIM_PROBES" --probe-gap-ms "$SIM_GAP_MS" --lease-ttl-s "$SIM_LEASE_TTL" --dir "$T/sim" "${flags[@]}" \
     >"$T/sim-$mode.json" 2>"$T/sim-$mode.err" || { tail -20 "$T/sim-$mode.err" >&2; die "cluster_sim failed"; }
   rm -rf "$T/sim"
   sim_etcd_down

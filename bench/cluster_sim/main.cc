@@ -44,7 +44,7 @@ namespace {
 struct Args {
   std::string store, dir;
   int hosts = 50, endpoints = 200, probes = 200, probe_gap_ms = 100, timeout_s = 300;
-  int fill_parallel = 8;
+  int fill_parallel = 8, lease_ttl_s = 10;
   bool wake = true;
 };
 
@@ -61,7 +61,10 @@ Args parse(int argc, char** argv) {
       "fill-parallel", po::value(&a.fill_parallel),
       "hosts connecting at once during the fill (8: more starve etcd of the 2 cores)")(
       "no-wake", "sync on the 200 ms tick only (bpfnetd before the cluster's wake fd)")(
-      "dir", po::value(&a.dir), "state dirs (default: a temp dir, removed)");
+      "lease-ttl-s", po::value(&a.lease_ttl_s),
+      "hosts' lease TTL (10, bpfnetd's default; longer where the keep-alive threads of many "
+      "simulated hosts starve on a loaded machine)")("dir", po::value(&a.dir),
+                                                     "state dirs (default: a temp dir, removed)");
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, desc), vm);
   if (vm.count("help")) {
@@ -92,8 +95,8 @@ int main(int argc, char** argv) try {
   const size_t netns_per_host = size_t(a.endpoints) + size_t(a.probes);
   std::vector<std::unique_ptr<b::SimHost>> hosts;
   for (int i = 0; i < a.hosts; ++i) {
-    hosts.push_back(std::make_unique<b::SimHost>(
-        b::SimHostOptions{a.store, fmt::format("{}/h{}", dir, i), i, a.wake, 200, netns_per_host}));
+    hosts.push_back(std::make_unique<b::SimHost>(b::SimHostOptions{
+        a.store, fmt::format("{}/h{}", dir, i), i, a.wake, 200, netns_per_host, a.lease_ttl_s}));
     hosts.back()->start();
   }
   b::log("{} hosts joined ({})", a.hosts, a.wake ? "wake fd" : "200 ms tick only");

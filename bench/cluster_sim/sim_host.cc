@@ -70,7 +70,7 @@ void SimHost::start() {
       *state_, plumbing_, ids_, [] { return std::string("2026-12-05T00:00:00Z"); }, copts);
   daemon::ClusterOptions cl;
   cl.host = store::HostRecord{name_, plumbing_.uplinks["ul0"].ip, {}};
-  cl.lease_ttl = std::chrono::seconds(10);
+  cl.lease_ttl = std::chrono::seconds(options_.lease_ttl_s);
   cl.lease_file = options_.dir + "/cluster-lease";
   cluster_ = std::make_unique<daemon::Cluster>(*store_, std::move(cl));
   ctl_->set_cluster(cluster_.get());

@@ -49,6 +49,7 @@ struct SimHostOptions {
   bool wake = true;       // false: the periodic tick alone (before the wake fd)
   int tick_ms = 200;      // bpfnetd's
   size_t namespaces = 0;  // container namespaces ns-0.. the fake plumbing knows
+  int lease_ttl_s = 10;   // bpfnetd's --store-lease-ttl default
 };
 
 class SimHost {

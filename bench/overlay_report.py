@@ -217,6 +217,8 @@ def results(a):
                         ("Estimate: 1,000 hosts x 100 endpoints", "estimate")):
         if s[name]:
             body += [f"### {title}", ""] + s[name] + [""]
+    if a.extra:  # what this run adds in words (a combined run, a part that failed)
+        body += [open(a.extra).read().rstrip("\n"), ""]
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "overlay_notes.md")
     if os.path.exists(notes):
         body += [open(notes).read().rstrip("\n"), ""]
@@ -234,7 +236,7 @@ def main():
     sub.add_parser("table")
     r = sub.add_parser("results")
     r.add_argument("file")
-    for opt in ("cmdline", "load-before", "seconds", "passes", "pps-secs", "iperf-secs"):
+    for opt in ("cmdline", "load-before", "seconds", "passes", "pps-secs", "iperf-secs", "extra"):
         r.add_argument("--" + opt, default="")
     a = p.parse_args()
     if isinstance(load(a.tunnels_map), list):

@@ -23,8 +23,8 @@ sim_etcd_up() {
     </dev/null >"$T/etcd-sim/etcd.out" 2>&1 &
   SIM_ETCD=$!
   BG_PIDS+=("$SIM_ETCD")
-  local i
-  for i in $(seq 1 100); do
+  local _
+  for _ in $(seq 1 100); do
     in_ns etcd env ETCDCTL_API=3 etcdctl --endpoints http://127.0.0.1:2379 --dial-timeout 1s \
       endpoint health >/dev/null 2>&1 && return 0
     sleep 0.1

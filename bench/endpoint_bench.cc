@@ -75,6 +75,10 @@ int main(int argc, char** argv) {
       }
     }
   }
+  // Tunnel map lookups, flat from 10 to 10,000 remote endpoints (issue 13).
+  for (int remotes : {10, 100, 1000, 10000}) {
+    for (const b::Path& path : b::kOverlayPaths) reg(path)->ArgName("remotes")->Arg(remotes);
+  }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

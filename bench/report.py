@@ -398,8 +398,16 @@ def results(argv):
                   new_flows=a.new_flows, new_addrs=a.new_addrs, targets=a.targets, table=a.table,
                   chart_section=chart_section, gbench_section=gbench_section)
     os.makedirs(os.path.dirname(a.file) or ".", exist_ok=True)
+    # The overlay section (scripts/bench_overlay.sh, bench/overlay_report.py)
+    # comes from another run: kept as it is.
+    marker = "<!-- overlay section:"
+    kept = ""
+    if os.path.exists(a.file):
+        old = open(a.file).read()
+        if marker in old:
+            kept = "\n" + old[old.index(marker):]
     with open(a.file, "w") as f:
-        f.write(fill("results.md.in", values))
+        f.write(fill("results.md.in", values) + kept)
 
 
 def main():

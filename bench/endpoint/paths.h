@@ -1,7 +1,8 @@
 // The benchmarks of bench/bench_endpoint, one function per BPF path, named
 // as scripts/bench.sh, bench/report.py and tests/bench read them, by family:
 // a container's own traffic (container_paths.cc), published ports
-// (published_paths.cc), services (lb_paths.cc). endpoint_bench.cc registers
+// (published_paths.cc), services (lb_paths.cc), overlay networks
+// (overlay_paths.cc). endpoint_bench.cc registers
 // the tables in the order below.
 #pragma once
 
@@ -25,5 +26,8 @@ extern const std::vector<Path> kMasqueradePaths;
 
 // state.range(0): services, state.range(1): backends.
 extern const std::vector<Path> kLbPaths;
+
+// state.range(0) ("remotes"): entries in the tunnel map.
+extern const std::vector<Path> kOverlayPaths;
 
 }  // namespace bpfnet::bench

@@ -102,7 +102,29 @@ LbWorld::LbWorld(uint32_t services, uint32_t backends) {
   }
 }
 
+OverlayWorld::OverlayWorld(uint32_t remotes) {
+  dp = std::make_unique<datapath::Datapath>(datapath::DatapathOptions{});
+  if (!if_nametoindex("bpfnet_vxlan") &&
+      std::system("ip link add bpfnet_vxlan type vxlan external dstport 4789") != 0)
+    throw std::runtime_error("cannot create the VXLAN device bpfnet_vxlan");
+  datapath::MapContents want;
+  want.networks[1] = {
+      1,   ip4("10.50.0.0"), 16, ip4("10.50.0.1"), BPFNET_NET_F_ICC | BPFNET_NET_F_OVERLAY, 1450,
+      kVni};
+  want.add_endpoint({kLo, 1, ip4("10.50.0.2"), kMacA, kGwA});
+  for (uint32_t i = 0; i < remotes; ++i) {
+    uint32_t ip = ip4("10.50.64.0") + i;
+    want.tunnels[ip] = datapath::TunnelEntry{ip, ip4("192.0.2.100") + i % 64, kVni, 1, kMacB};
+  }
+  target = ip4("10.50.64.0") + remotes - 1;
+  dp->apply(datapath::diff(dp->read_maps(), want));
+  dp->attach_overlay(if_nametoindex("bpfnet_vxlan"), kHost);
+}
+
 World& world(benchmark::State& s) { return cached<World>(static_cast<uint32_t>(s.range(0))); }
+OverlayWorld& overlay_world(benchmark::State& s) {
+  return cached<OverlayWorld>(static_cast<uint32_t>(s.range(0)));
+}
 LbWorld& lb_world(benchmark::State& s) {
   return cached<LbWorld>(static_cast<uint32_t>(s.range(0)), static_cast<uint32_t>(s.range(1)));
 }

@@ -41,10 +41,25 @@ struct LbWorld {
   LbWorld(uint32_t services, uint32_t backends);
 };
 
+// An overlay network (10.50.0.0/16, VNI 4097) with A on loopback here and
+// `remotes` endpoints on other hosts (10.50.64.0+i, spread over 64 hosts at
+// 192.0.2.100+i%64) in the tunnel map, and the collect-metadata VXLAN device
+// bpfnet_vxlan attached, as bpfnetd has it with --store. The benchmarks send
+// to the last remote endpoint.
+struct OverlayWorld {
+  static constexpr uint32_t kVni = 4097;
+  std::unique_ptr<datapath::Datapath> dp;
+  uint32_t target = 0;
+
+  explicit OverlayWorld(uint32_t remotes);
+};
+
 // The world of a benchmark: fill = state.range(0) (World); services =
-// state.range(0), backends = state.range(1) (LbWorld).
+// state.range(0), backends = state.range(1) (LbWorld); remotes =
+// state.range(0) (OverlayWorld).
 World& world(benchmark::State& s);
 LbWorld& lb_world(benchmark::State& s);
+OverlayWorld& overlay_world(benchmark::State& s);
 
 // A frame from container A, at its veth (the from-container tc program).
 Case tc_case(const World& w, Bytes frame, uint32_t want);

@@ -27,6 +27,7 @@ want = [f"{p}/fill:{f}" for f in (10, 10000) for p in (
     "tc_dnat_new", "tc_dnat_established", "reverse_nat", "masquerade_new", "masquerade_established")]
 want += [f"lb_{k}/services:{s}/backends:{b}" for k in ("new", "established")
          for s in (1, 100, 10000) for b in (2, 100)]
+want += [f"overlay_encap/remotes:{n}" for n in (10, 100, 1000, 10000)]
 bad = []
 for name in want:
     b = runs.get(name)

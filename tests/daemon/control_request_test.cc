@@ -1,6 +1,9 @@
 // One control-socket request to its answer (daemon/server.h answer_request),
 // as the server and the control-request fuzzer run it.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -8,6 +11,7 @@
 
 #include "core/error.h"
 #include "daemon/server.h"
+#include "fakes.h"
 
 namespace bpfnet::daemon {
 namespace {
@@ -42,6 +46,37 @@ TEST(AnswerRequest, DeepNestingIsRefusedBeforeParsing) {
             json::parse(R"({"ok":false,"error":"request: nested deeper than 64 levels"})"));
   EXPECT_EQ(answer_request(std::string(1 << 20, '{'), echo)["error"],
             "request: nested deeper than 64 levels");
+}
+
+// A readable wake fd brings the next tick forward: with an hour between
+// ticks, the tick that stops the server can only come from the wake-up
+// (without it the test hangs until ctest's timeout).
+TEST(ControlServerRun, AWakeFdBringsTheTickForward) {
+  sigset_t mask, old;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  ASSERT_EQ(sigprocmask(SIG_BLOCK, &mask, &old), 0);
+  fakes::TempDir dir;
+  int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  ASSERT_GE(wake, 0);
+  int ticks = 0;
+  {
+    ControlServer server(dir.path() + "/sock");
+    const uint64_t one = 1;
+    ASSERT_EQ(::write(wake, &one, sizeof(one)), ssize_t(sizeof(one)));
+    server.run(
+        echo,
+        [&] {
+          ++ticks;
+          uint64_t n = 0;
+          EXPECT_EQ(::read(wake, &n, sizeof(n)), ssize_t(sizeof(n))) << "woken without a wake-up";
+          ::kill(::getpid(), SIGTERM);  // pending (blocked): the server's signalfd ends run()
+        },
+        /*tick_ms=*/3'600'000, wake);
+  }
+  ::close(wake);
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  EXPECT_EQ(ticks, 1);
 }
 
 }  // namespace

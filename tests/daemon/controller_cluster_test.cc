@@ -1,6 +1,7 @@
 // Overlay networks through the Controller: two hosts (each a Controller with
 // its own state dir, plumbing and datapath fakes) sharing one FakeStore.
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <memory>
 #include <set>
@@ -133,6 +134,27 @@ TEST_F(ControllerClusterTest, EndpointsOfOneHostAreTheOthersTunnels) {
   a.ctl->handle("network.disconnect", json{{"network", "ov"}, {"container", "a1"}});
   b.ctl->sync_cluster();
   EXPECT_TRUE(b.datapath.maps.tunnels.empty());
+}
+
+bool readable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+// The daemon's loop polls the cluster's wake fd, so another host's endpoint
+// reaches this host's tunnel map at once, not at the next periodic tick.
+TEST_F(ControllerClusterTest, AnotherHostsChangeWakesTheSync) {
+  a.create_overlay("ov", "10.50.0.0/24");
+  b.ctl->sync_cluster();
+  EXPECT_FALSE(readable(b.cluster->wake_fd())) << "the sync drains the wake fd";
+  a.connect("ov", "a1");
+  EXPECT_TRUE(readable(b.cluster->wake_fd())) << "a remote endpoint did not wake host b";
+  b.ctl->sync_cluster();
+  EXPECT_FALSE(readable(b.cluster->wake_fd()));
+  EXPECT_EQ(b.datapath.maps.tunnels.size(), 1u);
+  // Nothing new: no wake-up.
+  b.ctl->sync_cluster();
+  EXPECT_FALSE(readable(b.cluster->wake_fd()));
 }
 
 TEST_F(ControllerClusterTest, AFailedDisconnectStaysInTheCluster) {

@@ -1,5 +1,6 @@
 #include "store/cluster_registry.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <set>
@@ -199,6 +200,37 @@ TEST_F(RegistryTest, EndpointsNeedAnAddressOfTheirOwnHost) {
   EXPECT_EQ(h1->endpoints(network.id).size(), 1u);
   h1->withdraw_endpoint(network.id, "e1");
   EXPECT_TRUE(h1->endpoints(network.id).empty());
+}
+
+// A host joining with its endpoints (bpfnetd restarted on its state)
+// publishes them 64 to a transaction, not two round trips each; an address
+// another host took meanwhile is refused alone, the rest of its batch goes
+// one by one.
+TEST_F(RegistryTest, RepublishIsBatchedAndRefusesOnlyTakenAddresses) {
+  auto h1 = make_host(store, "h1", "192.0.2.1");
+  auto h2 = make_host(store, "h2", "192.0.2.2");
+  auto network = h1->create_network(overlay("ov", "10.10.0.0/16"));
+  std::vector<EndpointRecord> records;
+  for (uint32_t i = 0; i < 150; ++i)
+    records.push_back(testing::endpoint_record(network, fmt::format("e{}", i),
+                                               Ipv4{Ipv4::parse("10.10.1.0").value + i}));
+  const int64_t before = store.range_prefix(keys::kRoot).revision;
+  EXPECT_TRUE(h1->republish(records).empty());
+  EXPECT_EQ(store.range_prefix(keys::kRoot).revision - before, 3)
+      << "150 endpoints: 3 transactions";
+  EXPECT_EQ(h2->endpoints(network.id).size(), 150u);
+  EXPECT_EQ(store.range_prefix(keys::addresses_prefix(network.id)).kvs.size(), 150u);
+  for (const auto& e : h2->endpoints(network.id)) EXPECT_EQ(e.host, "h1");
+
+  // h1 stops (its records go); h2 takes one of its addresses meanwhile.
+  h1->stop();
+  auto h1b = make_host(store, "h1", "192.0.2.1");
+  h2->allocate_address(network.id, "thief", records[70].ip);
+  auto refused = h1b->republish(records);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].first.endpoint_id, "e70");
+  EXPECT_NE(refused[0].second.find("already in use"), std::string::npos) << refused[0].second;
+  EXPECT_EQ(h2->endpoints(network.id).size(), 149u);
 }
 
 TEST_F(RegistryTest, ConcurrentConnectsFromThreeHostsGetDistinctAddresses) {

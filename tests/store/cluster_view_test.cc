@@ -45,6 +45,12 @@ TEST_F(ViewTest, StartReportsWhatIsThereThenFollowsChanges) {
   EXPECT_EQ(log.log()[1].added[0].endpoint, second);
   EXPECT_EQ(log.log()[1].added[0].underlay, Ipv4::parse("192.0.2.1"));
   EXPECT_EQ(view.endpoints().size(), 2u);
+  // The visitor sees what endpoints() copies, without the copy.
+  std::vector<RemoteEndpoint> visited;
+  view.for_each_endpoint([&](const RemoteEndpoint& e) { visited.push_back(e); });
+  ASSERT_EQ(visited.size(), 2u);
+  EXPECT_EQ(visited[0], view.endpoints().begin()->second);
+  EXPECT_EQ(visited[1], std::next(view.endpoints().begin())->second);
 
   h2->withdraw_endpoint(network.id, "e1");
   ASSERT_EQ(log.log().size(), 3u);

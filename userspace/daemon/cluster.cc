@@ -1,7 +1,11 @@
 #include "daemon/cluster.h"
 
 #include <fmt/format.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -36,16 +40,35 @@ void write_lease(const std::string& path, store::LeaseId lease) {
 
 Cluster::Cluster(store::Store& store, ClusterOptions options)
     : store_(store), options_(std::move(options)) {
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) throw std::runtime_error(fmt::format("eventfd: {}", std::strerror(errno)));
   store::RegistryOptions ropts;
   ropts.host = options_.host;
   ropts.lease_ttl = options_.lease_ttl;
   ropts.keep_alive_thread = options_.keep_alive_thread;
   registry_ = std::make_unique<store::ClusterRegistry>(store_, ropts);
   view_ = std::make_unique<store::ClusterView>(
-      store_, [this](const store::ViewChanges&) { changed_ = true; });
+      store_, [this](const store::ViewChanges&) { mark_changed(); });
 }
 
-Cluster::~Cluster() = default;
+Cluster::~Cluster() {
+  view_.reset();  // no listener call after this
+  ::close(wake_fd_);
+}
+
+void Cluster::mark_changed() {
+  if (changed_.exchange(true)) return;  // already signalled, not yet taken
+  const uint64_t one = 1;
+  // EAGAIN (counter full) cannot happen with one write per take; either way
+  // the flag is set and the periodic tick still finds it.
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+}
+
+bool Cluster::take_changes() {
+  uint64_t count = 0;
+  [[maybe_unused]] ssize_t n = ::read(wake_fd_, &count, sizeof(count));  // drain (non-blocking)
+  return changed_.exchange(false);
+}
 
 void Cluster::start(const std::vector<core::Cidr>& local_subnets) {
   if (started_) return;
@@ -54,7 +77,7 @@ void Cluster::start(const std::vector<core::Cidr>& local_subnets) {
   registry_->set_local_subnets(local_subnets);
   view_->start();
   started_ = true;
-  changed_ = true;
+  mark_changed();
 }
 
 void Cluster::stop() {
@@ -70,7 +93,7 @@ std::vector<store::EndpointRecord> Cluster::upkeep() {
   if (!registry_->lease_lost()) return {};
   std::vector<store::EndpointRecord> lost = registry_->renew();
   if (!options_.lease_file.empty()) write_lease(options_.lease_file, registry_->lease());
-  changed_ = true;
+  mark_changed();
   return lost;
 }
 
@@ -84,23 +107,24 @@ std::vector<core::Network> Cluster::networks() const {
 std::vector<store::EndpointRecord> Cluster::endpoints(const std::string& network_id) const {
   std::vector<store::EndpointRecord> out;
   if (!started_) return out;
-  for (const auto& [key, remote] : view_->endpoints())
+  view_->for_each_endpoint([&](const store::RemoteEndpoint& remote) {
     if (remote.endpoint.network_id == network_id) out.push_back(remote.endpoint);
+  });
   return out;
 }
 
 std::map<uint32_t, datapath::RemoteEndpointFact> Cluster::remote_endpoints() const {
   std::map<uint32_t, datapath::RemoteEndpointFact> out;
   if (!started_) return out;
-  for (const auto& [key, remote] : view_->endpoints()) {
-    if (remote.endpoint.host == options_.host.name) continue;
+  view_->for_each_endpoint([&](const store::RemoteEndpoint& remote) {
+    if (remote.endpoint.host == options_.host.name) return;
     out[remote.endpoint.ip.value] = datapath::RemoteEndpointFact{remote.endpoint.network_id,
                                                                  remote.endpoint.container,
                                                                  remote.endpoint.host,
                                                                  remote.underlay,
                                                                  remote.vni,
                                                                  remote.endpoint.mac.bytes};
-  }
+  });
   return out;
 }
 

@@ -3,9 +3,9 @@
 // the cluster (ClusterView), and what the controller needs from them in its
 // own terms (core networks, the datapath's remote endpoints).
 //
-// Threads: the view's watch thread only raises a flag (take_changes); the
-// controller reads the view from its own thread, under its own lock, so no
-// store callback ever waits for the controller.
+// Threads: the view's watch thread only raises a flag (take_changes) and
+// signals wake_fd(); the controller reads the view from its own thread, under
+// its own lock, so no store callback ever waits for the controller.
 #pragma once
 
 #include <atomic>
@@ -52,7 +52,12 @@ class Cluster {
   store::ClusterRegistry& registry() { return *registry_; }
   const store::HostRecord& host() const { return options_.host; }
   // The view changed since the last call (or the cluster was just started).
-  bool take_changes() { return changed_.exchange(false); }
+  bool take_changes();
+  // An eventfd that becomes readable when the view changes, so that the
+  // daemon's loop syncs at once instead of at its next periodic tick (a
+  // remote endpoint reaches the tunnel map within a watch round trip).
+  // take_changes() drains it.
+  int wake_fd() const { return wake_fd_; }
   // Periodic upkeep: re-reads the store after a cut-off watch, and renews a
   // lost lease. Returns the endpoints another host took meanwhile.
   std::vector<store::EndpointRecord> upkeep();
@@ -69,7 +74,10 @@ class Cluster {
   ClusterOptions options_;
   std::unique_ptr<store::ClusterRegistry> registry_;
   std::unique_ptr<store::ClusterView> view_;
+  void mark_changed();
+
   std::atomic<bool> changed_{false};
+  int wake_fd_ = -1;
   bool started_ = false;
 };
 

@@ -370,7 +370,7 @@ int run(int argc, char** argv) {
           std::cerr << "bpfnetd: warning: periodic work: " << e.what() << std::endl;
         }
       },
-      /*tick_ms=*/200);
+      /*tick_ms=*/200, cluster ? cluster->wake_fd() : -1);
   sd_notify(0, "STOPPING=1");
   {
     std::lock_guard lock(controller_lock);

@@ -29,6 +29,9 @@ namespace bpfnet::daemon {
 
 namespace {
 
+// poll slots: signals, the listening socket, the wake fd, then the clients.
+constexpr size_t kFirstClientSlot = 3;
+
 using nlohmann::json;
 
 [[noreturn]] void sys_fail(const std::string& what) {
@@ -132,25 +135,38 @@ ControlServer::~ControlServer() {
   if (signal_fd_ >= 0) ::close(signal_fd_);
 }
 
-void ControlServer::run(const Handler& handler, const std::function<void()>& tick, int tick_ms) {
-  auto next_tick = Clock::now() + std::chrono::milliseconds(tick_ms);
+void ControlServer::run(const Handler& handler, const std::function<void()>& tick, int tick_ms,
+                        int wake_fd) {
+  auto last_tick = Clock::now();
+  auto next_tick = last_tick + std::chrono::milliseconds(tick_ms);
+  bool woken = false;  // the next tick is brought forward already
   std::vector<pollfd> fds;
   for (;;) {
     if (tick && Clock::now() >= next_tick) {
       tick();
-      next_tick = Clock::now() + std::chrono::milliseconds(tick_ms);
+      last_tick = Clock::now();
+      next_tick = last_tick + std::chrono::milliseconds(tick_ms);
+      woken = false;
     }
     expire_clients(Clock::now());
 
-    // [0] signals, [1] the listening socket (-1, ignored, while full), then
-    // one per client in the order of clients_.
+    // [0] signals, [1] the listening socket (-1, ignored, while full), [2]
+    // the wake fd (-1 without one, or while a tick is already brought
+    // forward: it stays readable until the tick drains it), then one per
+    // client in the order of clients_.
     const bool full = clients_.size() >= limits_.max_clients;
-    fds.assign({{signal_fd_, POLLIN, 0}, {full ? -1 : listen_fd_, POLLIN, 0}});
+    fds.assign({{signal_fd_, POLLIN, 0},
+                {full ? -1 : listen_fd_, POLLIN, 0},
+                {tick && !woken ? wake_fd : -1, POLLIN, 0}});
     for (const Client& client : clients_)
       fds.push_back({client.fd, static_cast<short>(client.out.empty() ? POLLIN : POLLOUT), 0});
     if (::poll(fds.data(), fds.size(), poll_timeout_ms(Clock::now(), next_tick, bool(tick))) < 0) {
       if (errno == EINTR) continue;
       sys_fail("poll");
+    }
+    if (fds[2].revents & POLLIN) {
+      next_tick = std::min(next_tick, last_tick + kMinWakeGap);
+      woken = true;
     }
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo info{};
@@ -164,7 +180,7 @@ void ControlServer::run(const Handler& handler, const std::function<void()>& tic
     kept.reserve(clients_.size());
     for (size_t i = 0; i < clients_.size(); ++i) {
       Client& client = clients_[i];
-      const short revents = fds[i + 2].revents;
+      const short revents = fds[i + kFirstClientSlot].revents;
       bool keep = true;
       if (revents != 0)
         keep = client.out.empty() ? on_readable(client, handler) : on_writable(client);

@@ -56,7 +56,15 @@ class ControlServer {
 
   // Serves until SIGTERM or SIGINT arrives (they must be blocked by the
   // caller), calling `tick` about every `tick_ms` whatever the clients do.
-  void run(const Handler& handler, const std::function<void()>& tick = {}, int tick_ms = 5000);
+  // `wake_fd` (an eventfd, or -1): when it becomes readable the next tick
+  // comes at once, though never sooner than kMinWakeGap after the last one,
+  // so that a burst of wake-ups costs at most one tick per gap: a cluster
+  // sync rewrites the whole tunnel map's worth of state, and at 10 ms, 50
+  // simulated hosts filling a network spent 5x the CPU of the 200 ms tick
+  // (bench/RESULTS.md). The tick must drain it (Cluster::take_changes does).
+  void run(const Handler& handler, const std::function<void()>& tick = {}, int tick_ms = 5000,
+           int wake_fd = -1);
+  static constexpr std::chrono::milliseconds kMinWakeGap{50};
 
  private:
   using Clock = std::chrono::steady_clock;

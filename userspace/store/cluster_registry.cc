@@ -171,6 +171,57 @@ void ClusterRegistry::publish_endpoint(EndpointRecord endpoint) {
   owned_.endpoints[key] = std::move(endpoint);
 }
 
+bool ClusterRegistry::publish_batch(const std::vector<EndpointRecord>& batch) {
+  const LeaseId lease = require_lease();
+  Txn txn;
+  std::vector<std::pair<std::string, std::string>> addresses;
+  std::vector<std::pair<std::string, EndpointRecord>> records;
+  std::set<std::string> networks;
+  for (EndpointRecord endpoint : batch) {
+    endpoint.host = options_.host.name;
+    const std::string address_key = keys::address(endpoint.network_id, endpoint.ip);
+    const std::string value = to_json(AddressRecord{options_.host.name, endpoint.container});
+    txn.compares.push_back(Compare::absent(address_key));
+    if (networks.insert(endpoint.network_id).second)
+      txn.compares.push_back(Compare{keys::network(endpoint.network_id), "",
+                                     Compare::Target::kCreateRevision, Compare::Result::kGreater,
+                                     0});
+    const std::string key = keys::endpoint(endpoint.network_id, endpoint.endpoint_id);
+    txn.on_success.push_back(Operation::put(address_key, value, lease));
+    txn.on_success.push_back(Operation::put(key, to_json(endpoint), lease));
+    addresses.emplace_back(address_key, value);
+    records.emplace_back(key, std::move(endpoint));
+  }
+  if (!store_.commit(txn).succeeded) return false;
+  std::lock_guard lock(mutex_);
+  for (auto& [key, value] : addresses) owned_.addresses[key] = std::move(value);
+  for (auto& [key, record] : records) owned_.endpoints[key] = std::move(record);
+  return true;
+}
+
+std::vector<std::pair<EndpointRecord, std::string>> ClusterRegistry::republish(
+    const std::vector<EndpointRecord>& endpoints) {
+  // etcd refuses a transaction of more than 128 operations (--max-txn-ops):
+  // two puts per endpoint.
+  constexpr size_t kBatch = 64;
+  std::vector<std::pair<EndpointRecord, std::string>> refused;
+  for (size_t first = 0; first < endpoints.size(); first += kBatch) {
+    const std::vector<EndpointRecord> batch(
+        endpoints.begin() + long(first),
+        endpoints.begin() + long(std::min(endpoints.size(), first + kBatch)));
+    if (publish_batch(batch)) continue;
+    for (const EndpointRecord& endpoint : batch) {
+      try {
+        allocate_address(endpoint.network_id, endpoint.container, endpoint.ip);
+        publish_endpoint(endpoint);
+      } catch (const core::UserError& e) {
+        refused.emplace_back(endpoint, e.what());
+      }
+    }
+  }
+  return refused;
+}
+
 void ClusterRegistry::withdraw_endpoint(const std::string& network_id,
                                         const std::string& endpoint_id) {
   LeaseId lease = require_lease();

@@ -83,6 +83,14 @@ class ClusterRegistry {
   // Publishes an endpoint of this host (its `host` is set to this host);
   // its address must be one this host allocated.
   void publish_endpoint(EndpointRecord endpoint);
+  // A joining host's endpoints (its state after a restart): each one's
+  // address taken again and its record published, 64 endpoints per
+  // transaction while their addresses are all free (the usual case after a
+  // graceful stop or an expired lease), else one by one as
+  // allocate_address(wanted) and publish_endpoint do. Returns the endpoints
+  // refused (address taken by another host, network gone), with why.
+  std::vector<std::pair<EndpointRecord, std::string>> republish(
+      const std::vector<EndpointRecord>& endpoints);
   void withdraw_endpoint(const std::string& network_id, const std::string& endpoint_id);
   std::vector<EndpointRecord> endpoints(const std::string& network_id);
 
@@ -92,6 +100,9 @@ class ClusterRegistry {
     std::map<std::string, EndpointRecord> endpoints;  // key -> record
   };
   LeaseId require_lease() const;
+  // One transaction for `batch` when every address is free; false (nothing
+  // written) otherwise.
+  bool publish_batch(const std::vector<EndpointRecord>& batch);
   void start_keeper(LeaseId lease);
   std::pair<NetworkRecord, int64_t> get_network(const std::string& network_id);
 

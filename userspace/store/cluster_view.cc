@@ -262,6 +262,11 @@ std::map<std::string, RemoteEndpoint> ClusterView::endpoints() const {
   return reachable_;
 }
 
+void ClusterView::for_each_endpoint(const std::function<void(const RemoteEndpoint&)>& visit) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, remote] : reachable_) visit(remote);
+}
+
 size_t ClusterView::bad_records() const {
   std::lock_guard lock(mutex_);
   return bad_records_;

@@ -62,6 +62,9 @@ TEST(CniConfigTest, PortMappingKeysAreCaseInsensitive) {
   EXPECT_EQ(c.ip, "10.1.0.5");
   EXPECT_EQ(c.mac, "02:00:00:00:00:05");
   EXPECT_EQ(code_of([&] { read_config("{", env); }), kDecodeFailure);
+  // Found by fuzz/cni_input: a number past double's range is out_of_range,
+  // not parse_error, in nlohmann::json.
+  EXPECT_EQ(code_of([&] { read_config("7e777", env); }), kDecodeFailure);
   EXPECT_EQ(code_of([&] { read_config(R"({"cniVersion":"0.4.0","name":"w"})", env); }),
             kIncompatibleVersion);
   EXPECT_EQ(code_of([&] {

@@ -239,7 +239,7 @@ CniConfig read_config(const std::string& stdin_text, const CniEnv& env) {
   Json in;
   try {
     in = Json::parse(stdin_text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, and out_of_range for 1e777
     throw CniError(kDecodeFailure, "the network configuration is not JSON", e.what());
   }
   if (!in.is_object()) throw CniError(kDecodeFailure, "the network configuration is not an object");

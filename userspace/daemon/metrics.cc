@@ -56,7 +56,7 @@ void add_drops(std::vector<MetricFamily>& out, const json& drops) {
   auto bytes = counter("bpfnet_dropped_bytes_total", "Bytes dropped by the datapath, by reason.");
   for (unsigned code = 1; code < 256; ++code) {
     std::string reason(core::drop_reason_name(code));
-    if (reason.starts_with("reason-")) break;
+    if (reason.starts_with("reason-")) continue;  // codes are not contiguous
     double p = 0, b = 0;
     for (const json& d : drops)
       if (d.value("code", 0u) == code) {

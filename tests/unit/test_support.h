@@ -96,8 +96,8 @@ inline NetworkCreate bridge(std::string name, std::optional<std::string> subnet 
 inline ConnectRequest attach(std::string network, std::string container,
                              std::optional<std::string> ip = std::nullopt) {
   std::string netns = "/var/run/netns/" + container;
-  return ConnectRequest{std::move(network), std::move(container), std::move(netns), std::move(ip),
-                        std::nullopt, std::nullopt};
+  return ConnectRequest{std::move(network), std::move(container), std::move(netns),
+                        std::move(ip),      std::nullopt,         std::nullopt};
 }
 
 }  // namespace bpfnet::core::testing

@@ -6,7 +6,6 @@
 #include <cctype>
 
 #include "ctl/complete.h"
-#include "ctl/complete.h"
 #include "ctl/render.h"
 #include "ctl/verb_table.h"
 

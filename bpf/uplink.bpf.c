@@ -59,22 +59,23 @@ static __always_inline int uplink_translation(void *data, void *data_end, struct
 		return CONTINUE_PASS;
 	if (parsed != PARSE_OK)
 		return untranslated(p->key.daddr);
-	struct bpfnet_ct_value *ct = ct_lookup_live(p);
+	struct bpfnet_ct_value *ct;
+	int rc = ct_lookup_live(p, &ct);
+	if (rc)
+		return rc;
 	if (ct) {
 		ct_rewrite_of(ct, to);
 		dest_of(ct->daddr, &ct->dest, dest);
 		return 0;
 	}
 	__u8 flags;
-	int rc = frontend_resolve(p, FRONTEND_HOST_ADDRS, to, &flags);
+	rc = frontend_resolve(p, FRONTEND_HOST_ADDRS, to, &flags);
 	if (rc == CONTINUE_NO_NAT)
 		return untranslated(p->key.daddr);
 	if (rc)
 		return rc; /* CONTINUE_PASS: a service of the host; or a drop */
 	dest_lookup(to->daddr, ep_generation(), dest);
-	if (ct_create(&p->key, to, flags, p, dest))
-		return DROP_ERR(BPFNET_DROP_CT_INSERT);
-	return 0;
+	return ct_create_verdict(&p->key, to, flags, p, dest);
 }
 
 static __always_inline int uplink_xdp(struct xdp_md *ctx, __u32 *peer)

@@ -39,8 +39,7 @@ static __always_inline int dnat_from_container(struct __sk_buff *skb, __u32 ifin
 		xlat->saddr = net->gateway;
 		err = ct_create_snat(&p->key, xlat, flags | BPFNET_CT_F_SNAT, p, &dest);
 	} else {
-		err =
-		    ct_create(&p->key, xlat, flags, p, &dest) ? DROP_ERR(BPFNET_DROP_CT_INSERT) : 0;
+		err = ct_create_verdict(&p->key, xlat, flags, p, &dest);
 	}
 	if (err)
 		return err;
@@ -81,7 +80,10 @@ static __always_inline int masquerade(struct __sk_buff *skb, __u32 ifindex, cons
 static __always_inline int tracked_from_container(struct __sk_buff *skb, __u32 ifindex,
 						  const struct pkt4 *p, struct fwd_result *fwd)
 {
-	struct bpfnet_ct_value *ct = ct_lookup_live(p);
+	struct bpfnet_ct_value *ct;
+	int rc = ct_lookup_live(p, &ct);
+	if (rc)
+		return rc;
 	if (!ct)
 		return CONTINUE_NO_NAT;
 	struct bpfnet_ct_key to = {};

@@ -66,14 +66,17 @@ static __always_inline int uplink_translation(void *data, void *data_end, struct
 			return DROP_ERR(BPFNET_DROP_FRAG_NO_FLOW);
 		return untranslated(p->key.daddr);
 	}
-	struct bpfnet_ct_value *ct = ct_lookup_live(p);
+	struct bpfnet_ct_value *ct;
+	int rc = ct_lookup_live(p, &ct);
+	if (rc)
+		return rc;
 	if (ct) {
 		ct_rewrite_of(ct, to);
 		dest_of(ct->daddr, &ct->dest, dest);
 		return 0;
 	}
 	__u8 flags;
-	int rc = frontend_resolve(p, FRONTEND_HOST_ADDRS, to, &flags);
+	rc = frontend_resolve(p, FRONTEND_HOST_ADDRS, to, &flags);
 	if (rc == CONTINUE_NO_NAT)
 		return untranslated(p->key.daddr);
 	if (rc)
@@ -85,9 +88,7 @@ static __always_inline int uplink_translation(void *data, void *data_end, struct
 		return rc;
 	if (rc)
 		return ct_create_snat(&p->key, to, flags | BPFNET_CT_F_SNAT, p, dest);
-	if (ct_create(&p->key, to, flags, p, dest))
-		return DROP_ERR(BPFNET_DROP_CT_INSERT);
-	return 0;
+	return ct_create_verdict(&p->key, to, flags, p, dest);
 }
 
 static __always_inline int uplink_xdp(struct xdp_md *ctx, __u32 *peer)

@@ -17,7 +17,9 @@
 /* 2: bpfnet_ct_value grew (40 -> 64 bytes) by the delivery cache `dest`;
  *    new map bpfnet_ep_gen.
  * 3: new map bpfnet_frags (fragments follow their flow); bpfnet_network
- *    grew (24 -> 28 bytes) by lb_addr (services with backends on other hosts). */
+ *    grew (24 -> 28 bytes) by lb_addr (services with backends on other
+ *    hosts); bpfnet_ct is a preallocated hash (was an LRU) and
+ *    bpfnet_ct_value grew (64 -> 72 bytes) by per-direction TCP tracking. */
 #define BPFNET_ABI_VERSION 3
 
 /* Map capacities. The C++ side validates requests against the same numbers. */
@@ -35,6 +37,12 @@
 /* Default conntrack size (entries; two per flow). bpfnetd --ct-max changes it
  * when the map is first created. */
 #define BPFNET_CT_DEFAULT_MAX 262144
+/* New flows each CPU remembers (bpfnet_ct_recent) as candidates for early
+ * drop when the conntrack is full: only unreplied ones are displaced. */
+#define BPFNET_CT_RECENT_SLOTS 65536
+/* Recent flows a new flow looks at for an unreplied one to displace (the
+ * kernel's NF_CT_EVICTION_RANGE). */
+#define BPFNET_CT_EARLY_DROP_TRIES 8
 
 /* Source ports masquerade and hairpin SNAT allocate from when the daemon has
  * not set bpfnet_config.nat_port_min/max (it takes them from outside the
@@ -151,6 +159,10 @@ struct bpfnet_subnet_key {
 	X(21, TUNNEL_SPOOF, "tunnel-spoof",                                                        \
 	  "VXLAN packet whose inner source is no endpoint of the sending host on that VNI")        \
 	X(22, NO_VXLAN, "no-vxlan", "to a remote overlay endpoint with no VXLAN device attached")  \
+	X(23, CT_FULL, "ct-full",                                                                  \
+	  "new flow refused: conntrack full of replied flows (none unreplied to displace)")        \
+	X(24, TCP_RST_WINDOW, "tcp-rst-window",                                                    \
+	  "TCP RST outside the receiver's window (the flow is kept)")                              \
 	X(25, FRAG_NO_FLOW, "frag-no-flow",                                                        \
 	  "non-first fragment whose first fragment was not seen (no bpfnet_frags entry)")          \
 	X(26, NAT_UNSUPPORTED, "nat-unsupported",                                                  \
@@ -259,12 +271,18 @@ struct bpfnet_ct_key {
 	__u8 pad[3];
 };
 
-/* bpfnet_ct_value.state */
+/* bpfnet_ct_value.state: of the entry's own direction. A flow lives while
+ * either of its two entries does. */
 enum bpfnet_ct_state {
-	BPFNET_CT_NEW = 0,	   /* TCP: SYN seen; others: first packet */
-	BPFNET_CT_ESTABLISHED = 1, /* TCP: handshake done; others: reply seen */
-	BPFNET_CT_CLOSING = 2,	   /* TCP: FIN or RST seen */
+	BPFNET_CT_NEW = 0,	   /* TCP: only SYNs sent this way; others: no reply yet */
+	BPFNET_CT_ESTABLISHED = 1, /* TCP: an ACK without SYN sent; others: replied */
+	BPFNET_CT_CLOSING = 2,	   /* TCP: this direction sent FIN, or a RST closed the flow */
 };
+
+/* bpfnet_ct_value.tcp_track: which of the TCP tracking fields hold data. */
+#define BPFNET_CT_TRK_END (1U << 0)   /* tcp_end */
+#define BPFNET_CT_TRK_WIN (1U << 1)   /* tcp_maxend, tcp_maxwin */
+#define BPFNET_CT_TRK_SCALE (1U << 2) /* tcp_wscale: this direction's SYN was seen */
 
 /* bpfnet_ct_value.flags */
 #define BPFNET_CT_F_REPLY (1U << 0) /* entry of the reply direction */
@@ -293,16 +311,28 @@ struct bpfnet_ct_value {
 	__be32 daddr;
 	__be16 sport;
 	__be16 dport;
-	__u8 state; /* enum bpfnet_ct_state */
-	__u8 flags; /* BPFNET_CT_F_* */
-	__u16 pad;
+	__u8 state;		    /* enum bpfnet_ct_state */
+	__u8 flags;		    /* BPFNET_CT_F_* */
+	__u8 tcp_wscale;	    /* window scale this direction announced in its SYN */
+	__u8 tcp_track;		    /* BPFNET_CT_TRK_* */
 	struct bpfnet_ct_key peer;  /* the other direction's key */
 	struct bpfnet_ct_dest dest; /* filled and read by the datapath only */
-	__u32 pad2;
+	/*
+	 * TCP, as Linux's conntrack tracks each direction (td_end, td_maxend,
+	 * td_maxwin; host order): the sequence after the last byte this
+	 * direction sent; the highest ack + window it announced (the end of what
+	 * the other direction may send); its largest window.
+	 */
+	__u32 tcp_end;
+	__u32 tcp_maxend;
+	__u32 tcp_maxwin;
 };
 
-/* Lifetimes (ns) by state: Cilium's defaults for TCP. */
-#define BPFNET_CT_TIMEOUT_TCP_SYN (60ULL * 1000000000ULL)
+/* Lifetimes (ns) by state: Cilium's for established TCP; unreplied flows
+ * (NEW: a SYN, a datagram without answer) 30 s as Linux's UDP, so a flood of
+ * new tuples drains. */
+#define BPFNET_CT_TIMEOUT_NEW (30ULL * 1000000000ULL)
+#define BPFNET_CT_TIMEOUT_TCP_SYN BPFNET_CT_TIMEOUT_NEW
 #define BPFNET_CT_TIMEOUT_TCP_EST (21600ULL * 1000000000ULL)
 #define BPFNET_CT_TIMEOUT_TCP_CLOSE (10ULL * 1000000000ULL)
 #define BPFNET_CT_TIMEOUT_UDP (60ULL * 1000000000ULL)
@@ -408,7 +438,7 @@ BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_uplink) == 12, "bpfnet_uplink layout")
 #endif
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_key) == 16, "bpfnet_ct_key layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_dest) == 20, "bpfnet_ct_dest layout");
-BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_value) == 64, "bpfnet_ct_value layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_value) == 72, "bpfnet_ct_value layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_svc_key) == 8, "bpfnet_svc_key layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_svc_value) == 16, "bpfnet_svc_value layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_backend) == 8, "bpfnet_backend layout");

@@ -1,14 +1,22 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Connection tracking for NATed flows: two entries per flow (one per
- * direction), each holding the tuple its packets are rewritten to. Lifetimes
- * follow the TCP state or the protocol; the daemon's GC removes a flow once
- * both directions have expired, and the LRU evicts the oldest under pressure.
+ * direction), each holding the tuple its packets are rewritten to and its
+ * direction's state. The two are created together (the first rolled back if
+ * the second fails) and deleted together; a flow lives while either entry
+ * has not expired, and an expired flow is absent to every lookup, whether or
+ * not the daemon's GC has reclaimed it yet.
+ *
+ * The map is a preallocated hash, not an LRU: nothing established is ever
+ * evicted. When it is full, a new flow displaces an unreplied one among the
+ * latest flows this CPU created (bpfnet_ct_recent: the kernel conntrack's
+ * early drop), or is refused (DROP_CT_FULL).
  */
 #ifndef BPFNET_LIB_CONNTRACK_H
 #define BPFNET_LIB_CONNTRACK_H
 
 #include "lib/clock.h"
+#include "lib/ct_tcp.h"
 #include "lib/l4.h"
 #include "lib/maps.h"
 #include "lib/results.h"
@@ -16,6 +24,45 @@
 #ifndef EEXIST
 #define EEXIST 17
 #endif
+#ifndef E2BIG
+#define E2BIG 7
+#endif
+
+/* Keys of the flows this CPU created last, oldest first from tail: where a
+ * new flow looks for one to displace when the conntrack is full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BPFNET_CT_RECENT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct bpfnet_ct_key);
+} bpfnet_ct_recent SEC(".maps");
+
+struct ct_recent_cursor {
+	__u32 head; /* slots written */
+	__u32 tail; /* slots looked at */
+	__u32 full; /* the last insert found the conntrack full */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_recent_cursor);
+} bpfnet_ct_recent_cursor SEC(".maps");
+
+/* The two entries of a flow being created: off the stack, which the
+ * programs that create flows have little of left. */
+struct ct_new_flow {
+	struct bpfnet_ct_value fwd;
+	struct bpfnet_ct_value rev;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_new_flow);
+} bpfnet_ct_scratch SEC(".maps");
 
 static __always_inline void ct_reverse(const struct bpfnet_ct_key *k, struct bpfnet_ct_key *r)
 {
@@ -36,13 +83,11 @@ static __always_inline int ct_key_equal(const struct bpfnet_ct_key *a,
 
 static __always_inline __u64 ct_timeout(__u8 proto, __u8 state)
 {
-	if (proto == IPPROTO_TCP) {
-		if (state == BPFNET_CT_ESTABLISHED)
-			return BPFNET_CT_TIMEOUT_TCP_EST;
-		if (state == BPFNET_CT_CLOSING)
-			return BPFNET_CT_TIMEOUT_TCP_CLOSE;
-		return BPFNET_CT_TIMEOUT_TCP_SYN;
-	}
+	if (state == BPFNET_CT_NEW)
+		return BPFNET_CT_TIMEOUT_NEW;
+	if (proto == IPPROTO_TCP)
+		return state == BPFNET_CT_CLOSING ? BPFNET_CT_TIMEOUT_TCP_CLOSE
+						  : BPFNET_CT_TIMEOUT_TCP_EST;
 	if (proto == IPPROTO_ICMP)
 		return BPFNET_CT_TIMEOUT_ICMP;
 	return BPFNET_CT_TIMEOUT_UDP;
@@ -63,11 +108,42 @@ static __always_inline struct bpfnet_ct_value *ct_lookup(const struct bpfnet_ct_
 	return bpf_map_lookup_elem(&bpfnet_ct, k);
 }
 
-/* A TCP SYN on a flow that was closing starts a new connection. */
-static __always_inline int ct_is_stale_for(const struct bpfnet_ct_value *v, const struct pkt4 *p)
+/* @peer if it is the other half of @key's flow. */
+static __always_inline struct bpfnet_ct_value *ct_own_peer(const struct bpfnet_ct_key *key,
+							   struct bpfnet_ct_value *peer)
+{
+	return peer && ct_key_equal(&peer->peer, key) ? peer : 0;
+}
+
+/* Whether @key's flow (its entry @v, the other half @peer) is over: both
+ * halves past their deadline, or the other one gone. */
+static __always_inline int ct_flow_expired(const struct bpfnet_ct_key *key,
+					   const struct bpfnet_ct_value *v,
+					   const struct bpfnet_ct_value *peer, __u64 now)
+{
+	return v->expires_ns <= now &&
+	       (!peer || !ct_key_equal(&peer->peer, key) || peer->expires_ns <= now);
+}
+
+/* Deletes both halves of @key's flow (@v its entry); the other half only if
+ * it still points back. */
+static __always_inline void ct_delete_flow(const struct bpfnet_ct_key *key,
+					   const struct bpfnet_ct_value *v)
+{
+	struct bpfnet_ct_key peer_key = v->peer;
+	if (ct_own_peer(key, ct_lookup(&peer_key)))
+		bpf_map_delete_elem(&bpfnet_ct, &peer_key);
+	bpf_map_delete_elem(&bpfnet_ct, key);
+}
+
+/* A TCP SYN on a closed flow starts a new connection: this direction closed
+ * and the other one not established (a half-closed flow is kept). */
+static __always_inline int ct_is_stale_for(const struct bpfnet_ct_value *v,
+					   const struct bpfnet_ct_value *peer, const struct pkt4 *p)
 {
 	return p->key.proto == IPPROTO_TCP && v->state == BPFNET_CT_CLOSING &&
-	       (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+	       (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN &&
+	       (!peer || peer->state != BPFNET_CT_ESTABLISHED);
 }
 
 static __always_inline void ct_set_state(struct bpfnet_ct_value *v, __u8 state, __u64 now)
@@ -76,22 +152,34 @@ static __always_inline void ct_set_state(struct bpfnet_ct_value *v, __u8 state, 
 	v->expires_ns = now + ct_timeout(v->peer.proto, state);
 }
 
-/* Advances the entry's state for a packet of its direction. */
-static __always_inline void ct_observe(struct bpfnet_ct_value *v, const struct pkt4 *p)
+/*
+ * Advances @v's direction for @p, its packet: TCP per direction (a FIN
+ * closes only its own; an ACK without SYN establishes it; a RST closes both
+ * if it is in the window, else it is dropped and the flow kept); other
+ * protocols are established by a reply. Returns 0 or a drop.
+ */
+static __always_inline int ct_observe(const struct bpfnet_ct_key *key, struct bpfnet_ct_value *v,
+				      const struct pkt4 *p, __u64 now)
 {
-	__u64 now = coarse_now_ns();
 	__u8 state = v->state;
 
 	if (p->key.proto == IPPROTO_TCP) {
-		if (p->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) {
-			state = BPFNET_CT_CLOSING;
-			/* Close both halves: after a RST the peer may never speak again. */
-			struct bpfnet_ct_value *peer = ct_lookup(&v->peer);
-			if (peer && peer->state != BPFNET_CT_CLOSING)
+		if (p->tcp_flags & TCP_FLAG_RST) {
+			struct bpfnet_ct_value *peer = ct_own_peer(key, ct_lookup(&v->peer));
+			if (!ct_tcp_rst_in_window(v, peer, p))
+				return DROP_ERR(BPFNET_DROP_TCP_RST_WINDOW);
+			/* The peer may never speak again after a RST. */
+			if (peer)
 				ct_set_state(peer, BPFNET_CT_CLOSING, now);
-		} else if (state == BPFNET_CT_NEW && (p->tcp_flags & TCP_FLAG_ACK)) {
-			state = BPFNET_CT_ESTABLISHED;
+			ct_set_state(v, BPFNET_CT_CLOSING, now);
+			return 0;
 		}
+		ct_tcp_track(v, p);
+		if (p->tcp_flags & TCP_FLAG_FIN)
+			state = BPFNET_CT_CLOSING;
+		else if (state == BPFNET_CT_NEW &&
+			 (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_ACK)
+			state = BPFNET_CT_ESTABLISHED;
 	} else if (v->flags & BPFNET_CT_F_REPLY) {
 		state = BPFNET_CT_ESTABLISHED;
 	}
@@ -101,86 +189,216 @@ static __always_inline void ct_observe(struct bpfnet_ct_value *v, const struct p
 		v->state = state;
 		v->expires_ns = expires;
 	}
-}
-
-/*
- * The entry for @p's tuple if its flow is live, advanced for @p (ct_observe);
- * NULL if there is none. A TCP SYN on a closing flow starts a new connection:
- * both halves of the old flow are deleted and NULL returned, so the caller
- * sets the flow up anew.
- */
-static __always_inline struct bpfnet_ct_value *ct_lookup_live(const struct pkt4 *p)
-{
-	struct bpfnet_ct_value *ct = ct_lookup(&p->key);
-	if (!ct)
-		return 0;
-	if (!ct_is_stale_for(ct, p)) {
-		ct_observe(ct, p);
-		return ct;
-	}
-	bpf_map_delete_elem(&bpfnet_ct, &ct->peer);
-	bpf_map_delete_elem(&bpfnet_ct, &p->key);
 	return 0;
 }
 
 /*
+ * Finds @p's flow: 0 with *@out its entry, advanced for @p (ct_observe), or
+ * *@out NULL when there is no live one; or a drop. An expired flow, or a
+ * closed one that a TCP SYN reopens, is deleted (both halves) and reported
+ * absent, so the caller sets the flow up anew.
+ */
+static __always_inline int ct_lookup_live(const struct pkt4 *p, struct bpfnet_ct_value **out)
+{
+	struct bpfnet_ct_value *ct = ct_lookup(&p->key);
+
+	*out = 0;
+	if (!ct)
+		return 0;
+	__u64 now = coarse_now_ns();
+	if (ct->expires_ns <= now ||
+	    (ct->state == BPFNET_CT_CLOSING && (p->tcp_flags & TCP_FLAG_SYN))) {
+		struct bpfnet_ct_value *peer = ct_own_peer(&p->key, ct_lookup(&ct->peer));
+		if (ct_flow_expired(&p->key, ct, peer, now) || ct_is_stale_for(ct, peer, p)) {
+			ct_delete_flow(&p->key, ct);
+			return 0;
+		}
+	}
+	int rc = ct_observe(&p->key, ct, p, now);
+	if (!rc)
+		*out = ct;
+	return rc;
+}
+
+/* Whether the flow of @key (its entry @v) may make room for a new one: over,
+ * or neither direction established (unreplied; a TCP handshake not done). */
+static __always_inline int ct_displaceable(const struct bpfnet_ct_key *key,
+					   const struct bpfnet_ct_value *v, __u64 now)
+{
+	const struct bpfnet_ct_value *peer = ct_own_peer(key, ct_lookup(&v->peer));
+	if (ct_flow_expired(key, v, peer, now))
+		return 1;
+	return v->state != BPFNET_CT_ESTABLISHED && (!peer || peer->state != BPFNET_CT_ESTABLISHED);
+}
+
+static __always_inline struct ct_recent_cursor *ct_recent_cursor(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&bpfnet_ct_recent_cursor, &zero);
+}
+
+/* Remembers @key as this CPU's latest new flow. */
+static __always_inline void ct_recent_push(struct ct_recent_cursor *c,
+					   const struct bpfnet_ct_key *key)
+{
+	__u32 slot = c->head & (BPFNET_CT_RECENT_SLOTS - 1);
+	struct bpfnet_ct_key *k = bpf_map_lookup_elem(&bpfnet_ct_recent, &slot);
+	if (!k)
+		return;
+	*k = *key;
+	c->head++;
+}
+
+/*
+ * The conntrack is full: deletes the oldest displaceable flow among a few of
+ * this CPU's recent ones (the kernel conntrack's early drop, which gives up
+ * unassured flows only). Returns whether a flow was deleted.
+ */
+static __always_inline int ct_early_drop(struct ct_recent_cursor *c, __u64 now)
+{
+	for (int i = 0; i < BPFNET_CT_EARLY_DROP_TRIES; i++) {
+		if (c->tail == c->head)
+			return 0;
+		if (c->head - c->tail > BPFNET_CT_RECENT_SLOTS)
+			c->tail = c->head - BPFNET_CT_RECENT_SLOTS; /* overwritten */
+		__u32 slot = c->tail & (BPFNET_CT_RECENT_SLOTS - 1);
+		c->tail++;
+		const struct bpfnet_ct_key *k = bpf_map_lookup_elem(&bpfnet_ct_recent, &slot);
+		if (!k)
+			continue;
+		struct bpfnet_ct_key key = *k;
+		const struct bpfnet_ct_value *v = ct_lookup(&key);
+		if (v && ct_displaceable(&key, v, now)) {
+			ct_delete_flow(&key, v);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Inserts both entries of a flow, the reverse first: it must be new
+ * (BPF_NOEXIST), which is how a source port taken by another flow is
+ * detected, unless it is the orphaned reverse half of this very flow or an
+ * expired flow's. Returns 0 or an error (-EEXIST, -E2BIG when full).
+ */
+static __always_inline int ct_insert_pair(const struct bpfnet_ct_key *fwd_key,
+					  const struct bpfnet_ct_value *fv,
+					  const struct bpfnet_ct_key *rev_key,
+					  const struct bpfnet_ct_value *rv, __u64 now)
+{
+	int err = bpf_map_update_elem(&bpfnet_ct, rev_key, rv, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		const struct bpfnet_ct_value *old = ct_lookup(rev_key);
+		if (old && !ct_key_equal(&old->peer, fwd_key)) {
+			const struct bpfnet_ct_value *old_peer =
+			    ct_own_peer(rev_key, ct_lookup(&old->peer));
+			if (!ct_flow_expired(rev_key, old, old_peer, now))
+				return err;
+			ct_delete_flow(rev_key, old);
+		}
+		err = bpf_map_update_elem(&bpfnet_ct, rev_key, rv, BPF_ANY);
+	}
+	if (err)
+		return err;
+	err = bpf_map_update_elem(&bpfnet_ct, fwd_key, fv, BPF_ANY);
+	if (err)
+		bpf_map_delete_elem(&bpfnet_ct, rev_key);
+	return err;
+}
+
+/*
  * Creates both entries of a flow: @fwd (the packet's own direction, rewritten
- * to @xlat, delivered to @dest: its cache starts filled) and its reverse. The
- * reverse key must be new (BPF_NOEXIST): that is how a source port already
- * taken by another flow is detected.
- * Returns 0, or -EEXIST when the reverse tuple is taken, or another error.
+ * to @xlat, delivered to @dest: its cache starts filled) and its reverse.
+ * Returns 0, or -EEXIST when the reverse tuple is taken, -E2BIG when the
+ * conntrack is full of flows that may not be displaced, or another error.
  */
 static __always_inline int ct_create(const struct bpfnet_ct_key *fwd,
 				     const struct bpfnet_ct_key *xlat, __u8 flags,
 				     const struct pkt4 *p, const struct bpfnet_ct_dest *dest)
 {
 	struct bpfnet_ct_key rev_key, fwd_key = *fwd;
-	struct bpfnet_ct_value fv = {}, rv = {};
 	__u64 now = coarse_now_ns();
 	__u8 state = BPFNET_CT_NEW;
+	__u32 zero = 0;
+	struct ct_new_flow *nf = bpf_map_lookup_elem(&bpfnet_ct_scratch, &zero);
 
+	if (!nf)
+		return -E2BIG;
+	struct bpfnet_ct_value *fv = &nf->fwd, *rv = &nf->rev;
+	__builtin_memset(nf, 0, sizeof(*nf));
 	fwd_key.pad[0] = fwd_key.pad[1] = fwd_key.pad[2] = 0;
 	ct_reverse(xlat, &rev_key);
 	if (p->key.proto == IPPROTO_TCP && (p->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)))
 		state = BPFNET_CT_CLOSING;
 
 	/* Reply direction: rewrite back to the reverse of the original tuple. */
-	rv.saddr = fwd->daddr;
-	rv.daddr = fwd->saddr;
-	rv.sport = fwd->dport;
-	rv.dport = fwd->sport;
-	rv.flags = flags | BPFNET_CT_F_REPLY;
-	rv.peer = fwd_key;
-	rv.state = state;
-	rv.expires_ns = now + ct_timeout(p->key.proto, state);
+	rv->saddr = fwd->daddr;
+	rv->daddr = fwd->saddr;
+	rv->sport = fwd->dport;
+	rv->dport = fwd->sport;
+	rv->flags = flags | BPFNET_CT_F_REPLY;
+	rv->peer = fwd_key;
+	rv->state = state;
+	rv->expires_ns = now + ct_timeout(p->key.proto, state);
 
-	fv.saddr = xlat->saddr;
-	fv.daddr = xlat->daddr;
-	fv.sport = xlat->sport;
-	fv.dport = xlat->dport;
-	fv.flags = flags;
-	fv.peer = rev_key;
-	fv.state = state;
-	fv.expires_ns = rv.expires_ns;
-	fv.dest = *dest;
+	fv->saddr = xlat->saddr;
+	fv->daddr = xlat->daddr;
+	fv->sport = xlat->sport;
+	fv->dport = xlat->dport;
+	fv->flags = flags;
+	fv->peer = rev_key;
+	fv->state = state;
+	fv->expires_ns = rv->expires_ns;
+	fv->dest = *dest;
+	if (p->key.proto == IPPROTO_TCP)
+		ct_tcp_track(fv, p);
 
-	int err = bpf_map_update_elem(&bpfnet_ct, &rev_key, &rv, BPF_NOEXIST);
-	if (err == -EEXIST) {
-		/*
-		 * The reverse half of this very flow, orphaned: the LRU evicted
-		 * the forward half (or GC took it). Without this the flow's
-		 * packets would be refused until the orphan expires.
-		 */
-		const struct bpfnet_ct_value *old = ct_lookup(&rev_key);
-		if (old && ct_key_equal(&old->peer, &fwd_key))
-			err = bpf_map_update_elem(&bpfnet_ct, &rev_key, &rv, BPF_EXIST);
+	struct ct_recent_cursor *c = ct_recent_cursor();
+	if (!c)
+		return -E2BIG;
+	/* Full a moment ago: make room first rather than fail an insert, but
+	 * try without every 64th flow to notice when GC has freed space. */
+	int made_room = c->full && (c->head & 63) && ct_early_drop(c, now);
+	int err = ct_insert_pair(&fwd_key, fv, &rev_key, rv, now);
+	if (err == -E2BIG) {
+		c->full = 1;
+		if (ct_early_drop(c, now))
+			err = ct_insert_pair(&fwd_key, fv, &rev_key, rv, now);
+	} else if (!made_room) {
+		c->full = 0;
 	}
-	if (err)
-		return err;
-	err = bpf_map_update_elem(&bpfnet_ct, &fwd_key, &fv, BPF_ANY);
-	if (err)
-		bpf_map_delete_elem(&bpfnet_ct, &rev_key);
+	if (!err)
+		ct_recent_push(c, &fwd_key);
 	return err;
+}
+
+/* ct_create() as a verdict: 0, or the drop for a flow that cannot be created. */
+static __always_inline int ct_create_verdict(const struct bpfnet_ct_key *fwd,
+					     const struct bpfnet_ct_key *xlat, __u8 flags,
+					     const struct pkt4 *p,
+					     const struct bpfnet_ct_dest *dest)
+{
+	int err = ct_create(fwd, xlat, flags, p, dest);
+	if (!err)
+		return 0;
+	return DROP_ERR(err == -E2BIG ? BPFNET_DROP_CT_FULL : BPFNET_DROP_CT_INSERT);
+}
+
+/* Whether the reverse of @xlat is free for the flow @fwd_key: no entry, its
+ * own orphaned reverse half, or an expired flow's (ct_insert_pair's rule). */
+static __always_inline int ct_reverse_free(const struct bpfnet_ct_key *fwd_key,
+					   const struct bpfnet_ct_key *xlat, __u64 now)
+{
+	struct bpfnet_ct_key rev_key;
+
+	ct_reverse(xlat, &rev_key);
+	const struct bpfnet_ct_value *old = ct_lookup(&rev_key);
+	if (!old || ct_key_equal(&old->peer, fwd_key))
+		return 1;
+	if (old->expires_ns > now)
+		return 0;
+	return ct_flow_expired(&rev_key, old, ct_lookup(&old->peer), now);
 }
 
 /*
@@ -205,15 +423,18 @@ static __always_inline int ct_create_snat(const struct bpfnet_ct_key *fwd,
 	 * the next port, so a range with few free ports still finds them. */
 	__u32 port = bpf_get_prandom_u32() % span;
 
+	__u64 now = coarse_now_ns();
+	struct bpfnet_ct_key fwd_key = *fwd;
+
+	fwd_key.pad[0] = fwd_key.pad[1] = fwd_key.pad[2] = 0;
 	for (int i = 0; i < BPFNET_NAT_RETRIES; i++) {
 		__u16 nport = (__u16)(min + (port + (__u32)i) % span);
 		/* For ICMP echo the identifier is the "port" (see struct bpfnet_ct_key). */
 		xlat->sport = bpf_htons(nport);
-		int err = ct_create(fwd, xlat, flags, p, dest);
-		if (!err)
-			return 0;
-		if (err != -EEXIST)
-			return DROP_ERR(BPFNET_DROP_CT_INSERT);
+		/* Only a look in the loop (the verifier walks every try): the
+		 * flow is created once a port is free. */
+		if (ct_reverse_free(&fwd_key, xlat, now))
+			return ct_create_verdict(fwd, xlat, flags, p, dest);
 	}
 	return DROP_ERR(BPFNET_DROP_NAT_NO_PORT);
 }

@@ -50,9 +50,7 @@ static __always_inline int dnat_from_container(struct __sk_buff *skb, __u32 ifin
 		if (lb)
 			err = ct_create_snat(&p->key, xlat, flags | BPFNET_CT_F_SNAT, p, &dest);
 		else
-			err = ct_create(&p->key, xlat, flags, p, &dest)
-				  ? DROP_ERR(BPFNET_DROP_CT_INSERT)
-				  : 0;
+			err = ct_create_verdict(&p->key, xlat, flags, p, &dest);
 	}
 	if (err)
 		return err;

@@ -43,6 +43,11 @@ struct pkt4 {
 	__u8 icmp_type;
 	__u8 icmp_error; /* ICMP destination unreachable / time exceeded */
 	__u8 frag;	 /* enum pkt_frag (lib/frag.h fills it) */
+	__u32 tcp_seq;	 /* host order, as the rest of the TCP fields */
+	__u32 tcp_ack;
+	__u16 tcp_win;
+	__u16 tcp_len;	 /* payload bytes */
+	__u8 tcp_wscale; /* a SYN's window scale option; 0 without one */
 };
 
 /* pkt4.frag: where the packet stands in a fragmented datagram. */
@@ -72,6 +77,49 @@ static __always_inline int parse_ports(const void *l4, struct pkt4 *p)
 	p->key.sport = ports->source;
 	p->key.dport = ports->dest;
 	return PARSE_OK;
+}
+
+/* The window scale option of a SYN whose options are the @len bytes at
+ * @opt; 0 without one. Options are walked as the kernel's tcp_parse_options. */
+static __always_inline __u8 tcp_wscale_option(const __u8 *opt, const void *data_end, __u32 len)
+{
+	__u32 off = 0;
+
+	for (int i = 0; i < 20 && off < len && off < 40; i++) {
+		const __u8 *o = opt + off;
+		if ((const void *)(o + 1) > data_end || o[0] == 0)
+			return 0; /* truncated, or end of options */
+		if (o[0] == 1) {
+			off++; /* no-op */
+			continue;
+		}
+		if ((const void *)(o + 3) > data_end)
+			return 0;
+		if (o[0] == 3 && o[1] == 3)
+			return o[2] > 14 ? 14 : o[2];
+		if (o[1] < 2)
+			return 0;
+		off += o[1];
+	}
+	return 0;
+}
+
+/* TCP's flags, sequence space and (for a SYN) window scale. */
+static __always_inline int parse_tcp(const struct iphdr *ip, const struct tcphdr *tcp,
+				     const void *data_end, struct pkt4 *p)
+{
+	__u32 hdr = tcp->doff * 4, ip_len = bpf_ntohs(ip->tot_len), l3 = ip->ihl * 4;
+
+	p->tcp_flags = ((const __u8 *)tcp)[13];
+	p->tcp_seq = bpf_ntohl(tcp->seq);
+	p->tcp_ack = bpf_ntohl(tcp->ack_seq);
+	p->tcp_win = bpf_ntohs(tcp->window);
+	if (hdr >= sizeof(*tcp) && ip_len > l3 + hdr)
+		p->tcp_len = (__u16)(ip_len - l3 - hdr);
+	if ((p->tcp_flags & TCP_FLAG_SYN) && hdr > sizeof(*tcp))
+		p->tcp_wscale =
+		    tcp_wscale_option((const __u8 *)(tcp + 1), data_end, hdr - sizeof(*tcp));
+	return parse_ports(tcp, p);
 }
 
 /*
@@ -105,8 +153,7 @@ static __always_inline int parse_pkt4(void *data, void *data_end, struct pkt4 *p
 	case IPPROTO_TCP:
 		if (l4 + sizeof(struct tcphdr) > data_end)
 			return DROP_ERR(BPFNET_DROP_MALFORMED);
-		p->tcp_flags = ((__u8 *)l4)[13];
-		return parse_ports(l4, p);
+		return parse_tcp(ip, l4, data_end, p);
 	case IPPROTO_UDP:
 		if (l4 + sizeof(struct udphdr) > data_end)
 			return DROP_ERR(BPFNET_DROP_MALFORMED);

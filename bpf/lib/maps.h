@@ -48,8 +48,11 @@ PINNED_MAP(bpfnet_uplinks, BPF_MAP_TYPE_HASH, __u32, struct bpfnet_uplink, BPFNE
 /* Remote endpoints of overlay networks, by address. */
 PINNED_MAP(bpfnet_tunnels, BPF_MAP_TYPE_HASH, __be32, struct bpfnet_tunnel, BPFNET_MAX_TUNNELS, 0);
 
-/* LRU: under pressure the oldest flows go first instead of new flows failing. */
-PINNED_MAP(bpfnet_ct, BPF_MAP_TYPE_LRU_HASH, struct bpfnet_ct_key, struct bpfnet_ct_value,
+/* A preallocated hash, not an LRU: an LRU would evict established flows (and
+ * one half of a flow without the other) under a flood of new tuples; here a
+ * full table makes new flows displace unreplied ones or be refused
+ * (lib/conntrack.h), and the daemon's GC reclaims expired flows. */
+PINNED_MAP(bpfnet_ct, BPF_MAP_TYPE_HASH, struct bpfnet_ct_key, struct bpfnet_ct_value,
 	   BPFNET_CT_DEFAULT_MAX, 0);
 
 PINNED_MAP(bpfnet_config, BPF_MAP_TYPE_ARRAY, __u32, struct bpfnet_config, 1, 0);

@@ -15,7 +15,10 @@
 static __always_inline int tracked_deliver(struct __sk_buff *skb, __u32 ifindex,
 					   const struct pkt4 *p, struct fwd_result *fwd)
 {
-	struct bpfnet_ct_value *ct = ct_lookup_live(p);
+	struct bpfnet_ct_value *ct;
+	int rc = ct_lookup_live(p, &ct);
+	if (rc)
+		return rc;
 	if (!ct)
 		return CONTINUE_NO_NAT;
 	struct bpfnet_ct_key to = {};

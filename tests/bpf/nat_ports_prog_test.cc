@@ -72,6 +72,7 @@ class NatPortsProgTest : public ::testing::Test {
     k.dport = htons(port);
     k.proto = kUdp;
     struct bpfnet_ct_value v {};
+    v.expires_ns = ~0ULL;  // live: an expired flow's port is free again
     ASSERT_EQ(bpf_map_update_elem(dp_->map_fd(BPFNET_MAP_CT), &k, &v, BPF_ANY), 0);
   }
   void clear_conntrack() {

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -105,12 +106,15 @@ struct Ipv4Spec {
   bool udp_zero_csum = false;
   uint8_t tcp_flags = 0x02;  // SYN
   uint8_t icmp_type = 8;     // echo request (ICMP only)
+  uint32_t tcp_seq = 1000, tcp_ack = 0;
+  uint16_t tcp_window = 65535;
+  Bytes tcp_options;  // a multiple of 4 bytes
 };
 
 // Ethernet + IPv4 + TCP (SYN) / UDP / ICMP echo with valid checksums.
 inline Bytes ipv4_frame(const Mac& dst, const Mac& src, const Ipv4Spec& s) {
   Bytes b = eth(dst, src, 0x0800);
-  size_t l4len = s.proto == 6 ? 20 : 8;
+  size_t l4len = s.proto == 6 ? 20 + s.tcp_options.size() : 8;
   size_t total = 20 + l4len + s.payload.size();
   b.resize(kEth + total);
   b[14] = 0x45;
@@ -125,10 +129,12 @@ inline Bytes ipv4_frame(const Mac& dst, const Mac& src, const Ipv4Spec& s) {
   if (s.proto == 6) {
     put16(b, l4, s.sport);
     put16(b, l4 + 2, s.dport);
-    put32(b, l4 + 4, 1000);
-    b[l4 + 12] = 5 << 4;
+    put32(b, l4 + 4, s.tcp_seq);
+    put32(b, l4 + 8, s.tcp_ack);
+    b[l4 + 12] = static_cast<uint8_t>(l4len / 4) << 4;
     b[l4 + 13] = s.tcp_flags;
-    put16(b, l4 + 14, 65535);
+    put16(b, l4 + 14, s.tcp_window);
+    std::copy(s.tcp_options.begin(), s.tcp_options.end(), b.begin() + l4 + 20);
   } else if (s.proto == 17) {
     put16(b, l4, s.sport);
     put16(b, l4 + 2, s.dport);

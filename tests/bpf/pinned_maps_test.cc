@@ -91,8 +91,9 @@ TEST_F(PinnedMapsTest, AnotherSizeSaysWhatItCosts) {
   close(fd);
   Datapath dp(DatapathOptions{pins_, 0});
   ASSERT_EQ(dp.replaced_pins().size(), 1u);
-  EXPECT_EQ(dp.replaced_pins()[0].why,
-            "value 32 -> " + std::to_string(sizeof(struct bpfnet_ct_value)) + " bytes");
+  // The conntrack was an LRU before ABI 3 (a preallocated hash since).
+  EXPECT_EQ(dp.replaced_pins()[0].why, "map type " + std::to_string(BPF_MAP_TYPE_LRU_HASH) +
+                                           " -> " + std::to_string(BPF_MAP_TYPE_HASH));
   EXPECT_EQ(dp.replaced_pins()[0].cost,
             "its flows are lost: established connections through published ports, services and "
             "masquerade are reset");

@@ -15,6 +15,8 @@ namespace {
 
 using fakes::FakeDatapath;
 
+constexpr uint64_t kS = 1'000'000'000;
+
 CtEntry ct(uint8_t key, uint8_t peer, uint64_t expires_ns) {
   CtEntry e;
   e.key[0] = key;
@@ -26,16 +28,31 @@ CtEntry ct(uint8_t key, uint8_t peer, uint64_t expires_ns) {
 TEST(ConntrackTest, GcKeepsAFlowWhileEitherDirectionLives) {
   FakeDatapath datapath;
   datapath.conntrack = {
-      ct(1, 2, 100), ct(2, 1, 100),  // both expired: both go
-      ct(3, 4, 100), ct(4, 3, 900),  // one-way stream: kept while the reply lives
-      ct(5, 9, 100),                 // expired, other half gone: goes
-      ct(6, 9, 900),                 // alive: kept
+      ct(1, 2, kS),     ct(2, 1, kS),      // both expired: both go
+      ct(3, 4, kS),     ct(4, 3, 9 * kS),  // one-way stream: kept while the reply lives
+      ct(5, 9, kS),                        // expired, other half gone: goes
+      ct(6, 9, 9 * kS),                    // alive: kept
   };
-  EXPECT_EQ(gc_conntrack(datapath, 500), 3u);
+  EXPECT_EQ(gc_conntrack(datapath, 5 * kS), 3u);
   std::vector<uint8_t> deleted;
   for (const auto& key : datapath.ct_deleted) deleted.push_back(key[0]);
   std::sort(deleted.begin(), deleted.end());
   EXPECT_EQ(deleted, (std::vector<uint8_t>{1, 2, 5}));
+}
+
+TEST(ConntrackTest, GcDeletesBothHalvesTogetherAndOrphansAlone) {
+  FakeDatapath datapath;
+  datapath.conntrack = {
+      ct(1, 2, kS),     ct(2, 1, 3 * kS),  // both past: one flow, both halves in one pass
+      ct(3, 4, kS),     ct(4, 7, 9 * kS),  // 3's peer now belongs to another flow: 3 goes alone
+      ct(7, 4, 9 * kS), ct(5, 6, 4 * kS + kS / 2),  // past, but less than a second (the datapath's
+      ct(6, 5, kS),                                 // clock may lag): kept
+  };
+  EXPECT_EQ(gc_conntrack(datapath, 5 * kS), 3u);
+  std::vector<uint8_t> deleted;
+  for (const auto& key : datapath.ct_deleted) deleted.push_back(key[0]);
+  std::sort(deleted.begin(), deleted.end());
+  EXPECT_EQ(deleted, (std::vector<uint8_t>{1, 2, 3}));
 }
 
 // A flow as the datapath writes it: forward half (`key`) and reply half.

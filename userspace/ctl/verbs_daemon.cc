@@ -73,6 +73,13 @@ std::string render_stats(const Command& cmd, const Json& result) {
         "\nMasquerade ports: {}-{} ({} ports), new flows refused for want of one: {}\n",
         cell(m, "port_min"), cell(m, "port_max"), cell(m, "ports"), cell(m, "no_port_drops"));
   }
+  if (result.contains("conntrack") && result["conntrack"].is_object()) {
+    const Json& c = result["conntrack"];
+    const Json& p = c.contains("pressure") ? c["pressure"] : empty;
+    out += fmt::format("Conntrack: {} of {} entries ({:.1f}% full), new flows refused: {}\n",
+                       cell(c, "entries"), cell(c, "capacity"),
+                       p.is_number() ? 100 * p.get<double>() : 0.0, cell(c, "full_drops"));
+  }
   return out;
 }
 

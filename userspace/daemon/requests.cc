@@ -56,12 +56,18 @@ json stats(Controller& ctl, core::JsonFields&) {
   for (const auto& d : counters.drops)
     drops.push_back(
         json{{"reason", d.reason}, {"code", d.code}, {"packets", d.packets}, {"bytes", d.bytes}});
+  // Masquerade's port span and how many new flows found no free port in it;
+  // the conntrack's fill and how many new flows it refused, full.
+  uint64_t exhausted = 0, ct_full = 0;
+  for (const auto& d : counters.drops) {  // names are stable (bpfnet_abi.h)
+    if (d.reason == "nat-no-port") exhausted = d.packets;
+    if (d.reason == "ct-full") ct_full = d.packets;
+  }
   const datapath::ConntrackUsage ct = datapath::conntrack_usage(ctl.datapath());
-  json conntrack{{"entries", ct.entries}, {"capacity", ct.capacity}, {"pressure", ct.pressure()}};
-  // Masquerade's port span and how many new flows found no free port in it.
-  uint64_t exhausted = 0;
-  for (const auto& d : counters.drops)
-    if (d.reason == "nat-no-port") exhausted = d.packets;  // names are stable (bpfnet_abi.h)
+  json conntrack{{"entries", ct.entries},
+                 {"capacity", ct.capacity},
+                 {"pressure", ct.pressure()},
+                 {"full_drops", ct_full}};
   const core::NatPortSpan nat = ctl.nat_ports();
   json masquerade{{"port_min", nat.min},
                   {"port_max", nat.max},

@@ -1,5 +1,6 @@
 #include "datapath/conntrack.h"
 
+#include <set>
 #include <vector>
 
 #include "bpfnet_abi.h"
@@ -17,17 +18,27 @@ bool is_lb_forward(const CtEntry& e) {
 
 size_t gc_conntrack(DatapathPort& port, uint64_t now_ns) {
   const std::vector<CtEntry> entries = port.read_conntrack();
-  std::map<CtKey, uint64_t> expiry;
-  for (const auto& e : entries) expiry[e.key] = e.expires_ns;
-  std::vector<CtKey> doomed;
+  std::map<CtKey, const CtEntry*> by_key;
+  for (const auto& e : entries) by_key[e.key] = &e;
+  // A second past the deadline: the datapath, whose clock lags by up to a
+  // tick, then treats the entry as gone too, so GC never deletes an entry
+  // that the datapath has just found alive and refreshed.
+  auto over = [&](const CtEntry& e) { return e.expires_ns + kGcGraceNs <= now_ns; };
+  std::set<CtKey> doomed;
   for (const auto& e : entries) {
-    if (e.expires_ns > now_ns) continue;
-    auto peer = expiry.find(e.peer);
-    // A flow lives while either direction does: one-way UDP streams keep
-    // their reply entry even when nothing comes back for a while.
-    if (peer == expiry.end() || peer->second <= now_ns) doomed.push_back(e.key);
+    if (!over(e)) continue;
+    auto peer = by_key.find(e.peer);
+    // A half whose peer is gone, or now belongs to another flow, is an orphan.
+    if (peer == by_key.end() || peer->second->peer != e.key) {
+      doomed.insert(e.key);
+    } else if (over(*peer->second)) {
+      // A flow lives while either direction does (a one-way UDP stream, a
+      // half-closed TCP connection); it goes with both halves at once.
+      doomed.insert(e.key);
+      doomed.insert(e.peer);
+    }
   }
-  port.delete_conntrack(doomed);
+  port.delete_conntrack({doomed.begin(), doomed.end()});
   return doomed.size();
 }
 

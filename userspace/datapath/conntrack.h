@@ -13,9 +13,14 @@
 
 namespace bpfnet::datapath {
 
-// Removes flows whose both directions expired (or whose other half is gone
-// and it expired). `now_ns` is CLOCK_MONOTONIC, bpf_ktime_get_ns()'s clock.
-// Returns how many entries were deleted.
+// How long past its deadline an entry is left to the datapath (which treats
+// it as absent) before GC deletes it.
+inline constexpr uint64_t kGcGraceNs = 1'000'000'000;
+
+// Removes flows whose both directions expired, both halves together (and
+// expired halves whose other half is gone or belongs to another flow).
+// `now_ns` is CLOCK_MONOTONIC, bpf_ktime_get_ns()'s clock. The entries are
+// read and deleted in batches (DatapathPort). Returns how many were deleted.
 size_t gc_conntrack(DatapathPort& port, uint64_t now_ns);
 
 // Drops both halves of every load-balanced flow sent to one of these

@@ -4,6 +4,8 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "bpfnet_abi.h"
@@ -116,7 +118,19 @@ std::vector<CtEntry> Datapath::read_conntrack() {
 
 void Datapath::delete_conntrack(const std::vector<CtKey>& keys) {
   int fd = bpf_map__fd(endpoint_->maps.bpfnet_ct);
-  for (const auto& k : keys) bpf_map_delete_elem(fd, k.data());
+  constexpr size_t kChunk = 4096;
+  size_t done = 0;
+  while (done < keys.size()) {
+    uint32_t count = uint32_t(std::min(keys.size() - done, kChunk));
+    int err = bpf_map_delete_batch(fd, keys[done].data(), &count, nullptr);
+    done += count;
+    if (!err) continue;
+    if (errno != ENOENT) {  // no batch operations: one key at a time
+      for (; done < keys.size(); ++done) bpf_map_delete_elem(fd, keys[done].data());
+      return;
+    }
+    ++done;  // that key was gone already (the datapath deleted its flow)
+  }
 }
 
 uint32_t Datapath::conntrack_capacity() { return bpf_map__max_entries(endpoint_->maps.bpfnet_ct); }

@@ -15,6 +15,17 @@
 
 #define ETH_ALEN_BYTES 6
 
+/*
+ * A global subprogram: the verifier checks it once, on its own, rather than
+ * inline at every call site in every state its callers reach. For a loop
+ * whose states the verifier cannot merge (lib/l4.h's TCP option walk), that
+ * is the difference between a few hundred instructions and the 1M budget.
+ * Its pointer arguments are declared non-null (BPF_ARG_NONNULL, kernel >=
+ * 6.8) and point to memory of their type's size.
+ */
+#define BPF_SUBPROG __attribute__((noinline))
+#define BPF_ARG_NONNULL __attribute__((btf_decl_tag("arg:nonnull")))
+
 static __always_inline int mac_equal(const __u8 *a, const __u8 *b)
 {
 	/* 4 + 2 bytes: two compares instead of a six-iteration loop. */

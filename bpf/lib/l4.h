@@ -79,29 +79,86 @@ static __always_inline int parse_ports(const void *l4, struct pkt4 *p)
 	return PARSE_OK;
 }
 
-/* The window scale option of a SYN whose options are the @len bytes at
- * @opt; 0 without one. Options are walked as the kernel's tcp_parse_options. */
-static __always_inline __u8 tcp_wscale_option(const __u8 *opt, const void *data_end, __u32 len)
-{
-	__u32 off = 0;
+#define TCP_OPTIONS_MAX 40
 
-	for (int i = 0; i < 20 && off < len && off < 40; i++) {
-		const __u8 *o = opt + off;
-		if ((const void *)(o + 1) > data_end || o[0] == 0)
-			return 0; /* truncated, or end of options */
-		if (o[0] == 1) {
-			off++; /* no-op */
+/* A SYN's options, copied out of the packet (this CPU's scratch). Room for
+ * 64: an index masked with TCP_OPTIONS_MASK is in bounds. */
+#define TCP_OPTIONS_MASK 63
+struct tcp_options {
+	__u8 bytes[TCP_OPTIONS_MASK + 1];
+	__u32 off; /* the walk's position: see tcp_wscale_option() */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcp_options);
+} bpfnet_tcp_options_scratch SEC(".maps");
+
+/* @off as an index into tcp_options: masked behind a barrier, since clang
+ * drops a mask it can prove redundant and the verifier cannot. */
+static __always_inline __u32 tcp_option_index(__u32 off)
+{
+	asm volatile("" : "+r"(off));
+	return off & TCP_OPTIONS_MASK;
+}
+
+/*
+ * The window scale option among the first @len bytes of @opts; 0 without
+ * one. Options are walked as the kernel's tcp_parse_options. A subprogram
+ * on a copy: walked in the packet, inline, every option length the verifier
+ * cannot bound multiplied the states of the whole pipeline after it.
+ */
+BPF_SUBPROG int tcp_wscale_option(struct tcp_options *opts BPF_ARG_NONNULL, __u32 len)
+{
+	/*
+	 * The position lives in memory, not in a register: read back as any
+	 * value, it gives the verifier one state per step to check; tracked
+	 * exactly, every option length made a path of its own (thousands).
+	 */
+	opts->off = 0;
+	for (int i = 0; i < 20; i++) {
+		__u32 off = *(volatile __u32 *)&opts->off;
+		if (off >= len)
+			return 0;
+		__u8 kind = opts->bytes[tcp_option_index(off)];
+		if (kind == 0)
+			return 0; /* end of options */
+		if (kind == 1) {
+			opts->off = off + 1; /* no-op */
 			continue;
 		}
-		if ((const void *)(o + 3) > data_end)
+		if (off + 3 > len)
+			return 0; /* truncated */
+		__u8 size = opts->bytes[tcp_option_index(off + 1)];
+		__u8 shift = opts->bytes[tcp_option_index(off + 2)];
+		if (kind == 3 && size == 3)
+			return shift > 14 ? 14 : shift;
+		if (size < 2)
 			return 0;
-		if (o[0] == 3 && o[1] == 3)
-			return o[2] > 14 ? 14 : o[2];
-		if (o[1] < 2)
-			return 0;
-		off += o[1];
+		opts->off = off + size;
 	}
 	return 0;
+}
+
+/* The window scale of a SYN whose @len option bytes start at @opt. */
+static __always_inline __u8 tcp_syn_wscale(const __u8 *opt, const void *data_end, __u32 len)
+{
+	__u32 zero = 0;
+	struct tcp_options *opts = bpf_map_lookup_elem(&bpfnet_tcp_options_scratch, &zero);
+
+	if (!opts)
+		return 0;
+	/* Byte by byte, as far as the packet goes: the walk stops at the end. */
+	for (int i = 0; i < TCP_OPTIONS_MAX; i++) {
+		if (i >= len || (const void *)(opt + i + 1) > data_end) {
+			len = i;
+			break;
+		}
+		opts->bytes[i] = opt[i];
+	}
+	return (__u8)tcp_wscale_option(opts, len);
 }
 
 /* TCP's flags, sequence space and (for a SYN) window scale. */
@@ -118,7 +175,7 @@ static __always_inline int parse_tcp(const struct iphdr *ip, const struct tcphdr
 		p->tcp_len = (__u16)(ip_len - l3 - hdr);
 	if ((p->tcp_flags & TCP_FLAG_SYN) && hdr > sizeof(*tcp))
 		p->tcp_wscale =
-		    tcp_wscale_option((const __u8 *)(tcp + 1), data_end, hdr - sizeof(*tcp));
+		    tcp_syn_wscale((const __u8 *)(tcp + 1), data_end, hdr - sizeof(*tcp));
 	return parse_ports(tcp, p);
 }
 

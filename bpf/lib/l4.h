@@ -118,7 +118,8 @@ BPF_SUBPROG int tcp_wscale_option(struct tcp_options *opts BPF_ARG_NONNULL, __u3
 	 * exactly, every option length made a path of its own (thousands).
 	 */
 	opts->off = 0;
-	for (int i = 0; i < 20; i++) {
+	/* Every step moves at least one byte: TCP_OPTIONS_MAX steps see all. */
+	for (int i = 0; i < TCP_OPTIONS_MAX; i++) {
 		__u32 off = *(volatile __u32 *)&opts->off;
 		if (off >= len)
 			return 0;

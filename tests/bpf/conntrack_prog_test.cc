@@ -245,6 +245,50 @@ TEST_F(ConntrackProgTest, RstOutsideTheWindowIsDroppedAndKeepsTheFlow) {
   EXPECT_EQ(a_half(40020)->state, BPFNET_CT_CLOSING);
 }
 
+// The window scale a SYN announces is found wherever its options put it, as
+// the kernel's tcp_parse_options walks them; none is read past the end of
+// options, past the header or from an option of impossible length. (The
+// walk runs in a subprogram on a copy: inline, its paths took the verifier
+// past its 1M-instruction budget.)
+TEST_F(ConntrackProgTest, SynWindowScaleIsFoundWhereverTheOptionsPutIt) {
+  const Bytes kEol{0}, kNop{1}, kMss{2, 4, 0x05, 0xb4}, kSackOk{4, 2},
+      kTimestamps{8, 10, 0, 0, 0, 1, 0, 0, 0, 0};
+  auto cat = [](std::initializer_list<Bytes> parts) {
+    Bytes b;
+    for (const auto& p : parts) b.insert(b.end(), p.begin(), p.end());
+    return b;
+  };
+  const struct {
+    const char* what;
+    Bytes options;
+    uint8_t wscale;
+  } cases[] = {
+      {"Linux's SYN", cat({kMss, kSackOk, kTimestamps, kNop, Bytes{3, 3, 7}}), 7},
+      {"after 16 no-ops", cat({Bytes(16, 1), Bytes{3, 3, 9}, kNop}), 9},
+      {"a shift above 14 is 14", cat({kNop, Bytes{3, 3, 20}}), 14},
+      {"after the end of options", cat({kMss, kEol, Bytes{3, 3, 7}}), 0},
+      {"cut by the header's end", cat({kNop, kNop, kNop, Bytes{3}}), 0},
+      {"after an option of length 1", cat({Bytes{30, 1, 0, 0}, Bytes{3, 3, 7}, kNop}), 0},
+      {"at the end of 40 bytes", cat({Bytes(37, 1), Bytes{3, 3, 11}}), 11},
+      {"none", cat({kMss}), 0},
+  };
+  uint16_t port = 40100;
+  for (const auto& c : cases) {
+    ASSERT_EQ(c.options.size() % 4, 0u) << c.what;
+    ASSERT_EQ(client(port, SYN, 1000, 0, 64240, "", c.options).retval, XDP_REDIRECT_) << c.what;
+    struct bpfnet_ct_key k {};
+    k.saddr = htonl(kClient);
+    k.daddr = htonl(kHost);
+    k.sport = htons(port);
+    k.dport = htons(9090);
+    k.proto = kTcp;
+    struct bpfnet_ct_value v {};
+    ASSERT_EQ(bpf_map_lookup_elem(dp_->map_fd(BPFNET_MAP_CT), &k, &v), 0) << c.what;
+    EXPECT_EQ(v.tcp_wscale, c.wscale) << c.what;
+    ++port;
+  }
+}
+
 // A flow past its deadline is absent to the datapath itself, with no GC
 // (the daemon down): A's packet is not reverse-translated by the dead flow,
 // and the client's next packet starts a new one.

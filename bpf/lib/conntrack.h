@@ -38,9 +38,10 @@ struct {
 } bpfnet_ct_recent SEC(".maps");
 
 struct ct_recent_cursor {
-	__u32 head; /* slots written */
-	__u32 tail; /* slots looked at */
-	__u32 full; /* the last insert found the conntrack full */
+	__u32 head;	 /* slots written */
+	__u32 tail;	 /* slots looked at */
+	__u32 full;	 /* the last insert found the conntrack full */
+	__u32 next_peer; /* the CPU whose ring ct_early_drop() looks at next */
 };
 
 struct {
@@ -250,20 +251,24 @@ static __always_inline void ct_recent_push(struct ct_recent_cursor *c,
 }
 
 /*
- * The conntrack is full: deletes the oldest displaceable flow among a few of
- * this CPU's recent ones (the kernel conntrack's early drop, which gives up
- * unassured flows only). Returns whether a flow was deleted.
+ * Deletes the oldest displaceable flow among the next few of those @cpu
+ * created (@c its cursor; the kernel conntrack's early drop, which gives up
+ * unassured flows only). Returns whether a flow was deleted. Another CPU's
+ * cursor may move under us: a slot looked at twice or skipped costs nothing,
+ * since the flow itself is looked up and judged.
  */
-static __always_inline int ct_early_drop(struct ct_recent_cursor *c, __u64 now)
+static __always_inline int ct_early_drop_ring(struct ct_recent_cursor *c, __u32 cpu, __u64 now)
 {
 	for (int i = 0; i < BPFNET_CT_EARLY_DROP_TRIES; i++) {
-		if (c->tail == c->head)
+		__u32 head = *(volatile __u32 *)&c->head, tail = c->tail;
+		if (tail == head)
 			return 0;
-		if (c->head - c->tail > BPFNET_CT_RECENT_SLOTS)
-			c->tail = c->head - BPFNET_CT_RECENT_SLOTS; /* overwritten */
-		__u32 slot = c->tail & (BPFNET_CT_RECENT_SLOTS - 1);
-		c->tail++;
-		const struct bpfnet_ct_key *k = bpf_map_lookup_elem(&bpfnet_ct_recent, &slot);
+		if (head - tail > BPFNET_CT_RECENT_SLOTS)
+			tail = head - BPFNET_CT_RECENT_SLOTS; /* overwritten */
+		c->tail = tail + 1;
+		__u32 slot = tail & (BPFNET_CT_RECENT_SLOTS - 1);
+		const struct bpfnet_ct_key *k =
+		    bpf_map_lookup_percpu_elem(&bpfnet_ct_recent, &slot, cpu);
 		if (!k)
 			continue;
 		struct bpfnet_ct_key key = *k;
@@ -274,6 +279,31 @@ static __always_inline int ct_early_drop(struct ct_recent_cursor *c, __u64 now)
 		}
 	}
 	return 0;
+}
+
+/*
+ * The conntrack is full: makes room from this CPU's recent flows (@c its
+ * cursor), else from another CPU's, in turn. A flood arrives on the CPUs of
+ * its receive queues; a connection opened on another one must still find
+ * the flood's flows to displace. Returns whether a flow was deleted.
+ */
+BPF_SUBPROG int ct_early_drop(struct ct_recent_cursor *c BPF_ARG_NONNULL, __u64 now)
+{
+	__u32 self = bpf_get_smp_processor_id(), zero = 0;
+
+	if (ct_early_drop_ring(c, self, now))
+		return 1;
+	__u32 cpu = c->next_peer;
+	if (cpu == self)
+		cpu++;
+	struct ct_recent_cursor *peer =
+	    bpf_map_lookup_percpu_elem(&bpfnet_ct_recent_cursor, &zero, cpu);
+	if (!peer) { /* past the last CPU: from the first again */
+		cpu = self ? 0 : 1;
+		peer = bpf_map_lookup_percpu_elem(&bpfnet_ct_recent_cursor, &zero, cpu);
+	}
+	c->next_peer = cpu + 1;
+	return peer && ct_early_drop_ring(peer, cpu, now);
 }
 
 /*

@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "bpfnet_abi.h"
 #include "datapath/conntrack.h"
@@ -355,6 +356,48 @@ TEST_F(ConntrackProgTest, FullConntrackDisplacesUnrepliedFlowsThenRefuses) {
   EXPECT_FALSE(ct(kIpA, kClient, 80, port).has_value());
   for (uint16_t i = 0; i < 10; ++i)
     EXPECT_TRUE(client_half(uint16_t(41000 + i)) && a_half(uint16_t(41000 + i)));
+  sched_setaffinity(0, sizeof(old_set), &old_set);
+}
+
+// A flood received on one CPU fills the conntrack; a connection opened on
+// another CPU, which created none of those flows, still displaces one of
+// them (found in the flood CPU's ring) instead of being refused.
+TEST_F(ConntrackProgTest, FullConntrackMakesRoomForAnotherCpusNewFlow) {
+  cpu_set_t old_set;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(old_set), &old_set), 0);
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &old_set)) cpus.push_back(c);
+  if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs";
+  auto run_on = [](int cpu) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return sched_setaffinity(0, sizeof(one), &one);
+  };
+  make_datapath(64);
+
+  ASSERT_EQ(run_on(cpus[0]), 0);
+  for (uint32_t i = 0; i < 40; ++i) {  // 32 flows fill 64 entries
+    Ipv4Spec spec;
+    spec.proto = kUdp;
+    spec.saddr = kClient + 1;
+    spec.daddr = kHost;
+    spec.sport = uint16_t(10000 + i);
+    spec.dport = 5353;
+    run_prog(dp_->xdp_uplink_prog_fd(), ipv4_frame(kUp0, kClientMac, spec));
+  }
+  ASSERT_EQ(dp_->read_conntrack().size(), 64u) << "full";
+  const uint64_t refused = drops(BPFNET_DROP_CT_FULL);
+
+  ASSERT_EQ(run_on(cpus[1]), 0);
+  for (uint16_t port = 43000; port < 43004; ++port) {
+    EXPECT_EQ(client(port, SYN, 1000, 0, 64240, "", kSynOptions).retval, XDP_REDIRECT_)
+        << "port " << port << ": refused on a CPU without flows of its own";
+    EXPECT_TRUE(client_half(port).has_value());
+  }
+  EXPECT_EQ(drops(BPFNET_DROP_CT_FULL), refused);
+  EXPECT_EQ(dp_->read_conntrack().size(), 64u);
   sched_setaffinity(0, sizeof(old_set), &old_set);
 }
 

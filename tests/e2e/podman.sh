@@ -41,6 +41,7 @@ export CONTAINERS_CONF="$PM/containers.conf"
 pm() { podman --root "$PM/storage" --runroot "$PM/run" --storage-driver vfs "$@"; }
 podman_cleanup() {
   local rc=$?
+  set +e  # or `(exit 1)` below would end the trap before lib.sh's cleanup
   pm rm -f -a >/dev/null 2>&1
   (exit $rc)
   cleanup  # lib.sh's, with the test's exit status

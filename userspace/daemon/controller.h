@@ -139,6 +139,12 @@ class Controller {
   void remove_overlay_network(const core::Network& network);
   std::string connect_overlay(core::ConnectRequest request, const core::Network& network);
   void disconnect_overlay(const core::Endpoint& endpoint);
+  // Docker's IPAM driver's global pools (daemon/docker_ipam.cc): an address
+  // of overlay network `network_id` taken (`wanted`, else the cluster's
+  // pick) or released in the cluster store, under this host's lease.
+  core::Ipv4 take_cluster_address(const std::string& network_id, const std::string& owner,
+                                  std::optional<core::Ipv4> wanted);
+  void release_cluster_address(const std::string& network_id, core::Ipv4 ip);
   // `network inspect` of an overlay network: each container says its host,
   // and the other hosts' containers are listed too.
   void describe_overlay(const core::Network& network, nlohmann::json& inspect) const;

@@ -32,6 +32,11 @@ std::vector<core::Cidr> Controller::local_subnets() const {
   std::vector<core::Cidr> out;
   for (const auto& net : state_.networks)
     if (net.subnet && !net.overlay()) out.push_back(*net.subnet);
+  // Docker's local pools, their network created or not.
+  for (const auto& pool : state_.ipam_pools)
+    if (pool.overlay_network_id.empty() &&
+        std::find(out.begin(), out.end(), pool.pool) == out.end())
+      out.push_back(pool.pool);
   return out;
 }
 
@@ -113,6 +118,15 @@ void Controller::disconnect_overlay(const core::Endpoint& endpoint) {
                                                               cluster.host().name, ep.ip, ep.mac});
     throw;
   }
+}
+
+core::Ipv4 Controller::take_cluster_address(const std::string& network_id, const std::string& owner,
+                                            std::optional<core::Ipv4> wanted) {
+  return require_cluster().registry().allocate_address(network_id, owner, wanted);
+}
+
+void Controller::release_cluster_address(const std::string& network_id, core::Ipv4 ip) {
+  require_cluster().registry().release_address(network_id, ip);
 }
 
 void Controller::drop_overlay_endpoints(const std::vector<std::string>& endpoint_ids,

@@ -344,20 +344,18 @@ TEST_F(DockerIpamTest, NetworkDriverProgramsThePoolsAddresses) {
   EXPECT_EQ(refused("NetworkDriver.CreateEndpoint", create_endpoint_body(stray, "")),
             "network 6f1b4e3c2a9d takes its addresses from bpfnet's IPAM pool "
             "LocalDefault/10.77.0.0/24: the endpoint needs the address Docker requested from it");
-  // The pool is the network's until the network goes.
-  EXPECT_EQ(refused("IpamDriver.ReleasePool", pool_id_body(id)),
-            "IPAM pool LocalDefault/10.77.0.0/24 is in use by network 6f1b4e3c2a9d");
-
-  // docker rm, docker network rm: Docker's order.
+  // docker rm, docker network rm: Docker 20.10's order (the pool is
+  // released before the network is deleted).
   ok("NetworkDriver.DeleteEndpoint",
      R"({"NetworkID":")" + kNet + R"(","EndpointID":")" + kEp + "\"}\n");
   ok("IpamDriver.ReleaseAddress", release_body(id, a1.substr(0, a1.find('/'))));
   ok("NetworkDriver.DeleteEndpoint",
      R"({"NetworkID":")" + kNet + R"(","EndpointID":")" + kEp2 + "\"}\n");
   ok("IpamDriver.ReleaseAddress", release_body(id, a2.substr(0, a2.find('/'))));
-  ok("NetworkDriver.DeleteNetwork", R"({"NetworkID":")" + kNet + "\"}\n");
   ok("IpamDriver.ReleaseAddress", release_body(id, "10.77.0.1"));
   ok("IpamDriver.ReleasePool", pool_id_body(id));
+  ok("NetworkDriver.DeleteNetwork", R"({"NetworkID":")" + kNet + "\"}\n");
+  EXPECT_EQ(ctl->state().network_by_id(kNet), nullptr);
   EXPECT_TRUE(ctl->state().ipam_pools.empty());
 }
 

@@ -180,10 +180,9 @@ const IpamPool& request_ipam_pool(State& state, const IpamPoolRequest& request,
 }
 
 void release_ipam_pool(State& state, const std::string& pool_id) {
+  // Not refused while a network is still on it: Docker (20.10) releases the
+  // pool before it deletes the network.
   const IpamPool& pool = get_pool(state, pool_id);
-  if (const Network* network = network_on(state, pool); network && !network->overlay()) {
-    throw UserError(fmt::format("IPAM pool {} is in use by network {}", pool_id, network->name));
-  }
   state.ipam_pools.erase(state.ipam_pools.begin() + (&pool - state.ipam_pools.data()));
 }
 

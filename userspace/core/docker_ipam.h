@@ -47,7 +47,8 @@ struct IpamPoolRequest {
 const IpamPool& request_ipam_pool(State& state, const IpamPoolRequest& request,
                                   const std::vector<Cidr>& host_routes);
 
-// Throws UserError for an unknown pool, or one a network is still built on.
+// Throws UserError for an unknown pool. A network still on the pool keeps
+// its addresses (Docker releases the pool before it deletes the network).
 void release_ipam_pool(State& state, const std::string& pool_id);
 
 struct IpamAddressRequest {

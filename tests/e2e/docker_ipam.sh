@@ -4,8 +4,8 @@
 # bpfnet`: `docker network create -d bpfnet --ipam-driver bpfnet`, with and
 # without --subnet; the containers' addresses are the ones the bpfnet pool
 # handed out (docker inspect = bpfnetctl = the pool in bpfnetd's state), they
-# reach each other; a bpfnetd restart keeps pools and addresses; `docker
-# network rm` releases the pool. Skips (77) only when docker.io cannot be
+# reach each other; restarts of bpfnetd and of dockerd keep pools and
+# addresses; `docker network rm` releases the pool. Skips (77) only when docker.io cannot be
 # installed.
 source "$(dirname "$0")/docker_lib.sh"
 docker_require
@@ -97,6 +97,21 @@ D=$(docker_ip id n1)
 [[ $D != "$A" && $D != "$B" && $D != 10.220.0.1 && $D == 10.220.0.* ]] || fail "id got $D (a=$A b=$B)"
 [ "$(ctl_addresses ipam-n1)" = "$(printf '%s\n' "$A" "$B" "$D" | sort | xargs)" ] ||
   fail "bpfnetctl shows $(ctl_addresses ipam-n1), docker $A $B $D"
+dexec id ping -c 1 -W 2 "$A" >/dev/null
+
+log "dockerd restart: the pools stay; restarted containers get their addresses from them"
+docker_stop
+log "pools with dockerd down: $(pools | xargs)"
+pools | grep "^LocalDefault/10.220.0.0/24 10.220.0.1" >/dev/null || fail "n1's pool after dockerd stopped: $(pools)"
+docker_start
+dk start ia ib id >/dev/null || fail "docker start ia ib id after the dockerd restart"
+A=$(docker_ip ia n1) B=$(docker_ip ib n1) D=$(docker_ip id n1)
+log "ia=$A ib=$B id=$D"
+[ "$(pools | grep '^LocalDefault/10.220.0.0/24')" = "LocalDefault/10.220.0.0/24 $(printf '%s\n' 10.220.0.1 "$A" "$B" "$D" | sort | xargs)" ] ||
+  fail "n1's pool after the dockerd restart: $(pools) (docker: $A $B $D)"
+[ "$(ctl_addresses ipam-n1)" = "$(printf '%s\n' "$A" "$B" "$D" | sort | xargs)" ] ||
+  fail "bpfnetctl shows $(ctl_addresses ipam-n1), docker $A $B $D"
+dexec ia ping -c 1 -W 2 "$B" >/dev/null
 dexec id ping -c 1 -W 2 "$A" >/dev/null
 
 log "docker network rm releases the pools"

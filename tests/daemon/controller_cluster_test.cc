@@ -29,6 +29,14 @@ struct Host {
       : store(dir.path()), ids(static_cast<uint32_t>(std::hash<std::string>{}(name))) {
     plumbing.namespaces = {"ns-a", "ns-b", "ns-c"};
     plumbing.uplinks["ul0"] = UplinkInfo{7, core::Ipv4::parse(underlay), {}, "ul0", "veth", 1500};
+    start(shared, name, underlay, clustered);
+  }
+  // The daemon's start sequence on this host's state dir: called again, a
+  // restart of bpfnetd (without a graceful stop: the lease is not revoked).
+  void start(store::Store& shared, const std::string& name, const char* underlay,
+             bool clustered = true) {
+    ctl.reset();
+    cluster.reset();
     ControllerOptions options = without_default_bridge();
     options.underlay = "ul0";
     ctl = std::make_unique<Controller>(
@@ -474,23 +482,7 @@ TEST_F(DockerGlobalPoolTest, ARestartKeepsTheAddressInTheCluster) {
   const std::string first = address(da, pool);
   // bpfnetd restarts on host a (its lease resumed from its state dir): the
   // pool and its address stay, and the cluster holds the address for a.
-  a.ctl = std::make_unique<Controller>(
-      a.store, a.plumbing, a.ids, [] { return std::string("2026-12-05T00:00:00Z"); },
-      [] {
-        ControllerOptions options = without_default_bridge();
-        options.underlay = "ul0";
-        return options;
-      }());
-  ClusterOptions copts;
-  copts.host = store::HostRecord{"a", core::Ipv4::parse("192.0.2.1"), {}};
-  copts.lease_file = a.dir.path() + "/cluster-lease";
-  copts.keep_alive_thread = false;
-  a.cluster = std::make_unique<Cluster>(shared, copts);
-  a.ctl->set_cluster(a.cluster.get());
-  a.ctl->load(std::nullopt);
-  a.ctl->set_datapath(a.datapath);
-  a.ctl->reconcile_all();
-  a.ctl->sync_cluster();
+  a.start(shared, "a", "192.0.2.1");
   DockerDriver restarted{*a.ctl};
   EXPECT_EQ(a.ctl->state().ipam_pool_by_id(pool)->addresses.size(), 1u);
   std::string err;
@@ -503,6 +495,56 @@ TEST_F(DockerGlobalPoolTest, ARestartKeepsTheAddressInTheCluster) {
   call(restarted, "ReleasePool", json{{"PoolID", pool}});
   EXPECT_TRUE(a.ctl->state().ipam_pools.empty());
   EXPECT_EQ(address(db, pool, bare(first)), first);
+}
+
+}  // namespace
+}  // namespace bpfnet::daemon
+
+namespace bpfnet::daemon {
+namespace {
+
+// A host gone longer than its lease: the cluster dropped its addresses, and
+// the restarted bpfnetd takes its Docker global pool's addresses again.
+TEST(DockerGlobalPoolLeaseTest, AnExpiredLeaseGetsThePoolsAddressesBack) {
+  store::ManualClock clock;
+  store::FakeStore shared([&] { return clock.now(); });
+  auto a = std::make_unique<Host>(shared, "a", "192.0.2.1");
+  Host b(shared, "b", "192.0.2.2");
+  a->create_overlay("ov", "10.50.0.0/24");
+  b.ctl->sync_cluster();
+  std::string pool;
+  std::string held;
+  {
+    DockerDriver da{*a->ctl};
+    PluginReply made = da.handle(
+        "/IpamDriver.RequestPool",
+        R"({"AddressSpace":"GlobalDefault","Pool":"10.50.0.0/24","SubPool":"","Options":{},"V6":false})"
+        "\n");
+    ASSERT_EQ(made.status, 200u) << made.body;
+    pool = json::parse(made.body)["PoolID"];
+    PluginReply address = da.handle("/IpamDriver.RequestAddress",
+                                    json{{"PoolID", pool}, {"Address", ""}}.dump() + "\n");
+    ASSERT_EQ(address.status, 200u) << address.body;
+    held = json::parse(address.body)["Address"];
+    held = held.substr(0, held.find('/'));
+  }
+  // Host a crashes (no graceful stop) and stays away past its lease: the
+  // cluster drops its address.
+  a->ctl.reset();
+  a->cluster.reset();
+  for (int i = 0; i < 4; ++i) {  // host b stays alive meanwhile
+    clock.advance(std::chrono::seconds(8));
+    ASSERT_TRUE(b.cluster->registry().refresh_lease());
+    shared.tick();
+  }
+  const std::string ov = b.ctl->state().network_by_name("ov")->id;
+  b.ctl->take_cluster_address(ov, "probe", core::Ipv4::parse(held));
+  b.ctl->release_cluster_address(ov, core::Ipv4::parse(held));
+  // Back with its state (a new lease): its pool's address is its own again.
+  a->start(shared, "a", "192.0.2.1");
+  EXPECT_EQ(a->ctl->state().ipam_pool_by_id(pool)->addresses.size(), 1u);
+  EXPECT_EQ(error_of([&] { b.ctl->take_cluster_address(ov, "probe", core::Ipv4::parse(held)); }),
+            fmt::format("Address already in use: {} is used by host a", held));
 }
 
 }  // namespace

@@ -215,6 +215,7 @@ class Controller {
   std::vector<core::Cidr> local_subnets() const;
   // After joining: this host's overlay endpoints, published again (a new
   // lease) or taken over (the saved one); one another host took is dropped.
+  // The addresses of Docker's global pools are taken again too.
   void republish_endpoints();
   void drop_overlay_endpoints(const std::vector<std::string>& endpoint_ids, const std::string& why);
   // This host's own address ("lb" endpoint) on each overlay network that has

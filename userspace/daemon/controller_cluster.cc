@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "core/docker_ipam.h"
 #include "core/engine.h"
 #include "core/error.h"
 #include "core/overlay.h"
@@ -160,6 +161,20 @@ void Controller::republish_endpoints() {
     lost.push_back(record.endpoint_id);
   }
   drop_overlay_endpoints(lost, "its address or network is gone from the cluster");
+  // Docker's global pools: what they handed out is taken again (a new lease
+  // after a long absence lost it; a resumed one still holds it).
+  for (const auto& pool : state_.ipam_pools) {
+    if (pool.overlay_network_id.empty()) continue;
+    for (const auto& [ip, owner] : pool.addresses) {
+      if (owner == core::kGatewayOwner) continue;
+      try {
+        cluster.registry().allocate_address(pool.overlay_network_id, owner, ip);
+      } catch (const core::UserError& e) {
+        warn(fmt::format("Docker IPAM pool {}: {} is no longer this host's in the cluster: {}",
+                         pool.id, ip.to_string(), e.what()));
+      }
+    }
+  }
 }
 
 void Controller::sync_cluster() {

@@ -126,4 +126,5 @@ log "the subnet is free again: a plain bpfnet network takes it"
 ctl network create --subnet 10.220.0.0/24 again >/dev/null || fail "bpfnetctl network create on the released subnet"
 ctl network rm again >/dev/null
 docker_stop
-log "dockerd log: $(grep -c 'level=error' "$DK/dockerd.log") error lines"
+log "dockerd log: $(grep -c 'level=error' "$DK/dockerd.log") error lines (the refused --ip makes two):"
+grep 'level=error' "$DK/dockerd.log" | sed 's/^time="[^"]*" //' | cut -c1-240 >&2 || true

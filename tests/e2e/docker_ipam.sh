@@ -5,7 +5,8 @@
 # without --subnet; the containers' addresses are the ones the bpfnet pool
 # handed out (docker inspect = bpfnetctl = the pool in bpfnetd's state), they
 # reach each other; restarts of bpfnetd and of dockerd keep pools and
-# addresses; `docker network rm` releases the pool. Skips (77) only when docker.io cannot be
+# addresses; `docker network rm` releases the pool; Docker's own bridge
+# driver works on a bpfnet pool too. Skips (77) only when docker.io cannot be
 # installed.
 source "$(dirname "$0")/docker_lib.sh"
 docker_require
@@ -85,6 +86,16 @@ C=$(docker_ip ic n2)
 [ "$(ctl_addresses ipam-n2)" = "$C" ] || fail "bpfnetctl shows $(ctl_addresses ipam-n2) on n2, docker $C"
 pools | grep "^LocalDefault/$S2 .* $C\$" >/dev/null || fail "$C is not in the pool: $(pools)"
 dexec ic ping -c 1 -W 2 "${S2%.0/*}.1" >/dev/null   # its gateway
+
+log "Docker's own bridge driver on a bpfnet pool"
+dk network create -d bridge --ipam-driver bpfnet --subnet 10.221.0.0/24 n3 >/dev/null || fail "network create -d bridge n3"
+dk run -d --name ie --network n3 "$IMG" sleep 3600 >/dev/null || fail "docker run ie"
+E=$(docker_ip ie n3)
+[ "$(pools | grep '^LocalDefault/10.221.0.0/24')" = "LocalDefault/10.221.0.0/24 10.221.0.1 $E" ] || fail "n3's pool: $(pools) (docker: $E)"
+dexec ie ping -c 1 -W 2 10.221.0.1 >/dev/null
+dk rm -f ie >/dev/null || fail "docker rm ie"
+dk network rm n3 >/dev/null || fail "docker network rm n3"
+pools | grep 10.221 >/dev/null && fail "n3's pool left: $(pools)"
 
 log "bpfnetd restart keeps pools and addresses"
 before=$(pools)

@@ -227,6 +227,25 @@ constexpr StringField<IpamPool> kIpamPoolStrings[] = {
     {"address_space", &IpamPool::address_space},
 };
 
+// One pool of Docker's IPAM driver (core/docker_ipam.h); its addresses are
+// keyed by address, each with what it was handed out for.
+void read_ipam_pool(JsonFields& fields, IpamPool& pool) {
+  read_strings<IpamPool>(fields, kIpamPoolStrings, pool);
+  pool.pool = required_parsed(fields, "pool", &Cidr::parse);
+  pool.sub_pool = optional_parsed(fields, "sub_pool", &Cidr::parse);
+  pool.options = fields.optional_string_map("options");
+  pool.overlay_network_id = fields.optional_string("overlay_network_id").value_or("");
+  for (const auto& [address, owner] : fields.optional_string_map("addresses")) {
+    Ipv4 ip = at_path(kStateRoot, join_path(fields.path_of("addresses"), address),
+                      [&text = address] { return Ipv4::parse(text); });
+    pool.addresses[ip] = owner;
+  }
+}
+
+IpamPool ipam_pool_from_json(const nlohmann::json& json, const std::string& path) {
+  return read_object<IpamPool>(json, kStateRoot, path, read_ipam_pool);
+}
+
 nlohmann::json ipam_pool_to_json(const IpamPool& pool) {
   nlohmann::json addresses = nlohmann::json::object();
   for (const auto& [address, owner] : pool.addresses) addresses[address.to_string()] = owner;
@@ -237,21 +256,6 @@ nlohmann::json ipam_pool_to_json(const IpamPool& pool) {
   if (pool.sub_pool) json["sub_pool"] = pool.sub_pool->to_string();
   if (!pool.overlay_network_id.empty()) json["overlay_network_id"] = pool.overlay_network_id;
   return json;
-}
-
-IpamPool ipam_pool_from_json(const nlohmann::json& json, const std::string& path) {
-  return read_object<IpamPool>(json, kStateRoot, path, [](JsonFields& fields, IpamPool& pool) {
-    read_strings<IpamPool>(fields, kIpamPoolStrings, pool);
-    pool.pool = required_parsed(fields, "pool", &Cidr::parse);
-    pool.sub_pool = optional_parsed(fields, "sub_pool", &Cidr::parse);
-    pool.options = fields.optional_string_map("options");
-    pool.overlay_network_id = fields.optional_string("overlay_network_id").value_or("");
-    for (const auto& [address, owner] : fields.optional_string_map("addresses")) {
-      Ipv4 ip = at_path(kStateRoot, join_path(fields.path_of("addresses"), address),
-                        [&text = address] { return Ipv4::parse(text); });
-      pool.addresses[ip] = owner;
-    }
-  });
 }
 
 }  // namespace

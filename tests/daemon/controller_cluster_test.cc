@@ -1,5 +1,6 @@
 // Overlay networks through the Controller: two hosts (each a Controller with
 // its own state dir, plumbing and datapath fakes) sharing one FakeStore.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 
@@ -12,6 +13,7 @@
 #include "core/error.h"
 #include "daemon/cluster.h"
 #include "daemon/controller.h"
+#include "daemon/docker_driver.h"
 #include "daemon/state_store.h"
 #include "fakes.h"
 #include "store/fake_store.h"
@@ -27,6 +29,14 @@ struct Host {
       : store(dir.path()), ids(static_cast<uint32_t>(std::hash<std::string>{}(name))) {
     plumbing.namespaces = {"ns-a", "ns-b", "ns-c"};
     plumbing.uplinks["ul0"] = UplinkInfo{7, core::Ipv4::parse(underlay), {}, "ul0", "veth", 1500};
+    start(shared, name, underlay, clustered);
+  }
+  // The daemon's start sequence on this host's state dir: called again, a
+  // restart of bpfnetd (without a graceful stop: the lease is not revoked).
+  void start(store::Store& shared, const std::string& name, const char* underlay,
+             bool clustered = true) {
+    ctl.reset();
+    cluster.reset();
     ControllerOptions options = without_default_bridge();
     options.underlay = "ul0";
     ctl = std::make_unique<Controller>(
@@ -345,6 +355,196 @@ TEST_F(ControllerServicesAcrossHostsTest, BadRemoteBackendsAreRefusedNamingWhy) 
               a.ctl->handle("service.add-backend", json{{"name", "local"}, {"container", "b1@b"}});
             }).find("not an overlay network"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace bpfnet::daemon
+
+// --- Docker's IPAM driver: global pools (daemon/docker_ipam.cc) -------------
+
+namespace bpfnet::daemon {
+namespace {
+
+// An overlay network's subnet as a pool of Docker's IPAM driver: its
+// addresses come from the cluster store, so two hosts' Dockers never hand
+// out the same one.
+class DockerGlobalPoolTest : public ControllerClusterTest {
+ protected:
+  DockerGlobalPoolTest() {
+    a.create_overlay("ov", "10.50.0.0/24");
+    b.ctl->sync_cluster();
+  }
+  // A call that must succeed (err == nullptr) or be refused (its Err in *err).
+  static json call(DockerDriver& driver, const std::string& method, const json& body,
+                   std::string* err = nullptr) {
+    PluginReply reply = driver.handle("/IpamDriver." + method, body.dump() + "\n");
+    json answer = json::parse(reply.body);
+    if (err != nullptr) {
+      EXPECT_EQ(reply.status, 500u) << reply.body;
+      *err = answer.value("Err", "");
+    } else {
+      EXPECT_EQ(reply.status, 200u) << method << ": " << reply.body;
+    }
+    return answer;
+  }
+  static std::string address(DockerDriver& driver, const std::string& pool,
+                             const std::string& wanted = "") {
+    json body = {{"PoolID", pool}, {"Address", wanted}, {"Options", json::object()}};
+    return call(driver, "RequestAddress", body)["Address"];
+  }
+  static std::string bare(const std::string& cidr) { return cidr.substr(0, cidr.find('/')); }
+
+  DockerDriver da{*a.ctl};
+  DockerDriver db{*b.ctl};
+};
+
+TEST_F(DockerGlobalPoolTest, TwoHostsNeverHandOutTheSameAddress) {
+  // Host a by the global address space and the overlay's subnet, host b by
+  // naming the overlay (--ipam-opt bpfnet.network=ov).
+  json pa = call(da, "RequestPool",
+                 json{{"AddressSpace", "GlobalDefault"},
+                      {"Pool", "10.50.0.0/24"},
+                      {"SubPool", ""},
+                      {"Options", json::object()},
+                      {"V6", false}});
+  json pb = call(db, "RequestPool",
+                 json{{"AddressSpace", "LocalDefault"},
+                      {"Pool", ""},
+                      {"SubPool", ""},
+                      {"Options", {{"bpfnet.network", "ov"}}},
+                      {"V6", false}});
+  EXPECT_EQ(pa["PoolID"], "GlobalDefault/10.50.0.0/24");
+  EXPECT_EQ(pb["PoolID"], "GlobalDefault/10.50.0.0/24");
+  EXPECT_EQ(pb["Pool"], "10.50.0.0/24");
+  const std::string pool = pa["PoolID"];
+  // The gateway is the overlay's, on every host.
+  json gateway = {{"PoolID", pool},
+                  {"Address", ""},
+                  {"Options", {{"RequestAddressType", "com.docker.network.gateway"}}}};
+  EXPECT_EQ(call(da, "RequestAddress", gateway)["Address"], "10.50.0.1/24");
+  EXPECT_EQ(call(db, "RequestAddress", gateway)["Address"], "10.50.0.1/24");
+
+  std::set<std::string> seen;
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(seen.insert(address(da, pool)).second);
+    EXPECT_TRUE(seen.insert(address(db, pool)).second);
+  }
+  EXPECT_EQ(seen.size(), 8u);
+  EXPECT_FALSE(seen.contains("10.50.0.1/24"));
+
+  // Host a's address is refused to host b, naming the holder, and b's
+  // state stays as it was.
+  const core::IpamPool& on_a = *a.ctl->state().ipam_pool_by_id(pool);
+  auto held_by_a = std::find_if(seen.begin(), seen.end(), [&](const std::string& cidr) {
+    return on_a.addresses.contains(core::Ipv4::parse(bare(cidr)));
+  });
+  ASSERT_NE(held_by_a, seen.end());
+  const std::string ip = bare(*held_by_a);
+  const core::State before = b.ctl->state();
+  std::string err;
+  call(db, "RequestAddress", json{{"PoolID", pool}, {"Address", ip}, {"Options", json::object()}},
+       &err);
+  EXPECT_EQ(err, fmt::format("Address already in use: {} is used by host a", ip));
+  EXPECT_EQ(b.ctl->state(), before) << "the refusal changed host b's state";
+  // Released by host a, host b may take it.
+  call(da, "ReleaseAddress", json{{"PoolID", pool}, {"Address", ip}});
+  EXPECT_EQ(address(db, pool, ip), *held_by_a);
+  // A bpfnetctl container on the overlay gets none of them either.
+  json connected = a.connect("ov", "a9");
+  EXPECT_FALSE(seen.contains(connected["ip"].get<std::string>() + "/24")) << connected.dump();
+}
+
+TEST_F(DockerGlobalPoolTest, GlobalPoolsAreOverlayNetworksSubnets) {
+  std::string err;
+  call(da, "RequestPool",
+       json{{"AddressSpace", "GlobalDefault"}, {"Pool", "10.51.0.0/24"}, {"Options", nullptr}},
+       &err);
+  EXPECT_EQ(err,
+            "the GlobalDefault address space holds bpfnet overlay networks' subnets: give the "
+            "subnet of one (--subnet) or name it with --ipam-opt bpfnet.network=NAME");
+  call(da, "RequestPool",
+       json{{"AddressSpace", "GlobalDefault"},
+            {"Pool", "10.50.0.0/25"},
+            {"Options", {{"bpfnet.network", "ov"}}}},
+       &err);
+  EXPECT_EQ(err, "pool 10.50.0.0/25 is not the subnet 10.50.0.0/24 of overlay network ov");
+  // A local pool cannot take the overlay's addresses.
+  call(da, "RequestPool", json{{"AddressSpace", "LocalDefault"}, {"Pool", "10.50.0.0/24"}}, &err);
+  EXPECT_EQ(err,
+            "Pool overlaps with other one on this address space: 10.50.0.0/24 overlaps network ov "
+            "(10.50.0.0/24)");
+  EXPECT_TRUE(a.ctl->state().ipam_pools.empty());
+}
+
+TEST_F(DockerGlobalPoolTest, ARestartKeepsTheAddressInTheCluster) {
+  const json request = {{"AddressSpace", "GlobalDefault"}, {"Pool", "10.50.0.0/24"}};
+  const std::string pool = call(da, "RequestPool", request)["PoolID"];
+  const std::string first = address(da, pool);
+  // bpfnetd restarts on host a (its lease resumed from its state dir): the
+  // pool and its address stay, and the cluster holds the address for a.
+  a.start(shared, "a", "192.0.2.1");
+  DockerDriver restarted{*a.ctl};
+  EXPECT_EQ(a.ctl->state().ipam_pool_by_id(pool)->addresses.size(), 1u);
+  std::string err;
+  call(db, "RequestPool", request);
+  call(db, "RequestAddress",
+       json{{"PoolID", pool}, {"Address", bare(first)}, {"Options", json::object()}}, &err);
+  EXPECT_EQ(err, fmt::format("Address already in use: {} is used by host a", bare(first)));
+  // Released, it is free cluster-wide; and the pool goes.
+  call(restarted, "ReleaseAddress", json{{"PoolID", pool}, {"Address", bare(first)}});
+  call(restarted, "ReleasePool", json{{"PoolID", pool}});
+  EXPECT_TRUE(a.ctl->state().ipam_pools.empty());
+  EXPECT_EQ(address(db, pool, bare(first)), first);
+}
+
+}  // namespace
+}  // namespace bpfnet::daemon
+
+namespace bpfnet::daemon {
+namespace {
+
+// A host gone longer than its lease: the cluster dropped its addresses, and
+// the restarted bpfnetd takes its Docker global pool's addresses again.
+TEST(DockerGlobalPoolLeaseTest, AnExpiredLeaseGetsThePoolsAddressesBack) {
+  store::ManualClock clock;
+  store::FakeStore shared([&] { return clock.now(); });
+  auto a = std::make_unique<Host>(shared, "a", "192.0.2.1");
+  Host b(shared, "b", "192.0.2.2");
+  a->create_overlay("ov", "10.50.0.0/24");
+  b.ctl->sync_cluster();
+  std::string pool;
+  std::string held;
+  {
+    DockerDriver da{*a->ctl};
+    PluginReply made = da.handle(
+        "/IpamDriver.RequestPool",
+        R"({"AddressSpace":"GlobalDefault","Pool":"10.50.0.0/24","SubPool":"","Options":{},"V6":false})"
+        "\n");
+    ASSERT_EQ(made.status, 200u) << made.body;
+    pool = json::parse(made.body)["PoolID"];
+    PluginReply address = da.handle("/IpamDriver.RequestAddress",
+                                    json{{"PoolID", pool}, {"Address", ""}}.dump() + "\n");
+    ASSERT_EQ(address.status, 200u) << address.body;
+    held = json::parse(address.body)["Address"];
+    held = held.substr(0, held.find('/'));
+  }
+  // Host a crashes (no graceful stop) and stays away past its lease: the
+  // cluster drops its address.
+  a->ctl.reset();
+  a->cluster.reset();
+  for (int i = 0; i < 4; ++i) {  // host b stays alive meanwhile
+    clock.advance(std::chrono::seconds(8));
+    ASSERT_TRUE(b.cluster->registry().refresh_lease());
+    shared.tick();
+  }
+  const std::string ov = b.ctl->state().network_by_name("ov")->id;
+  b.ctl->take_cluster_address(ov, "probe", core::Ipv4::parse(held));
+  b.ctl->release_cluster_address(ov, core::Ipv4::parse(held));
+  // Back with its state (a new lease): its pool's address is its own again.
+  a->start(shared, "a", "192.0.2.1");
+  EXPECT_EQ(a->ctl->state().ipam_pool_by_id(pool)->addresses.size(), 1u);
+  EXPECT_EQ(error_of([&] { b.ctl->take_cluster_address(ov, "probe", core::Ipv4::parse(held)); }),
+            fmt::format("Address already in use: {} is used by host a", held));
 }
 
 }  // namespace

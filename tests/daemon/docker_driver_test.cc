@@ -140,7 +140,8 @@ class DockerDriverTest : public ::testing::Test {
 // --- handshake ----------------------------------------------------------------------
 
 TEST_F(DockerDriverTest, ActivateWithAnEmptyBody) {
-  EXPECT_EQ(ok("Plugin.Activate", ""), json::parse(R"({"Implements":["NetworkDriver"]})"));
+  EXPECT_EQ(ok("Plugin.Activate", ""),
+            json::parse(R"({"Implements":["NetworkDriver","IpamDriver"]})"));
 }
 
 TEST_F(DockerDriverTest, GetCapabilitiesIsLocal) {
@@ -157,10 +158,10 @@ TEST_F(DockerDriverTest, DiscoveryIsAcknowledged) {
 }
 
 TEST_F(DockerDriverTest, UnknownPathIs404) {
-  PluginReply reply = call("IpamDriver.RequestPool", "{}\n");
+  PluginReply reply = call("VolumeDriver.Create", "{}\n");
   EXPECT_EQ(reply.status, 404u);
   EXPECT_EQ(json::parse(reply.body)["Err"],
-            "/IpamDriver.RequestPool: not a method of the bpfnet network driver");
+            "/VolumeDriver.Create: not a method of the bpfnet network or IPAM driver");
 }
 
 // Found by fuzz/docker_plugin_fuzzer.cc (corpus/docker_plugin/invalid-utf8-path):
@@ -173,7 +174,7 @@ TEST_F(DockerDriverTest, UnknownPathThatIsNotUtf8Is404WithoutThrowing) {
   EXPECT_EQ(reply.status, 404u);
   EXPECT_EQ(json::parse(reply.body)["Err"],
             "/NetworkDriver.GetCa\xef\xbf\xbd"
-            "abilities: not a method of the bpfnet network driver");
+            "abilities: not a method of the bpfnet network or IPAM driver");
 }
 
 // --- networks -----------------------------------------------------------------------

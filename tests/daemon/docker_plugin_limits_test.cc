@@ -162,7 +162,8 @@ TEST_F(DockerPluginLimitsTest, TargetsThatAreNotAsciiAreRefusedBeforeTheHandler)
            ""));
   std::string answer = client.read(2s);
   EXPECT_NE(answer.find("404 Not Found"), std::string::npos) << answer;
-  EXPECT_NE(answer.find("not a method of the bpfnet network driver"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("not a method of the bpfnet network or IPAM driver"), std::string::npos)
+      << answer;
   EXPECT_EQ(calls, 0);
   EXPECT_EQ(screen_plugin_request("/Plugin.Activate", ""), std::nullopt);
   EXPECT_EQ(screen_plugin_request("/Plugin Activate", "")->status, 404u);

@@ -146,7 +146,8 @@ TEST_F(DockerPluginServerTest, ActivateOverTheSocket) {
   ASSERT_TRUE(client.connected());
   HttpAnswer answer = client.send(docker_request("Plugin.Activate", ""));
   EXPECT_EQ(answer.status, 200);
-  EXPECT_EQ(json::parse(answer.body), json::parse(R"({"Implements":["NetworkDriver"]})"));
+  EXPECT_EQ(json::parse(answer.body),
+            json::parse(R"({"Implements":["NetworkDriver","IpamDriver"]})"));
   EXPECT_NE(answer.headers.find("Content-Type: application/vnd.docker.plugins.v1+json"),
             std::string::npos);
 }
@@ -175,10 +176,10 @@ TEST_F(DockerPluginServerTest, KeepAliveServesRequestsInTurnOnOneConnection) {
 TEST_F(DockerPluginServerTest, UnknownPathIs404AndRefusalsCarryErr) {
   auto server = serve();
   Client client(socket_path);
-  HttpAnswer unknown = client.send(docker_request("IpamDriver.GetCapabilities", ""));
+  HttpAnswer unknown = client.send(docker_request("VolumeDriver.Create", ""));
   EXPECT_EQ(unknown.status, 404);
   EXPECT_EQ(json::parse(unknown.body)["Err"],
-            "/IpamDriver.GetCapabilities: not a method of the bpfnet network driver");
+            "/VolumeDriver.Create: not a method of the bpfnet network or IPAM driver");
   HttpAnswer malformed = client.send(docker_request("NetworkDriver.CreateNetwork", "{\n"));
   EXPECT_EQ(malformed.status, 400);
   EXPECT_EQ(json::parse(malformed.body)["Err"],

@@ -41,6 +41,7 @@ export CONTAINERS_CONF="$PM/containers.conf"
 pm() { podman --root "$PM/storage" --runroot "$PM/run" --storage-driver vfs "$@"; }
 podman_cleanup() {
   local rc=$?
+  set +e  # or `(exit 1)` below would end the trap before lib.sh's cleanup
   pm rm -f -a >/dev/null 2>&1
   (exit $rc)
   cleanup  # lib.sh's, with the test's exit status
@@ -59,7 +60,16 @@ ip1=$(python3 -c 'import json,sys; print([c["IPv4Address"] for c in json.load(op
 [ "$(grep -c '"Name": "cni-' "$T/web.json")" = 2 ] || fail "bpfnetctl does not show both podman containers: $(cat "$T/web.json")"
 wait_http client http://10.97.0.1:8080/
 [ "$(in_ns client curl -s --max-time 2 http://10.97.0.1:8080/)" = "hello from podman" ] || fail "published port"
-pm logs web1 2>&1 | grep -q "10.97.0.2" || fail "web1 did not see the client's address: $(pm logs web1 2>&1 | tail -3)"
+# httpd logs the client once the response is sent: give it a moment. (The
+# log is read whole first: `pm logs | grep -q` fails under pipefail when grep
+# stops reading early.)
+seen=""
+for i in $(seq 1 50); do
+  seen=$(pm logs web1 2>&1 || true)
+  grep -q "10.97.0.2" <<<"$seen" && break
+  sleep 0.1
+done
+grep -q "10.97.0.2" <<<"$seen" || fail "web1 did not see the client's address: $(tail -3 <<<"$seen")"
 log "client 10.97.0.2 served through the published port, its address kept"
 
 web1_ip=$(pm inspect web1 --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}')

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/docker_ipam.h"
 #include "core/engine.h"
 #include "core/engine_steps.h"
 #include "core/error.h"
@@ -86,7 +87,15 @@ const Network& create_docker_network(State& state, const DockerNetworkCreate& re
                       network.id, other.name, ifname));
     }
   }
-  check_subnet_free(state, *network.subnet);
+  check_subnet_free(state, *network.subnet, /*on_pool=*/true);
+  if (const IpamPool* pool = state.ipam_pool_of(network)) {
+    // --ipam-driver bpfnet: the pool gave these; anything else (Docker's
+    // own IPAM on a bpfnet pool's subnet) would hand them out twice.
+    check_handed_out(*pool, network.gateway, "gateway");
+    for (const auto& [name, address] : network.aux_addresses) {
+      check_handed_out(*pool, address, fmt::format("auxiliary address {}", name));
+    }
+  }
   return add_network(state, std::move(network));
 }
 
@@ -127,6 +136,15 @@ const Endpoint& create_docker_endpoint(State& state, const DockerEndpointCreate&
     });
   }
   const Network& net = *work.network_by_id(network.id);
+  if (const IpamPool* pool = work.ipam_pool_of(net)) {
+    if (!request.address) {
+      throw UserError(fmt::format(
+          "network {} takes its addresses from bpfnet's IPAM pool {}: the endpoint needs the "
+          "address Docker requested from it",
+          net.name, pool->id));
+    }
+    check_handed_out(*pool, Ipv4::parse(*request.address), "address");
+  }
   std::string container = docker_container_name(request.endpoint_id);
   check_endpoint_room(work, container);
   std::string host_ifname = host_ifname_for(request.endpoint_id);

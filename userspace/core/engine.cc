@@ -72,6 +72,7 @@ const Network& create_network(State& state, const NetworkCreate& request,
   for (const Network& other : state.networks) {
     if (other.subnet) taken.push_back(*other.subnet);
   }
+  for (const IpamPool& pool : state.ipam_pools) taken.push_back(pool.pool);
   if (request.subnet) {
     Cidr subnet = parse_subnet(*request.subnet);
     check_subnet_free(state, subnet);

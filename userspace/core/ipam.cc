@@ -56,6 +56,10 @@ Ipv4 claim_dynamic_ip(const State& state, const Network& network, const std::set
   for (const Service* service : state.services_of_network(network.id)) {
     unavailable.insert(service->vip);
   }
+  // Docker's IPAM driver may have handed out more than endpoints hold yet.
+  if (const IpamPool* pool = state.ipam_pool_of(network)) {
+    for (const auto& [address, owner] : pool->addresses) unavailable.insert(address);
+  }
   // Every skipped address is in `unavailable`, so this loop is bounded by its
   // size, not by the size of the range.
   uint64_t last = range.broadcast().value;

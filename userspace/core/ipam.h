@@ -20,7 +20,8 @@ Ipv4 claim_static_ip(const State& state, const Network& network, const std::stri
 
 // Docker's local allocation: the lowest free address of the ip-range (or of
 // the whole subnet), skipping the gateway, auxiliary addresses, endpoints'
-// addresses, VIPs and `keep_free`. Only the subnet's own network and broadcast addresses are
+// addresses, VIPs, what the network's bpfnet IPAM pool handed out and
+// `keep_free`. Only the subnet's own network and broadcast addresses are
 // excluded, so a range's first address (x.y.5.0 in a /16) is usable. Throws
 // UserError `no available IPv4 addresses on this network's address pools:
 // NAME (ID)`.

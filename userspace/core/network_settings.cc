@@ -101,13 +101,19 @@ void check_driver(const std::string& driver) {
   throw UserError(fmt::format("plugin \"{}\" not found", driver));
 }
 
-void check_subnet_free(const State& state, const Cidr& subnet) {
+void check_subnet_free(const State& state, const Cidr& subnet, bool on_pool) {
   for (const Network& other : state.networks) {
     if (other.subnet && other.subnet->overlaps(subnet)) {
       throw UserError(fmt::format(
           "Pool overlaps with other one on this address space: {} overlaps network {} ({})",
           subnet.to_string(), other.name, other.subnet->to_string()));
     }
+  }
+  for (const IpamPool& pool : state.ipam_pools) {
+    if ((on_pool && pool.pool == subnet) || !pool.pool.overlaps(subnet)) continue;
+    throw UserError(fmt::format(
+        "Pool overlaps with other one on this address space: {} overlaps bpfnet IPAM pool {}",
+        subnet.to_string(), pool.id));
   }
 }
 

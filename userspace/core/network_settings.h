@@ -40,8 +40,11 @@ Ipv4 parse_aux_address(const std::string& name, const std::string& text, const N
 // builtin instance, anything else is an unknown plugin.
 void check_driver(const std::string& driver);
 
-// Refuses a subnet overlapping another network's (Docker's one address
-// space): `Pool overlaps with other one on this address space: ...`.
-void check_subnet_free(const State& state, const Cidr& subnet);
+// Refuses a subnet overlapping another network's or a bpfnet IPAM pool
+// (Docker's one address space): `Pool overlaps with other one on this
+// address space: ...`. `on_pool`: a network may be built on a pool of
+// exactly its subnet (Docker's networks with --ipam-driver bpfnet, an
+// overlay under a global pool).
+void check_subnet_free(const State& state, const Cidr& subnet, bool on_pool = false);
 
 }  // namespace bpfnet::core

@@ -18,7 +18,7 @@ const Network& mirror_overlay_network(State& state, Network network) {
   if (const Network* clash = state.network_by_name(network.name))
     throw UserError(fmt::format("overlay network {} ({}) has the name of local network {}",
                                 network.name, network.id.substr(0, 12), clash->id.substr(0, 12)));
-  check_subnet_free(state, *network.subnet);
+  check_subnet_free(state, *network.subnet, /*on_pool=*/true);
   network.builtin = false;
   network.docker = false;
   return add_network(state, std::move(network));

@@ -271,6 +271,11 @@ const Service& create_service(State& state, const ServiceCreate& request, IdSour
   if (request.health) service.health = make_health_check(*request.health);
   service.vip = request.vip ? claim_static_ip(state, network, *request.vip)
                             : claim_dynamic_ip(state, network, keep_free);
+  if (const IpamPool* pool = state.ipam_pool_of(network);
+      pool != nullptr && pool->addresses.contains(service.vip)) {
+    throw UserError(fmt::format("Address already in use: {} is handed out by bpfnet's IPAM pool {}",
+                                service.vip.to_string(), pool->id));
+  }
   std::vector<PortRequest> requests =
       publish_requests(service.name, service.ports, network, request.publish);
   service.published = merged(

@@ -107,6 +107,21 @@ std::vector<const Service*> State::services_of_network(std::string_view network_
   return all_with(services, &Service::network_id, network_id);
 }
 
+const IpamPool* State::ipam_pool_by_id(std::string_view id) const {
+  for (const IpamPool& pool : ipam_pools) {
+    if (pool.id == id) return &pool;
+  }
+  return nullptr;
+}
+
+const IpamPool* State::ipam_pool_of(const Network& network) const {
+  if (!network.subnet) return nullptr;
+  for (const IpamPool& pool : ipam_pools) {
+    if (pool.pool == *network.subnet) return &pool;
+  }
+  return nullptr;
+}
+
 // What users type: Docker's lookup order, full ID, name, unique ID prefix.
 
 const Network* State::network_by_id_prefix(std::string_view prefix) const {

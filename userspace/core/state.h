@@ -139,6 +139,32 @@ struct Service {
   bool operator==(const Service&) const = default;
 };
 
+// Docker's IPAM driver's address spaces (GetDefaultAddressSpaces).
+inline constexpr std::string_view kLocalAddressSpace = "LocalDefault";
+inline constexpr std::string_view kGlobalAddressSpace = "GlobalDefault";
+
+// A pool bpfnet hands out to Docker as its IPAM driver (core/docker_ipam.h):
+// Docker asks for the subnet, then for every address in it (gateway,
+// auxiliary addresses, containers), and the network driver programs exactly
+// those. Pools overlap no other pool and no network but the one built on
+// them (same subnet).
+struct IpamPool {
+  std::string id;             // "<address space>/<pool>[/<sub-pool>]"
+  std::string address_space;  // kLocalAddressSpace or kGlobalAddressSpace
+  Cidr pool;
+  std::optional<Cidr> sub_pool;                // --ip-range: dynamic addresses come from it only
+  std::map<std::string, std::string> options;  // --ipam-opt, verbatim
+  // Global pools are an overlay network's subnet: their addresses are taken
+  // in the cluster store too, so no two hosts hand out the same one.
+  std::string overlay_network_id;
+  // Every address handed out, with what it is for: "gateway", the endpoint
+  // Docker named (when Docker sends the endpoint's name), else "" (an auxiliary
+  // address, an endpoint Docker did not name).
+  std::map<Ipv4, std::string> addresses;
+
+  bool operator==(const IpamPool&) const = default;
+};
+
 struct State {
   int version = kStateVersion;
   std::vector<Network> networks;
@@ -146,6 +172,7 @@ struct State {
   // Host interfaces facing clients (the datapath's uplinks), by name, unique.
   std::vector<std::string> uplinks;
   std::vector<Service> services;
+  std::vector<IpamPool> ipam_pools;
 
   // Pointers stay valid until the next change to the State. nullptr: absent.
   const Network* network_by_name(std::string_view name) const;
@@ -172,6 +199,10 @@ struct State {
   const Service& get_service(std::string_view name_or_id) const;
   std::vector<const Service*> services_of_network(std::string_view network_id) const;
 
+  const IpamPool* ipam_pool_by_id(std::string_view id) const;
+  // The pool a network is built on: the one whose pool is its subnet.
+  const IpamPool* ipam_pool_of(const Network& network) const;
+
   bool operator==(const State&) const = default;
 };
 
@@ -179,7 +210,8 @@ struct State {
 // them on first start, with random IDs, and they can never be removed).
 State initial_state(IdSource& ids, const std::string& now);
 
-// An endpoint's "ports" and the top-level "uplinks" and "services" are
+// An endpoint's "ports" and the top-level "uplinks", "services" and
+// "ipam_pools" are
 // written only when non-empty, and read as empty when absent (files from
 // before they existed).
 nlohmann::json to_json(const State& state);

@@ -222,6 +222,42 @@ Service service_from_json(const nlohmann::json& json, const std::string& path) {
   });
 }
 
+constexpr StringField<IpamPool> kIpamPoolStrings[] = {
+    {"id", &IpamPool::id},
+    {"address_space", &IpamPool::address_space},
+};
+
+// One pool of Docker's IPAM driver (core/docker_ipam.h); its addresses are
+// keyed by address, each with what it was handed out for.
+void read_ipam_pool(JsonFields& fields, IpamPool& pool) {
+  read_strings<IpamPool>(fields, kIpamPoolStrings, pool);
+  pool.pool = required_parsed(fields, "pool", &Cidr::parse);
+  pool.sub_pool = optional_parsed(fields, "sub_pool", &Cidr::parse);
+  pool.options = fields.optional_string_map("options");
+  pool.overlay_network_id = fields.optional_string("overlay_network_id").value_or("");
+  for (const auto& [address, owner] : fields.optional_string_map("addresses")) {
+    Ipv4 ip = at_path(kStateRoot, join_path(fields.path_of("addresses"), address),
+                      [&text = address] { return Ipv4::parse(text); });
+    pool.addresses[ip] = owner;
+  }
+}
+
+IpamPool ipam_pool_from_json(const nlohmann::json& json, const std::string& path) {
+  return read_object<IpamPool>(json, kStateRoot, path, read_ipam_pool);
+}
+
+nlohmann::json ipam_pool_to_json(const IpamPool& pool) {
+  nlohmann::json addresses = nlohmann::json::object();
+  for (const auto& [address, owner] : pool.addresses) addresses[address.to_string()] = owner;
+  nlohmann::json json = {{"pool", pool.pool.to_string()},
+                         {"options", pool.options},
+                         {"addresses", std::move(addresses)}};
+  write_strings<IpamPool>(pool, kIpamPoolStrings, json);
+  if (pool.sub_pool) json["sub_pool"] = pool.sub_pool->to_string();
+  if (!pool.overlay_network_id.empty()) json["overlay_network_id"] = pool.overlay_network_id;
+  return json;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const State& state) {
@@ -232,6 +268,9 @@ nlohmann::json to_json(const State& state) {
   };
   if (!state.uplinks.empty()) json["uplinks"] = state.uplinks;
   if (!state.services.empty()) json["services"] = json_array(state.services, service_to_json);
+  if (!state.ipam_pools.empty()) {
+    json["ipam_pools"] = json_array(state.ipam_pools, ipam_pool_to_json);
+  }
   return json;
 }
 
@@ -250,6 +289,7 @@ State state_from_json(const nlohmann::json& json) {
   state.endpoints = fields.required_items("endpoints", endpoint_from_json);
   state.uplinks = fields.optional_string_array("uplinks").value_or(std::vector<std::string>{});
   state.services = fields.optional_items("services", service_from_json);
+  state.ipam_pools = fields.optional_items("ipam_pools", ipam_pool_from_json);
   fields.reject_unknown_keys();
   validate_state(state);
   return state;

@@ -195,6 +195,7 @@ void validate_state(const State& state) {
   validate_services(state);
   validate_published_ports(state);
   validate_uplinks(state);
+  validate_ipam_pools(state);
 }
 
 }  // namespace bpfnet::core

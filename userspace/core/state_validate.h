@@ -30,6 +30,11 @@
 //   most as many as the port map holds.
 // uplinks (state_validate.cc): at most as many as the uplink map holds;
 //   valid and unique interface names.
+// IPAM pools (state_validate_ipam.cc): unique IDs of the form
+//   SPACE/POOL[/SUB-POOL] in a known address space; pools and sub-pools
+//   subnets (network addresses), each sub-pool inside its pool; addresses
+//   host addresses of their pool; no two pools overlapping, and no pool
+//   overlapping a network other than one of exactly its subnet.
 #pragma once
 
 #include <cstdint>
@@ -78,5 +83,6 @@ void validate_endpoints(const State& state);
 void validate_services(const State& state);
 void validate_published_ports(const State& state);
 void validate_uplinks(const State& state);
+void validate_ipam_pools(const State& state);
 
 }  // namespace bpfnet::core

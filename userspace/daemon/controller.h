@@ -139,6 +139,12 @@ class Controller {
   void remove_overlay_network(const core::Network& network);
   std::string connect_overlay(core::ConnectRequest request, const core::Network& network);
   void disconnect_overlay(const core::Endpoint& endpoint);
+  // Docker's IPAM driver's global pools (daemon/docker_ipam.cc): an address
+  // of overlay network `network_id` taken (`wanted`, else the cluster's
+  // pick) or released in the cluster store, under this host's lease.
+  core::Ipv4 take_cluster_address(const std::string& network_id, const std::string& owner,
+                                  std::optional<core::Ipv4> wanted);
+  void release_cluster_address(const std::string& network_id, core::Ipv4 ip);
   // `network inspect` of an overlay network: each container says its host,
   // and the other hosts' containers are listed too.
   void describe_overlay(const core::Network& network, nlohmann::json& inspect) const;
@@ -209,6 +215,7 @@ class Controller {
   std::vector<core::Cidr> local_subnets() const;
   // After joining: this host's overlay endpoints, published again (a new
   // lease) or taken over (the saved one); one another host took is dropped.
+  // The addresses of Docker's global pools are taken again too.
   void republish_endpoints();
   void drop_overlay_endpoints(const std::vector<std::string>& endpoint_ids, const std::string& why);
   // This host's own address ("lb" endpoint) on each overlay network that has

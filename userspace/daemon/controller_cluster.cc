@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "core/docker_ipam.h"
 #include "core/engine.h"
 #include "core/error.h"
 #include "core/overlay.h"
@@ -32,6 +33,11 @@ std::vector<core::Cidr> Controller::local_subnets() const {
   std::vector<core::Cidr> out;
   for (const auto& net : state_.networks)
     if (net.subnet && !net.overlay()) out.push_back(*net.subnet);
+  // Docker's local pools, their network created or not.
+  for (const auto& pool : state_.ipam_pools)
+    if (pool.overlay_network_id.empty() &&
+        std::find(out.begin(), out.end(), pool.pool) == out.end())
+      out.push_back(pool.pool);
   return out;
 }
 
@@ -115,6 +121,15 @@ void Controller::disconnect_overlay(const core::Endpoint& endpoint) {
   }
 }
 
+core::Ipv4 Controller::take_cluster_address(const std::string& network_id, const std::string& owner,
+                                            std::optional<core::Ipv4> wanted) {
+  return require_cluster().registry().allocate_address(network_id, owner, wanted);
+}
+
+void Controller::release_cluster_address(const std::string& network_id, core::Ipv4 ip) {
+  require_cluster().registry().release_address(network_id, ip);
+}
+
 void Controller::drop_overlay_endpoints(const std::vector<std::string>& endpoint_ids,
                                         const std::string& why) {
   if (endpoint_ids.empty()) return;
@@ -146,6 +161,20 @@ void Controller::republish_endpoints() {
     lost.push_back(record.endpoint_id);
   }
   drop_overlay_endpoints(lost, "its address or network is gone from the cluster");
+  // Docker's global pools: what they handed out is taken again (a new lease
+  // after a long absence lost it; a resumed one still holds it).
+  for (const auto& pool : state_.ipam_pools) {
+    if (pool.overlay_network_id.empty()) continue;
+    for (const auto& [ip, owner] : pool.addresses) {
+      if (owner == core::kGatewayOwner) continue;
+      try {
+        cluster.registry().allocate_address(pool.overlay_network_id, owner, ip);
+      } catch (const core::UserError& e) {
+        warn(fmt::format("Docker IPAM pool {}: {} is no longer this host's in the cluster: {}",
+                         pool.id, ip.to_string(), e.what()));
+      }
+    }
+  }
 }
 
 void Controller::sync_cluster() {

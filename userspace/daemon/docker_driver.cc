@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/json_fields.h"
 #include "core/portmap.h"
+#include "daemon/docker_ipam.h"
 
 namespace bpfnet::daemon {
 namespace {
@@ -283,13 +284,11 @@ json revoke_external_connectivity(Controller& controller, core::JsonFields& requ
       });
 }
 
-using Method = std::function<json(Controller&, core::JsonFields&)>;
-
-const std::map<std::string, Method, std::less<>>& methods() {
-  static const std::map<std::string, Method, std::less<>> table = {
+PluginMethods build_methods() {
+  PluginMethods table = {
       {"/Plugin.Activate",
        [](Controller&, core::JsonFields&) {
-         return json{{"Implements", {"NetworkDriver"}}};
+         return json{{"Implements", {"NetworkDriver", "IpamDriver"}}};
        }},
       {"/NetworkDriver.GetCapabilities",
        [](Controller&, core::JsonFields&) {
@@ -309,6 +308,12 @@ const std::map<std::string, Method, std::less<>>& methods() {
       {"/NetworkDriver.DiscoverDelete",
        [](Controller&, core::JsonFields&) { return json::object(); }},
   };
+  add_ipam_methods(table);
+  return table;
+}
+
+const PluginMethods& methods() {
+  static const PluginMethods table = build_methods();
   return table;
 }
 
@@ -335,7 +340,8 @@ PluginReply refusal(unsigned status, const std::string& method, const std::strin
 PluginReply DockerDriver::handle(std::string_view path, std::string_view body) {
   auto method = methods().find(path);
   if (method == methods().end()) {
-    return error_reply(404, fmt::format("{}: not a method of the bpfnet network driver", path));
+    return error_reply(404,
+                       fmt::format("{}: not a method of the bpfnet network or IPAM driver", path));
   }
   std::string name(path.substr(1));  // JsonFields' errors start with it
   try {

@@ -40,7 +40,7 @@ std::optional<PluginReply> screen_plugin_request(std::string_view target, std::s
   // Method paths are ASCII; anything else is echoed in no error (it would
   // not even be valid JSON text).
   if (!std::all_of(target.begin(), target.end(), [](char c) { return c > ' ' && c < 0x7f; }))
-    return refusal(404, "not a method of the bpfnet network driver");
+    return refusal(404, "not a method of the bpfnet network or IPAM driver");
   if (!json_depth_acceptable(body)) {
     std::string method(target.substr(target.starts_with('/') ? 1 : 0));
     return refusal(

@@ -59,4 +59,8 @@ int EventReader::on_record(void* self, void* data, size_t size) {
   return 0;
 }
 
+void RingMonitor::start_reading(Sink sink) {
+  reader_ = std::make_unique<EventReader>(dp_, std::move(sink));
+}
+
 }  // namespace bpfnet::datapath

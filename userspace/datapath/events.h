@@ -5,22 +5,15 @@
 
 #include <cstdint>
 #include <functional>
-#include <set>
+#include <memory>
 
-#include "datapath/event_decode.h"
+#include "datapath/monitor_port.h"
 
 struct ring_buffer;
 
 namespace bpfnet::datapath {
 
 class Datapath;
-
-struct MonitorSettings {
-  std::set<EventType> types;  // what someone listens to; empty: nobody, nothing is written
-  uint32_t trace_every = 0;   // trace 1 forwarded packet in N per CPU; 0: none
-  uint32_t rate = 0;          // events per second per CPU; 0: the datapath's default (1000)
-  uint32_t burst = 0;         // 0: a second's worth
-};
 
 // Writes bpfnet_monitor[0]. Throws DatapathError.
 void set_monitor(const Datapath& dp, const MonitorSettings& settings);
@@ -30,7 +23,7 @@ uint64_t lost_events(const Datapath& dp);
 
 class EventReader {
  public:
-  using Sink = std::function<void(const MonitorEvent&)>;
+  using Sink = MonitorPort::Sink;
 
   // Reads bpfnet_events; `sink` gets each well-formed event. Throws DatapathError.
   EventReader(const Datapath& dp, Sink sink);
@@ -51,6 +44,24 @@ class EventReader {
   Sink sink_;
   struct ring_buffer* ring_ = nullptr;
   uint64_t malformed_ = 0;
+};
+
+// The MonitorPort over a Datapath's maps (what bpfnetd uses).
+class RingMonitor final : public MonitorPort {
+ public:
+  explicit RingMonitor(const Datapath& dp) : dp_(dp) {}
+  void configure(const MonitorSettings& settings) override { set_monitor(dp_, settings); }
+  uint64_t lost_events() override { return datapath::lost_events(dp_); }
+  void start_reading(Sink sink) override;
+  void stop_reading() override { reader_.reset(); }
+  int fd() const override { return reader_ ? reader_->fd() : -1; }
+  void drain() override {
+    if (reader_) reader_->drain();
+  }
+
+ private:
+  const Datapath& dp_;
+  std::unique_ptr<EventReader> reader_;
 };
 
 }  // namespace bpfnet::datapath

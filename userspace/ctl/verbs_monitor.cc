@@ -82,14 +82,22 @@ std::vector<std::string> take_lines(std::string& buffer) {
 
 class MonitorSession {
  public:
-  MonitorSession(const Command& cmd, std::ostream& out) : cmd_(cmd), out_(out) {
+  MonitorSession(const Command& cmd, std::ostream& out, std::ostream& err)
+      : cmd_(cmd), out_(out), err_(err) {
     if (!cmd.pcap_file.empty()) pcap_ = std::make_unique<PcapFile>(cmd.pcap_file);
   }
 
   // One line of the stream; the first is the daemon's answer to the request.
   void on_line(const std::string& line) {
     if (!answered_) {
-      Client::parse_response(line);  // throws DaemonError for a refusal
+      // Throws DaemonError for a refusal. Like tcpdump's "listening on",
+      // on stderr: the daemon sends events from now on.
+      const Json result = Client::parse_response(line);
+      std::string types;
+      if (result.is_object() && result.contains("types") && result["types"].is_array())
+        for (const Json& t : result["types"])
+          if (t.is_string()) types += (types.empty() ? "" : ",") + t.get<std::string>();
+      err_ << "bpfnetctl: monitoring " << types << " events (Ctrl-C to stop)\n" << std::flush;
       answered_ = true;
       return;
     }
@@ -115,6 +123,7 @@ class MonitorSession {
  private:
   const Command& cmd_;
   std::ostream& out_;
+  std::ostream& err_;
   std::unique_ptr<PcapFile> pcap_;
   MonitorSummary summary_;
   bool answered_ = false;
@@ -151,7 +160,7 @@ int run_monitor(const Command& cmd, std::ostream& out, std::ostream& err) {
   StopSignals signals;
   std::unique_ptr<MonitorSession> session;
   try {
-    session = std::make_unique<MonitorSession>(cmd, out);
+    session = std::make_unique<MonitorSession>(cmd, out, err);
   } catch (const std::runtime_error& e) {
     err << "bpfnetctl: monitor: " << e.what() << "\n";
     return 1;

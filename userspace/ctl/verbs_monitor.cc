@@ -80,6 +80,8 @@ std::vector<std::string> take_lines(std::string& buffer) {
   return lines;
 }
 
+std::string render_monitor_answer(const Command&, const Json& result);
+
 class MonitorSession {
  public:
   MonitorSession(const Command& cmd, std::ostream& out, std::ostream& err)
@@ -92,12 +94,7 @@ class MonitorSession {
     if (!answered_) {
       // Throws DaemonError for a refusal. Like tcpdump's "listening on",
       // on stderr: the daemon sends events from now on.
-      const Json result = Client::parse_response(line);
-      std::string types;
-      if (result.is_object() && result.contains("types") && result["types"].is_array())
-        for (const Json& t : result["types"])
-          if (t.is_string()) types += (types.empty() ? "" : ",") + t.get<std::string>();
-      err_ << "bpfnetctl: monitoring " << types << " events (Ctrl-C to stop)\n" << std::flush;
+      err_ << render_monitor_answer(cmd_, Client::parse_response(line)) << std::flush;
       answered_ = true;
       return;
     }
@@ -182,6 +179,15 @@ int run_monitor(const Command& cmd, std::ostream& out, std::ostream& err) {
   return 1;
 }
 
+// The first answer, as MonitorSession reports it: the types being monitored.
+std::string render_monitor_answer(const Command&, const Json& result) {
+  std::string types;
+  if (result.is_object() && result.contains("types") && result["types"].is_array())
+    for (const Json& t : result["types"])
+      if (t.is_string()) types += (types.empty() ? "" : ",") + t.get<std::string>();
+  return "bpfnetctl: monitoring " + types + " events (Ctrl-C to stop)\n";
+}
+
 constexpr const char* kMonitorNotes =
     "One line per event, as tcpdump prints packets: local time, the event type, the\n"
     "drop reason, the container (network) and host interface it crossed, and the\n"
@@ -211,7 +217,7 @@ std::vector<VerbRow> monitor_verbs() {
                   {"--reason NAME", "Only drops for this reason (bpfnetctl stats names them)"},
                   {"--pcap FILE", "Also write the packets to FILE (pcap)"},
               },
-          .call = {"monitor", build_monitor, nullptr},
+          .call = {"monitor", build_monitor, render_monitor_answer},
           .stream = run_monitor,
       },
   };

@@ -29,6 +29,8 @@ struct MonitorEvent {
   uint32_t peer_ifindex = 0;    // trace: the container veth it went to; 0: none
   uint32_t orig_len = 0;        // the packet's length
   std::vector<uint8_t> packet;  // its first bytes (at most 128), from the Ethernet header
+
+  bool operator==(const MonitorEvent&) const = default;
 };
 
 // One ring record. nullopt when it is not a well-formed event: shorter than

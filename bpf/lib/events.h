@@ -57,10 +57,12 @@ static __always_inline int event_take_token(const struct bpfnet_monitor *m,
 	return 1;
 }
 
-/* The event's ring record, or NULL when it is not to be sent (type not
- * listened to, not sampled, over the rate, ring full: the last two counted
- * as lost). */
-static __always_inline struct bpfnet_event *event_reserve(__u32 meta)
+/* The ring record of an event about a packet of @len bytes that arrived on
+ * @ifindex, its header filled, its capture still empty; NULL when it is not
+ * to be sent (type not listened to, not sampled, over the rate, ring full:
+ * the last two counted as lost). */
+static __always_inline struct bpfnet_event *event_reserve(__u32 meta, __u32 ifindex,
+							  __u32 peer_ifindex, __u32 len)
 {
 	__u32 zero = 0;
 	const struct bpfnet_monitor *m = bpf_map_lookup_elem(&bpfnet_monitor, &zero);
@@ -92,6 +94,10 @@ static __always_inline struct bpfnet_event *event_reserve(__u32 meta)
 	e->hook = meta >> 24;
 	e->pad = 0;
 	e->pad2 = 0;
+	e->ifindex = ifindex;
+	e->peer_ifindex = peer_ifindex;
+	e->orig_len = len;
+	e->cap_len = 0;
 	/* The ring is user-readable: no stale bytes past the capture. */
 	__builtin_memset(e->data, 0, sizeof(e->data));
 	return e;
@@ -115,45 +121,32 @@ static __always_inline __u64 event_cap_len(__u32 len)
 	return cap;
 }
 
+/* The body of both hooks' event functions: @load is the hook's
+ * bpf_*_load_bytes helper for @ctx, @len the packet's length. */
+#define EVENT_SEND(ctx, load, len, ifindex, peer_ifindex, meta)                                    \
+	({                                                                                         \
+		__u32 _len = (len);                                                                \
+		__u64 _cap = event_cap_len(_len);                                                  \
+		struct bpfnet_event *_e = event_reserve(meta, ifindex, peer_ifindex, _len);        \
+		if (_e && _cap && !load(ctx, 0, _e->data, _cap))                                   \
+			_e->cap_len = _cap;                                                        \
+		if (_e)                                                                            \
+			bpf_ringbuf_submit(_e, 0);                                                 \
+		!!_e;                                                                              \
+	})
+
 /* tc: an event about @skb, which arrived on @ifindex (delivered to @peer_ifindex). */
 __noinline int bpfnet_event_skb(struct __sk_buff *skb, __u32 ifindex, __u32 peer_ifindex,
 				__u32 meta)
 {
-	struct bpfnet_event *e = event_reserve(meta);
-
-	if (!e)
-		return 0;
-	__u32 len = skb->len;
-	__u64 cap = event_cap_len(len);
-
-	e->ifindex = ifindex;
-	e->peer_ifindex = peer_ifindex;
-	e->orig_len = len;
-	e->cap_len = 0;
-	if (cap && !bpf_skb_load_bytes(skb, 0, e->data, cap))
-		e->cap_len = cap;
-	bpf_ringbuf_submit(e, 0);
-	return 1;
+	return EVENT_SEND(skb, bpf_skb_load_bytes, skb->len, ifindex, peer_ifindex, meta);
 }
 
 /* XDP: the same about the frame in @ctx. */
 __noinline int bpfnet_event_xdp(struct xdp_md *ctx, __u32 ifindex, __u32 peer_ifindex, __u32 meta)
 {
-	struct bpfnet_event *e = event_reserve(meta);
-
-	if (!e)
-		return 0;
-	__u32 len = ctx->data_end - ctx->data;
-	__u64 cap = event_cap_len(len);
-
-	e->ifindex = ifindex;
-	e->peer_ifindex = peer_ifindex;
-	e->orig_len = len;
-	e->cap_len = 0;
-	if (cap && !bpf_xdp_load_bytes(ctx, 0, e->data, cap))
-		e->cap_len = cap;
-	bpf_ringbuf_submit(e, 0);
-	return 1;
+	return EVENT_SEND(ctx, bpf_xdp_load_bytes, ctx->data_end - ctx->data, ifindex, peer_ifindex,
+			  meta);
 }
 
 /* At a verdict site: whether a result (a drop, or forwarded when @is_drop is

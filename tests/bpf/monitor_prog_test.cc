@@ -8,6 +8,7 @@
 // (ifindex 1), where BPF_PROG_TEST_RUN runs tc programs.
 #include <gtest/gtest.h>
 #include <linux/pkt_cls.h>
+#include <net/if.h>
 #include <sched.h>
 
 #include <memory>
@@ -145,6 +146,32 @@ TEST_F(MonitorProgTest, OverTheRateEventsAreSkippedAndCountedAsLost) {
   ASSERT_EQ(run(from_a("10.9.9.9"), 10), static_cast<uint32_t>(TC_ACT_SHOT));
   EXPECT_EQ(drain().size(), 2u);
   EXPECT_EQ(datapath::lost_events(*dp_), 8u);
+}
+
+// The XDP hook's verdict site: a client's packet straight to a container
+// address on the uplink (no-portmap), arriving on up0 (tests/bpf/main.cc).
+TEST_F(MonitorProgTest, AnXdpDropIsAnEventOfTheXdpHook) {
+  const uint32_t up0 = if_nametoindex("up0");
+  ASSERT_NE(up0, 0u) << "test netns setup (main.cc) missing";
+  const Mac up0_mac{0x02, 0, 0, 0, 0, 0x01};
+  datapath::MapContents want = dp_->read_maps();
+  want.host_addrs[ip4("192.0.2.1")] = 0;
+  want.uplinks[up0] = datapath::UplinkEntry{up0, ip4("192.0.2.1"), up0_mac};
+  dp_->apply(datapath::diff(dp_->read_maps(), want));
+  Ipv4Spec s;
+  s.saddr = ip4("198.51.100.7");
+  s.daddr = ip4("172.18.0.3");
+  const Bytes direct = ipv4_frame(up0_mac, {0x02, 0, 0, 0, 0x07, 0x07}, s);
+
+  datapath::set_monitor(*dp_, MonitorSettings{{EventType::kDrop}});
+  ASSERT_EQ(run_xdp(dp_->xdp_uplink_prog_fd(), direct, up0).retval, 1u /* XDP_DROP */);
+  const auto events = drain();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(events[0].xdp);
+  EXPECT_EQ(events[0].reason, BPFNET_DROP_NO_PORTMAP);
+  EXPECT_EQ(events[0].ifindex, up0);
+  EXPECT_EQ(events[0].dir, BPFNET_DIR_FROM_UPLINK);
+  EXPECT_EQ(events[0].packet, direct);
 }
 
 }  // namespace

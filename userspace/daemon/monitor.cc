@@ -27,11 +27,13 @@ std::string hex(const std::vector<uint8_t>& bytes) {
   return s;
 }
 
+}  // namespace
+
 // Names of what the daemon knows by ifindex and address, for one batch of
 // events (the state does not change while a batch is read).
-class Names {
+class EventNames {
  public:
-  explicit Names(Controller& controller) : state_(controller.state()) {
+  explicit EventNames(Controller& controller) : state_(controller.state()) {
     for (const auto& ep : state_.endpoints) {
       auto link = controller.links().find(ep.id);
       if (link != controller.links().end()) by_ifindex_[link->second.ifindex] = &ep;
@@ -78,6 +80,8 @@ class Names {
   std::map<uint32_t, const core::Endpoint*> by_ip_;
   std::map<uint32_t, std::string> uplinks_;
 };
+
+namespace {
 
 void add_where(const json& where, core::EventSubjects& s) {
   if (!where.is_object()) return;
@@ -137,7 +141,15 @@ void MonitorHub::apply_settings() {
 }
 
 void MonitorHub::on_readable() {
-  port_.drain();
+  const EventNames names(controller_);
+  names_ = &names;
+  try {
+    port_.drain();
+  } catch (...) {
+    names_ = nullptr;
+    throw;
+  }
+  names_ = nullptr;
   report_lost();
 }
 
@@ -157,7 +169,8 @@ json MonitorHub::event_json(const datapath::MonitorEvent& event, const json& whe
 }
 
 void MonitorHub::deliver(const datapath::MonitorEvent& event) {
-  const Names names(controller_);
+  std::optional<EventNames> own;
+  const EventNames& names = names_ ? *names_ : own.emplace(controller_);
   const json where = names.of_ifindex(event.ifindex);
   const json peer = names.of_ifindex(event.peer_ifindex);
   core::EventSubjects subjects;

@@ -31,6 +31,8 @@ struct MonitorOptions {
   uint32_t rate = 0;           // events per second per CPU; 0: the datapath's default
 };
 
+class EventNames;  // monitor.cc: ifindex and address -> container, network
+
 class MonitorHub {
  public:
   // Queues a line for stream `id`; false when it could not (too slow, gone).
@@ -73,6 +75,9 @@ class MonitorHub {
   MonitorOptions options_;
   Send send_;
   std::map<uint64_t, Monitor> monitors_;
+  // The names of the state while a batch of events is read (one index per
+  // batch, not per event); nullptr between batches.
+  const EventNames* names_ = nullptr;
 };
 
 }  // namespace bpfnet::daemon

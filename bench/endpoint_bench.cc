@@ -75,6 +75,11 @@ int main(int argc, char** argv) {
       }
     }
   }
+  // The monitor's cost (issue 14): none, a drop monitor, drop + trace.
+  for (int monitor : {0, 1, 2}) {
+    for (const b::Path& path : b::kMonitorPaths)
+      reg(path)->ArgNames({"fill", "monitor"})->Args({10, monitor});
+  }
   // Tunnel map lookups, flat from 10 to 10,000 remote endpoints (issue 13).
   for (int remotes : {10, 100, 1000, 10000}) {
     for (const b::Path& path : b::kOverlayPaths) reg(path)->ArgName("remotes")->Arg(remotes);

@@ -50,7 +50,7 @@ int bpfnet_from_container(struct __sk_buff *skb)
 	__u32 len = skb->len;
 	int ret = from_container(skb, ifindex, &fwd);
 
-	return tc_verdict(ret, ifindex, BPFNET_DIR_FROM_CONTAINER, fwd.peer_ifindex, len);
+	return tc_verdict(skb, ret, ifindex, BPFNET_DIR_FROM_CONTAINER, fwd.peer_ifindex, len);
 }
 
 SEC("tc")
@@ -66,7 +66,7 @@ int bpfnet_to_container(struct __sk_buff *skb)
 	 * bpfnet's own deliveries (bpf_redirect_peer, XDP) never pass here.
 	 */
 	if (in && in != ifindex)
-		return tc_verdict(DROP_ERR(BPFNET_DROP_DIRECT_ACCESS), ifindex,
+		return tc_verdict(skb, DROP_ERR(BPFNET_DROP_DIRECT_ACCESS), ifindex,
 				  BPFNET_DIR_TO_CONTAINER, 0, skb->len);
 	metrics_count(ifindex, BPFNET_OK, BPFNET_DIR_TO_CONTAINER, skb->len);
 	return TC_ACT_OK;

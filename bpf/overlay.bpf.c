@@ -17,7 +17,7 @@ int bpfnet_from_overlay(struct __sk_buff *skb)
 	__u32 len = skb->len;
 	int ret = overlay_from_tunnel(skb, &fwd);
 
-	return tc_verdict(ret, ifindex, BPFNET_DIR_FROM_UPLINK, fwd.peer_ifindex, len);
+	return tc_verdict(skb, ret, ifindex, BPFNET_DIR_FROM_UPLINK, fwd.peer_ifindex, len);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

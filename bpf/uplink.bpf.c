@@ -130,7 +130,7 @@ int bpfnet_xdp_uplink(struct xdp_md *ctx)
 	__u32 peer = 0;
 	int rc = uplink_xdp(ctx, &peer);
 
-	return xdp_verdict(rc, ifindex, peer, len);
+	return xdp_verdict(ctx, rc, ifindex, peer, len);
 }
 
 static __always_inline int uplink_tc(struct __sk_buff *skb, __u32 ifindex, struct fwd_result *fwd)
@@ -168,7 +168,7 @@ int bpfnet_tc_uplink(struct __sk_buff *skb)
 	struct fwd_result fwd = {};
 	int rc = uplink_tc(skb, ifindex, &fwd);
 
-	return tc_verdict(rc, ifindex, BPFNET_DIR_FROM_UPLINK, fwd.peer_ifindex, len);
+	return tc_verdict(skb, rc, ifindex, BPFNET_DIR_FROM_UPLINK, fwd.peer_ifindex, len);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -30,4 +30,8 @@ extern const std::vector<Path> kLbPaths;
 // state.range(0) ("remotes"): entries in the tunnel map.
 extern const std::vector<Path> kOverlayPaths;
 
+// state.range(0): fill, as above; state.range(1) ("monitor"): 0 none, 1 a
+// drop monitor, 2 drop + trace (monitor_paths.cc).
+extern const std::vector<Path> kMonitorPaths;
+
 }  // namespace bpfnet::bench

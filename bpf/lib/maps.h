@@ -95,6 +95,17 @@ PINNED_MAP(bpfnet_affinity, BPF_MAP_TYPE_LRU_HASH, struct bpfnet_affinity_key,
 PINNED_MAP(bpfnet_frags, BPF_MAP_TYPE_LRU_HASH, struct bpfnet_frag_key, struct bpfnet_frag_value,
 	   BPFNET_MAX_FRAGS, 0);
 
+/* Monitor events (lib/events.h): the ring, who listens, each CPU's rate limit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, BPFNET_EVENTS_RING_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bpfnet_events SEC(".maps");
+
+PINNED_MAP(bpfnet_monitor, BPF_MAP_TYPE_ARRAY, __u32, struct bpfnet_monitor, 1, 0);
+
+PINNED_MAP(bpfnet_mon_cpu, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct bpfnet_monitor_cpu, 1, 0);
+
 /* Socket hooks: the address a host-local socket asked for, per socket. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);

@@ -31,7 +31,7 @@ int probe_encap(struct __sk_buff* skb) {
 
   __builtin_memset(&probe_key, 0, sizeof(probe_key));
   probe_key_rc = bpf_skb_get_tunnel_key(skb, &probe_key, sizeof(probe_key), 0);
-  return tc_verdict(ret, ifindex, BPFNET_DIR_FROM_CONTAINER, fwd.peer_ifindex, len);
+  return tc_verdict(skb, ret, ifindex, BPFNET_DIR_FROM_CONTAINER, fwd.peer_ifindex, len);
 }
 
 SEC("tc")
@@ -46,7 +46,7 @@ int probe_decap(struct __sk_buff* skb) {
 
   if (bpf_skb_set_tunnel_key(skb, &key, sizeof(key), 0) < 0) return TC_ACT_UNSPEC;
   int ret = overlay_from_tunnel(skb, &fwd);
-  return tc_verdict(ret, ifindex, BPFNET_DIR_FROM_UPLINK, fwd.peer_ifindex, len);
+  return tc_verdict(skb, ret, ifindex, BPFNET_DIR_FROM_UPLINK, fwd.peer_ifindex, len);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -3,11 +3,17 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "core/error.h"
 #include "daemon/server.h"
@@ -77,6 +83,75 @@ TEST(ControlServerRun, AWakeFdBringsTheTickForward) {
   ::close(wake);
   sigprocmask(SIG_SETMASK, &old, nullptr);
   EXPECT_EQ(ticks, 1);
+}
+
+// Reads from `fd` until `lines` newlines came (or EOF).
+std::string read_lines(int fd, int lines) {
+  std::string in;
+  char buf[4096];
+  while (std::count(in.begin(), in.end(), '\n') < lines) {
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    in.append(buf, size_t(n));
+  }
+  return in;
+}
+
+// A streaming op (monitor): answered like any request, then the connection
+// stays open for the lines the daemon sends (past the 5 s request deadline
+// too), until the client hangs up, which closes its stream.
+TEST(ControlServerRun, AStreamGetsItsAnswerThenLinesUntilTheClientGoes) {
+  sigset_t mask, old;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  ASSERT_EQ(sigprocmask(SIG_BLOCK, &mask, &old), 0);
+  fakes::TempDir dir;
+  const std::string path = dir.path() + "/sock";
+  std::optional<uint64_t> opened, closed;
+  bool sent = false;
+  std::string client_saw;
+  {
+    ControlServer server(path,
+                         ControlServerLimits{.client_timeout = std::chrono::milliseconds(100)});
+    server.set_streams(StreamHooks{
+        .open = [&](uint64_t id, const std::string& op, const json&) -> std::optional<json> {
+          if (op != "monitor") return std::nullopt;
+          opened = id;
+          return json{{"types", {"drop"}}};
+        },
+        .close =
+            [&](uint64_t id) {
+              closed = id;
+              ::kill(::getpid(), SIGTERM);  // ends run()
+            },
+        .fd = [] { return -1; },
+        .on_readable = [] {},
+    });
+    std::thread client([&] {
+      int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_un addr{};
+      addr.sun_family = AF_UNIX;
+      std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+        const std::string req = "{\"op\":\"monitor\"}\n";
+        ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+        client_saw = read_lines(fd, 2);
+      }
+      ::close(fd);
+    });
+    server.run(
+        echo,
+        [&] {
+          // After the request deadline (100 ms): a stream does not expire.
+          if (opened && !sent && server.send(*opened, R"({"event":{}})")) sent = true;
+        },
+        /*tick_ms=*/300);
+    client.join();
+  }
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  EXPECT_EQ(client_saw, "{\"ok\":true,\"result\":{\"types\":[\"drop\"]}}\n{\"event\":{}}\n");
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(closed, opened);
 }
 
 }  // namespace

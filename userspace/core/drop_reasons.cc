@@ -31,4 +31,12 @@ std::string_view drop_reason_name(unsigned code) {
   return names[code];
 }
 
+std::optional<unsigned> drop_reason_code(std::string_view name) {
+#define BPFNET_DROP_REASON_CODE(code, id, reason_name, meaning) \
+  if (name == reason_name) return code;
+  BPFNET_DROP_REASONS(BPFNET_DROP_REASON_CODE)
+#undef BPFNET_DROP_REASON_CODE
+  return std::nullopt;
+}
+
 }  // namespace bpfnet::core

@@ -2,6 +2,7 @@
 // generated with the names from BPFNET_DROP_REASONS in maps/bpfnet_abi.h).
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 namespace bpfnet::core {
@@ -12,5 +13,9 @@ namespace bpfnet::core {
 // reasons in a u8, so N > 255 cannot occur; it gives "reason-out-of-range".
 // The view points to static storage.
 std::string_view drop_reason_name(unsigned code);
+
+// The code of a drop reason by its name ("invalid-source-ip"); nullopt for a
+// name that is no drop reason of this build ("forwarded" included).
+std::optional<unsigned> drop_reason_code(std::string_view name);
 
 }  // namespace bpfnet::core

@@ -141,6 +141,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return 1;
   }
   if (cmd.row == nullptr) return run(cmd, Transport{}, out, err);
+  if (cmd.row->stream != nullptr) return cmd.row->stream(cmd, out, err);
   return run(cmd, factory(cmd.socket_path), out, err);
 }
 

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace bpfnet::ctl {
 namespace {
@@ -22,6 +23,7 @@ class Fd {
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
 
  private:
   int fd_;
@@ -56,14 +58,14 @@ Json Client::call(const Json& request) const {
   return parse_response(exchange(request.dump(-1, ' ', false, Json::error_handler_t::replace)));
 }
 
-std::string Client::exchange(const std::string& request_line) const {
-  using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + timeout_;
+TimeoutError Client::timed_out(std::string_view waiting_for) const {
+  return TimeoutError(
+      fmt::format("bpfnetctl: timed out after {} waiting for {} (daemon at unix://{})",
+                  describe(timeout_), waiting_for, socket_path_));
+}
+
+int Client::send_request(const std::string& request_line) const {
   const std::string where = "unix://" + socket_path_;
-  auto timed_out = [&](std::string_view waiting_for) {
-    return TimeoutError(fmt::format("bpfnetctl: timed out after {} waiting for {} (daemon at {})",
-                                    describe(timeout_), waiting_for, where));
-  };
 
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -110,7 +112,14 @@ std::string Client::exchange(const std::string& request_line) const {
     }
     sent += static_cast<size_t>(n);
   }
+  return fd.release();
+}
 
+std::string Client::exchange(const std::string& request_line) const {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + timeout_;
+  const std::string where = "unix://" + socket_path_;
+  Fd fd(send_request(request_line));
   std::string in;
   char buf[65536];
   for (;;) {

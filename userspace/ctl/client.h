@@ -59,7 +59,13 @@ class Client {
 
   const std::string& socket_path() const { return socket_path_; }
 
+  // Connects and writes request.dump() + '\n' (within the timeout); returns
+  // the connected socket, which the caller reads and closes (streaming ops
+  // such as `monitor`). Throws ClientError.
+  int send_request(const std::string& request_line) const;
+
  private:
+  TimeoutError timed_out(std::string_view waiting_for) const;
   std::string exchange(const std::string& line) const;
 
   std::string socket_path_;

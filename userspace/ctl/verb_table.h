@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -98,6 +99,9 @@ struct VerbRow {
   Sends sends = Sends::kOneRequest;
   // What stdout shows when no daemon answers (version: the client part).
   std::string (*without_daemon)(const Command& cmd) = nullptr;
+  // A streaming op (monitor): runs the whole exchange itself, printing as
+  // lines come, and returns the exit status. None: `call` is one request.
+  int (*stream)(const Command& cmd, std::ostream& out, std::ostream& err) = nullptr;
 
   // "network" for "network create"; empty for a verb of its own ("stats").
   // Messages about the objects of the group use it ("No such network: x").
@@ -121,6 +125,7 @@ std::vector<VerbRow> port_map_verbs();  // verbs_port_map.cc
 std::vector<VerbRow> service_verbs();   // verbs_service.cc
 std::vector<VerbRow> uplink_verbs();    // verbs_uplink.cc
 std::vector<VerbRow> daemon_verbs();    // verbs_daemon.cc: stats, version
+std::vector<VerbRow> monitor_verbs();   // verbs_monitor.cc: monitor
 
 // Builders and rows shared by several groups (verb_table.cc).
 void build_request_without_args(const VerbArgs& given, Command& cmd);

@@ -27,10 +27,12 @@
 #include "daemon/docker_plugin_server.h"
 #include "daemon/http_server.h"
 #include "daemon/metrics.h"
+#include "daemon/monitor.h"
 #include "daemon/netlink_plumbing.h"
 #include "daemon/server.h"
 #include "daemon/state_store.h"
 #include "datapath/datapath.h"
+#include "datapath/events.h"
 #include "store/etcd_store.h"
 #include "store/store_url.h"
 
@@ -112,6 +114,7 @@ int run(int argc, char** argv) {
   int lease_ttl_s = 10;
   uint32_t ct_max = 0;
   int gc_interval_ms = 5000;
+  daemon::MonitorOptions monitor_options;
   po::options_description desc("Usage: bpfnetd [options]");
   desc.add_options()("help,h", "show this help")("version", "print the version")(
       "config", po::value(&config_path), "JSON file of networks and containers to create")(
@@ -155,7 +158,14 @@ int run(int argc, char** argv) {
       "--bip, e.g. 172.26.0.1/16; default: 172.17.0.0/16 or the first free default pool)")(
       "bridge", po::value(&bridge),
       "none: no default `bridge` network (dockerd's --bridge none; removed if it has no "
-      "endpoints)");
+      "endpoints)")(
+      "monitor-trace-every",
+      po::value(&monitor_options.trace_every)->default_value(monitor_options.trace_every),
+      "while a `bpfnetctl monitor --type trace` is connected, trace 1 forwarded packet in N "
+      "per CPU (0: none)")(
+      "monitor-rate", po::value(&monitor_options.rate)->default_value(1000),
+      "while a monitor is connected, events at most per second per CPU (more are counted as "
+      "lost)");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
@@ -290,6 +300,11 @@ int run(int argc, char** argv) {
   daemon::HealthChecker checker;
   controller.set_health_checker(&checker);
   daemon::ControlServer server(socket_path);
+  datapath::RingMonitor ring_monitor(dp);
+  daemon::MonitorHub monitor(
+      controller, ring_monitor, monitor_options,
+      [&](uint64_t id, std::string_view line) { return server.send(id, line); });
+  monitor.reset();
 
   // The plugin's requests come on a thread of their own: one lock keeps
   // them and the control socket's requests and ticks out of each other's way.
@@ -348,6 +363,27 @@ int run(int argc, char** argv) {
             << std::endl;
   sd_notify(0, "READY=1\nSTATUS=datapath reconciled");
 
+  server.set_streams(daemon::StreamHooks{
+      .open =
+          [&](uint64_t id, const std::string& op, const nlohmann::json& args) {
+            std::lock_guard lock(controller_lock);
+            auto first = monitor.open(id, op, args);
+            if (first) requests.count(op, true);
+            return first;
+          },
+      .close =
+          [&](uint64_t id) {
+            std::lock_guard lock(controller_lock);
+            monitor.close(id);
+          },
+      .fd = [&] { return monitor.fd(); },
+      .on_readable =
+          [&] {
+            std::lock_guard lock(controller_lock);
+            monitor.on_readable();
+          },
+  });
+
   server.run(
       [&](const std::string& op, const nlohmann::json& args) {
         std::lock_guard lock(controller_lock);
@@ -366,12 +402,21 @@ int run(int argc, char** argv) {
           timespec ts{};
           clock_gettime(CLOCK_MONOTONIC, &ts);
           controller.tick(uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec));
+          monitor.report_lost();
         } catch (const std::exception& e) {
           std::cerr << "bpfnetd: warning: periodic work: " << e.what() << std::endl;
         }
       },
       /*tick_ms=*/200, cluster ? cluster->wake_fd() : -1);
   sd_notify(0, "STOPPING=1");
+  // The monitors' connections close with the server, after the hub is gone:
+  // the datapath is told now that nobody listens.
+  server.set_streams({});
+  try {
+    monitor.reset();
+  } catch (const std::exception& e) {
+    std::cerr << "bpfnetd: warning: monitor: " << e.what() << std::endl;
+  }
   {
     std::lock_guard lock(controller_lock);
     controller.leave_cluster();

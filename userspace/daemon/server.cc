@@ -29,8 +29,9 @@ namespace bpfnet::daemon {
 
 namespace {
 
-// poll slots: signals, the listening socket, the wake fd, then the clients.
-constexpr size_t kFirstClientSlot = 3;
+// poll slots: signals, the listening socket, the wake fd, the streams' fd,
+// then the clients.
+constexpr size_t kFirstClientSlot = 4;
 
 using nlohmann::json;
 
@@ -127,7 +128,7 @@ ControlServer::ControlServer(std::string path, ControlServerLimits limits)
 }
 
 ControlServer::~ControlServer() {
-  for (const Client& client : clients_) ::close(client.fd);
+  for (Client& client : clients_) close_client(client);
   if (listen_fd_ >= 0) {
     ::close(listen_fd_);
     ::unlink(path_.c_str());
@@ -157,9 +158,13 @@ void ControlServer::run(const Handler& handler, const std::function<void()>& tic
     const bool full = clients_.size() >= limits_.max_clients;
     fds.assign({{signal_fd_, POLLIN, 0},
                 {full ? -1 : listen_fd_, POLLIN, 0},
-                {tick && !woken ? wake_fd : -1, POLLIN, 0}});
-    for (const Client& client : clients_)
-      fds.push_back({client.fd, static_cast<short>(client.out.empty() ? POLLIN : POLLOUT), 0});
+                {tick && !woken ? wake_fd : -1, POLLIN, 0},
+                {streams_.fd ? streams_.fd() : -1, POLLIN, 0}});
+    for (const Client& client : clients_) {
+      short events = client.out.empty() ? POLLIN : POLLOUT;
+      if (client.stream) events = client.sent < client.out.size() ? POLLIN | POLLOUT : POLLIN;
+      fds.push_back({client.fd, events, 0});
+    }
     if (::poll(fds.data(), fds.size(), poll_timeout_ms(Clock::now(), next_tick, bool(tick))) < 0) {
       if (errno == EINTR) continue;
       sys_fail("poll");
@@ -175,6 +180,7 @@ void ControlServer::run(const Handler& handler, const std::function<void()>& tic
                   << std::endl;
       return;
     }
+    if ((fds[3].revents & POLLIN) && streams_.on_readable) streams_.on_readable();
     // Clients first (accepting appends to clients_), dropping those done with.
     std::vector<Client> kept;
     kept.reserve(clients_.size());
@@ -182,12 +188,15 @@ void ControlServer::run(const Handler& handler, const std::function<void()>& tic
       Client& client = clients_[i];
       const short revents = fds[i + kFirstClientSlot].revents;
       bool keep = true;
-      if (revents != 0)
+      if (revents != 0 && client.stream) {
+        keep = on_stream_ready(client, revents);
+      } else if (revents != 0) {
         keep = client.out.empty() ? on_readable(client, handler) : on_writable(client);
+      }
       if (keep) {
         kept.push_back(std::move(client));
       } else {
-        ::close(client.fd);
+        close_client(client);
       }
     }
     clients_ = std::move(kept);
@@ -226,13 +235,13 @@ bool ControlServer::on_readable(Client& client, const Handler& handler) {
     if (n == 0) {
       // Shut down for writing without a newline: the request is what came.
       if (client.in.empty()) return false;
-      answer(client, answer_request(client.in, handler));
+      answer_request_of(client, handler);
       return on_writable(client);
     }
     client.in.append(buf, static_cast<size_t>(n));
     if (size_t newline = client.in.find('\n'); newline != std::string::npos) {
       client.in.resize(newline);
-      answer(client, answer_request(client.in, handler));
+      answer_request_of(client, handler);
       return on_writable(client);
     }
     if (client.in.size() >= limits_.max_request_bytes) {
@@ -241,6 +250,74 @@ bool ControlServer::on_readable(Client& client, const Handler& handler) {
       return on_writable(client);
     }
   }
+}
+
+void ControlServer::answer_request_of(Client& client, const Handler& handler) {
+  std::optional<uint64_t> opened;
+  const uint64_t id = next_stream_;
+  auto open_or_handle = [&](const std::string& op, const json& args) -> json {
+    if (streams_.open) {
+      if (std::optional<json> first = streams_.open(id, op, args)) {
+        opened = id;
+        return *first;
+      }
+    }
+    return handler(op, args);
+  };
+  answer(client, answer_request(client.in, open_or_handle));
+  if (opened) {
+    client.stream = *opened;
+    ++next_stream_;
+    client.deadline = Clock::time_point::max();  // streams until the client goes
+  }
+}
+
+bool ControlServer::send(uint64_t id, std::string_view line) {
+  for (Client& client : clients_) {
+    if (client.stream != id) continue;
+    if (client.out.size() - client.sent + line.size() > kMaxStreamBacklog) return false;
+    if (client.sent == client.out.size()) {
+      client.out.clear();
+      client.sent = 0;
+    }
+    client.out.append(line);
+    client.out.push_back('\n');
+    return true;
+  }
+  return false;
+}
+
+bool ControlServer::on_stream_ready(Client& client, short revents) {
+  if (revents & (POLLIN | POLLHUP | POLLERR)) {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::recv(client.fd, buf, sizeof(buf), 0);
+      if (n == 0) return false;  // hung up
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+        break;
+      }
+    }
+  }
+  while (client.sent < client.out.size()) {
+    ssize_t n = ::send(client.fd, client.out.data() + client.sent, client.out.size() - client.sent,
+                       MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+    client.sent += static_cast<size_t>(n);
+  }
+  client.out.clear();
+  client.sent = 0;
+  return true;
+}
+
+void ControlServer::close_client(Client& client) {
+  ::close(client.fd);
+  if (client.stream && streams_.close) streams_.close(client.stream);
+  client.stream = 0;
 }
 
 void ControlServer::answer(Client& client, const json& response) {
@@ -261,12 +338,17 @@ bool ControlServer::on_writable(Client& client) {
     }
     client.sent += static_cast<size_t>(n);
   }
+  if (client.stream) {
+    client.out.clear();
+    client.sent = 0;
+    return true;  // a stream goes on
+  }
   return false;  // answered in full: one request per connection
 }
 
 void ControlServer::expire_clients(Clock::time_point now) {
   std::erase_if(clients_, [&](Client& client) {
-    if (client.deadline > now) return false;
+    if (client.deadline > now) return false;  // streams never expire (deadline max)
     if (client.out.empty()) {
       // Best effort, without waiting: a client that reads learns why.
       answer(client, refusal(fmt::format("request: timed out after {} ms without a complete "
@@ -274,7 +356,7 @@ void ControlServer::expire_clients(Clock::time_point now) {
                                          limits_.client_timeout.count())));
       on_writable(client);
     }
-    ::close(client.fd);
+    close_client(client);
     return true;
   });
 }

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,9 +44,28 @@ struct ControlServerLimits {
   size_t max_request_bytes = size_t{1} << 20;
 };
 
+// Streaming ops (`monitor`): the request is answered like any other, then
+// the connection stays open and the daemon writes lines to it
+// (ControlServer::send) until the client hangs up.
+struct StreamHooks {
+  // Opens stream `id` when `op` streams, returning the first answer's
+  // result; nullopt: `op` does not stream (the request handler answers it).
+  // A throw refuses the request and opens nothing.
+  std::function<std::optional<nlohmann::json>(uint64_t id, const std::string& op,
+                                              const nlohmann::json& args)>
+      open;
+  // Stream `id`'s client has gone (or the server stops).
+  std::function<void(uint64_t id)> close;
+  // A descriptor polled for readable (-1: none now), and what runs then.
+  std::function<int()> fd;
+  std::function<void()> on_readable;
+};
+
 class ControlServer {
  public:
   using Handler = RequestHandler;
+  // Unsent bytes a stream's client may lag behind; send() refuses more.
+  static constexpr size_t kMaxStreamBacklog = size_t{4} << 20;
 
   // Binds `path` (creating its directory; replacing a stale socket file, but
   // refusing when another daemon answers on it).
@@ -66,6 +86,11 @@ class ControlServer {
            int wake_fd = -1);
   static constexpr std::chrono::milliseconds kMinWakeGap{50};
 
+  void set_streams(StreamHooks hooks) { streams_ = std::move(hooks); }
+  // Queues `line` (with its newline) for stream `id`; false when the client
+  // lags kMaxStreamBacklog behind (the line is dropped) or is gone.
+  bool send(uint64_t id, std::string_view line);
+
  private:
   using Clock = std::chrono::steady_clock;
   struct Client {
@@ -74,6 +99,7 @@ class ControlServer {
     std::string out;  // the answer, once there is one
     size_t sent = 0;
     Clock::time_point deadline;
+    uint64_t stream = 0;  // a streaming op's client: its stream id
   };
 
   void accept_clients();
@@ -82,9 +108,15 @@ class ControlServer {
   bool on_readable(Client& client, const Handler& handler);
   // Sends what the socket takes now; false once all is sent or it failed.
   bool on_writable(Client& client);
+  // Answers the request in client.in: opens a stream when its op streams.
+  void answer_request_of(Client& client, const Handler& handler);
   void answer(Client& client, const nlohmann::json& response);
   // Drops clients past their deadline, telling a still-silent one why.
   void expire_clients(Clock::time_point now);
+  // A streaming client's turn: discards what it sends, notices it hang up,
+  // sends what waits. False once it has gone.
+  bool on_stream_ready(Client& client, short revents);
+  void close_client(Client& client);
   int poll_timeout_ms(Clock::time_point now, Clock::time_point next_tick, bool ticking) const;
 
   std::string path_;
@@ -92,6 +124,8 @@ class ControlServer {
   int listen_fd_ = -1;
   int signal_fd_ = -1;
   std::vector<Client> clients_;
+  StreamHooks streams_;
+  uint64_t next_stream_ = 1;
 };
 
 }  // namespace bpfnet::daemon

@@ -41,6 +41,7 @@ struct Command {
   std::string help_text;          // set when row is nullptr
   bool quiet = false;             // network ls -q
   bool no_trunc = false;          // network ls --no-trunc
+  bool watch = false;             // flows --watch: send and print every second
 
   // The verb's words ("network create"), or "help".
   std::string_view verb() const;

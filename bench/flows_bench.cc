@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
     const auto joined = core::join_flows(halves, state, core::FlowFilter{}, 1'000'000'000'000ULL);
     const double join = ms_since(t1);
     t1 = Clock::now();
-    const std::string json = core::flows_json(joined).dump();
+    const std::string json = core::flows_json_text(joined);
     const double render = ms_since(t1);
     best_total = std::min(best_total, ms_since(t0));
     best_dump = std::min(best_dump, dump);

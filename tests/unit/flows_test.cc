@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 
+#include <nlohmann/json.hpp>
+
 #include "bpfnet_abi.h"
 #include "test_support.h"
 
@@ -188,7 +190,8 @@ TEST(FlowsTest, AHalfWhoseReplyIsGoneStillShowsItsFlow) {
 
 TEST(FlowsTest, JsonNamesEveryField) {
   const auto rows = join_flows(sample_flows(), sample_state(), FlowFilter{}, kNow);
-  const nlohmann::json j = flows_json(rows)[3];
+  const nlohmann::json all = nlohmann::json::parse(flows_json_text(rows));
+  const nlohmann::json& j = all[3];
   EXPECT_EQ(j["proto"], "tcp");
   EXPECT_EQ(j["client"], "198.51.100.7:40000");
   EXPECT_EQ(j["address"], "192.0.2.1:8080");
@@ -201,7 +204,9 @@ TEST(FlowsTest, JsonNamesEveryField) {
   EXPECT_EQ(j["client_bytes"], 1000);
   EXPECT_EQ(j["server_packets"], 8);
   EXPECT_TRUE(j["snat"].is_null());
-  EXPECT_EQ(flows_json(rows)[0]["snat"], "192.0.2.1:61000");
+  EXPECT_EQ(all[0]["snat"], "192.0.2.1:61000");
+  EXPECT_EQ(all[0]["nat"], "masquerade");
+  EXPECT_EQ(all.size(), 4u);
 }
 
 }  // namespace

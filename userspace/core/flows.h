@@ -5,9 +5,9 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/ip.h"
@@ -63,16 +63,16 @@ struct FlowRow {
   // own address; for a container's masqueraded flow, the outside address.
   Ipv4 address_ip;
   uint16_t address_port = 0;
-  std::string address_kind;  // "published", "service", "container", "outside"
-  std::string service;       // the service's name, when a service balanced it
+  std::string_view address_kind;  // "published", "service", "container", "outside"
+  std::string service;            // the service's name, when a service balanced it
   // The container on bpfnet's side of the flow and its network: the one
   // serving it, or for an outbound (masqueraded) flow the one that opened it.
   // Empty when no container has the address any more.
   std::string container, network;
   Ipv4 server_ip;  // where the client's packets are delivered
   uint16_t server_port = 0;
-  std::string nat;  // "DNAT", "SNAT", "DNAT+SNAT", "masquerade" or "none"
-  Ipv4 snat_ip;     // the source the server sees, for SNAT and masquerade
+  std::string_view nat;  // "DNAT", "DNAT+SNAT", "masquerade" or "none" (static text)
+  Ipv4 snat_ip;          // the source the server sees, for SNAT and masquerade
   uint16_t snat_port = 0;
   uint8_t client_state = 0, server_state = 0;  // enum bpfnet_ct_state
   uint64_t age_ns = 0, idle_ns = 0;
@@ -90,7 +90,8 @@ std::vector<FlowRow> join_flows(const std::vector<FlowHalf>& halves, const State
 std::string flow_state_name(uint8_t state);  // "NEW", "ESTABLISHED", "CLOSING"
 std::string flow_proto_name(uint8_t proto);  // "tcp", "udp", "icmp" or the number
 
-// The `flows` op's result: one object per row (userspace/README.md).
-nlohmann::json flows_json(const std::vector<FlowRow>& rows);
+// The `flows` op's result as JSON text: an array of one object per row
+// (userspace/README.md).
+std::string flows_json_text(const std::vector<FlowRow>& rows);
 
 }  // namespace bpfnet::core

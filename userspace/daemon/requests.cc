@@ -15,6 +15,7 @@
 #include "core/json_fields.h"
 #include "core/names.h"
 #include "core/service.h"
+#include "daemon/json_text.h"
 #include "datapath/conntrack.h"
 #include "datapath/counters.h"
 
@@ -92,8 +93,8 @@ json flows(Controller& ctl, core::JsonFields& args) {
   struct timespec ts {};
   clock_gettime(CLOCK_MONOTONIC, &ts);  // the datapath's clock (bpf_ktime_get_ns)
   const uint64_t now_ns = uint64_t(ts.tv_sec) * 1'000'000'000ULL + uint64_t(ts.tv_nsec);
-  return core::flows_json(
-      core::join_flows(datapath::read_flow_halves(ctl.datapath()), ctl.state(), filter, now_ns));
+  return json_text_result(core::flows_json_text(
+      core::join_flows(datapath::read_flow_halves(ctl.datapath()), ctl.state(), filter, now_ns)));
 }
 
 json doctor(Controller& ctl, core::JsonFields&) {

@@ -42,4 +42,4 @@ check "flows" fl
 check "--network" flows --netw
 check "tcp udp" flows --proto ""
 check "c1" flows ""
-check "db web" flows --network ""
+check "bridge db host none web" flows --network ""

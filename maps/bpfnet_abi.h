@@ -19,8 +19,9 @@
  * 3: new map bpfnet_frags (fragments follow their flow); bpfnet_network
  *    grew (24 -> 28 bytes) by lb_addr (services with backends on other hosts).
  * 4: bpfnet_ct is a preallocated hash (was an LRU) and bpfnet_ct_value grew
- *    (64 -> 72 bytes) by per-direction TCP tracking; new maps bpfnet_events
- *    (ring buffer), bpfnet_monitor, bpfnet_mon_cpu. */
+ *    (64 -> 96 bytes) by per-direction TCP tracking, per-direction counters
+ *    (packets, bytes) and the flow's creation time (bpfnetctl flows); new
+ *    maps bpfnet_events (ring buffer), bpfnet_monitor, bpfnet_mon_cpu. */
 #define BPFNET_ABI_VERSION 4
 
 /* Map capacities. The C++ side validates requests against the same numbers. */
@@ -330,6 +331,15 @@ struct bpfnet_ct_value {
 	__u32 tcp_end;
 	__u32 tcp_maxend;
 	__u32 tcp_maxwin;
+	/*
+	 * What this direction forwarded (bytes: IP total length), added
+	 * atomically by every CPU that handles one of its packets; the first
+	 * packet included. created_ns: when the flow was created (the same in
+	 * both entries; bpf_ktime_get_ns() within a tick). Offset 72: 8-aligned.
+	 */
+	__u64 packets;
+	__u64 bytes;
+	__u64 created_ns;
 };
 
 /* Lifetimes (ns) by state: Cilium's for established TCP; unreplied flows
@@ -505,7 +515,7 @@ BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_uplink) == 12, "bpfnet_uplink layout")
 #endif
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_key) == 16, "bpfnet_ct_key layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_dest) == 20, "bpfnet_ct_dest layout");
-BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_value) == 72, "bpfnet_ct_value layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_ct_value) == 96, "bpfnet_ct_value layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_svc_key) == 8, "bpfnet_svc_key layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_svc_value) == 16, "bpfnet_svc_value layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_backend) == 8, "bpfnet_backend layout");

@@ -193,6 +193,13 @@ static __always_inline int ct_observe(const struct bpfnet_ct_key *key, struct bp
 	return 0;
 }
 
+/* Counts @p, a packet forwarded in @v's direction (bpfnetctl flows). */
+static __always_inline void ct_count(struct bpfnet_ct_value *v, const struct pkt4 *p)
+{
+	__sync_fetch_and_add(&v->packets, 1);
+	__sync_fetch_and_add(&v->bytes, p->ip_len);
+}
+
 /*
  * Finds @p's flow: 0 with *@out its entry, advanced for @p (ct_observe), or
  * *@out NULL when there is no live one; or a drop. An expired flow, or a
@@ -216,9 +223,11 @@ static __always_inline int ct_lookup_live(const struct pkt4 *p, struct bpfnet_ct
 		}
 	}
 	int rc = ct_observe(&p->key, ct, p, now);
-	if (!rc)
-		*out = ct;
-	return rc;
+	if (rc)
+		return rc;
+	ct_count(ct, p);
+	*out = ct;
+	return 0;
 }
 
 /* Whether the flow of @key (its entry @v) may make room for a new one: over,
@@ -371,6 +380,7 @@ static __always_inline int ct_create(const struct bpfnet_ct_key *fwd,
 	rv->peer = fwd_key;
 	rv->state = state;
 	rv->expires_ns = now + ct_timeout(p->key.proto, state);
+	rv->created_ns = now;
 
 	fv->saddr = xlat->saddr;
 	fv->daddr = xlat->daddr;
@@ -381,6 +391,9 @@ static __always_inline int ct_create(const struct bpfnet_ct_key *fwd,
 	fv->state = state;
 	fv->expires_ns = rv->expires_ns;
 	fv->dest = *dest;
+	fv->created_ns = now;
+	fv->packets = 1; /* the packet that creates the flow */
+	fv->bytes = p->ip_len;
 	if (p->key.proto == IPPROTO_TCP)
 		ct_tcp_track(fv, p);
 

@@ -48,6 +48,7 @@ struct pkt4 {
 	__u16 tcp_win;
 	__u16 tcp_len;	 /* payload bytes */
 	__u8 tcp_wscale; /* a SYN's window scale option; 0 without one */
+	__u16 ip_len;	 /* IP total length: what a flow's byte counters add */
 };
 
 /* pkt4.frag: where the packet stands in a fragmented datagram. */
@@ -202,6 +203,7 @@ static __always_inline int parse_pkt4(void *data, void *data_end, struct pkt4 *p
 	p->key.saddr = ip->saddr;
 	p->key.daddr = ip->daddr;
 	p->key.proto = ip->protocol;
+	p->ip_len = bpf_ntohs(ip->tot_len);
 	p->l4_off = sizeof(*eth) + ip->ihl * 4;
 	if (ip->frag_off & bpf_htons(IP_OFFSET_MASK))
 		return PARSE_NO_PORTS; /* a later fragment carries no ports */

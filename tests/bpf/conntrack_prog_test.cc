@@ -310,6 +310,51 @@ TEST_F(ConntrackProgTest, ExpiredFlowIsAbsentWithoutGc) {
 // A full conntrack (32 flows here): a flood of new tuples displaces only
 // unreplied flows, never an established one nor half of one; once nothing
 // is left to displace, a new flow is refused and counted (ct-full).
+// bpfnetctl flows: each entry counts the packets and IP bytes of its own
+// direction, the first one included, on the XDP uplink (the client's) and
+// the tc from-container program (A's); both halves carry the creation time.
+TEST_F(ConntrackProgTest, EachDirectionCountsItsPacketsAndBytes) {
+  const uint64_t before = monotonic_ns();
+  connect(40300);
+  const uint64_t after = monotonic_ns();
+  auto ip_len = [](const Mac& dst, const Mac& src, uint32_t s, uint32_t d, uint16_t sp, uint16_t dp,
+                   const Seg& sg) { return frame(dst, src, s, d, sp, dp, sg).size() - 14; };
+  auto by_client = [&](const Seg& sg) {
+    return ip_len(kUp0, kClientMac, kClient, kHost, 40300, 9090, sg);
+  };
+  auto by_a = [&](const Seg& sg) { return ip_len(kGwA, kMacA, kIpA, kClient, 80, 40300, sg); };
+  const uint64_t client_bytes = by_client(seg(SYN, 1000, 0, 64240, "", kSynOptions)) +
+                                2 * by_client(seg(ACK, 1001, 5001, 502, ""));
+  const uint64_t a_bytes = by_a(seg(SYN | ACK, 5000, 1001, 65160, "", kSynAckOptions)) +
+                           by_a(seg(ACK, 5001, 1001, 509, "hello"));
+  auto c = client_half(40300), a = a_half(40300);
+  ASSERT_TRUE(c && a);
+  EXPECT_EQ(c->packets, 3u);
+  EXPECT_EQ(c->bytes, client_bytes);
+  EXPECT_EQ(a->packets, 2u);
+  EXPECT_EQ(a->bytes, a_bytes);
+  // Within a tick of the clock (coarse_now_ns: up to 10 ms behind).
+  EXPECT_GE(c->created_ns + 20'000'000, before);
+  EXPECT_LE(c->created_ns, after);
+  EXPECT_EQ(a->created_ns, c->created_ns);
+
+  // A UDP flow: the first datagram counts on creation.
+  Ipv4Spec spec;
+  spec.proto = kUdp;
+  spec.saddr = kClient;
+  spec.daddr = kHost;
+  spec.sport = 40301;
+  spec.dport = 5353;
+  spec.payload = "query";
+  const Bytes q = ipv4_frame(kUp0, kClientMac, spec);
+  ASSERT_EQ(run_prog(dp_->xdp_uplink_prog_fd(), q).retval, XDP_REDIRECT_);
+  ASSERT_EQ(run_prog(dp_->xdp_uplink_prog_fd(), q).retval, XDP_REDIRECT_);
+  auto u = ct(kClient, kHost, 40301, 5353, kUdp);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->packets, 2u);
+  EXPECT_EQ(u->bytes, 2 * (q.size() - 14));
+}
+
 TEST_F(ConntrackProgTest, FullConntrackDisplacesUnrepliedFlowsThenRefuses) {
   // The displaceable flows are remembered per CPU: stay on one.
   cpu_set_t old_set, one;

@@ -133,5 +133,24 @@ TEST_F(PinnedMapsTest, ConntrackWithoutTheDestinationCacheIsReplacedOnceThenKept
   EXPECT_EQ(info_of_ct().id, ct.id) << "the same map";
 }
 
+// ABI 3 -> 4: the entries grew by the flow counters (72 -> 96 bytes). The
+// old conntrack is set aside, the new one has the new layout and counts.
+TEST_F(PinnedMapsTest, ConntrackWithoutFlowCountersIsReplaced) {
+  std::filesystem::create_directories(pins_);
+  int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "bpfnet_ct", sizeof(struct bpfnet_ct_key), 72, 1024,
+                          nullptr);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(bpf_obj_pin(fd, path("bpfnet_ct").c_str()), 0);
+  close(fd);
+  Datapath dp(DatapathOptions{pins_, 4096});
+  ASSERT_EQ(dp.replaced_pins().size(), 1u);
+  EXPECT_EQ(dp.replaced_pins()[0].name, "bpfnet_ct");
+  EXPECT_EQ(dp.replaced_pins()[0].why, "value 72 -> 96 bytes");
+  struct bpf_map_info info {};
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(dp.map_fd(BPFNET_MAP_CT), &info, &len), 0);
+  EXPECT_EQ(info.value_size, sizeof(struct bpfnet_ct_value));
+}
+
 }  // namespace
 }  // namespace bpfnet::datapath

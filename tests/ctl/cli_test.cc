@@ -78,6 +78,41 @@ TEST(Cli, UsageErrorIsOneLineAndContactsNoDaemon) {
   EXPECT_TRUE(daemon.sockets.empty());
 }
 
+TEST(Cli, FlowsSendsItsFiltersAndPrintsOneRowPerFlow) {
+  FakeDaemon daemon;
+  daemon.results["flows"] = Json::parse(R"([{"proto":"tcp","client":"198.51.100.7:40000",
+      "address":"192.0.2.1:8080","address_kind":"published","service":"","container":"web",
+      "network":"front","server":"172.18.0.2:80","nat":"DNAT","snat":null,
+      "client_state":"ESTABLISHED","server_state":"ESTABLISHED","age_ms":192000,"idle_ms":4000,
+      "client_packets":10,"client_bytes":1000,"server_packets":8,"server_bytes":5000}])");
+  const CliRun r = run_with(daemon, {"flows", "web", "--proto", "tcp"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(daemon.requests.size(), 1u);
+  EXPECT_EQ(daemon.requests[0]["op"], "flows");
+  EXPECT_EQ(daemon.requests[0]["args"], Json::parse(R"({"container":"web","proto":"tcp"})"));
+  EXPECT_EQ(
+      r.out,
+      "PROTO     CLIENT               ADDRESS          CONTAINER   NETWORK   SERVER          "
+      "NAT       STATE                     AGE       IDLE      PACKETS IN/OUT   BYTES IN/OUT\n"
+      "tcp       198.51.100.7:40000   192.0.2.1:8080   web         front     172.18.0.2:80   "
+      "DNAT      ESTABLISHED/ESTABLISHED   3m12s     4s        10/8             1000/5000\n");
+}
+
+TEST(Cli, FlowsRefusesTwoScopesAndOtherProtocols) {
+  FakeDaemon daemon;
+  CliRun r = run_with(daemon, {"flows", "web", "--network", "front"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "bpfnetctl: flows: give at most one of CONTAINER, --network and --service\n");
+  r = run_with(daemon, {"flows", "--proto", "icmp"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "bpfnetctl: flows: invalid --proto \"icmp\": tcp or udp\n");
+  EXPECT_TRUE(daemon.requests.empty());
+  daemon.errors["flows"] = "No such container: nope";
+  r = run_with(daemon, {"flows", "nope"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "Error response from daemon: No such container: nope\n");
+}
+
 TEST(Cli, DoctorExitsOneOnDrift) {
   FakeDaemon daemon;
   daemon.results["doctor"] = Json::parse(R"({"ok": true, "problems": []})");

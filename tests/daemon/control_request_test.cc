@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "daemon/json_text.h"
 #include "daemon/server.h"
 #include "fakes.h"
 
@@ -27,6 +28,17 @@ using nlohmann::json;
 json echo(const std::string& op, const json& args) {
   if (op == "fail") throw core::UserError("refused: " + args.value("why", std::string()));
   return json{{"op", op}, {"args", args}};
+}
+
+// `flows` answers with JSON text it wrote itself: spliced in unchanged.
+TEST(AnswerRequest, AResultWrittenAsJsonTextIsSentAsItIs) {
+  auto listing = [](const std::string&, const json&) {
+    return json_text_result(R"([{"client":"10.0.0.1:80"}])");
+  };
+  EXPECT_EQ(answer_line(answer_request(R"({"op":"flows"})", listing)),
+            "{\"ok\":true,\"result\":[{\"client\":\"10.0.0.1:80\"}]}\n");
+  EXPECT_EQ(answer_line(answer_request(R"({"op":"x"})", echo)),
+            "{\"ok\":true,\"result\":{\"args\":{},\"op\":\"x\"}}\n");
 }
 
 TEST(AnswerRequest, PassesOpAndArgsAndWrapsTheResult) {

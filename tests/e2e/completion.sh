@@ -38,3 +38,8 @@ check "web" network connect w
 check "c1" network disconnect web ""
 check "json table" network ls -o ""
 check "" nosuchverb ""
+check "flows" fl
+check "--network" flows --netw
+check "tcp udp" flows --proto ""
+check "c1" flows ""
+check "bridge db host none web" flows --network ""

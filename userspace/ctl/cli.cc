@@ -1,9 +1,12 @@
 #include "ctl/cli.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <thread>
 
 #include "ctl/complete.h"
 #include "ctl/render.h"
@@ -27,6 +30,32 @@ void print_daemon_error(std::ostream& err, const DaemonError& e) {
 
 void print_bad_result(std::ostream& err, const BadResult& e) {
   err << "bpfnetctl: unexpected result from daemon: " << e.what() << "\n";
+}
+
+// flows --watch: the request sent and its answer printed every second, as
+// watch(1) does (the screen cleared first when stdout is a terminal), until
+// Ctrl-C (SIGINT's default action) or an error.
+int run_watch(const Command& cmd, const Transport& transport, std::ostream& out,
+              std::ostream& err) {
+  const bool terminal = isatty(STDOUT_FILENO);
+  for (;;) {
+    try {
+      const Json result = transport(cmd.requests.at(0).to_json());
+      const std::string text = render(cmd, result);
+      if (terminal) out << "\033[H\033[2J";
+      out << text << std::flush;
+    } catch (const DaemonError& e) {
+      print_daemon_error(err, e);
+      return 1;
+    } catch (const ClientError& e) {
+      err << e.what() << "\n";
+      return 1;
+    } catch (const BadResult& e) {
+      print_bad_result(err, e);
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
 }
 
 // inspect and rm: one request per name, going on after daemon errors.
@@ -106,6 +135,7 @@ int run(const Command& cmd, const Transport& transport, std::ostream& out, std::
     return 0;
   }
   if (cmd.row->sends != Sends::kOneRequest) return run_each(cmd, transport, out, err);
+  if (cmd.watch) return run_watch(cmd, transport, out, err);
   try {
     const Json result = transport(cmd.requests.at(0).to_json());
     out << render(cmd, result);

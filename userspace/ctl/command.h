@@ -42,6 +42,7 @@ struct Command {
   bool quiet = false;             // network ls -q
   bool no_trunc = false;          // network ls --no-trunc
   std::string pcap_file;          // monitor --pcap
+  bool watch = false;             // flows --watch: send and print every second
 
   // The verb's words ("network create"), or "help".
   std::string_view verb() const;

@@ -91,6 +91,8 @@ std::vector<std::string> complete(const std::vector<std::string>& words,
     if (name == "output" || name == "format") candidates = {"json", "table"};
     if (name == "driver") candidates = {"bridge", "overlay"};
     if (name == "network") candidates = names_for("NETWORK", socket, ask);
+    if (name == "service") candidates = names_for("SERVICE", socket, ask);
+    if (name == "proto") candidates = {"tcp", "udp"};
   } else if (typed.starts_with("-")) {
     for (const FlagSpec& flag : flags_of(row))
       candidates.push_back("--" + std::string(flag.long_name()));

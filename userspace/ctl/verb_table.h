@@ -126,6 +126,7 @@ std::vector<VerbRow> service_verbs();   // verbs_service.cc
 std::vector<VerbRow> uplink_verbs();    // verbs_uplink.cc
 std::vector<VerbRow> daemon_verbs();    // verbs_daemon.cc: stats, version
 std::vector<VerbRow> monitor_verbs();   // verbs_monitor.cc: monitor
+std::vector<VerbRow> flows_verbs();     // verbs_flows.cc
 
 // Builders and rows shared by several groups (verb_table.cc).
 void build_request_without_args(const VerbArgs& given, Command& cmd);

@@ -4,15 +4,18 @@
 #include "daemon/requests.h"
 
 #include <fmt/format.h>
+#include <time.h>
 
 #include <algorithm>
 
 #include "core/engine.h"
 #include "core/error.h"
+#include "core/flows.h"
 #include "core/inspect.h"
 #include "core/json_fields.h"
 #include "core/names.h"
 #include "core/service.h"
+#include "daemon/json_text.h"
 #include "datapath/conntrack.h"
 #include "datapath/counters.h"
 
@@ -77,6 +80,21 @@ json stats(Controller& ctl, core::JsonFields&) {
               {"drops", drops},
               {"conntrack", conntrack},
               {"masquerade", masquerade}};
+}
+
+// bpfnetctl flows: the conntrack joined with the state (core/flows.h).
+json flows(Controller& ctl, core::JsonFields& args) {
+  core::FlowQuery query;
+  query.container = args.optional_string("container").value_or("");
+  query.network = args.optional_string("network").value_or("");
+  query.service = args.optional_string("service").value_or("");
+  query.proto = args.optional_string("proto").value_or("");
+  const core::FlowFilter filter = core::flow_filter(ctl.state(), query);
+  struct timespec ts {};
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // the datapath's clock (bpf_ktime_get_ns)
+  const uint64_t now_ns = uint64_t(ts.tv_sec) * 1'000'000'000ULL + uint64_t(ts.tv_nsec);
+  return json_text_result(core::flows_json_text(
+      core::join_flows(datapath::read_flow_halves(ctl.datapath()), ctl.state(), filter, now_ns)));
 }
 
 json doctor(Controller& ctl, core::JsonFields&) {
@@ -290,6 +308,7 @@ json service_rm(Controller& ctl, core::JsonFields& args) {
 constexpr RequestRow kRequests[] = {
     {"ping", ping},
     {"stats", stats},
+    {"flows", flows},
     {"doctor", doctor},
     {"uplink.ls", uplink_ls},
     {"network.create", network_create},

@@ -24,6 +24,7 @@
 
 #include "core/error.h"
 #include "daemon/json_depth.h"
+#include "daemon/json_text.h"
 
 namespace bpfnet::daemon {
 
@@ -107,7 +108,19 @@ json answer_request(std::string_view request, const RequestHandler& handler) {
   }
 }
 
+json json_text_result(std::string text) {
+  return json::binary(json::binary_t::container_type(text.begin(), text.end()), kJsonTextSubtype);
+}
+
 std::string answer_line(const json& answer) {
+  if (auto it = answer.find("result"); it != answer.end() && it->is_binary() &&
+                                       it->get_binary().has_subtype() &&
+                                       it->get_binary().subtype() == kJsonTextSubtype) {
+    const auto& text = it->get_binary();
+    std::string line = R"({"ok":true,"result":)";
+    line.append(text.begin(), text.end());
+    return line + "}\n";
+  }
   // Invalid UTF-8 in an answer (a byte echoed from somewhere) is replaced,
   // not thrown: an exception here would stop the daemon.
   return answer.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";

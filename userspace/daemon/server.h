@@ -25,7 +25,8 @@ int listen_unix_socket(const std::string& path, std::string_view flag);
 using RequestHandler =
     std::function<nlohmann::json(const std::string& op, const nlohmann::json& args)>;
 
-// The answer to one request line, as sent back (without the newline):
+// The answer to one request line, as sent back (a json_text_result spliced
+// in by answer_line) (without the newline):
 // {"ok": true, "result": ...} or {"ok": false, "error": "..."}. A request
 // nested deeper than kMaxJsonDepth is refused before it is parsed. Never
 // throws what `handler` throws.

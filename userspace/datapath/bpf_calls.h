@@ -15,6 +15,10 @@
 
 namespace bpfnet::datapath::bpf_calls {
 
+// The kernel's ENOTSUPP (not in userspace's errno.h): an operation the map
+// type does not implement.
+inline constexpr int kEnotsupp = 524;
+
 inline std::string errstr(int err) { return std::strerror(err < 0 ? -err : err); }
 
 inline void check(int err, const std::string& what) {
@@ -59,6 +63,8 @@ void for_each_entry(int fd, Fn&& fn) {
 // read (the conntrack under a flood of new flows) this is the way that ends:
 // get_next_key() starts over from the first bucket whenever the key it was
 // given has gone meanwhile, and takes two syscalls per entry.
+// A kernel without batch operations for the map (EINVAL before any entry,
+// ENOTSUPP) is read one key at a time instead.
 template <typename Key, typename Value, typename Fn>
 void for_each_entry_batched(int fd, Fn&& fn) {
   uint32_t chunk = 4096;
@@ -75,6 +81,10 @@ void for_each_entry_batched(int fd, Fn&& fn) {
       keys.resize(chunk);
       values.resize(chunk);
       continue;
+    }
+    if (err && first && count == 0 && (errno == EINVAL || errno == kEnotsupp)) {
+      for_each_entry<Key, Value>(fd, fn);
+      return;
     }
     if (err && errno != ENOENT)
       throw DatapathError(fmt::format("read map in batches: {}", errstr(errno)));

@@ -1,5 +1,8 @@
 #include "datapath/conntrack.h"
 
+#include <arpa/inet.h>
+
+#include <cstring>
 #include <set>
 #include <vector>
 
@@ -90,6 +93,28 @@ void purge_flows_of(DatapathPort& port, const MapDelta& applied) {
     }
   }
   port.delete_conntrack({doomed.begin(), doomed.end()});
+}
+
+namespace {
+core::FlowTuple flow_tuple(const CtTuple& t) {
+  return core::FlowTuple{t.saddr, t.daddr, t.sport, t.dport, t.proto};
+}
+// The raw key bytes of the other half, decoded (struct bpfnet_ct_key).
+core::FlowTuple flow_tuple(const CtKey& raw) {
+  struct bpfnet_ct_key k {};
+  std::memcpy(&k, raw.data(), sizeof(k));
+  return core::FlowTuple{ntohl(k.saddr), ntohl(k.daddr), ntohs(k.sport), ntohs(k.dport), k.proto};
+}
+}  // namespace
+
+std::vector<core::FlowHalf> read_flow_halves(DatapathPort& port) {
+  const std::vector<CtEntry> entries = port.read_conntrack();
+  std::vector<core::FlowHalf> out;
+  out.reserve(entries.size());
+  for (const CtEntry& e : entries)
+    out.push_back(core::FlowHalf{flow_tuple(e.tuple), flow_tuple(e.peer), flow_tuple(e.rewrite),
+                                 e.state, e.flags, e.expires_ns, e.created_ns, e.packets, e.bytes});
+  return out;
 }
 
 ConntrackUsage conntrack_usage(DatapathPort& port) {

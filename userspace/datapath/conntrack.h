@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <vector>
 
+#include "core/flows.h"
 #include "datapath/port.h"
 
 namespace bpfnet::datapath {
@@ -35,6 +37,10 @@ std::map<uint32_t, uint64_t> lb_flows_by_backend(DatapathPort& port);
 // namespace gone) and of every published port that was removed, so a
 // reused address or port never inherits them.
 void purge_flows_of(DatapathPort& port, const MapDelta& applied);
+
+// The conntrack as core's join takes it (core/flows.h): one FlowHalf per
+// entry, read in batches.
+std::vector<core::FlowHalf> read_flow_halves(DatapathPort& port);
 
 struct ConntrackUsage {
   size_t entries = 0;

@@ -155,9 +155,11 @@ struct CtEntry {
   std::array<uint8_t, 16> peer{};
   uint64_t expires_ns = 0;
   uint8_t state = 0;
-  uint8_t flags = 0;  // BPFNET_CT_F_*
-  CtTuple tuple;      // the key, decoded
-  CtTuple rewrite;    // what this direction's packets are rewritten to
+  uint8_t flags = 0;                // BPFNET_CT_F_*
+  CtTuple tuple;                    // the key, decoded
+  CtTuple rewrite;                  // what this direction's packets are rewritten to
+  uint64_t packets = 0, bytes = 0;  // what this direction forwarded
+  uint64_t created_ns = 0;          // CLOCK_MONOTONIC, as expires_ns
 };
 using CtKey = std::array<uint8_t, 16>;
 

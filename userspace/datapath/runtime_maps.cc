@@ -109,6 +109,9 @@ std::vector<CtEntry> Datapath::read_conntrack() {
     e.expires_ns = v.expires_ns;
     e.state = v.state;
     e.flags = v.flags;
+    e.packets = v.packets;
+    e.bytes = v.bytes;
+    e.created_ns = v.created_ns;
     e.tuple = CtTuple{ntohl(k.saddr), ntohl(k.daddr), ntohs(k.sport), ntohs(k.dport), k.proto};
     e.rewrite = CtTuple{ntohl(v.saddr), ntohl(v.daddr), ntohs(v.sport), ntohs(v.dport), k.proto};
     out.push_back(e);

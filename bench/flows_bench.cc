@@ -1,0 +1,141 @@
+// `bpfnetctl flows` at scale: 262,144 flows (524,288 conntrack entries) in a
+// real conntrack map, read through the datapath layer, joined with a state of
+// 256 containers by core and rendered as the daemon's JSON. Prints the time
+// of each phase, best of --runs. Root (loads the BPF objects, unpinned).
+//
+//   sudo build/bench/flows_bench [--flows N] [--runs R]
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bpfnet_abi.h"
+#include "core/flows.h"
+#include "datapath/conntrack.h"
+#include "datapath/datapath.h"
+
+namespace {
+
+using namespace bpfnet;
+using Clock = std::chrono::steady_clock;
+
+constexpr uint32_t kContainers = 256;
+const uint32_t kHost = 0xc0000201;     // 192.0.2.1
+const uint32_t kSubnet = 0xac120000;   // 172.18.0.0/16
+const uint32_t kClients = 0xc6336400;  // 198.51.100.0, then on
+
+core::State state_of_containers() {
+  core::State s;
+  core::Network net;
+  net.id = std::string(64, 'a');
+  net.name = "front";
+  s.networks.push_back(net);
+  for (uint32_t i = 0; i < kContainers; ++i) {
+    core::Endpoint ep;
+    ep.id = fmt::format("{:064x}", i + 1);
+    ep.network_id = net.id;
+    ep.container = fmt::format("web{}", i);
+    ep.ip = core::Ipv4{kSubnet + 2 + i};
+    s.endpoints.push_back(ep);
+  }
+  return s;
+}
+
+// Flow i: client kClients + i / 50000 : 1024 + i % 50000 -> host:8000+c,
+// published to container c:80 (c = i % 256), established with counters.
+void fill(int fd, uint32_t flows) {
+  constexpr uint32_t kBatch = 8192;
+  std::vector<bpfnet_ct_key> keys;
+  std::vector<bpfnet_ct_value> values;
+  for (uint32_t i = 0; i < flows; ++i) {
+    const uint32_t c = i % kContainers;
+    bpfnet_ct_key f{}, r{};
+    f.saddr = htonl(kClients + i / 50000);
+    f.daddr = htonl(kHost);
+    f.sport = htons(uint16_t(1024 + i % 50000));
+    f.dport = htons(uint16_t(8000 + c));
+    f.proto = IPPROTO_TCP;
+    r.saddr = htonl(kSubnet + 2 + c);
+    r.daddr = f.saddr;
+    r.sport = htons(80);
+    r.dport = f.sport;
+    r.proto = IPPROTO_TCP;
+    bpfnet_ct_value fv{}, rv{};
+    fv.expires_ns = rv.expires_ns = ~0ULL >> 1;
+    fv.state = rv.state = BPFNET_CT_ESTABLISHED;
+    fv.saddr = f.saddr;
+    fv.daddr = r.saddr;
+    fv.sport = f.sport;
+    fv.dport = r.sport;
+    fv.flags = BPFNET_CT_F_DNAT;
+    fv.peer = r;
+    fv.packets = 10 + i % 7;
+    fv.bytes = 1000 + i;
+    rv.saddr = f.daddr;
+    rv.daddr = f.saddr;
+    rv.sport = f.dport;
+    rv.dport = f.sport;
+    rv.flags = BPFNET_CT_F_DNAT | BPFNET_CT_F_REPLY;
+    rv.peer = f;
+    rv.packets = 8;
+    rv.bytes = 5000 + i;
+    keys.push_back(f);
+    values.push_back(fv);
+    keys.push_back(r);
+    values.push_back(rv);
+    if (keys.size() >= kBatch || i + 1 == flows) {
+      uint32_t count = uint32_t(keys.size());
+      if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, nullptr) != 0)
+        throw std::runtime_error(fmt::format("fill conntrack: {}", std::strerror(errno)));
+      keys.clear();
+      values.clear();
+    }
+  }
+}
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint32_t flows = 262144, runs = 5;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::string(argv[i]) == "--flows") flows = uint32_t(std::strtoul(argv[i + 1], nullptr, 10));
+    if (std::string(argv[i]) == "--runs") runs = uint32_t(std::strtoul(argv[i + 1], nullptr, 10));
+  }
+  datapath::Datapath dp(datapath::DatapathOptions{"", 2 * flows});
+  fill(dp.map_fd(BPFNET_MAP_CT), flows);
+  const core::State state = state_of_containers();
+  double best_dump = 1e9, best_join = 1e9, best_json = 1e9, best_total = 1e9;
+  size_t rows = 0, bytes = 0;
+  for (uint32_t run = 0; run < runs; ++run) {
+    const auto t0 = Clock::now();
+    const std::vector<core::FlowHalf> halves = datapath::read_flow_halves(dp);
+    const double dump = ms_since(t0);
+    auto t1 = Clock::now();
+    const auto joined = core::join_flows(halves, state, core::FlowFilter{}, 1'000'000'000'000ULL);
+    const double join = ms_since(t1);
+    t1 = Clock::now();
+    const std::string json = core::flows_json_text(joined);
+    const double render = ms_since(t1);
+    best_total = std::min(best_total, ms_since(t0));
+    best_dump = std::min(best_dump, dump);
+    best_join = std::min(best_join, join);
+    best_json = std::min(best_json, render);
+    rows = joined.size();
+    bytes = json.size();
+  }
+  fmt::print(
+      "flows {} (entries {}), rows {}, JSON {} bytes; best of {}: dump {:.0f} ms, join {:.0f} "
+      "ms, JSON {:.0f} ms, total {:.0f} ms\n",
+      flows, 2 * flows, rows, bytes, runs, best_dump, best_join, best_json, best_total);
+  return rows == flows ? 0 : 1;
+}

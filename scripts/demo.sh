@@ -3,8 +3,9 @@
 # "host" namespace, one bridge network, two containers (one serving HTTP,
 # published as 8080:80 on the host's uplink), then `network ls`, `network
 # inspect`, a curl between the containers, a curl from an "outside" client to
-# the published port (the server sees the client's own address) and
-# `bpfnetctl stats`. Everything lives in namespaces of its own and is removed
+# the published port (the server sees the client's own address), that
+# connection in `bpfnetctl flows`, a forged packet's drop live in `bpfnetctl
+# monitor`, and `bpfnetctl stats`. Everything lives in namespaces of its own and is removed
 # at the end. Needs root.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,8 +19,10 @@ T=$(mktemp -d /tmp/bpfnet-demo.XXXXXX)
 SOCK=$T/bpfnetd.sock
 DAEMON=""
 SERVER=""
+MONITOR=""
 cleanup() {
   set +e
+  [ -n "$MONITOR" ] && kill "$MONITOR" 2>/dev/null
   [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null
   [ -n "$DAEMON" ] && kill -TERM "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
   for ns in host web client outside; do ip netns del "$P-$ns" 2>/dev/null; done
@@ -96,6 +99,21 @@ step "bpfnetctl uplink ls      # the uplink's hook, picked for its driver (a vet
 ctl uplink ls
 step "ip netns exec $P-outside curl http://10.201.0.1:8080/      # remote client (untouched) -> host:8080 -> web, its address kept"
 ip netns exec "$P-outside" curl -sS --max-time 5 "http://10.201.0.1:8080/"
+step "bpfnetctl flows web      # the connection just made: the client's own address, NAT, counters"
+ctl flows web
+step "bpfnetctl monitor --type drop      # live drops, as the client forges its source address"
+"$BPFNETCTL" --socket "$SOCK" monitor --type drop >"$T/monitor.out" 2>"$T/monitor.err" &
+MONITOR=$!
+for _ in $(seq 1 50); do grep -q monitoring "$T/monitor.err" && break; sleep 0.1; done
+client_if=$(ip -n "$P-client" -o -4 addr show | awk '$4 ~ /^10\.200\./ {print $2; exit}')
+ip -n "$P-client" addr add 10.200.0.99/32 dev "$client_if"
+ip netns exec "$P-client" ping -c 1 -W 1 -q -I 10.200.0.99 "$web_ip" >/dev/null 2>&1 || true
+for _ in $(seq 1 30); do grep -q invalid-source-ip "$T/monitor.out" && break; sleep 0.1; done
+kill -INT "$MONITOR"
+wait "$MONITOR" || true
+MONITOR=""
+cat "$T/monitor.err" "$T/monitor.out"
+ip -n "$P-client" addr del 10.200.0.99/32 dev "$client_if"
 step "ip netns exec $P-client ping -c 3 $web_ip"
 ip netns exec "$P-client" ping -c 3 -q "$web_ip"
 step "bpfnetctl stats"

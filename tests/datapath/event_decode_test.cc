@@ -47,6 +47,18 @@ TEST(EventDecode, ARecordDecodesFieldByField) {
   EXPECT_EQ(decode_event(encode_event(*e)), e);
 }
 
+// An event with nothing captured (cap_len 0) round-trips: encoding an empty
+// packet copied from its null data() was undefined behaviour (UBSan, found by
+// fuzz/monitor_event; its input is the seed corpus/monitor_event/empty-capture).
+TEST(EventDecode, AnEmptyCaptureRoundTrips) {
+  bpfnet_event raw = drop_record();
+  raw.cap_len = 0;
+  auto e = decode_event(record(raw));
+  ASSERT_TRUE(e);
+  EXPECT_TRUE(e->packet.empty());
+  EXPECT_EQ(decode_event(encode_event(*e)), e);
+}
+
 TEST(EventDecode, WhatIsNoWellFormedEventIsRefused) {
   auto bytes = record(drop_record());
   EXPECT_FALSE(decode_event(std::span(bytes).first(bytes.size() - 1))) << "short";

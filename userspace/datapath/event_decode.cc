@@ -68,7 +68,9 @@ std::vector<uint8_t> encode_event(const MonitorEvent& event) {
   raw.hook = event.xdp ? BPFNET_HOOK_XDP : BPFNET_HOOK_TC;
   const size_t cap = std::min<size_t>(event.packet.size(), BPFNET_EVENT_CAPTURE);
   raw.cap_len = uint16_t(cap);
-  std::memcpy(raw.data, event.packet.data(), cap);
+  // copy_n, not memcpy: an empty packet's data() may be null (UB for memcpy
+  // even with size 0; found by fuzz/monitor_event).
+  std::copy_n(event.packet.begin(), cap, raw.data);
   std::vector<uint8_t> out(sizeof(raw));
   std::memcpy(out.data(), &raw, sizeof(raw));
   return out;

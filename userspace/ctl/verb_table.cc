@@ -24,8 +24,7 @@ const std::vector<VerbRow>& verb_table() {
   static const std::vector<VerbRow> table = [] {
     std::vector<VerbRow> rows;
     for (auto&& file : {network_verbs(), port_map_verbs(), service_verbs(), uplink_verbs(),
-                        daemon_verbs(), monitor_verbs(),
-                        flows_verbs()}) {
+                        daemon_verbs(), monitor_verbs(), flows_verbs()}) {
       rows.insert(rows.end(), file.begin(), file.end());
     }
     return rows;

@@ -313,18 +313,7 @@ bool ControlServer::on_stream_ready(Client& client, short revents) {
       }
     }
   }
-  while (client.sent < client.out.size()) {
-    ssize_t n = ::send(client.fd, client.out.data() + client.sent, client.out.size() - client.sent,
-                       MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno == EAGAIN || errno == EWOULDBLOCK;
-    }
-    client.sent += static_cast<size_t>(n);
-  }
-  client.out.clear();
-  client.sent = 0;
-  return true;
+  return on_writable(client);  // a stream's backlog: sent, and the stream goes on
 }
 
 void ControlServer::close_client(Client& client) {

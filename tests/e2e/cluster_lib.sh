@@ -96,3 +96,17 @@ eventually() {  # eventually SECONDS CMD...
     sleep 0.1
   done
 }
+
+# elapsed_until SECONDS CMD...: like eventually, and prints how long CMD took
+# to hold, in seconds with millisecond digits. Deadlines are generous (a
+# loaded 2-core CI machine delays etcd's lease expiry); the measured time
+# goes to the log instead of deciding the verdict.
+elapsed_until() {
+  local start=$EPOCHREALTIME deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+  python3 -c 'import sys; print("%.3f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$start" "$EPOCHREALTIME"
+}

@@ -409,7 +409,7 @@ TEST_F(DockerGlobalPoolTest, TwoHostsNeverHandOutTheSameAddress) {
                       {"V6", false}});
   json pb = call(db, "RequestPool",
                  json{{"AddressSpace", "LocalDefault"},
-                      {"Pool", ""},
+                      {"Pool", "10.50.0.0/24"},
                       {"SubPool", ""},
                       {"Options", {{"bpfnet.network", "ov"}}},
                       {"V6", false}});
@@ -468,11 +468,21 @@ TEST_F(DockerGlobalPoolTest, GlobalPoolsAreOverlayNetworksSubnets) {
             {"Options", {{"bpfnet.network", "ov"}}}},
        &err);
   EXPECT_EQ(err, "pool 10.50.0.0/25 is not the subnet 10.50.0.0/24 of overlay network ov");
+  // Without the subnet Docker (a local network) would drop the pool, as
+  // the host routes it, and ask again for ever.
+  call(
+      da, "RequestPool",
+      json{{"AddressSpace", "LocalDefault"}, {"Pool", ""}, {"Options", {{"bpfnet.network", "ov"}}}},
+      &err);
+  EXPECT_EQ(err,
+            "--ipam-opt bpfnet.network=ov: give the overlay's subnet too (--subnet "
+            "10.50.0.0/24): Docker drops a pool it did not ask for when the host routes it, and "
+            "every host routes its overlays");
   // A local pool cannot take the overlay's addresses.
   call(da, "RequestPool", json{{"AddressSpace", "LocalDefault"}, {"Pool", "10.50.0.0/24"}}, &err);
   EXPECT_EQ(err,
             "Pool overlaps with other one on this address space: 10.50.0.0/24 overlaps network ov "
-            "(10.50.0.0/24)");
+            "(10.50.0.0/24) (for Docker containers on overlay ov: --ipam-opt bpfnet.network=ov)");
   EXPECT_TRUE(a.ctl->state().ipam_pools.empty());
 }
 
@@ -591,7 +601,7 @@ class DockerOverlayFaceTest : public ControllerClusterTest {
   static std::string create(DockerDriver& driver, const std::string& network) {
     const std::string pool = plugin(driver, "IpamDriver.RequestPool",
                                     json{{"AddressSpace", "LocalDefault"},
-                                         {"Pool", ""},
+                                         {"Pool", "10.50.0.0/24"},
                                          {"SubPool", ""},
                                          {"Options", {{"bpfnet.network", "ov"}}},
                                          {"V6", false}})["PoolID"];

@@ -63,6 +63,7 @@ class DockerOverlayTest : public ::testing::Test {
     // --ipam-driver bpfnet --ipam-opt bpfnet.network=ov: Docker's calls.
     IpamPoolRequest request;
     request.address_space = std::string(kLocalAddressSpace);
+    request.pool = "10.60.0.0/24";
     request.options = {{std::string(kIpamNetworkOption), "ov"}};
     pool_id = request_ipam_pool(state, request, {}).id;
     request_ipam_address(state, IpamAddressRequest{pool_id, std::nullopt, true, ""});

@@ -674,6 +674,7 @@ TEST_F(DockerOverlayFaceTest, TwoDockerHostsContainersAreOneOverlay) {
   // Real overlay endpoints: each host tunnels to the other's containers.
   for (const auto& ip : on_a) EXPECT_EQ(tunnel(b, ip), "192.0.2.1") << ip;
   for (const auto& ip : on_b) EXPECT_EQ(tunnel(a, ip), "192.0.2.2") << ip;
+  ASSERT_NE(a.ctl->state().endpoint_by_id(ep_id('a', 0)), nullptr);
   const core::Endpoint& first = *a.ctl->state().endpoint_by_id(ep_id('a', 0));
   EXPECT_EQ(first.network_id, ov);
   EXPECT_TRUE(first.docker);
@@ -753,6 +754,7 @@ TEST_F(DockerOverlayFaceTest, RestartsKeepDockersContainersInTheCluster) {
   EXPECT_EQ(tunnel(b, dies), "192.0.2.1");
   // bpfnetd of host a restarts (its lease resumed), and one container died
   // meanwhile (its veth went with its sandbox).
+  ASSERT_NE(a.ctl->state().endpoint_by_id(ep_id('a', 1)), nullptr);
   a.plumbing.links.erase(a.ctl->state().endpoint_by_id(ep_id('a', 1))->host_ifname);
   a.start(shared, "a", "192.0.2.1");
   EXPECT_NE(a.ctl->state().endpoint_by_id(ep_id('a', 0)), nullptr);

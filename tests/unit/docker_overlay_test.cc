@@ -176,8 +176,8 @@ TEST_F(DockerOverlayTest, WhatDoesNotFitTheOverlayIsRefusedNamingWhy) {
           "-o bpfnet.network=br: network br is a bridge network, not an overlay network");
   refused(docker_net("10.61.0.0/24", {{"bpfnet.network", "ov"}}),
           "the Docker network's subnet 10.61.0.0/24 is not the subnet 10.60.0.0/24 of overlay "
-          "network ov (give no --subnet: --ipam-driver bpfnet --ipam-opt bpfnet.network=ov "
-          "gives the overlay's)");
+          "network ov (create it with --ipam-driver bpfnet --ipam-opt bpfnet.network=ov "
+          "--subnet 10.60.0.0/24)");
   DockerNetworkCreate gateway = docker_net();
   gateway.gateway = "10.60.0.254";
   refused(gateway, "gateway 10.60.0.254 is not overlay network ov's gateway 10.60.0.1");

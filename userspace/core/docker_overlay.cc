@@ -40,10 +40,10 @@ const Network& named_overlay(const State& state, const std::string& name) {
 void check_fits(const Network& overlay, const DockerNetworkCreate& request, const Cidr& subnet) {
   if (subnet != *overlay.subnet) {
     throw UserError(fmt::format(
-        "the Docker network's subnet {} is not the subnet {} of overlay network {} (give no "
-        "--subnet: --ipam-driver bpfnet --ipam-opt {}={} gives the overlay's)",
+        "the Docker network's subnet {} is not the subnet {} of overlay network {} (create it "
+        "with --ipam-driver bpfnet --ipam-opt {}={} --subnet {})",
         subnet.to_string(), overlay.subnet->to_string(), overlay.name, kIpamNetworkOption,
-        overlay.name));
+        overlay.name, overlay.subnet->to_string()));
   }
   if (request.gateway && parse_gateway(*request.gateway, subnet) != overlay.gateway) {
     throw UserError(fmt::format("gateway {} is not overlay network {}'s gateway {}",

@@ -10,7 +10,8 @@
 # then 5 concurrent `docker run -d --network ovd` per host: all 10 addresses
 # distinct (the cluster-wide IPAM), each host's tunnel map holds the other's
 # containers, a container on h1 pings and fetches HTTP (TCP) from one on h2
-# across the overlay, and `docker rm -f` frees its address in the cluster
+# across the overlay, a SIGKILLed and restarted bpfnetd keeps its Docker
+# containers on the overlay, and `docker rm -f` frees its address in the cluster
 # (h1's Docker takes it with --ip). Skips (77) only when docker.io cannot be
 # installed.
 source "$(dirname "$0")/docker_lib.sh"
@@ -138,6 +139,20 @@ body=$(dk exec c11 timeout 5 wget -q -O - "http://${IP[c21]}/") || fail "HTTP c1
 use_host 2
 body=$(dk exec c22 timeout 5 wget -q -O - "http://${IP[c15]}/") || fail "HTTP c22 -> c15"
 [ "$body" = "hello from bpfnet-busybox" ] || fail "c22 got '$body' from c15"
+
+log "h2's bpfnetd killed and restarted (its lease resumed): its Docker containers stay on ov"
+stop_host_daemon 2 KILL
+start_host_daemon 2 --docker-plugin bpfnet --docker-plugin-socket "$T/docker-h2/run/docker/plugins/bpfnet.sock"
+eventually 10 bash -c "[ \$(grep -c 'joined the cluster as h2' '$T/h2/bpfnetd.log') = 2 ]" || fail "h2 did not rejoin"
+count=$(hctl 1 network inspect ov -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["Containers"]))')
+[ "$count" = 10 ] || fail "after h2's restart h1's inspect of ov shows $count containers"
+mine=$(hctl 2 network inspect ov -o json | python3 -c '
+import json, sys
+print(sum(c["Host"] == "h2" for c in json.load(sys.stdin)[0]["Containers"].values()))')
+[ "$mine" = 5 ] || fail "h2 holds $mine of its 5 Docker containers after its restart: $(tail -5 "$T/h2/bpfnetd.log")"
+use_host 1
+dk exec c11 ping -c 1 -W 2 "${IP[c21]}" >/dev/null || fail "ping c11 -> c21 after h2's restart"
+use_host 2
 
 log "docker rm -f on h2 frees the address in the cluster: h1's Docker takes it"
 freed=${IP[c23]}

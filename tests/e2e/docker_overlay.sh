@@ -11,8 +11,9 @@
 # distinct (the cluster-wide IPAM), each host's tunnel map holds the other's
 # containers, a container on h1 pings and fetches HTTP (TCP) from one on h2
 # across the overlay, a SIGKILLed and restarted bpfnetd keeps its Docker
-# containers on the overlay, and `docker rm -f` frees its address in the cluster
-# (h1's Docker takes it with --ip). Skips (77) only when docker.io cannot be
+# containers on the overlay, `docker rm -f` frees its address in the cluster
+# (h1's Docker takes it with --ip), and a dockerd restart starts its
+# containers on the overlay again. Skips (77) only when docker.io cannot be
 # installed.
 source "$(dirname "$0")/docker_lib.sh"
 docker_require
@@ -170,6 +171,17 @@ use_host 1
 out=$(must_fail dk run -d --name dup --network ovd --ip "${IP[c24]}" "$IMG" sleep 60)
 grep -q "Address already in use: ${IP[c24]} is used by host h2" <<<"$out" || fail "taken --ip: $out"
 dk rm -f dup >/dev/null 2>&1 || true
+
+log "dockerd of h2 restarted: its containers start again on ov, reachable from h1"
+use_host 2
+docker_stop
+docker_start --bridge none
+DOCKERD_PIDS[2]=$DOCKERD_PID
+dk start c21 c22 >/dev/null || fail "docker start c21 c22 after h2's dockerd restart"
+IP[c21]=$(docker_ip c21 ovd) IP[c22]=$(docker_ip c22 ovd)
+use_host 1
+dk exec c11 ping -c 1 -W 2 "${IP[c21]}" >/dev/null ||
+  fail "ping c11 -> c21 (${IP[c21]}) after h2's dockerd restart"
 
 log "docker network rm on h1 leaves the overlay (and h2's containers) alone"
 dk rm -f c11 c12 c13 c14 c15 c16 >/dev/null || fail "docker rm on h1"

@@ -56,7 +56,8 @@ const Network& create_network(State& state, const NetworkCreate& request,
 // removing network: network N id ID has active endpoints` or `... is used by
 // service S`. Docker's networks are Docker's to remove (`network N is managed
 // by Docker: use `docker network rm``), as are their endpoints to connect
-// and disconnect (connect, remove_endpoint).
+// and disconnect (connect, remove_endpoint). So are an overlay network with
+// a Docker face (core/docker_overlay.h) and Docker's endpoints on it.
 Network remove_network(State& state, const std::string& name_or_id);
 
 // Connects a container to a bridge network, at --ip or the lowest free

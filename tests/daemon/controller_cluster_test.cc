@@ -409,7 +409,7 @@ TEST_F(DockerGlobalPoolTest, TwoHostsNeverHandOutTheSameAddress) {
                       {"V6", false}});
   json pb = call(db, "RequestPool",
                  json{{"AddressSpace", "LocalDefault"},
-                      {"Pool", ""},
+                      {"Pool", "10.50.0.0/24"},
                       {"SubPool", ""},
                       {"Options", {{"bpfnet.network", "ov"}}},
                       {"V6", false}});
@@ -468,11 +468,21 @@ TEST_F(DockerGlobalPoolTest, GlobalPoolsAreOverlayNetworksSubnets) {
             {"Options", {{"bpfnet.network", "ov"}}}},
        &err);
   EXPECT_EQ(err, "pool 10.50.0.0/25 is not the subnet 10.50.0.0/24 of overlay network ov");
+  // Without the subnet Docker (a local network) would drop the pool, as
+  // the host routes it, and ask again for ever.
+  call(
+      da, "RequestPool",
+      json{{"AddressSpace", "LocalDefault"}, {"Pool", ""}, {"Options", {{"bpfnet.network", "ov"}}}},
+      &err);
+  EXPECT_EQ(err,
+            "--ipam-opt bpfnet.network=ov: give the overlay's subnet too (--subnet "
+            "10.50.0.0/24): Docker drops a pool it did not ask for when the host routes it, and "
+            "every host routes its overlays");
   // A local pool cannot take the overlay's addresses.
   call(da, "RequestPool", json{{"AddressSpace", "LocalDefault"}, {"Pool", "10.50.0.0/24"}}, &err);
   EXPECT_EQ(err,
             "Pool overlaps with other one on this address space: 10.50.0.0/24 overlaps network ov "
-            "(10.50.0.0/24)");
+            "(10.50.0.0/24) (for Docker containers on overlay ov: --ipam-opt bpfnet.network=ov)");
   EXPECT_TRUE(a.ctl->state().ipam_pools.empty());
 }
 
@@ -545,6 +555,224 @@ TEST(DockerGlobalPoolLeaseTest, AnExpiredLeaseGetsThePoolsAddressesBack) {
   EXPECT_EQ(a->ctl->state().ipam_pool_by_id(pool)->addresses.size(), 1u);
   EXPECT_EQ(error_of([&] { b.ctl->take_cluster_address(ov, "probe", core::Ipv4::parse(held)); }),
             fmt::format("Address already in use: {} is used by host a", held));
+}
+
+}  // namespace
+}  // namespace bpfnet::daemon
+
+// --- Docker networks on overlay networks (core/docker_overlay.h) ------------
+
+namespace bpfnet::daemon {
+namespace {
+
+// `docker network create -d bpfnet --ipam-driver bpfnet --ipam-opt
+// bpfnet.network=ov` on two Docker hosts, then `docker run` and `docker rm`
+// on each, as Docker's calls (libnetwork's order) to each host's bpfnetd.
+class DockerOverlayFaceTest : public ControllerClusterTest {
+ protected:
+  DockerOverlayFaceTest() {
+    a.create_overlay("ov", "10.50.0.0/24");
+    b.ctl->sync_cluster();
+  }
+  static json plugin(DockerDriver& driver, const std::string& method, const json& body,
+                     std::string* err = nullptr) {
+    PluginReply reply = driver.handle("/" + method, body.dump() + "\n");
+    json answer = json::parse(reply.body);
+    if (err != nullptr) {
+      EXPECT_EQ(reply.status, 500u) << reply.body;
+      *err = answer.value("Err", "");
+    } else {
+      EXPECT_EQ(reply.status, 200u) << method << ": " << reply.body;
+    }
+    return answer;
+  }
+  static json create_network_body(const std::string& network, const std::string& gateway,
+                                  const json& generic = json::object()) {
+    return json{
+        {"NetworkID", network},
+        {"Options",
+         {{"com.docker.network.enable_ipv6", false}, {"com.docker.network.generic", generic}}},
+        {"IPv4Data",
+         json::array(
+             {{{"AddressSpace", "LocalDefault"}, {"Gateway", gateway}, {"Pool", "10.50.0.0/24"}}})},
+        {"IPv6Data", json::array()}};
+  }
+  // Returns the pool's ID.
+  static std::string create(DockerDriver& driver, const std::string& network) {
+    const std::string pool = plugin(driver, "IpamDriver.RequestPool",
+                                    json{{"AddressSpace", "LocalDefault"},
+                                         {"Pool", "10.50.0.0/24"},
+                                         {"SubPool", ""},
+                                         {"Options", {{"bpfnet.network", "ov"}}},
+                                         {"V6", false}})["PoolID"];
+    const std::string gateway = plugin(
+        driver, "IpamDriver.RequestAddress",
+        json{{"PoolID", pool},
+             {"Address", ""},
+             {"Options", {{"RequestAddressType", "com.docker.network.gateway"}}}})["Address"];
+    plugin(driver, "NetworkDriver.CreateNetwork", create_network_body(network, gateway));
+    return pool;
+  }
+  // Returns the container's address (without the mask).
+  static std::string run(DockerDriver& driver, const std::string& pool, const std::string& network,
+                         const std::string& endpoint) {
+    const std::string address =
+        plugin(driver, "IpamDriver.RequestAddress",
+               json{{"PoolID", pool}, {"Address", ""}, {"Options", {}}})["Address"];
+    plugin(driver, "NetworkDriver.CreateEndpoint",
+           json{{"NetworkID", network},
+                {"EndpointID", endpoint},
+                {"Interface", {{"Address", address}, {"AddressIPv6", ""}, {"MacAddress", ""}}},
+                {"Options", json::object()}});
+    json joined = plugin(driver, "NetworkDriver.Join",
+                         json{{"NetworkID", network},
+                              {"EndpointID", endpoint},
+                              {"SandboxKey", "/var/run/docker/netns/" + endpoint.substr(0, 12)},
+                              {"Options", json::object()}});
+    EXPECT_EQ(joined["Gateway"], "10.50.0.1");  // the overlay's, on every host
+    return address.substr(0, address.find('/'));
+  }
+  static void rm(DockerDriver& driver, const std::string& pool, const std::string& network,
+                 const std::string& endpoint, const std::string& address) {
+    const json ids = {{"NetworkID", network}, {"EndpointID", endpoint}};
+    plugin(driver, "NetworkDriver.Leave", ids);
+    plugin(driver, "NetworkDriver.DeleteEndpoint", ids);
+    plugin(driver, "IpamDriver.ReleaseAddress", json{{"PoolID", pool}, {"Address", address}});
+  }
+  static std::string ep_id(char host, int n) {
+    return std::string(1, host == 'a' ? 'a' : 'b') + std::to_string(n) + std::string(62, 'e');
+  }
+  // Host `to`'s tunnel to `address`: the underlay address of its host.
+  static std::optional<std::string> tunnel(Host& to, const std::string& address) {
+    to.ctl->sync_cluster();
+    auto it = to.datapath.maps.tunnels.find(core::Ipv4::parse(address).value);
+    if (it == to.datapath.maps.tunnels.end()) return std::nullopt;
+    return core::Ipv4{it->second.remote}.to_string();
+  }
+
+  const std::string kNetA = std::string(64, 'a');  // each dockerd's own NetworkID
+  const std::string kNetB = std::string(64, 'b');
+  DockerDriver da{*a.ctl};
+  DockerDriver db{*b.ctl};
+};
+
+TEST_F(DockerOverlayFaceTest, TwoDockerHostsContainersAreOneOverlay) {
+  const std::string pool_a = create(da, kNetA);
+  const std::string pool_b = create(db, kNetB);
+  const std::string ov = a.ctl->state().network_by_name("ov")->id;
+  EXPECT_EQ(a.ctl->state().network_by_name("ov")->docker_network_id, kNetA);
+  EXPECT_EQ(b.ctl->state().network_by_name("ov")->docker_network_id, kNetB);
+  std::set<std::string> addresses;
+  std::vector<std::string> on_a, on_b;
+  for (int i = 0; i < 3; ++i) {
+    on_a.push_back(run(da, pool_a, kNetA, ep_id('a', i)));
+    on_b.push_back(run(db, pool_b, kNetB, ep_id('b', i)));
+    addresses.insert(on_a.back());
+    addresses.insert(on_b.back());
+  }
+  EXPECT_EQ(addresses.size(), 6u);
+  // Real overlay endpoints: each host tunnels to the other's containers.
+  for (const auto& ip : on_a) EXPECT_EQ(tunnel(b, ip), "192.0.2.1") << ip;
+  for (const auto& ip : on_b) EXPECT_EQ(tunnel(a, ip), "192.0.2.2") << ip;
+  ASSERT_NE(a.ctl->state().endpoint_by_id(ep_id('a', 0)), nullptr);
+  const core::Endpoint& first = *a.ctl->state().endpoint_by_id(ep_id('a', 0));
+  EXPECT_EQ(first.network_id, ov);
+  EXPECT_TRUE(first.docker);
+  // bpfnetctl sees them on ov, with their hosts, and cannot disconnect them.
+  json inspect = b.ctl->handle("network.inspect", json{{"name", "ov"}});
+  EXPECT_EQ(inspect["Containers"].size(), 6u) << inspect.dump();
+  const core::State before = a.ctl->state();
+  EXPECT_EQ(error_of([&] {
+              a.ctl->handle("network.disconnect",
+                            json{{"network", "ov"}, {"container", first.container}});
+            }),
+            "container " + first.container +
+                " on network ov is Docker's: use `docker network disconnect`");
+  EXPECT_EQ(a.ctl->state(), before);
+  EXPECT_EQ(tunnel(b, on_a[0]), "192.0.2.1");
+  // -p on an overlay container: published on its own host, as bpfnetctl's.
+  plugin(da, "NetworkDriver.ProgramExternalConnectivity",
+         json{{"NetworkID", kNetA},
+              {"EndpointID", ep_id('a', 0)},
+              {"Options",
+               {{"com.docker.network.portmap", json::array({{{"Proto", 6},
+                                                             {"IP", ""},
+                                                             {"Port", 80},
+                                                             {"HostIP", ""},
+                                                             {"HostPort", 8080},
+                                                             {"HostPortEnd", 8080}}})}}}});
+  EXPECT_EQ(a.ctl->state().endpoint_by_id(ep_id('a', 0))->ports.size(), 1u);
+
+  // docker rm -f on host a: gone from host b's tunnels, its address free
+  // for host b's Docker.
+  rm(da, pool_a, kNetA, ep_id('a', 1), on_a[1]);
+  EXPECT_EQ(tunnel(b, on_a[1]), std::nullopt);
+  EXPECT_EQ(plugin(db, "IpamDriver.RequestAddress",
+                   json{{"PoolID", pool_b}, {"Address", on_a[1]}, {"Options", {}}})["Address"],
+            on_a[1] + "/24");
+
+  // docker network rm on host a (its containers gone first): only the face
+  // goes; the overlay and host b's containers stay.
+  rm(da, pool_a, kNetA, ep_id('a', 0), on_a[0]);
+  rm(da, pool_a, kNetA, ep_id('a', 2), on_a[2]);
+  plugin(da, "IpamDriver.ReleaseAddress", json{{"PoolID", pool_a}, {"Address", "10.50.0.1"}});
+  plugin(da, "IpamDriver.ReleasePool", json{{"PoolID", pool_a}});
+  plugin(da, "NetworkDriver.DeleteNetwork", json{{"NetworkID", kNetA}});
+  const core::Network* kept = a.ctl->state().network_by_name("ov");
+  ASSERT_NE(kept, nullptr);
+  EXPECT_TRUE(kept->docker_network_id.empty());
+  for (const auto& ip : on_b) EXPECT_EQ(tunnel(a, ip), "192.0.2.2") << ip;
+}
+
+TEST_F(DockerOverlayFaceTest, RefusalsNameWhatIsWrongAndChangeNothing) {
+  // Host b has no bpfnet pool on ov (Docker's own IPAM gave the subnet),
+  // and a bridge network.
+  b.ctl->handle("network.create", json{{"name", "br"}, {"subnet", "10.70.0.0/24"}});
+  const core::State before = b.ctl->state();
+  std::string err;
+  plugin(db, "NetworkDriver.CreateNetwork",
+         create_network_body(kNetB, "10.50.0.1/24", {{"bpfnet.network", "nope"}}), &err);
+  EXPECT_EQ(err,
+            "-o bpfnet.network=nope: network nope not found (create it first, on any host: "
+            "bpfnetctl network create -d overlay nope)");
+  plugin(db, "NetworkDriver.CreateNetwork",
+         create_network_body(kNetB, "10.50.0.1/24", {{"bpfnet.network", "br"}}), &err);
+  EXPECT_EQ(err, "-o bpfnet.network=br: network br is a bridge network, not an overlay network");
+  plugin(db, "NetworkDriver.CreateNetwork",
+         create_network_body(kNetB, "10.50.0.1/24", {{"bpfnet.network", "ov"}}), &err);
+  EXPECT_EQ(err,
+            "overlay network ov takes its addresses from the cluster: create the Docker network "
+            "with --ipam-driver bpfnet --ipam-opt bpfnet.network=ov");
+  EXPECT_EQ(b.ctl->state(), before);
+}
+
+TEST_F(DockerOverlayFaceTest, RestartsKeepDockersContainersInTheCluster) {
+  const std::string pool = create(da, kNetA);
+  const std::string kept = run(da, pool, kNetA, ep_id('a', 0));
+  const std::string dies = run(da, pool, kNetA, ep_id('a', 1));
+  EXPECT_EQ(tunnel(b, kept), "192.0.2.1");
+  EXPECT_EQ(tunnel(b, dies), "192.0.2.1");
+  // bpfnetd of host a restarts (its lease resumed), and one container died
+  // meanwhile (its veth went with its sandbox).
+  ASSERT_NE(a.ctl->state().endpoint_by_id(ep_id('a', 1)), nullptr);
+  a.plumbing.links.erase(a.ctl->state().endpoint_by_id(ep_id('a', 1))->host_ifname);
+  a.start(shared, "a", "192.0.2.1");
+  EXPECT_NE(a.ctl->state().endpoint_by_id(ep_id('a', 0)), nullptr);
+  EXPECT_EQ(tunnel(b, kept), "192.0.2.1");
+  EXPECT_EQ(tunnel(b, dies), std::nullopt) << "the dead container's record stayed";
+  // A graceful stop and start (a new lease): the pool's addresses and the
+  // container are this host's in the cluster again.
+  a.ctl->leave_cluster();
+  EXPECT_EQ(tunnel(b, kept), std::nullopt);
+  a.start(shared, "a", "192.0.2.1");
+  EXPECT_EQ(tunnel(b, kept), "192.0.2.1");
+  EXPECT_NE(a.ctl->state().endpoint_by_id(ep_id('a', 0)), nullptr);
+  std::string err;
+  DockerDriver db2{*b.ctl};
+  create(db2, kNetB);
+  plugin(db2, "IpamDriver.RequestAddress",
+         json{{"PoolID", pool}, {"Address", kept}, {"Options", {}}}, &err);
+  EXPECT_EQ(err, fmt::format("Address already in use: {} is used by host a", kept));
 }
 
 }  // namespace

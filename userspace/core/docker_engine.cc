@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/docker_ipam.h"
+#include "core/docker_overlay.h"
 #include "core/engine.h"
 #include "core/engine_steps.h"
 #include "core/error.h"
@@ -16,28 +17,30 @@
 namespace bpfnet::core {
 namespace {
 
+// `network_id` is Docker's: a Docker network's own, or an overlay's face.
 std::vector<Endpoint>::iterator docker_endpoint_at(State& state, const std::string& network_id,
                                                    const std::string& endpoint_id) {
+  const Network* network = state.docker_network(network_id);
+  if (network == nullptr) return state.endpoints.end();
+  const std::string id = network->id;
   return std::find_if(state.endpoints.begin(), state.endpoints.end(), [&](const Endpoint& e) {
-    return e.id == endpoint_id && e.network_id == network_id && e.docker;
+    return e.id == endpoint_id && e.network_id == id && e.docker;
   });
 }
 
 }  // namespace
 
 const Network& get_docker_network(const State& state, const std::string& network_id) {
-  const Network* network = state.network_by_id(network_id);
-  if (network == nullptr || !network->docker) {
-    throw UserError(fmt::format("network {} not found", network_id));
-  }
+  const Network* network = state.docker_network(network_id);
+  if (network == nullptr) throw UserError(fmt::format("network {} not found", network_id));
   return *network;
 }
 
 const Endpoint& get_docker_endpoint(const State& state, const std::string& network_id,
                                     const std::string& endpoint_id) {
-  get_docker_network(state, network_id);
+  const Network& network = get_docker_network(state, network_id);
   const Endpoint* endpoint = state.endpoint_by_id(endpoint_id);
-  if (endpoint == nullptr || endpoint->network_id != network_id || !endpoint->docker) {
+  if (endpoint == nullptr || endpoint->network_id != network.id || !endpoint->docker) {
     throw UserError(fmt::format("endpoint {} not found on network {}", endpoint_id, network_id));
   }
   return *endpoint;
@@ -48,6 +51,9 @@ const Network& create_docker_network(State& state, const DockerNetworkCreate& re
   if (!is_hex_id(request.id)) {
     throw UserError(
         fmt::format("invalid network ID \"{}\": expected 64 lowercase hex digits", request.id));
+  }
+  if (const Network* overlay = docker_overlay_for(state, request)) {
+    return add_docker_face(state, *overlay, request.id);
   }
   Network network;
   network.id = request.id;
@@ -101,7 +107,13 @@ const Network& create_docker_network(State& state, const DockerNetworkCreate& re
 
 std::optional<Network> remove_docker_network(State& state, const std::string& network_id) {
   const Network* network = state.network_by_id(network_id);
-  if (network == nullptr) return std::nullopt;
+  if (network == nullptr) {
+    network = state.docker_network(network_id);
+    if (network == nullptr) return std::nullopt;
+    Network overlay = *network;
+    remove_docker_face(state, *network);
+    return overlay;
+  }
   if (!network->docker) throw UserError(fmt::format("network {} is not Docker's", network->name));
   std::vector<const Service*> services = state.services_of_network(network_id);
   if (!services.empty()) {
@@ -144,6 +156,13 @@ const Endpoint& create_docker_endpoint(State& state, const DockerEndpointCreate&
           net.name, pool->id));
     }
     check_handed_out(*pool, Ipv4::parse(*request.address), "address");
+  } else if (net.overlay()) {
+    // Its global pool is gone (Docker releases it before it deletes the
+    // network): nothing would hold the address in the cluster.
+    throw UserError(fmt::format(
+        "overlay network {} has no IPAM pool on this host: its addresses come from bpfnet's "
+        "IPAM (--ipam-driver bpfnet --ipam-opt {}={})",
+        net.name, kIpamNetworkOption, net.name));
   }
   std::string container = docker_container_name(request.endpoint_id);
   check_endpoint_room(work, container);

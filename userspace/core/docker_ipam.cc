@@ -83,10 +83,15 @@ void check_pool_free(const State& state, const Cidr& pool, const Network* built_
   }
   for (const Network& network : state.networks) {
     if (&network == built_on || !network.subnet || !network.subnet->overlaps(pool)) continue;
+    std::string hint;
+    if (network.overlay() && network.subnet == pool) {
+      hint = fmt::format(" (for Docker containers on overlay {}: --ipam-opt {}={})", network.name,
+                         kIpamNetworkOption, network.name);
+    }
     throw UserError(
         fmt::format("Pool overlaps with other one on this address space: {} overlaps network "
-                    "{} ({})",
-                    pool.to_string(), network.name, network.subnet->to_string()));
+                    "{} ({}){}",
+                    pool.to_string(), network.name, network.subnet->to_string(), hint));
   }
 }
 
@@ -150,6 +155,16 @@ const IpamPool& request_ipam_pool(State& state, const IpamPoolRequest& request,
   const Network* built_on = nullptr;
   if (global) {
     built_on = &overlay_of(state, request, wanted);
+    if (!wanted) {
+      // Docker checks a pool it did not ask for against the host's routes,
+      // and every host routes its overlays (their gateway is on the host):
+      // it would drop the pool and ask for another, for ever.
+      throw UserError(fmt::format(
+          "--ipam-opt {}={}: give the overlay's subnet too (--subnet {}): Docker drops a pool "
+          "it did not ask for when the host routes it, and every host routes its overlays",
+          kIpamNetworkOption, request.options.at(std::string(kIpamNetworkOption)),
+          built_on->subnet->to_string()));
+    }
     pool.overlay_network_id = built_on->id;
     pool.pool = *built_on->subnet;
     pool.address_space = std::string(kGlobalAddressSpace);

@@ -101,6 +101,12 @@ Network remove_network(State& state, const std::string& name_or_id) {
     throw UserError(fmt::format("{} is a pre-defined network and cannot be removed", network.name));
   }
   check_not_docker(network, "network rm");
+  if (!network.docker_network_id.empty()) {
+    throw UserError(fmt::format(
+        "error while removing network: network {} is Docker network {} on this host: `docker "
+        "network rm` it first",
+        network.name, network.docker_network_id.substr(0, 12)));
+  }
   if (!state.endpoints_of_network(network.id).empty()) {
     throw UserError(
         fmt::format("error while removing network: network {} id {} has active endpoints",
@@ -191,6 +197,13 @@ Endpoint remove_endpoint(State& state, const std::string& network_name,
         fmt::format("container {} is not connected to network {}", container, network.name));
   }
   check_not_docker(network, "network disconnect");
+  if (it->docker) {
+    // An overlay's Docker container: Docker holds its address and sandbox.
+    throw UserError(
+        fmt::format("container {} on network {} is Docker's: use `docker network "
+                    "disconnect`",
+                    container, network.name));
+  }
   // The container leaves every service of the network it was a backend of.
   return erase_endpoint(state, it);
 }

@@ -56,7 +56,8 @@ const Network& create_network(State& state, const NetworkCreate& request,
 // removing network: network N id ID has active endpoints` or `... is used by
 // service S`. Docker's networks are Docker's to remove (`network N is managed
 // by Docker: use `docker network rm``), as are their endpoints to connect
-// and disconnect (connect, remove_endpoint).
+// and disconnect (connect, remove_endpoint). So are an overlay network with
+// a Docker face (core/docker_overlay.h) and Docker's endpoints on it.
 Network remove_network(State& state, const std::string& name_or_id);
 
 // Connects a container to a bridge network, at --ip or the lowest free
@@ -99,7 +100,9 @@ struct DockerEndpointCreate {
   std::optional<std::string> mac;      // Interface.MacAddress; nullopt: 02:42:<ip>
 };
 
-// The Docker network with this full ID. Throws UserError `network ID not found`.
+// The network Docker's NetworkID stands for: a Docker network, or the
+// overlay network it is the face of (core/docker_overlay.h). Throws
+// UserError `network ID not found`.
 const Network& get_docker_network(const State& state, const std::string& network_id);
 // Throws UserError `network ID not found` or `endpoint ID not found on network ID`.
 const Endpoint& get_docker_endpoint(const State& state, const std::string& network_id,
@@ -108,12 +111,16 @@ const Endpoint& get_docker_endpoint(const State& state, const std::string& netwo
 // Adds a network with Docker's ID, pool, gateway and aux addresses, checked as
 // `network create` checks them (a pool overlapping another network is
 // refused). Repeating an identical request returns the existing network.
+// On an overlay network's global IPAM pool (or with -o bpfnet.network=OV)
+// the Docker network becomes the overlay's face instead, and the overlay is
+// returned (core/docker_overlay.h).
 const Network& create_docker_network(State& state, const DockerNetworkCreate& request,
                                      const std::string& now);
 
 // Removes a Docker network with whatever endpoints bpfnet still holds on it
 // (Docker removes them first; any left are stale). Refused while a service
-// uses it. Returns nullopt for an unknown ID: Docker retries removals.
+// uses it. Returns nullopt for an unknown ID: Docker retries removals. An
+// overlay's face goes with its stale Docker endpoints; the overlay stays.
 std::optional<Network> remove_docker_network(State& state, const std::string& network_id);
 
 // Adds a Docker endpoint (not yet joined: no veth) at the address Docker's

@@ -76,6 +76,14 @@ const Network* State::network_by_id(std::string_view id) const {
   return first_with(networks, &Network::id, id);
 }
 
+const Network* State::docker_network(std::string_view docker_network_id) const {
+  if (docker_network_id.empty()) return nullptr;
+  for (const Network& network : networks) {
+    if (network.docker_id() == docker_network_id) return &network;
+  }
+  return nullptr;
+}
+
 const Endpoint* State::endpoint_by_id(std::string_view id) const {
   return first_with(endpoints, &Endpoint::id, id);
 }

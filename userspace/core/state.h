@@ -59,8 +59,16 @@ struct Network {
   std::map<std::string, Ipv4> aux_addresses;
   // Overlay networks: the VXLAN network identifier the cluster gave it.
   uint32_t vni = 0;
+  // Overlay networks: Docker's NetworkID of the Docker network that is this
+  // overlay on this host (`docker network create -d bpfnet` on the overlay's
+  // global IPAM pool, core/docker_overlay.cc); empty: none. Docker's
+  // endpoints on the overlay are this host's Docker containers on it.
+  std::string docker_network_id;
 
   bool overlay() const { return driver == kDriverOverlay; }
+  // Docker's NetworkID for it: its own ID (a Docker network), its face's
+  // (an overlay Docker is on), else empty.
+  const std::string& docker_id() const { return docker ? id : docker_network_id; }
   bool operator==(const Network&) const = default;
 };
 
@@ -184,6 +192,9 @@ struct State {
   const Network* find_network(std::string_view name_or_id) const;
   // find_network, throwing UserError `network NAME not found`.
   const Network& get_network(std::string_view name_or_id) const;
+  // The network Docker's NetworkID stands for: a Docker network's own, or
+  // the overlay network it is the face of on this host. nullptr: neither.
+  const Network* docker_network(std::string_view docker_network_id) const;
 
   std::vector<const Endpoint*> endpoints_of_network(std::string_view network_id) const;
   std::vector<const Endpoint*> endpoints_of_container(std::string_view container) const;

@@ -81,6 +81,7 @@ nlohmann::json network_to_json(const Network& network) {
   if (network.ip_range) json["ip_range"] = network.ip_range->to_string();
   if (network.docker) json["docker"] = true;
   if (network.vni != 0) json["vni"] = network.vni;
+  if (!network.docker_network_id.empty()) json["docker_network_id"] = network.docker_network_id;
   if (!network.aux_addresses.empty()) {
     nlohmann::json aux = nlohmann::json::object();
     for (const auto& [name, address] : network.aux_addresses) aux[name] = address.to_string();
@@ -104,6 +105,7 @@ Network network_from_json(const nlohmann::json& json, const std::string& path) {
     network.builtin = fields.required_bool("builtin");
     network.docker = fields.optional_bool("docker", false);
     network.vni = fields.find("vni") ? fields.required_uint32("vni") : 0;
+    network.docker_network_id = fields.optional_string("docker_network_id").value_or("");
     for (const auto& [name, address] : fields.optional_string_map("aux_addresses")) {
       network.aux_addresses[name] =
           at_path(kStateRoot, join_path(fields.path_of("aux_addresses"), name),

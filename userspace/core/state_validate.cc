@@ -85,6 +85,11 @@ void validate_network(const Network& network, const StateItem& item) {
   if (network.vni > kMaxVni) item.fail("vni", outside_message(network.vni, 1, kMaxVni));
   if (network.overlay() && network.docker)
     item.fail("docker", "an overlay network is not Docker's");
+  if (!network.docker_network_id.empty()) {
+    if (!network.overlay())
+      item.fail("docker_network_id", "only an overlay network is a Docker network's face");
+    item.check_hex_id("docker_network_id", network.docker_network_id);
+  }
   if (!network.subnet) item.fail("subnet", "missing (every bridge network has a subnet)");
   const Cidr& subnet = *network.subnet;
   if (!subnet.contains(network.gateway) || network.gateway == subnet.network() ||
@@ -140,13 +145,16 @@ void check_subnets_disjoint(const State& state) {
 }  // namespace
 
 void validate_networks(const State& state) {
-  std::set<std::string_view> ids, names, ifnames;
+  std::set<std::string_view> ids, names, ifnames, docker_ids;
   std::set<uint32_t> indexes;
   for (size_t i = 0; i < state.networks.size(); ++i) {
     const Network& network = state.networks[i];
     StateItem item(item_path("networks", i));
     validate_network(network, item);
     if (!ids.insert(network.id).second) item.fail("id", fmt::format("duplicate ID {}", network.id));
+    if (!network.docker_network_id.empty() && !docker_ids.insert(network.docker_network_id).second)
+      item.fail("docker_network_id", fmt::format("Docker network {} faces another overlay too",
+                                                 network.docker_network_id));
     if (!names.insert(network.name).second) {
       item.fail("name", fmt::format("duplicate network name \"{}\"", network.name));
     }
@@ -157,6 +165,13 @@ void validate_networks(const State& state) {
     if (!ifnames.insert(network.dummy_ifname).second) {
       item.fail("dummy_ifname",
                 fmt::format("duplicate interface name \"{}\"", network.dummy_ifname));
+    }
+  }
+  for (size_t i = 0; i < state.networks.size(); ++i) {
+    const std::string& face = state.networks[i].docker_network_id;
+    if (!face.empty() && ids.contains(face)) {
+      StateItem(item_path("networks", i))
+          .fail("docker_network_id", fmt::format("is the ID of a network ({})", face));
     }
   }
   check_subnets_disjoint(state);

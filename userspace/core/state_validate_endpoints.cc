@@ -36,7 +36,10 @@ void validate_endpoints(const State& state) {
       item.fail("container", fmt::format("invalid container name \"{}\"", endpoint.container));
     }
     item.check_hex_id("container_id", endpoint.container_id);
-    if (network.docker != endpoint.docker) {
+    // An overlay with a Docker face takes both: Docker's containers and
+    // bpfnetctl's.
+    bool docker_face = network.overlay() && !network.docker_network_id.empty();
+    if (network.docker != endpoint.docker && !(docker_face && endpoint.docker)) {
       item.fail("docker",
                 network.docker
                     ? fmt::format("network \"{}\" takes only Docker's endpoints", network.name)

@@ -270,7 +270,7 @@ void Controller::forget_dead_docker_endpoints() {
         fmt::format("forgetting Docker endpoint {} on network {} ({}): its veth is gone, so its "
                     "sandbox went while bpfnetd was down",
                     ep.id.substr(0, 12), ep.network_id.substr(0, 12), ep.ip.to_string()));
-    core::remove_docker_endpoint(state_, ep.network_id, ep.id);
+    core::remove_docker_endpoint(state_, state_.network_by_id(ep.network_id)->docker_id(), ep.id);
   }
 }
 

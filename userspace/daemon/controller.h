@@ -139,6 +139,14 @@ class Controller {
   void remove_overlay_network(const core::Network& network);
   std::string connect_overlay(core::ConnectRequest request, const core::Network& network);
   void disconnect_overlay(const core::Endpoint& endpoint);
+  // A change by Docker's network driver (daemon/docker_driver.cc): as
+  // update(), and the Docker endpoints it adds to or removes from an overlay
+  // network (through the overlay's Docker face, core/docker_overlay.h) are
+  // published in or withdrawn from the cluster, as connect_overlay and
+  // disconnect_overlay do, so that every host's tunnel map follows. Their
+  // addresses are not taken here: Docker's IPAM (the overlay's global pool)
+  // took them in the cluster for this host. On any failure nothing changes.
+  void update_docker(const std::function<void(core::State&)>& edit);
   // Docker's IPAM driver's global pools (daemon/docker_ipam.cc): an address
   // of overlay network `network_id` taken (`wanted`, else the cluster's
   // pick) or released in the cluster store, under this host's lease.
@@ -215,7 +223,9 @@ class Controller {
   std::vector<core::Cidr> local_subnets() const;
   // After joining: this host's overlay endpoints, published again (a new
   // lease) or taken over (the saved one); one another host took is dropped.
-  // The addresses of Docker's global pools are taken again too.
+  // The addresses of Docker's global pools are taken again first, then
+  // Docker's endpoints on overlays published on them; records of this
+  // host's that the state no longer has are withdrawn.
   void republish_endpoints();
   void drop_overlay_endpoints(const std::vector<std::string>& endpoint_ids, const std::string& why);
   // This host's own address ("lb" endpoint) on each overlay network that has

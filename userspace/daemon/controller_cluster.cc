@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "core/docker_ipam.h"
 #include "core/engine.h"
@@ -16,6 +18,21 @@
 #include "daemon/log.h"
 
 namespace bpfnet::daemon {
+namespace {
+
+// Docker's endpoints on overlay networks, by ID, as the cluster records them.
+std::map<std::string, store::EndpointRecord> docker_overlay_endpoints(const core::State& state,
+                                                                      const std::string& host) {
+  std::map<std::string, store::EndpointRecord> out;
+  for (const auto& ep : state.endpoints) {
+    const core::Network* net = state.network_by_id(ep.network_id);
+    if (!ep.docker || !net || !net->overlay()) continue;
+    out.emplace(ep.id, store::EndpointRecord{net->id, ep.id, ep.container, host, ep.ip, ep.mac});
+  }
+  return out;
+}
+
+}  // namespace
 
 Cluster& Controller::require_cluster() {
   if (!cluster_)
@@ -108,6 +125,11 @@ std::string Controller::connect_overlay(core::ConnectRequest request,
 void Controller::disconnect_overlay(const core::Endpoint& endpoint) {
   Cluster& cluster = require_cluster();
   const core::Endpoint ep = endpoint;
+  {
+    // Local refusals (a Docker container's endpoint) before the store's.
+    core::State scratch = state_;
+    core::remove_endpoint(scratch, ep.network_id, ep.container);
+  }
   cluster.registry().withdraw_endpoint(ep.network_id, ep.id);
   cluster.registry().release_address(ep.network_id, ep.ip);
   try {
@@ -117,6 +139,47 @@ void Controller::disconnect_overlay(const core::Endpoint& endpoint) {
     cluster.registry().allocate_address(ep.network_id, ep.container, ep.ip);
     cluster.registry().publish_endpoint(store::EndpointRecord{ep.network_id, ep.id, ep.container,
                                                               cluster.host().name, ep.ip, ep.mac});
+    throw;
+  }
+}
+
+void Controller::update_docker(const std::function<void(core::State&)>& edit) {
+  core::State next = state_;
+  edit(next);
+  const std::string host = cluster_ ? cluster_->host().name : "";
+  const auto before = docker_overlay_endpoints(state_, host);
+  const auto after = docker_overlay_endpoints(next, host);
+  std::vector<store::EndpointRecord> added, removed;
+  for (const auto& [id, record] : after)
+    if (!before.contains(id)) added.push_back(record);
+  for (const auto& [id, record] : before)
+    if (!after.contains(id)) removed.push_back(record);
+  if (added.empty() && removed.empty()) {
+    commit(std::move(next));
+    return;
+  }
+  Cluster& cluster = require_cluster();
+  std::vector<store::EndpointRecord> published, withdrawn;
+  try {
+    for (const auto& record : added) {
+      cluster.registry().publish_endpoint(record);
+      published.push_back(record);
+    }
+    for (const auto& record : removed) {
+      cluster.registry().withdraw_endpoint(record.network_id, record.endpoint_id);
+      withdrawn.push_back(record);
+    }
+    commit(std::move(next));
+  } catch (...) {
+    // Back as it was in the cluster too (best effort: the store may be the
+    // reason it failed).
+    try {
+      for (const auto& record : published)
+        cluster.registry().withdraw_endpoint(record.network_id, record.endpoint_id);
+      for (const auto& record : withdrawn) cluster.registry().publish_endpoint(record);
+    } catch (const std::exception& e) {
+      warn(fmt::format("cluster: undoing a refused Docker change: {}", e.what()));
+    }
     throw;
   }
 }
@@ -139,30 +202,20 @@ void Controller::drop_overlay_endpoints(const std::vector<std::string>& endpoint
       if (!ep) continue;
       warn(fmt::format("container {} leaves overlay network {} ({}): {}", ep->container,
                        ep->network_id.substr(0, 12), ep->ip.to_string(), why));
-      core::remove_endpoint(next, ep->network_id, ep->container);
+      if (ep->docker) {
+        core::remove_docker_endpoint(next, next.network_by_id(ep->network_id)->docker_id(), id);
+      } else {
+        core::remove_endpoint(next, ep->network_id, ep->container);
+      }
     }
   });
 }
 
 void Controller::republish_endpoints() {
   Cluster& cluster = *cluster_;
-  // All at once (a few transactions, not two round trips per endpoint: a
-  // host joining with 200 endpoints is everywhere within a second).
-  std::vector<store::EndpointRecord> records;
-  for (const auto& ep : state_.endpoints) {
-    const core::Network* net = state_.network_by_id(ep.network_id);
-    if (!net || !net->overlay()) continue;
-    records.push_back(
-        store::EndpointRecord{net->id, ep.id, ep.container, cluster.host().name, ep.ip, ep.mac});
-  }
-  std::vector<std::string> lost;
-  for (const auto& [record, why] : cluster.registry().republish(records)) {
-    warn(why);
-    lost.push_back(record.endpoint_id);
-  }
-  drop_overlay_endpoints(lost, "its address or network is gone from the cluster");
-  // Docker's global pools: what they handed out is taken again (a new lease
-  // after a long absence lost it; a resumed one still holds it).
+  // Docker's global pools first: what they handed out is taken again (a new
+  // lease after a long absence lost it; a resumed one still holds it), so
+  // that Docker's endpoints can be published on those addresses below.
   for (const auto& pool : state_.ipam_pools) {
     if (pool.overlay_network_id.empty()) continue;
     for (const auto& [ip, owner] : pool.addresses) {
@@ -175,6 +228,40 @@ void Controller::republish_endpoints() {
       }
     }
   }
+  // bpfnetctl's endpoints all at once (a few transactions, not two round
+  // trips per endpoint: a host joining with 200 endpoints is everywhere
+  // within a second); Docker's one by one on their pools' addresses.
+  std::vector<store::EndpointRecord> records;
+  std::set<std::string> overlays;
+  for (const auto& ep : state_.endpoints) {
+    const core::Network* net = state_.network_by_id(ep.network_id);
+    if (!net || !net->overlay() || ep.docker) continue;
+    records.push_back(
+        store::EndpointRecord{net->id, ep.id, ep.container, cluster.host().name, ep.ip, ep.mac});
+  }
+  std::vector<std::string> lost;
+  for (const auto& [record, why] : cluster.registry().republish(records)) {
+    warn(why);
+    lost.push_back(record.endpoint_id);
+  }
+  for (const auto& [id, record] : docker_overlay_endpoints(state_, cluster.host().name)) {
+    try {
+      cluster.registry().publish_endpoint(record);
+    } catch (const core::UserError& e) {
+      warn(e.what());
+      lost.push_back(id);
+    }
+  }
+  // Records of this host's (a resumed lease) whose endpoint the state lost:
+  // a Docker container that died while bpfnetd was down.
+  for (const auto& net : state_.networks) {
+    if (!net.overlay()) continue;
+    for (const auto& record : cluster.registry().endpoints(net.id)) {
+      if (record.host == cluster.host().name && !state_.endpoint_by_id(record.endpoint_id))
+        cluster.registry().withdraw_endpoint(net.id, record.endpoint_id);
+    }
+  }
+  drop_overlay_endpoints(lost, "its address or network is gone from the cluster");
 }
 
 void Controller::sync_cluster() {

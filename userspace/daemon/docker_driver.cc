@@ -172,14 +172,15 @@ core::DockerNetworkCreate network_create(core::JsonFields& request) {
 json create_network(Controller& controller, core::JsonFields& request) {
   core::DockerNetworkCreate create = network_create(request);
   std::string now = controller.now();
-  controller.update([&](core::State& next) { core::create_docker_network(next, create, now); });
+  controller.update_docker(
+      [&](core::State& next) { core::create_docker_network(next, create, now); });
   return json::object();
 }
 
 json delete_network(Controller& controller, core::JsonFields& request) {
   std::string id = request.required_string("NetworkID");
-  if (controller.state().network_by_id(id) == nullptr) return json::object();
-  controller.update([&](core::State& next) { core::remove_docker_network(next, id); });
+  if (controller.state().docker_network(id) == nullptr) return json::object();
+  controller.update_docker([&](core::State& next) { core::remove_docker_network(next, id); });
   return json::object();
 }
 
@@ -197,13 +198,13 @@ json create_endpoint(Controller& controller, core::JsonFields& request) {
     }
     create.mac = non_empty(fields.optional_string("MacAddress"));
   }
-  controller.update(
+  controller.update_docker(
       [&](core::State& next) { core::create_docker_endpoint(next, create, controller.ids()); });
   // Only what Docker left empty: it refuses a driver that changes its values.
   const core::Endpoint& endpoint = *controller.state().endpoint_by_id(create.endpoint_id);
   json interface = json::object();
   if (!create.address) {
-    const core::Network& network = *controller.state().network_by_id(create.network_id);
+    const core::Network& network = core::get_docker_network(controller.state(), create.network_id);
     interface["Address"] =
         fmt::format("{}/{}", endpoint.ip.to_string(), network.subnet->prefix_len);
   }
@@ -228,7 +229,7 @@ json undo_on_endpoint(Controller& controller, core::JsonFields& request,
   std::string endpoint = request.required_string("EndpointID");
   const core::Endpoint* known = controller.state().endpoint_by_id(endpoint);
   if (known == nullptr || !has_something_to_undo(*known)) return json::object();
-  controller.update([&](core::State& next) { undo(next, network, endpoint); });
+  controller.update_docker([&](core::State& next) { undo(next, network, endpoint); });
   return json::object();
 }
 
@@ -244,7 +245,7 @@ json join(Controller& controller, core::JsonFields& request) {
   std::string network_id = request.required_string("NetworkID");
   std::string endpoint_id = request.required_string("EndpointID");
   std::string sandbox = request.required_string("SandboxKey");
-  controller.update([&](core::State& next) {
+  controller.update_docker([&](core::State& next) {
     core::join_docker_endpoint(next, network_id, endpoint_id, sandbox);
   });
   const core::State& state = controller.state();
@@ -271,7 +272,7 @@ json program_external_connectivity(Controller& controller, core::JsonFields& req
   std::vector<core::PortRequest> requests = port_requests(request);
   core::get_docker_endpoint(controller.state(), network, endpoint);
   core::PortEnvironment env = controller.port_environment();
-  controller.update(
+  controller.update_docker(
       [&](core::State& next) { core::set_endpoint_ports(next, endpoint, requests, env); });
   return json::object();
 }

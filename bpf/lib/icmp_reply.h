@@ -11,6 +11,7 @@
 #define BPFNET_LIB_ICMP_REPLY_H
 
 #include "lib/csum.h"
+#include "lib/events.h"
 #include "lib/l4.h"
 #include "lib/maps.h"
 #include "lib/metrics.h"
@@ -142,6 +143,12 @@ static __always_inline int icmp_reply_skb(struct __sk_buff *skb, const struct pk
 	r->icmp.un.echo.sequence = bpf_htons((__u16)mtu); /* RFC 1191's next-hop MTU */
 	r->icmp.checksum = csum_of(&r->icmp, sizeof(r->icmp) + sizeof(r->quote));
 
+	/* The drop's event, with the packet as it came, before it becomes the
+	 * error (the verdict site sees only CONTINUE_ANSWERED). */
+	if (monitor_wants(1))
+		bpfnet_event_skb(skb, ifindex, 0,
+				 EVENT_META(BPFNET_EVENT_DROP, reason, BPFNET_DIR_FROM_CONTAINER,
+					    BPFNET_HOOK_TC));
 	if (bpf_skb_change_tail(skb, ETH_HLEN + sizeof(*r), 0) ||
 	    bpf_skb_store_bytes(skb, 0, eth, sizeof(*eth), 0) ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN, r, sizeof(*r), BPF_F_RECOMPUTE_CSUM))

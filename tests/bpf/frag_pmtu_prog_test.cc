@@ -333,7 +333,8 @@ TEST_F(FragPmtuProgTest, TooBigForTheUplinkIsAnsweredWithFragmentationNeeded) {
 // A drop answered with an ICMP error never reaches the verdict site as a
 // drop (it is CONTINUE_ANSWERED there): it is still a monitor drop event,
 // with its reason and the packet as it arrived, captured before it became
-// the error.
+// the error; translated already (the client's to the published port, A's
+// masqueraded), its headers are told as the sender sent them.
 TEST_F(FragPmtuProgTest, IcmpAnsweredDropsAreMonitorDropEventsWithTheOriginalPacket) {
   std::vector<datapath::MonitorEvent> events;
   datapath::EventReader reader(*dp_, [&](const datapath::MonitorEvent& e) { events.push_back(e); });

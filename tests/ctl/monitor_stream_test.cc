@@ -104,7 +104,7 @@ constexpr const char* kFlowEndLine =
 TEST_F(MonitorStreamTest, FlowEventsPrintOneLineEach) {
   MonitorStreamItem item = parse_monitor_line(kFlowEndLine);
   ASSERT_TRUE(item.event && item.event->flow);
-  const MonitorEventLine& e = *item.event;
+  const MonitorEventLine e = *item.event;
   EXPECT_EQ(e.flow->packets_orig, 12u);
   EXPECT_EQ(e.flow->bytes_reply, 9000u);
   EXPECT_EQ(e.flow->age_ns, 2'100'000'000u);

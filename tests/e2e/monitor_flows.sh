@@ -17,7 +17,8 @@ ip -n "$H" link set up0 mtu 1400
 ip -n "$(ns client)" link set eth0 mtu 1400
 # shellcheck disable=SC2046
 start_daemon --uplink "$(uplink_arg up0)" $(uplink_flags)
-ctl network create fnet --subnet 10.95.0.0/24 >/dev/null
+# 1500 bytes, over the uplink's 1400 (a network takes the uplinks' MTU unless told).
+ctl network create fnet --subnet 10.95.0.0/24 -o com.docker.network.driver.mtu=1500 >/dev/null
 ctl network connect fnet web --netns "$(ns web)" >/dev/null # 10.95.0.2
 ctl port-map add web 8080:80 >/dev/null
 bg_in_ns web python3 -m http.server 80 --bind 0.0.0.0

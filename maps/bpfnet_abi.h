@@ -396,69 +396,6 @@ struct bpfnet_config {
 };
 
 /*
- * Monitor events (bpfnetctl monitor). The datapath writes them to the ring
- * buffer bpfnet_events only while bpfnet_monitor[0].subscribers says that
- * someone listens (bpfnetd sets it while a monitor is connected), as Cilium's
- * monitor does: with nobody listening an event costs one array lookup and a
- * branch at the verdict site (bpf/lib/events.h).
- */
-enum bpfnet_event_type {
-	BPFNET_EVENT_DROP = 1,	/* a drop at a hook's verdict: reason says why */
-	BPFNET_EVENT_TRACE = 2, /* a sampled forwarded packet */
-	BPFNET_EVENT_FLOW = 3,	/* reserved: flow start/end (conntrack) */
-};
-
-/* bpfnet_monitor.subscribers: which event types someone listens to. */
-#define BPFNET_MON_F_DROP (1U << BPFNET_EVENT_DROP)
-#define BPFNET_MON_F_TRACE (1U << BPFNET_EVENT_TRACE)
-#define BPFNET_MON_F_FLOW (1U << BPFNET_EVENT_FLOW)
-
-/* bpfnet_event.hook */
-enum bpfnet_hook {
-	BPFNET_HOOK_TC = 1,
-	BPFNET_HOOK_XDP = 2,
-};
-
-/* Bytes of the packet an event carries (from its Ethernet header). */
-#define BPFNET_EVENT_CAPTURE 128
-/* Events per second per CPU when bpfnet_monitor.rate is 0; the burst is a
- * second's worth when bpfnet_monitor.burst is 0. */
-#define BPFNET_EVENT_DEFAULT_RATE 1000
-#define BPFNET_EVENTS_RING_BYTES (1U << 22) /* 4 MiB: ~25k events */
-
-/* One record of bpfnet_events. */
-struct bpfnet_event {
-	__u64 time_ns;	    /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
-	__u32 ifindex;	    /* the interface the packet arrived on */
-	__u32 peer_ifindex; /* trace: the container veth it was delivered to; 0: none */
-	__u32 orig_len;	    /* the packet's length */
-	__u16 cap_len;	    /* bytes of data[] that hold the packet (<= orig_len) */
-	__u8 type;	    /* enum bpfnet_event_type */
-	__u8 reason;	    /* drop: enum bpfnet_reason; trace: BPFNET_OK */
-	__u8 dir;	    /* enum bpfnet_dir at ifindex */
-	__u8 hook;	    /* enum bpfnet_hook */
-	__u16 pad;
-	__u32 pad2;
-	__u8 data[BPFNET_EVENT_CAPTURE];
-};
-
-/* bpfnet_monitor[0]: set by bpfnetd while monitors are connected. */
-struct bpfnet_monitor {
-	__u32 subscribers; /* BPFNET_MON_F_*; 0: nobody listens, nothing is written */
-	__u32 trace_every; /* trace 1 forwarded packet in N (per CPU); 0: none */
-	__u32 rate;	   /* events per second per CPU; 0: BPFNET_EVENT_DEFAULT_RATE */
-	__u32 burst;	   /* bucket size (events); 0: one second's worth */
-};
-
-/* bpfnet_mon_cpu[0], per CPU: the rate limit's token bucket and what it skipped. */
-struct bpfnet_monitor_cpu {
-	__u64 tokens;	   /* events that may be sent now */
-	__u64 refill_ns;   /* when tokens were last added */
-	__u64 lost;	   /* events skipped: over the rate, or the ring was full */
-	__u64 trace_count; /* forwarded packets seen while tracing (sampling) */
-};
-
-/*
  * Fragment tracking (bpfnet_frags, an LRU): a datagram's first fragment
  * records its ports under (saddr, daddr, IP id, proto) as it arrives, so its
  * later fragments, which carry no L4 header, follow the same flow (as
@@ -523,10 +460,9 @@ BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_affinity_key) == 8, "bpfnet_affinity_k
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_affinity_value) == 16, "bpfnet_affinity_value layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_frag_key) == 12, "bpfnet_frag_key layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_frag_value) == 16, "bpfnet_frag_value layout");
-BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_event) == 32 + BPFNET_EVENT_CAPTURE,
-		     "bpfnet_event layout");
-BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_monitor) == 16, "bpfnet_monitor layout");
-BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_monitor_cpu) == 32, "bpfnet_monitor_cpu layout");
+
+/* The monitor's ring records and settings (a file of their own: size). */
+#include "bpfnet_abi_monitor.h"
 
 /* Every reason fits bpfnet_metrics_key.reason and is below BPFNET_REASON_MAX. */
 #define BPFNET_REASON_BELOW_MAX(code, id, name, meaning)                                           \

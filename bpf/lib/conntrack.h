@@ -17,6 +17,7 @@
 
 #include "lib/clock.h"
 #include "lib/ct_tcp.h"
+#include "lib/flow_events.h"
 #include "lib/l4.h"
 #include "lib/maps.h"
 #include "lib/results.h"
@@ -127,14 +128,20 @@ static __always_inline int ct_flow_expired(const struct bpfnet_ct_key *key,
 }
 
 /* Deletes both halves of @key's flow (@v its entry); the other half only if
- * it still points back. */
-static __always_inline void ct_delete_flow(const struct bpfnet_ct_key *key,
-					   const struct bpfnet_ct_value *v)
+ * it still points back. @why: the flow event's enum bpfnet_flow_phase. A
+ * global function: verified once, not on each of its callers' paths. */
+BPF_SUBPROG int ct_delete_flow(const struct bpfnet_ct_key *key BPF_ARG_NONNULL,
+			       const struct bpfnet_ct_value *v BPF_ARG_NONNULL, __u32 why)
 {
 	struct bpfnet_ct_key peer_key = v->peer;
-	if (ct_own_peer(key, ct_lookup(&peer_key)))
+	const struct bpfnet_ct_value *peer = ct_own_peer(key, ct_lookup(&peer_key));
+
+	if (monitor_wants_flows())
+		bpfnet_event_flow(key, v, peer, why);
+	if (peer)
 		bpf_map_delete_elem(&bpfnet_ct, &peer_key);
 	bpf_map_delete_elem(&bpfnet_ct, key);
+	return 0;
 }
 
 /* A TCP SYN on a closed flow starts a new connection: this direction closed
@@ -217,8 +224,11 @@ static __always_inline int ct_lookup_live(const struct pkt4 *p, struct bpfnet_ct
 	if (ct->expires_ns <= now ||
 	    (ct->state == BPFNET_CT_CLOSING && (p->tcp_flags & TCP_FLAG_SYN))) {
 		struct bpfnet_ct_value *peer = ct_own_peer(&p->key, ct_lookup(&ct->peer));
-		if (ct_flow_expired(&p->key, ct, peer, now) || ct_is_stale_for(ct, peer, p)) {
-			ct_delete_flow(&p->key, ct);
+		int expired = ct_flow_expired(&p->key, ct, peer, now);
+		if (expired || ct_is_stale_for(ct, peer, p)) {
+			ct_delete_flow(&p->key, ct,
+				       expired ? BPFNET_FLOW_END_EXPIRED
+					       : BPFNET_FLOW_END_REOPENED);
 			return 0;
 		}
 	}
@@ -283,7 +293,7 @@ static __always_inline int ct_early_drop_ring(struct ct_recent_cursor *c, __u32 
 		struct bpfnet_ct_key key = *k;
 		const struct bpfnet_ct_value *v = ct_lookup(&key);
 		if (v && ct_displaceable(&key, v, now)) {
-			ct_delete_flow(&key, v);
+			ct_delete_flow(&key, v, BPFNET_FLOW_END_DISPLACED);
 			return 1;
 		}
 	}
@@ -334,7 +344,7 @@ static __always_inline int ct_insert_pair(const struct bpfnet_ct_key *fwd_key,
 			    ct_own_peer(rev_key, ct_lookup(&old->peer));
 			if (!ct_flow_expired(rev_key, old, old_peer, now))
 				return err;
-			ct_delete_flow(rev_key, old);
+			ct_delete_flow(rev_key, old, BPFNET_FLOW_END_EXPIRED);
 		}
 		err = bpf_map_update_elem(&bpfnet_ct, rev_key, rv, BPF_ANY);
 	}
@@ -411,8 +421,11 @@ static __always_inline int ct_create(const struct bpfnet_ct_key *fwd,
 	} else if (!made_room) {
 		c->full = 0;
 	}
-	if (!err)
+	if (!err) {
 		ct_recent_push(c, &fwd_key);
+		if (monitor_wants_flows())
+			bpfnet_event_flow(&fwd_key, fv, rv, BPFNET_FLOW_START);
+	}
 	return err;
 }
 

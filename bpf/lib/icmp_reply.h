@@ -11,6 +11,7 @@
 #define BPFNET_LIB_ICMP_REPLY_H
 
 #include "lib/csum.h"
+#include "lib/events.h"
 #include "lib/l4.h"
 #include "lib/maps.h"
 #include "lib/metrics.h"
@@ -97,6 +98,31 @@ static __always_inline void icmp_reply_restore_quote(struct icmp_reply_l3 *r,
 }
 
 /*
+ * The monitor's drop event (@meta) for @skb, answered with the error @r: the
+ * packet as it came, but its IP header and first 8 bytes of L4 as its sender
+ * sent them (@r's restored quote), so a packet translated before the hop
+ * said no is still told with its own addresses and ports. A global
+ * function: verified once, not on every path that answers.
+ */
+BPF_SUBPROG int icmp_reply_event(struct __sk_buff *skb, __u32 ifindex, __u32 meta,
+				 const struct icmp_reply_l3 *r BPF_ARG_NONNULL)
+{
+	__u32 len = skb->len;
+	__u64 cap = event_cap_len(len);
+	struct bpfnet_event *e = event_reserve(meta, ifindex, 0, len);
+
+	if (!e)
+		return 0;
+	if (cap && !bpf_skb_load_bytes(skb, 0, e->data, cap)) {
+		e->cap_len = cap;
+		if (cap >= ETH_HLEN + ICMP_REPLY_QUOTE)
+			__builtin_memcpy(e->data + ETH_HLEN, r->quote, ICMP_REPLY_QUOTE);
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 1;
+}
+
+/*
  * Turns @skb (a packet of @orig, maybe translated already) into the ICMP
  * error @type/@code (@mtu: the next hop's, for "fragmentation needed") and
  * sends it back where it came from. The packet itself is a drop for @reason,
@@ -142,6 +168,13 @@ static __always_inline int icmp_reply_skb(struct __sk_buff *skb, const struct pk
 	r->icmp.un.echo.sequence = bpf_htons((__u16)mtu); /* RFC 1191's next-hop MTU */
 	r->icmp.checksum = csum_of(&r->icmp, sizeof(r->icmp) + sizeof(r->quote));
 
+	/* The drop's event, before the packet becomes the error (the verdict
+	 * site sees only CONTINUE_ANSWERED). */
+	if (monitor_wants(1))
+		icmp_reply_event(skb, ifindex,
+				 EVENT_META(BPFNET_EVENT_DROP, reason, BPFNET_DIR_FROM_CONTAINER,
+					    BPFNET_HOOK_TC),
+				 r);
 	if (bpf_skb_change_tail(skb, ETH_HLEN + sizeof(*r), 0) ||
 	    bpf_skb_store_bytes(skb, 0, eth, sizeof(*eth), 0) ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN, r, sizeof(*r), BPF_F_RECOMPUTE_CSUM))

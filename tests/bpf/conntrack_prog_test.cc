@@ -15,11 +15,13 @@
 
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "bpfnet_abi.h"
 #include "datapath/conntrack.h"
 #include "datapath/datapath.h"
+#include "datapath/events.h"
 #include "packet.h"
 #include "prog_runner.h"
 
@@ -444,6 +446,154 @@ TEST_F(ConntrackProgTest, FullConntrackMakesRoomForAnotherCpusNewFlow) {
   EXPECT_EQ(drops(BPFNET_DROP_CT_FULL), refused);
   EXPECT_EQ(dp_->read_conntrack().size(), 64u);
   sched_setaffinity(0, sizeof(old_set), &old_set);
+}
+
+// ------------------------------------------------------------ flow events
+// bpfnetctl monitor --type flow: the conntrack's creation and removal of a
+// flow are events with the flow's tuple, translation and counters
+// (bpf/lib/flow_events.h), read back from the ring buffer.
+
+class FlowEventProgTest : public ConntrackProgTest {
+ protected:
+  void SetUp() override {
+    ConntrackProgTest::SetUp();
+    reader_ = std::make_unique<datapath::EventReader>(
+        *dp_, [this](const datapath::MonitorEvent& e) { events_.push_back(e); });
+    datapath::set_monitor(*dp_, datapath::MonitorSettings{{datapath::EventType::kFlow}});
+  }
+  void TearDown() override {
+    datapath::set_monitor(*dp_, datapath::MonitorSettings{});
+    reader_.reset();
+  }
+  std::vector<datapath::MonitorEvent> drain() {
+    reader_->drain();
+    return std::exchange(events_, {});
+  }
+  // The flow events among `events`.
+  static std::vector<datapath::FlowRecord> flows(
+      const std::vector<datapath::MonitorEvent>& events) {
+    std::vector<datapath::FlowRecord> out;
+    for (const auto& e : events) {
+      EXPECT_EQ(e.type, datapath::EventType::kFlow);
+      EXPECT_TRUE(e.packet.empty()) << "a flow event captures no packet";
+      if (e.flow) out.push_back(*e.flow);
+    }
+    return out;
+  }
+
+  std::unique_ptr<datapath::EventReader> reader_;
+  std::vector<datapath::MonitorEvent> events_;
+};
+
+using datapath::CtTuple;
+using datapath::FlowPhase;
+
+// A client's SYN to the published port host:9090 (XDP uplink) starts a flow:
+// one event with the client's real address, the DNAT to A:80 and the first
+// packet counted; no more events while the flow only carries packets.
+TEST_F(FlowEventProgTest, APublishedPortFlowStartIsAnEvent) {
+  const uint64_t before = monotonic_ns();
+  ASSERT_EQ(client(41000, SYN, 1000, 0, 64240, "", kSynOptions).retval, XDP_REDIRECT_);
+  const auto events = drain();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_FALSE(events[0].xdp) << "a flow event is the conntrack's, not a hook's";
+  EXPECT_GE(events[0].time_ns, before);
+  const auto f = flows(events);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].phase, FlowPhase::kStart);
+  EXPECT_EQ(f[0].orig, (CtTuple{kClient, kHost, 41000, 9090, kTcp}));
+  EXPECT_EQ(f[0].xlat, (CtTuple{kClient, kIpA, 41000, 80, kTcp}));
+  EXPECT_EQ(f[0].flags, BPFNET_CT_F_DNAT);
+  EXPECT_EQ(f[0].state_orig, BPFNET_CT_NEW);
+  EXPECT_EQ(f[0].packets_orig, 1u);
+  EXPECT_EQ(f[0].bytes_orig, frame(kUp0, kClientMac, kClient, kHost, 41000, 9090,
+                                   seg(SYN, 1000, 0, 64240, "", kSynOptions))
+                                     .size() -
+                                 14);
+  EXPECT_EQ(f[0].packets_reply, 0u);
+  EXPECT_EQ(f[0].created_ns, client_half(41000)->created_ns);
+
+  ASSERT_EQ(from_a(41000, SYN | ACK, 5000, 1001, 65160, "", kSynAckOptions).retval,
+            uint32_t(TC_ACT_REDIRECT));
+  EXPECT_TRUE(drain().empty()) << "the reply belongs to the flow: no new one";
+
+  // Nobody listens to flows (drops only): a new flow writes nothing.
+  datapath::set_monitor(*dp_, datapath::MonitorSettings{{datapath::EventType::kDrop}});
+  ASSERT_EQ(client(41001, SYN, 1000, 0, 64240, "", kSynOptions).retval, XDP_REDIRECT_);
+  EXPECT_TRUE(drain().empty());
+}
+
+// A container's new flow (tc from-container): A's DNS query to the host's
+// published UDP port 5353 is translated to B:53.
+TEST_F(FlowEventProgTest, AFromContainerFlowStartIsAnEvent) {
+  Ipv4Spec spec;
+  spec.proto = kUdp;
+  spec.saddr = kIpA;
+  spec.daddr = kHost;
+  spec.sport = 41100;
+  spec.dport = 5353;
+  spec.payload = "query";
+  const Bytes q = ipv4_frame(kGwA, kMacA, spec);
+  ASSERT_EQ(run_prog(dp_->from_container_prog_fd(), q).retval, uint32_t(TC_ACT_REDIRECT));
+  const auto f = flows(drain());
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].phase, FlowPhase::kStart);
+  EXPECT_EQ(f[0].orig, (CtTuple{kIpA, kHost, 41100, 5353, kUdp}));
+  EXPECT_EQ(f[0].xlat, (CtTuple{kIpA, kIpB, 41100, 53, kUdp}));
+  EXPECT_EQ(f[0].flags, BPFNET_CT_F_DNAT);
+  EXPECT_EQ(f[0].packets_orig, 1u);
+  EXPECT_EQ(f[0].bytes_orig, q.size() - 14);
+}
+
+// The datapath removes a flow that an in-window RST closed when a new SYN
+// takes its tuple: an end event (reopened) with both directions' counters as
+// the entries held them and the flow's creation time, then the new flow's
+// start.
+TEST_F(FlowEventProgTest, AFlowClosedByRstEndsWithItsCountersWhenReopened) {
+  connect(41200);
+  ASSERT_EQ(client(41200, RST, 1001, 0, 0, "").retval, XDP_REDIRECT_);
+  const auto c = client_half(41200), a = a_half(41200);
+  ASSERT_TRUE(c && a);
+  ASSERT_EQ(c->state, BPFNET_CT_CLOSING);
+  drain();  // the start
+
+  ASSERT_EQ(client(41200, SYN, 9000, 0, 64240, "", kSynOptions).retval, XDP_REDIRECT_);
+  const auto f = flows(drain());
+  ASSERT_EQ(f.size(), 2u) << "the old flow's end, the new one's start";
+  EXPECT_EQ(f[0].phase, FlowPhase::kEndReopened);
+  EXPECT_EQ(f[0].orig, (CtTuple{kClient, kHost, 41200, 9090, kTcp}));
+  EXPECT_EQ(f[0].xlat, (CtTuple{kClient, kIpA, 41200, 80, kTcp}));
+  EXPECT_EQ(f[0].flags, BPFNET_CT_F_DNAT);
+  EXPECT_EQ(f[0].packets_orig, 4u) << "SYN, ACK, ACK, RST";
+  EXPECT_EQ(f[0].packets_orig, c->packets);
+  EXPECT_EQ(f[0].bytes_orig, c->bytes);
+  EXPECT_EQ(f[0].packets_reply, 2u);
+  EXPECT_EQ(f[0].packets_reply, a->packets);
+  EXPECT_EQ(f[0].bytes_reply, a->bytes);
+  EXPECT_EQ(f[0].state_orig, BPFNET_CT_CLOSING);
+  EXPECT_EQ(f[0].state_reply, BPFNET_CT_CLOSING);
+  EXPECT_EQ(f[0].created_ns, c->created_ns);
+  EXPECT_EQ(f[1].phase, FlowPhase::kStart);
+  EXPECT_EQ(f[1].packets_orig, 1u);
+}
+
+// A flow found expired by one of its packets is removed: an end event
+// (expired), told from the original direction even when the packet that
+// found it was the reply's (A's, through tc).
+TEST_F(FlowEventProgTest, AnExpiredFlowFoundByAPacketEnds) {
+  connect(41300);
+  drain();
+  age_conntrack(BPFNET_CT_TIMEOUT_TCP_EST + kSecond);
+  from_a(41300, ACK, 5006, 1001, 509, "stale");
+  const auto f = flows(drain());
+  ASSERT_GE(f.size(), 1u);
+  EXPECT_EQ(f[0].phase, FlowPhase::kEndExpired);
+  EXPECT_EQ(f[0].orig, (CtTuple{kClient, kHost, 41300, 9090, kTcp}));
+  EXPECT_EQ(f[0].xlat, (CtTuple{kClient, kIpA, 41300, 80, kTcp}));
+  EXPECT_EQ(f[0].flags, BPFNET_CT_F_DNAT);
+  EXPECT_EQ(f[0].packets_orig, 3u);
+  EXPECT_EQ(f[0].packets_reply, 2u);
+  EXPECT_FALSE(client_half(41300));
 }
 
 }  // namespace

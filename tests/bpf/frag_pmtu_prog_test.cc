@@ -11,13 +11,16 @@
 #include <linux/pkt_cls.h>
 #include <net/if.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "bpfnet_abi.h"
 #include "datapath/datapath.h"
+#include "datapath/events.h"
 #include "packet.h"
 #include "prog_runner.h"
 
@@ -323,6 +326,52 @@ TEST_F(FragPmtuProgTest, TooBigForTheUplinkIsAnsweredWithFragmentationNeeded) {
   r = from_a(udp_whole(kGwA, kMacA, {kIpA, kRemote, 33004, 53}, 1300));
   ASSERT_EQ(r.retval, kRedirect);
   EXPECT_EQ(r.out[kEth + 8], 63);
+}
+
+// ------------------------------------------------------ monitor drop events
+
+// A drop answered with an ICMP error never reaches the verdict site as a
+// drop (it is CONTINUE_ANSWERED there): it is still a monitor drop event,
+// with its reason and the packet as it arrived, captured before it became
+// the error; translated already (the client's to the published port, A's
+// masqueraded), its headers are told as the sender sent them.
+TEST_F(FragPmtuProgTest, IcmpAnsweredDropsAreMonitorDropEventsWithTheOriginalPacket) {
+  std::vector<datapath::MonitorEvent> events;
+  datapath::EventReader reader(*dp_, [&](const datapath::MonitorEvent& e) { events.push_back(e); });
+  datapath::set_monitor(*dp_, datapath::MonitorSettings{{datapath::EventType::kDrop}});
+  struct Case {
+    const char* what;
+    Bytes in;
+    uint8_t reason;
+    uint32_t ifindex;
+    bool from_uplink;
+  };
+  const Case cases[] = {
+      {"TTL 1 from the uplink", udp_whole(kUp0, kClientMac, {kClient, kHost, 40102, 5353, 1}, 100),
+       BPFNET_DROP_TTL_EXCEEDED, up0_, true},
+      {"TTL 1 from a container", udp_whole(kGwA, kMacA, {kIpA, kRemote, 33102, 33434, 1}, 20),
+       BPFNET_DROP_TTL_EXCEEDED, kLo, false},
+      {"DF over the uplink's MTU", udp_whole(kGwA, kMacA, {kIpA, kRemote, 33103, 53}, 1472),
+       BPFNET_DROP_FRAG_NEEDED, kLo, false},
+  };
+  set_up0_mtu(1400);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    RunResult r = c.from_uplink ? tc_uplink(c.in) : from_a(c.in);
+    ASSERT_EQ(r.retval, kRedirect) << "answered";
+    reader.drain();
+    ASSERT_EQ(events.size(), 1u);
+    const datapath::MonitorEvent e = events[0];
+    events.clear();
+    EXPECT_EQ(e.type, datapath::EventType::kDrop);
+    EXPECT_EQ(e.reason, c.reason);
+    EXPECT_EQ(e.ifindex, c.ifindex);
+    EXPECT_FALSE(e.xdp);
+    EXPECT_EQ(e.orig_len, c.in.size());
+    const size_t cap = std::min<size_t>(c.in.size(), BPFNET_EVENT_CAPTURE);
+    EXPECT_EQ(e.packet, Bytes(c.in.begin(), c.in.begin() + cap)) << "the packet as it came";
+  }
+  datapath::set_monitor(*dp_, datapath::MonitorSettings{});
 }
 
 }  // namespace

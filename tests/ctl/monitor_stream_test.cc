@@ -91,5 +91,64 @@ TEST_F(MonitorStreamTest, TheSummaryCountsByKindAndLost) {
   EXPECT_EQ(s.to_json()["summary"]["by_kind"]["drop invalid-source-ip"], 2);
 }
 
+// Flow events: one line per flow start and end, with its NAT, its container
+// and, at the end, both directions' counters and its age.
+constexpr const char* kFlowEndLine =
+    R"({"event":{"type":"flow","time_unix_ns":0,"orig_len":0,"packet":"",)"
+    R"("container":"web1","network":"net",)"
+    R"("flow":{"phase":"end","end":"gc","proto":"tcp","src":"10.0.0.1:4242",)"
+    R"("dst":"192.168.1.2:8080","xlat_src":"10.0.0.1:4242","xlat_dst":"172.18.0.2:80",)"
+    R"("nat":["dnat"],"packets_orig":12,"bytes_orig":1300,"packets_reply":10,)"
+    R"("bytes_reply":9000,"age_ns":2100000000}}})";
+
+TEST_F(MonitorStreamTest, FlowEventsPrintOneLineEach) {
+  MonitorStreamItem item = parse_monitor_line(kFlowEndLine);
+  ASSERT_TRUE(item.event && item.event->flow);
+  const MonitorEventLine e = *item.event;
+  EXPECT_EQ(e.flow->packets_orig, 12u);
+  EXPECT_EQ(e.flow->bytes_reply, 9000u);
+  EXPECT_EQ(e.flow->age_ns, 2'100'000'000u);
+  EXPECT_EQ(format_event(e),
+            "00:00:00.000000 FLOW end tcp 10.0.0.1:4242 -> 192.168.1.2:8080 (dnat "
+            "172.18.0.2:80) web1 [net]: 12 pkts/1.3 kB ->, 10 pkts/9.0 kB <-, 2.1 s, gc");
+  Json j = Json::parse(format_event_json(e));
+  EXPECT_EQ(j["flow"]["src"], "10.0.0.1:4242");
+  EXPECT_EQ(j["container"], "web1");
+  EXPECT_EQ(j["summary"],
+            "FLOW end tcp 10.0.0.1:4242 -> 192.168.1.2:8080 (dnat 172.18.0.2:80) web1 [net]: "
+            "12 pkts/1.3 kB ->, 10 pkts/9.0 kB <-, 2.1 s, gc");
+
+  // A container's masqueraded flow: its start, SNAT, no counters.
+  item = parse_monitor_line(
+      R"({"event":{"type":"flow","time_unix_ns":0,"orig_len":0,"packet":"",)"
+      R"("container":"c1","network":"n","flow":{"phase":"start","proto":"udp",)"
+      R"("src":"172.18.0.2:5000","dst":"1.1.1.1:53","xlat_src":"192.0.2.1:40001",)"
+      R"("xlat_dst":"1.1.1.1:53","nat":["snat"],"packets_orig":1,"bytes_orig":40,)"
+      R"("packets_reply":0,"bytes_reply":0,"age_ns":0}}})");
+  ASSERT_TRUE(item.event);
+  EXPECT_EQ(format_event(*item.event),
+            "00:00:00.000000 FLOW start udp 172.18.0.2:5000 -> 1.1.1.1:53 (snat "
+            "192.0.2.1:40001) c1 [n]");
+
+  MonitorSummary summary;
+  summary.count(e);
+  summary.count(*item.event);
+  EXPECT_EQ(summary.to_json()["summary"]["by_kind"], (Json{{"flow end", 1}, {"flow start", 1}}));
+}
+
+TEST_F(MonitorStreamTest, MalformedFlowLinesAreProtocolErrors) {
+  for (const char* line : {
+           R"({"event":{"type":"flow","time_unix_ns":0,"orig_len":0,"packet":""}})",
+           R"({"event":{"type":"flow","time_unix_ns":0,"orig_len":0,"packet":"","flow":1}})",
+           R"({"event":{"type":"flow","time_unix_ns":0,"orig_len":0,"packet":"",)"
+           R"("flow":{"phase":"middle","proto":"tcp","src":"a","dst":"b"}}})",
+           R"({"event":{"type":"flow","time_unix_ns":0,"orig_len":0,"packet":"",)"
+           R"("flow":{"phase":"end","proto":"tcp","src":"a","dst":"b","nat":[1]}}})",
+           R"({"event":{"type":"flow","time_unix_ns":0,"orig_len":0,"packet":"",)"
+           R"("flow":{"phase":"end","proto":"tcp","src":"a","dst":"b","packets_orig":-1}}})",
+       })
+    EXPECT_THROW(parse_monitor_line(line), ProtocolError) << line;
+}
+
 }  // namespace
 }  // namespace bpfnet::ctl

@@ -155,5 +155,65 @@ TEST_F(MonitorHubTest, ARefusedFilterOpensNothing) {
   EXPECT_EQ(port.fd(), -1);
 }
 
+// Flow events (the datapath's and the GC's): named by the container whose
+// address the flow has (before or after translation), filtered by it.
+TEST_F(MonitorHubTest, FlowEventsAreNamedByTheirContainerAndFiltered) {
+  EXPECT_FALSE(hub->wants_flows());
+  hub->open(1, "monitor", json{{"types", {"flow"}}});
+  hub->open(2, "monitor", json{{"types", {"flow"}}, {"container", "web"}});
+  hub->open(3, "monitor", json{{"types", {"flow"}}, {"container", "db"}});
+  hub->open(4, "monitor", json{{"types", {"drop"}}});
+  EXPECT_TRUE(hub->wants_flows());
+  EXPECT_TRUE(port.settings.types.contains(datapath::EventType::kFlow));
+
+  datapath::FlowRecord f;
+  f.phase = datapath::FlowPhase::kStart;
+  f.orig = datapath::CtTuple{0xc6336407, 0xc0000201, 4242, 8080, 6};  // client -> host:8080
+  f.xlat = datapath::CtTuple{0xc6336407, 0x0a050002, 4242, 80, 6};    // -> web:80
+  f.packets_orig = 1;
+  f.bytes_orig = 60;
+  f.created_ns = 1000;
+  datapath::MonitorEvent start;
+  start.type = datapath::EventType::kFlow;
+  start.time_ns = 1000;
+  start.flow = f;
+  port.waiting.push_back(start);
+  hub->on_readable();
+  ASSERT_EQ(sent[1].size(), 1u);
+  const json& e = sent[1][0]["event"];
+  EXPECT_EQ(e["type"], "flow");
+  EXPECT_EQ(e["container"], "web");
+  EXPECT_EQ(e["network"], "n1");
+  EXPECT_EQ(e["flow"]["phase"], "start");
+  EXPECT_EQ(e["flow"]["proto"], "tcp");
+  EXPECT_EQ(e["flow"]["src"], "198.51.100.7:4242");
+  EXPECT_EQ(e["flow"]["dst"], "192.0.2.1:8080");
+  EXPECT_EQ(e["flow"]["xlat_dst"], "10.5.0.2:80");
+  EXPECT_EQ(e["flow"]["nat"], json({"dnat"}));
+  EXPECT_EQ(e["flow"]["packets_orig"], 1);
+  EXPECT_FALSE(e["flow"].contains("end"));
+  EXPECT_EQ(sent[2].size(), 1u) << "web's";
+  EXPECT_EQ(sent[3].size(), 0u) << "not db's";
+  EXPECT_EQ(sent[4].size(), 0u) << "a drop monitor";
+
+  // The GC's removal of the same flow: an end in the same stream.
+  f.phase = datapath::FlowPhase::kEndGc;
+  f.packets_reply = 10;
+  f.bytes_reply = 9000;
+  hub->flows_ended({f}, 2'100'001'000);
+  ASSERT_EQ(sent[1].size(), 2u);
+  const json& end = sent[1][1]["event"];
+  EXPECT_EQ(end["flow"]["phase"], "end");
+  EXPECT_EQ(end["flow"]["end"], "gc");
+  EXPECT_EQ(end["flow"]["bytes_reply"], 9000);
+  EXPECT_EQ(end["flow"]["age_ns"], 2'100'000'000u);
+  EXPECT_EQ(sent[2].size(), 2u);
+  EXPECT_EQ(sent[3].size(), 0u);
+  hub->close(1);
+  hub->close(2);
+  hub->close(3);
+  EXPECT_FALSE(hub->wants_flows());
+}
+
 }  // namespace
 }  // namespace bpfnet::daemon

@@ -55,6 +55,29 @@ TEST(ConntrackTest, GcDeletesBothHalvesTogetherAndOrphansAlone) {
   EXPECT_EQ(deleted, (std::vector<uint8_t>{1, 2, 3}));
 }
 
+// With `ended`, each flow GC removes is a monitor flow end (gc): one per
+// flow, told from its original direction, with both halves' counters; an
+// orphaned half is one too.
+TEST(ConntrackTest, GcReportsEachRemovedFlowOnce) {
+  FakeDatapath datapath;
+  CtEntry orig = ct(1, 2, kS), reply = ct(2, 1, kS);
+  orig.tuple = CtTuple{10, 20, 1000, 80, 6};
+  orig.rewrite = CtTuple{10, 30, 1000, 8080, 6};
+  orig.packets = 5;
+  reply.flags = BPFNET_CT_F_REPLY;
+  reply.tuple = CtTuple{30, 10, 8080, 1000, 6};
+  reply.packets = 4;
+  datapath.conntrack = {reply, orig, ct(5, 9, kS), ct(6, 7, 9 * kS)};
+  std::vector<FlowRecord> ended;
+  EXPECT_EQ(gc_conntrack(datapath, 5 * kS, &ended), 3u);
+  ASSERT_EQ(ended.size(), 2u);
+  const FlowRecord& f = ended[0].orig == orig.tuple ? ended[0] : ended[1];
+  EXPECT_EQ(f.phase, FlowPhase::kEndGc);
+  EXPECT_EQ(f.xlat, orig.rewrite);
+  EXPECT_EQ(f.packets_orig, 5u);
+  EXPECT_EQ(f.packets_reply, 4u);
+}
+
 // A flow as the datapath writes it: forward half (`key`) and reply half.
 std::vector<CtEntry> flow(uint8_t key, uint8_t reply, uint32_t backend, uint8_t extra_flags) {
   CtEntry fwd = ct(key, reply, 1000);

@@ -64,6 +64,68 @@ std::optional<MonitorPlace> place(const Json& o, const char* key) {
   return p;
 }
 
+std::vector<std::string> string_list(const Json& o, const char* key) {
+  auto it = o.find(key);
+  if (it == o.end()) return {};
+  if (!it->is_array()) bad(fmt::format("\"{}\" is not a list", key));
+  std::vector<std::string> out;
+  for (const Json& v : *it) {
+    if (!v.is_string()) bad(fmt::format("\"{}\" holds a non-string", key));
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+std::optional<MonitorFlow> flow_of(const Json& e) {
+  auto it = e.find("flow");
+  if (it == e.end()) return std::nullopt;
+  if (!it->is_object()) bad("\"flow\" is not an object");
+  const Json& j = *it;
+  MonitorFlow f;
+  f.phase = string_field(j, "phase");
+  if (f.phase != "start" && f.phase != "end")
+    bad(fmt::format("unknown flow phase \"{}\"", f.phase));
+  f.end = string_field(j, "end", false);
+  f.proto = string_field(j, "proto");
+  f.src = string_field(j, "src");
+  f.dst = string_field(j, "dst");
+  f.xlat_src = string_field(j, "xlat_src", false);
+  f.xlat_dst = string_field(j, "xlat_dst", false);
+  f.nat = string_list(j, "nat");
+  f.packets_orig = unsigned_field(j, "packets_orig", UINT64_MAX);
+  f.bytes_orig = unsigned_field(j, "bytes_orig", UINT64_MAX);
+  f.packets_reply = unsigned_field(j, "packets_reply", UINT64_MAX);
+  f.bytes_reply = unsigned_field(j, "bytes_reply", UINT64_MAX);
+  f.age_ns = unsigned_field(j, "age_ns", UINT64_MAX);
+  return f;
+}
+
+// "1.3 kB", as tcpdump-like tools count bytes (powers of 1000).
+std::string bytes_text(uint64_t n) {
+  if (n < 1000) return fmt::format("{} B", n);
+  if (n < 1'000'000) return fmt::format("{:.1f} kB", double(n) / 1e3);
+  if (n < 1'000'000'000) return fmt::format("{:.1f} MB", double(n) / 1e6);
+  return fmt::format("{:.1f} GB", double(n) / 1e9);
+}
+
+std::string format_flow(const MonitorEventLine& e, const MonitorFlow& f) {
+  std::string s = fmt::format("FLOW {} {} {} -> {}", f.phase, f.proto, f.src, f.dst);
+  std::string nat;
+  for (const std::string& kind : f.nat) {
+    const std::string& to = kind == "dnat" ? f.xlat_dst : f.xlat_src;
+    nat += fmt::format("{}{} {}", nat.empty() ? "" : ", ", kind, to);
+  }
+  if (!nat.empty()) s += " (" + nat + ")";
+  if (!e.container.empty()) s += fmt::format(" {} [{}]", e.container, e.network);
+  if (f.phase == "end") {
+    s += fmt::format(": {} pkts/{} ->, {} pkts/{} <-, {:.1f} s", f.packets_orig,
+                     bytes_text(f.bytes_orig), f.packets_reply, bytes_text(f.bytes_reply),
+                     double(f.age_ns) / 1e9);
+    if (!f.end.empty()) s += ", " + f.end;
+  }
+  return s;
+}
+
 std::string describe(const MonitorPlace& p) {
   const std::string iface = p.interface.empty() ? fmt::format("if{}", p.ifindex) : p.interface;
   if (p.container.empty()) return iface;
@@ -104,12 +166,17 @@ MonitorStreamItem parse_monitor_line(std::string_view line) {
   if (ev.packet.size() > ev.orig_len) bad("more bytes captured than the packet had");
   ev.at = place(e, "at");
   ev.to = place(e, "to");
+  ev.flow = flow_of(e);
+  if (ev.type == "flow" && !ev.flow) bad("a flow event without \"flow\"");
+  ev.container = string_field(e, "container", false);
+  ev.network = string_field(e, "network", false);
   ev.raw = e;
   item.event = std::move(ev);
   return item;
 }
 
 std::string format_event(const MonitorEventLine& e) {
+  if (e.flow) return local_time(e.time_unix_ns) + " " + format_flow(e, *e.flow);
   std::string s = local_time(e.time_unix_ns) + " " + e.type;
   if (!e.reason.empty()) s += " " + e.reason;
   if (e.at) s += " " + describe(*e.at);
@@ -121,12 +188,16 @@ std::string format_event(const MonitorEventLine& e) {
 
 std::string format_event_json(const MonitorEventLine& e) {
   Json j = e.raw;
-  j["summary"] = core::summarize_packet(e.packet).text;
+  j["summary"] = e.flow ? format_flow(e, *e.flow) : core::summarize_packet(e.packet).text;
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 void MonitorSummary::count(const MonitorEventLine& e) {
   ++events_;
+  if (e.flow) {
+    ++by_kind_["flow " + e.flow->phase];
+    return;
+  }
   ++by_kind_[e.reason.empty() ? e.type : e.type + " " + e.reason];
 }
 

@@ -25,6 +25,17 @@ struct MonitorPlace {
   std::string network;
 };
 
+// A flow event's flow, as the daemon names it.
+struct MonitorFlow {
+  std::string phase;                         // start, end
+  std::string end;                           // end: expired, reopened, displaced, gc
+  std::string proto;                         // tcp, udp, icmp
+  std::string src, dst, xlat_src, xlat_dst;  // "10.0.0.1:4242"
+  std::vector<std::string> nat;              // dnat, snat
+  uint64_t packets_orig = 0, bytes_orig = 0, packets_reply = 0, bytes_reply = 0;
+  uint64_t age_ns = 0;
+};
+
 struct MonitorEventLine {
   std::string type;    // drop, trace, flow
   std::string reason;  // drops: the drop reason's name
@@ -32,10 +43,12 @@ struct MonitorEventLine {
   std::string hook;  // tc, xdp
   std::string dir;   // from-container, to-container, from-outside
   uint32_t orig_len = 0;
-  std::vector<uint8_t> packet;     // the captured bytes (at most 128)
-  std::optional<MonitorPlace> at;  // where it arrived
-  std::optional<MonitorPlace> to;  // trace: the container it went to
-  Json raw;                        // the event object as sent
+  std::vector<uint8_t> packet;      // the captured bytes (at most 128)
+  std::optional<MonitorPlace> at;   // where it arrived
+  std::optional<MonitorPlace> to;   // trace: the container it went to
+  std::optional<MonitorFlow> flow;  // flow events
+  std::string container, network;   // flow: the container it belongs to, if any
+  Json raw;                         // the event object as sent
 };
 
 struct MonitorStreamItem {
@@ -47,7 +60,9 @@ struct MonitorStreamItem {
 MonitorStreamItem parse_monitor_line(std::string_view line);
 
 // "12:34:56.789012 drop invalid-source-ip c1 (net1) bnv0a1b from-container:
-// IP 10.9.9.9.40000 > 172.18.0.3.80: tcp [S]" (local time).
+// IP 10.9.9.9.40000 > 172.18.0.3.80: tcp [S]" (local time); a flow:
+// "12:34:56.789012 FLOW end tcp 10.0.0.1:4242 -> 192.168.1.2:8080 (dnat
+// 172.18.0.2:80) web1 [net]: 12 pkts/1.3 kB ->, 10 pkts/9.0 kB <-, 2.1 s, gc".
 std::string format_event(const MonitorEventLine& event);
 // -o json: the event object with "summary" (the packet's line) added.
 std::string format_event_json(const MonitorEventLine& event);

@@ -105,7 +105,8 @@ class MonitorSession {
     summary_.count(e);
     out_ << (cmd_.output == Output::kJson ? format_event_json(e) : format_event(e)) << "\n"
          << std::flush;
-    if (pcap_) pcap_->write(e.time_unix_ns, e.packet, e.orig_len);
+    // A flow event carries no packet: the pcap file has none of it.
+    if (pcap_ && !e.flow) pcap_->write(e.time_unix_ns, e.packet, e.orig_len);
   }
 
   void print_summary() {
@@ -193,8 +194,11 @@ constexpr const char* kMonitorNotes =
     "drop reason, the container (network) and host interface it crossed, and the\n"
     "packet's headers. With -o json, one JSON object per line. --pcap writes each\n"
     "event's packet (its first 128 bytes, with its original length) to FILE for\n"
-    "tcpdump -r or Wireshark. Ctrl-C prints how many events of each kind came and\n"
-    "how many were lost (the datapath sends at most a set rate per CPU).\n"
+    "tcpdump -r or Wireshark (flow events carry no packet: not written). A flow\n"
+    "event is one line per flow start and end: its tuple, NAT, container and, at\n"
+    "its end, packets and bytes each way and its age. Ctrl-C prints how many\n"
+    "events of each kind came and how many were lost (the datapath sends at most\n"
+    "a set rate per CPU).\n"
     "Without --type, every type. A filter on a container or network matches the\n"
     "events of its interfaces and of its addresses.\n";
 

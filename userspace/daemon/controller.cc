@@ -447,7 +447,13 @@ void Controller::tick(uint64_t now_ns) {
   sync_cluster();
   if (last_gc_ns_ != 0 && now_ns - last_gc_ns_ < gc_interval_ns) return;
   last_gc_ns_ = now_ns;
-  datapath::gc_conntrack(*datapath_, now_ns);
+  if (wants_flow_ends && flows_ended && wants_flow_ends()) {
+    std::vector<datapath::FlowRecord> ended;
+    datapath::gc_conntrack(*datapath_, now_ns, &ended);
+    if (!ended.empty()) flows_ended(ended, now_ns);
+  } else {
+    datapath::gc_conntrack(*datapath_, now_ns);
+  }
   // Host addresses come and go (DHCP, an uplink readdressed or recreated): keep up.
   HostFacts facts = host_facts(state_, /*strict=*/false);
   if (facts == host_) return;

@@ -28,6 +28,7 @@
 #include "daemon/health_checker.h"
 #include "daemon/plumbing.h"
 #include "daemon/state_store.h"
+#include "datapath/event_decode.h"
 #include "datapath/host_facts.h"
 #include "datapath/port.h"
 
@@ -242,6 +243,10 @@ class Controller {
 
  public:
   uint64_t gc_interval_ns = 5'000'000'000ULL;
+  // The flows conntrack GC removes, as monitor flow events (MonitorHub):
+  // collected only while wants_flow_ends() says someone listens.
+  std::function<bool()> wants_flow_ends;
+  std::function<void(const std::vector<datapath::FlowRecord>&, uint64_t now_ns)> flows_ended;
 };
 
 }  // namespace bpfnet::daemon

@@ -305,6 +305,10 @@ int run(int argc, char** argv) {
       controller, ring_monitor, monitor_options,
       [&](uint64_t id, std::string_view line) { return server.send(id, line); });
   monitor.reset();
+  controller.wants_flow_ends = [&] { return monitor.wants_flows(); };
+  controller.flows_ended = [&](const auto& flows, uint64_t now_ns) {
+    monitor.flows_ended(flows, now_ns);
+  };
 
   // The plugin's requests come on a thread of their own: one lock keeps
   // them and the control socket's requests and ticks out of each other's way.

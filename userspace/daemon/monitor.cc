@@ -20,6 +20,44 @@ uint64_t clock_ns(clockid_t clock) {
   return uint64_t(ts.tv_sec) * 1'000'000'000ULL + uint64_t(ts.tv_nsec);
 }
 
+std::string ip_port(uint32_t ip, uint16_t port) {
+  return fmt::format("{}.{}.{}.{}:{}", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff,
+                     port);
+}
+
+std::string proto_name(uint8_t proto) {
+  switch (proto) {
+    case 6:
+      return "tcp";
+    case 17:
+      return "udp";
+    case 1:
+      return "icmp";
+  }
+  return std::to_string(proto);
+}
+
+// A flow event's "flow" object (userspace/README.md, "Monitor stream").
+json flow_json(const datapath::FlowRecord& f, uint64_t time_ns) {
+  json j{{"phase", datapath::flow_phase_name(f.phase)},
+         {"proto", proto_name(f.orig.proto)},
+         {"src", ip_port(f.orig.saddr, f.orig.sport)},
+         {"dst", ip_port(f.orig.daddr, f.orig.dport)},
+         {"xlat_src", ip_port(f.xlat.saddr, f.xlat.sport)},
+         {"xlat_dst", ip_port(f.xlat.daddr, f.xlat.dport)},
+         {"packets_orig", f.packets_orig},
+         {"bytes_orig", f.bytes_orig},
+         {"packets_reply", f.packets_reply},
+         {"bytes_reply", f.bytes_reply},
+         {"age_ns", time_ns > f.created_ns ? time_ns - f.created_ns : 0}};
+  json nat = json::array();
+  if (f.xlat.daddr != f.orig.daddr || f.xlat.dport != f.orig.dport) nat.push_back("dnat");
+  if (f.xlat.saddr != f.orig.saddr || f.xlat.sport != f.orig.sport) nat.push_back("snat");
+  j["nat"] = nat;
+  if (f.phase != datapath::FlowPhase::kStart) j["end"] = datapath::flow_end_cause(f.phase);
+  return j;
+}
+
 std::string hex(const std::vector<uint8_t>& bytes) {
   std::string s;
   s.reserve(bytes.size() * 2);
@@ -59,6 +97,14 @@ class EventNames {
           if_indextoname(ifindex, name) ? std::string(name) : fmt::format("if{}", ifindex);
     }
     return j;
+  }
+
+  // {"container", "network"} of the endpoint with address `ip` (host
+  // order), or null.
+  json owner_of(uint32_t ip) const {
+    auto it = by_ip_.find(ip);
+    if (it == by_ip_.end()) return nullptr;
+    return json{{"container", it->second->container}, {"network", network_name(*it->second)}};
   }
 
   void add_subjects(std::optional<core::Ipv4> ip, core::EventSubjects& s) const {
@@ -154,7 +200,19 @@ void MonitorHub::on_readable() {
 }
 
 json MonitorHub::event_json(const datapath::MonitorEvent& event, const json& where,
-                            const json& peer, uint64_t unix_ns) {
+                            const json& peer, uint64_t unix_ns, const json& owner) {
+  if (event.flow) {
+    json e{{"type", "flow"},
+           {"time_unix_ns", unix_ns},
+           {"orig_len", 0},
+           {"packet", ""},
+           {"flow", flow_json(*event.flow, event.time_ns)}};
+    if (owner.is_object()) {
+      e["container"] = owner["container"];
+      e["network"] = owner["network"];
+    }
+    return json{{"event", e}};
+  }
   json e{{"type", datapath::event_type_name(event.type)},
          {"time_unix_ns", unix_ns},
          {"hook", event.xdp ? "xdp" : "tc"},
@@ -178,15 +236,42 @@ void MonitorHub::deliver(const datapath::MonitorEvent& event) {
   subjects.reason = event.reason;
   add_where(where, subjects);
   add_where(peer, subjects);
-  const core::PacketSummary packet = core::summarize_packet(event.packet);
-  names.add_subjects(packet.src, subjects);
-  names.add_subjects(packet.dst, subjects);
+  json owner = nullptr;
+  if (event.flow) {
+    // A flow is its addresses' (before and after translation); its
+    // container is the first of them that is one's.
+    const datapath::FlowRecord& f = *event.flow;
+    for (uint32_t ip : {f.orig.saddr, f.xlat.daddr, f.orig.daddr, f.xlat.saddr}) {
+      names.add_subjects(core::Ipv4{ip}, subjects);
+      if (owner.is_null()) owner = names.owner_of(ip);
+    }
+  } else {
+    const core::PacketSummary packet = core::summarize_packet(event.packet);
+    names.add_subjects(packet.src, subjects);
+    names.add_subjects(packet.dst, subjects);
+  }
   const uint64_t unix_ns = event.time_ns + (clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
   std::string line;
   for (auto& [id, m] : monitors_) {
     if (!core::monitor_matches(m.filter, subjects)) continue;
-    if (line.empty()) line = event_json(event, where, peer, unix_ns).dump();
+    if (line.empty()) line = event_json(event, where, peer, unix_ns, owner).dump();
     if (!send_(id, line)) ++m.too_slow;
+  }
+}
+
+bool MonitorHub::wants_flows() const {
+  for (const auto& [id, m] : monitors_)
+    if (m.filter.types.contains("flow")) return true;
+  return false;
+}
+
+void MonitorHub::flows_ended(const std::vector<datapath::FlowRecord>& flows, uint64_t now_ns) {
+  for (const datapath::FlowRecord& f : flows) {
+    datapath::MonitorEvent e;
+    e.type = datapath::EventType::kFlow;
+    e.time_ns = now_ns;
+    e.flow = f;
+    deliver(e);
   }
 }
 

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/monitor_filter.h"
 #include "daemon/controller.h"
@@ -50,14 +51,22 @@ class MonitorHub {
   void close(uint64_t id);
   int fd() const { return port_.fd(); }
   void on_readable();
+  // Whether a connected monitor listens to flow events.
+  bool wants_flows() const;
+  // The flows bpfnetd's conntrack GC removed at `now_ns` (CLOCK_MONOTONIC):
+  // flow end events in the same stream as the datapath's.
+  void flows_ended(const std::vector<datapath::FlowRecord>& flows, uint64_t now_ns);
   // Sends each monitor its lost count when it changed.
   void report_lost();
 
   size_t monitors() const { return monitors_.size(); }
 
   // The line an event makes, with the names it is given (exposed for tests).
+  // `owner`: for a flow, the container ({"container", "network"}) it
+  // belongs to, or null.
   static nlohmann::json event_json(const datapath::MonitorEvent& event, const nlohmann::json& where,
-                                   const nlohmann::json& peer, uint64_t unix_ns);
+                                   const nlohmann::json& peer, uint64_t unix_ns,
+                                   const nlohmann::json& owner = nullptr);
 
  private:
   struct Monitor {

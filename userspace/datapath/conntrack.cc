@@ -19,7 +19,7 @@ bool is_lb_forward(const CtEntry& e) {
 
 }  // namespace
 
-size_t gc_conntrack(DatapathPort& port, uint64_t now_ns) {
+size_t gc_conntrack(DatapathPort& port, uint64_t now_ns, std::vector<FlowRecord>* ended) {
   const std::vector<CtEntry> entries = port.read_conntrack();
   std::map<CtKey, const CtEntry*> by_key;
   for (const auto& e : entries) by_key[e.key] = &e;
@@ -34,9 +34,13 @@ size_t gc_conntrack(DatapathPort& port, uint64_t now_ns) {
     // A half whose peer is gone, or now belongs to another flow, is an orphan.
     if (peer == by_key.end() || peer->second->peer != e.key) {
       doomed.insert(e.key);
+      if (ended) ended->push_back(flow_record_of(e, nullptr, FlowPhase::kEndGc));
     } else if (over(*peer->second)) {
       // A flow lives while either direction does (a one-way UDP stream, a
       // half-closed TCP connection); it goes with both halves at once.
+      // One event per flow: from its original direction's entry.
+      if (ended && !(e.flags & BPFNET_CT_F_REPLY))
+        ended->push_back(flow_record_of(e, peer->second, FlowPhase::kEndGc));
       doomed.insert(e.key);
       doomed.insert(e.peer);
     }

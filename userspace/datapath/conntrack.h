@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/flows.h"
+#include "datapath/event_decode.h"
 #include "datapath/port.h"
 
 namespace bpfnet::datapath {
@@ -22,8 +23,9 @@ inline constexpr uint64_t kGcGraceNs = 1'000'000'000;
 // Removes flows whose both directions expired, both halves together (and
 // expired halves whose other half is gone or belongs to another flow).
 // `now_ns` is CLOCK_MONOTONIC, bpf_ktime_get_ns()'s clock. The entries are
-// read and deleted in batches (DatapathPort). Returns how many were deleted.
-size_t gc_conntrack(DatapathPort& port, uint64_t now_ns);
+// read and deleted in batches (DatapathPort). Returns how many were deleted;
+// with `ended`, appends there each removed flow (its monitor flow event).
+size_t gc_conntrack(DatapathPort& port, uint64_t now_ns, std::vector<FlowRecord>* ended = nullptr);
 
 // Drops both halves of every load-balanced flow sent to one of these
 // backend addresses (host order).

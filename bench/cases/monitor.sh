@@ -38,11 +38,15 @@ monitor_start() {
   cat "$T/mon.err" >&2
   die "bpfnetctl monitor did not start"
 }
-# Stops it (SIGINT: it prints its summary) and prints "EVENTS LOST".
+# Stops it (SIGINT: it prints its summary); in this shell (not in a $(...),
+# which cannot wait for it).
 monitor_stop() {
   kill -INT "$MON_PID"
   wait "$MON_PID" || die "bpfnetctl monitor failed: $(cat "$T/mon.err")"
   MON_PID=""
+}
+# "EVENTS LOST" from the summary of the monitor that stopped.
+monitor_summary() {
   "$PY" -c '
 import json, sys
 s = None
@@ -65,9 +69,11 @@ flood_start() {  # flood_start SECS
   BG_PIDS+=("$FLOOD_PID")
   sleep 0.3  # under way before the measured stream starts
 }
-flood_stop() {  # prints the flood's offered pps
+flood_stop() {  # (in this shell, as monitor_stop)
   wait "$FLOOD_PID" || die "flood pktgen failed: $(cat "$T/flood.err")"
   FLOOD_PID=""
+}
+flood_pps() {
   "$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["pps"])' "$T/flood.json"
 }
 
@@ -85,10 +91,14 @@ monitor_case_once() {  # monitor_case_once CASE DST_MAC RX_MODE
   [[ $case == idle || $case == flood ]] && monitor_start
   [[ $case == flood* ]] && flood_start "$(awk -v s="$PPS_SECS" 'BEGIN { print s + 0.6 }')"
   out=$(pps_once pcl eth0 "$dmac" "$PUB_HOST" 10000 pc:eth0 "$cmode")
-  [[ $case == flood* ]] && flood=$(flood_stop)
+  if [[ $case == flood* ]]; then
+    flood_stop
+    flood=$(flood_pps)
+  fi
   if [[ $case == idle || $case == flood ]]; then
     sleep 0.5  # the daemon's last lost count reaches the monitor
-    out2=$(monitor_stop)
+    monitor_stop
+    out2=$(monitor_summary)
     read -r events lost <<<"$out2"
   fi
   d1=$(invalid_sip_drops)

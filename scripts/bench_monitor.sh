@@ -70,6 +70,7 @@ log "$(nproc) cores, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg); 
 for mode in $MON_PATHS; do run_monitor_cost "$mode"; done
 log "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
+# shellcheck disable=SC2086  # one argument per path
 "$PY" - "$T" $MON_PATHS <<'PY'
 import statistics, sys
 tdir, paths = sys.argv[1], sys.argv[2:]

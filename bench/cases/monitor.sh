@@ -29,8 +29,8 @@ monitor_start() {
     >"$T/mon.out" 2>"$T/mon.err" &
   MON_PID=$!
   BG_PIDS+=("$MON_PID")
-  local i
-  for i in $(seq 1 100); do
+  local _
+  for _ in $(seq 1 100); do
     grep -q "monitoring" "$T/mon.err" 2>/dev/null && return 0
     kill -0 "$MON_PID" 2>/dev/null || break
     sleep 0.05
@@ -133,7 +133,9 @@ run_monitor_cost() {  # run_monitor_cost xdp|tc
   "$XDPCOUNT" --netns "$(ns host)" --iface "$hostveth" --set-gro on
   prime_flows pcl "$dmac" "$PUB_HOST" 10000
   : >"$T/monitor_runs"
-  local cases=($MON_CASES) n=${#cases[@]} k
+  local cases n k
+  read -r -a cases <<<"$MON_CASES"
+  n=${#cases[@]}
   for PASS in $(seq 1 "$PASSES"); do
     log "pass $PASS of $PASSES"
     for ((k = 0; k < n; k++)); do

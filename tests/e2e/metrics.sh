@@ -68,7 +68,7 @@ c, a = s.accept(); print("from", a, flush=True); time.sleep(60)'
 sleep 0.3
 bg_in_ns a python3 -c 'import socket, time
 s = socket.create_connection(("10.92.0.2", 8080), timeout=5); print("connected", flush=True); time.sleep(60)'
-for i in $(seq 1 50); do grep -q "from" "$T/bg-out.log" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 50); do grep -q "from" "$T/bg-out.log" 2>/dev/null && break; sleep 0.1; done
 grep -q "from ('10.92.0.1'" "$T/bg-out.log" || fail "no masqueraded connection: $(cat "$T/bg-out.log" "$T/bg-a.log")"
 metrics >"$T/metrics2.txt" || fail "GET /metrics failed"
 promtool check metrics <"$T/metrics2.txt" >"$T/promtool.txt" 2>&1 || fail "promtool: $(cat "$T/promtool.txt")"

@@ -62,6 +62,15 @@ TEST(Client, CallTextHandsTheResultOverAsItsText) {
   EXPECT_EQ(Client(spaced.socket(), 5s).call_text(ping()), Json::parse("[1]"));
 }
 
+TEST(Client, TakesAResultOfAHundredMegabytes) {
+  // `flows` of 262,144 flows is ~100 MB: more than the 64 MiB once refused.
+  const std::string big(100u << 20, 'x');
+  FakeServer server(answer("{\"ok\":true,\"result\":\"" + big + "\"}\n"));
+  const Json result = Client(server.socket(), 30s).call_text(ping());
+  ASSERT_TRUE(result.is_binary());
+  EXPECT_EQ(result.get_binary().size(), big.size() + 2);
+}
+
 TEST(Client, ResponseEndedByEofInsteadOfNewline) {
   FakeServer server(answer("{\"ok\":true,\"result\":[]}"));
   EXPECT_EQ(Client(server.socket(), 5s).call(ping()), Json::array());

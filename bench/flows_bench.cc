@@ -4,6 +4,11 @@
 // of each phase, best of --runs. Root (loads the BPF objects, unpinned).
 //
 //   sudo build/bench/flows_bench [--flows N] [--runs R]
+//
+// With --fill-pinned PATH it only fills the conntrack map pinned at PATH (a
+// running bpfnetd's bpffs/bpfnet_ct) with N such flows, to container
+// addresses --server-base A.B.C.D + 0 .. --servers - 1, and exits: the
+// end-to-end timing of `bpfnetctl flows` (scripts/bench_flows.sh).
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <fmt/format.h>
@@ -48,20 +53,22 @@ core::State state_of_containers() {
 }
 
 // Flow i: client kClients + i / 50000 : 1024 + i % 50000 -> host:8000+c,
-// published to container c:80 (c = i % 256), established with counters.
-void fill(int fd, uint32_t flows) {
+// published to container c:80 (c = i % servers, address server_base + c),
+// established with counters.
+void fill(int fd, uint32_t flows, uint32_t server_base = kSubnet + 2,
+          uint32_t servers = kContainers) {
   constexpr uint32_t kBatch = 8192;
   std::vector<bpfnet_ct_key> keys;
   std::vector<bpfnet_ct_value> values;
   for (uint32_t i = 0; i < flows; ++i) {
-    const uint32_t c = i % kContainers;
+    const uint32_t c = i % servers;
     bpfnet_ct_key f{}, r{};
     f.saddr = htonl(kClients + i / 50000);
     f.daddr = htonl(kHost);
     f.sport = htons(uint16_t(1024 + i % 50000));
     f.dport = htons(uint16_t(8000 + c));
     f.proto = IPPROTO_TCP;
-    r.saddr = htonl(kSubnet + 2 + c);
+    r.saddr = htonl(server_base + c);
     r.daddr = f.saddr;
     r.sport = htons(80);
     r.dport = f.sport;
@@ -106,10 +113,33 @@ double ms_since(Clock::time_point t0) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  uint32_t flows = 262144, runs = 5;
+  uint32_t flows = 262144, runs = 5, servers = kContainers, server_base = kSubnet + 2;
+  std::string pinned;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::string(argv[i]) == "--flows") flows = uint32_t(std::strtoul(argv[i + 1], nullptr, 10));
-    if (std::string(argv[i]) == "--runs") runs = uint32_t(std::strtoul(argv[i + 1], nullptr, 10));
+    const std::string flag = argv[i];
+    if (flag == "--flows") flows = uint32_t(std::strtoul(argv[i + 1], nullptr, 10));
+    if (flag == "--runs") runs = uint32_t(std::strtoul(argv[i + 1], nullptr, 10));
+    if (flag == "--fill-pinned") pinned = argv[i + 1];
+    if (flag == "--servers") servers = uint32_t(std::strtoul(argv[i + 1], nullptr, 10));
+    if (flag == "--server-base") {
+      in_addr a{};
+      if (inet_pton(AF_INET, argv[i + 1], &a) != 1) {
+        fmt::print(stderr, "flows_bench: --server-base: not an IPv4 address: {}\n", argv[i + 1]);
+        return 2;
+      }
+      server_base = ntohl(a.s_addr);
+    }
+  }
+  if (!pinned.empty()) {
+    const int fd = bpf_obj_get(pinned.c_str());
+    if (fd < 0 || servers == 0) {
+      fmt::print(stderr, "flows_bench: {}: {}\n", pinned,
+                 fd < 0 ? std::strerror(errno) : "no servers");
+      return 1;
+    }
+    fill(fd, flows, server_base, servers);
+    fmt::print("filled {} flows ({} entries) into {}\n", flows, 2 * flows, pinned);
+    return 0;
   }
   datapath::Datapath dp(datapath::DatapathOptions{"", 2 * flows});
   fill(dp.map_fd(BPFNET_MAP_CT), flows);

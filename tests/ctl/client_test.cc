@@ -49,6 +49,28 @@ TEST(Client, KeepsKeyOrderOfTheResult) {
             R"({"Name":"a","Id":"1","Created":"x"})");
 }
 
+TEST(Client, CallTextHandsTheResultOverAsItsText) {
+  FakeServer server(answer("{\"ok\":true,\"result\":[{\"a\":1}]}\n"));
+  const Json result = Client(server.socket(), 5s).call_text(ping());
+  ASSERT_TRUE(result.is_binary());
+  EXPECT_EQ(result.get_binary().subtype(), Client::kResultTextSubtype);
+  EXPECT_EQ(std::string(result.get_binary().begin(), result.get_binary().end()), R"([{"a":1}])");
+  // An error is thrown as call() throws it; another layout is decoded.
+  FakeServer refusing(answer("{\"ok\":false,\"error\":\"No such container: x\"}\n"));
+  EXPECT_THROW(Client(refusing.socket(), 5s).call_text(ping()), DaemonError);
+  FakeServer spaced(answer("{\"ok\": true, \"result\": [1]}\n"));
+  EXPECT_EQ(Client(spaced.socket(), 5s).call_text(ping()), Json::parse("[1]"));
+}
+
+TEST(Client, TakesAResultOfAHundredMegabytes) {
+  // `flows` of 262,144 flows is ~100 MB: more than the 64 MiB once refused.
+  const std::string big(100u << 20, 'x');
+  FakeServer server(answer("{\"ok\":true,\"result\":\"" + big + "\"}\n"));
+  const Json result = Client(server.socket(), 30s).call_text(ping());
+  ASSERT_TRUE(result.is_binary());
+  EXPECT_EQ(result.get_binary().size(), big.size() + 2);
+}
+
 TEST(Client, ResponseEndedByEofInsteadOfNewline) {
   FakeServer server(answer("{\"ok\":true,\"result\":[]}"));
   EXPECT_EQ(Client(server.socket(), 5s).call(ping()), Json::array());

@@ -8,7 +8,8 @@ command -v promtool >/dev/null && command -v prometheus >/dev/null ||
   fail "promtool and prometheus are needed (scripts/setup.sh installs Debian's prometheus)"
 
 setup_host
-make_ns a; make_ns b
+make_ns a; make_ns b; make_ns out
+add_uplink up0 10.92.0.1 out 10.92.0.2  # masquerade's way out
 PORT=9775
 metrics() { ip netns exec "$H" curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics"; }
 sample() {  # sample 'NAME{LABELS}': its value in one scrape (0 when absent)
@@ -39,7 +40,7 @@ out=$(ip netns exec "$H" "$BPFNETD" --state-dir "$STATE" --bpffs "$PINS" --socke
 grep -q -- "--metrics 127.0.0.1:$PORT: Address already in use" <<<"$out" || fail "busy port wording: $out"
 kill $busy; wait $busy 2>/dev/null || true
 
-start_daemon --metrics "$PORT"
+start_daemon --metrics "$PORT" --uplink up0
 ctl network create n1 --subnet 10.91.1.0/24 >/dev/null
 ctl network create n2 --subnet 10.91.2.0/24 >/dev/null
 ctl network connect n1 a --netns "$(ns a)" >/dev/null  # 10.91.1.2
@@ -56,6 +57,26 @@ for want in 'bpfnet_requests_total{verb="network.create",result="ok"} 2' \
   'bpfnet_conntrack_capacity 262144' 'bpfnet_reconciles_total'; do
   grep -qF "$want" "$T/metrics.txt" || fail "missing: $want"
 done
+
+log "masquerade ports in use: 0 on the uplink's address, then 1 with a TCP connection out"
+in_use='bpfnet_masquerade_ports_in_use{address="10.92.0.1"}'
+grep -qF "$in_use 0" "$T/metrics.txt" || fail "missing: $in_use 0 ($(grep masquerade "$T/metrics.txt"))"
+bg_in_ns out python3 -c 'import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.92.0.2", 8080)); s.listen()
+c, a = s.accept(); print("from", a, flush=True); time.sleep(60)'
+sleep 0.3
+bg_in_ns a python3 -c 'import socket, time
+s = socket.create_connection(("10.92.0.2", 8080), timeout=5); print("connected", flush=True); time.sleep(60)'
+for _ in $(seq 1 50); do grep -q "from" "$T/bg-out.log" 2>/dev/null && break; sleep 0.1; done
+grep -q "from ('10.92.0.1'" "$T/bg-out.log" || fail "no masqueraded connection: $(cat "$T/bg-out.log" "$T/bg-a.log")"
+metrics >"$T/metrics2.txt" || fail "GET /metrics failed"
+promtool check metrics <"$T/metrics2.txt" >"$T/promtool.txt" 2>&1 || fail "promtool: $(cat "$T/promtool.txt")"
+n=$(awk -v k="$in_use" '$1 == k {print $2}' "$T/metrics2.txt")
+[ -n "$n" ] && [ "$n" -ge 1 ] || fail "$in_use is '$n' with a connection out ($(grep masquerade "$T/metrics2.txt"))"
+grep -q '^bpfnet_masquerade_ports [1-9]' "$T/metrics2.txt" || fail "no masquerade capacity"
+log "$in_use $n of $(awk '$1 == "bpfnet_masquerade_ports" {print $2}' "$T/metrics2.txt")"
+
 code=$(ip netns exec "$H" curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/nope")
 [ "$code" = 404 ] || fail "/nope answered $code"
 

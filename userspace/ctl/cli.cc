@@ -118,6 +118,8 @@ int run_each(const Command& cmd, const Transport& transport, std::ostream& out, 
 TransportFactory socket_transport(std::chrono::milliseconds timeout) {
   return [timeout](const std::string& socket_path) -> Transport {
     return [client = Client(socket_path, timeout)](const Json& request) {
+      // `flows` is rendered from its text (ctl/flows_table.h).
+      if (request.value("op", "") == "flows") return client.call_text(request);
       return client.call(request);
     };
   };

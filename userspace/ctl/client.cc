@@ -58,6 +58,18 @@ Json Client::call(const Json& request) const {
   return parse_response(exchange(request.dump(-1, ' ', false, Json::error_handler_t::replace)));
 }
 
+Json Client::call_text(const Json& request) const {
+  const std::string line = exchange(request.dump(-1, ' ', false, Json::error_handler_t::replace));
+  // How the daemon writes every successful answer (daemon/server.cc answer_line).
+  constexpr std::string_view kOk = R"({"ok":true,"result":)";
+  if (line.size() > kOk.size() && line.starts_with(kOk) && line.back() == '}') {
+    const auto begin = reinterpret_cast<const uint8_t*>(line.data()) + kOk.size();
+    return Json::binary(Json::binary_t::container_type(begin, begin + line.size() - kOk.size() - 1),
+                        kResultTextSubtype);
+  }
+  return parse_response(line);
+}
+
 TimeoutError Client::timed_out(std::string_view waiting_for) const {
   return TimeoutError(
       fmt::format("bpfnetctl: timed out after {} waiting for {} (daemon at unix://{})",

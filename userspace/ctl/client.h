@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -44,14 +45,21 @@ class Client {
  public:
   // Connect operations create interfaces, so the default is generous.
   static constexpr std::chrono::milliseconds kDefaultTimeout{60'000};
-  // Larger responses are refused.
-  static constexpr size_t kMaxResponseBytes = 64u << 20;
+  // Larger responses are refused (`flows` of 262,144 entries is ~100 MB).
+  static constexpr size_t kMaxResponseBytes = size_t{1} << 30;
+  // The binary subtype of a result handed over as its JSON text (call_text).
+  static constexpr uint8_t kResultTextSubtype = 0x6a;
 
   explicit Client(std::string socket_path, std::chrono::milliseconds timeout = kDefaultTimeout);
 
   // Connects, writes request.dump() + '\n', reads up to '\n' or EOF, and
   // returns the response's "result". The timeout covers the whole exchange.
   Json call(const Json& request) const;
+
+  // As call(), but a successful result comes back undecoded: a binary value
+  // (subtype kResultTextSubtype) holding its JSON text, for results too large
+  // to decode into a document in time (`flows`). Errors throw as call().
+  Json call_text(const Json& request) const;
 
   // Validates a response line and returns its "result". Throws DaemonError for
   // {"ok": false}, ProtocolError for anything that is not a response.

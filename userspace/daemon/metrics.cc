@@ -1,14 +1,17 @@
 #include "daemon/metrics.h"
 
 #include <fmt/format.h>
+#include <time.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/drop_reasons.h"
+#include "core/nat_ports.h"
 #include "core/service.h"
 #include "daemon/controller.h"
 #include "daemon/requests.h"
+#include "datapath/conntrack.h"
 
 namespace bpfnet::daemon {
 namespace {
@@ -93,6 +96,25 @@ void add_services(std::vector<MetricFamily>& out, const json& services) {
   for (auto* family : {&count, &backends, &up, &flows}) out.push_back(std::move(*family));
 }
 
+// Ports in use per address masquerade takes them on: every uplink's address
+// (0 while none is taken, so that the series exists from the start) and any
+// other address SNAT flows hold ports on.
+void add_masquerade_ports(std::vector<MetricFamily>& out, Controller& ctl) {
+  auto in_use = gauge("bpfnet_masquerade_ports_in_use",
+                      "Source ports masqueraded flows hold, per address they took them on "
+                      "(of bpfnet_masquerade_ports per address).");
+  struct timespec ts {};
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // the datapath's clock (bpf_ktime_get_ns)
+  const uint64_t now_ns = uint64_t(ts.tv_sec) * 1'000'000'000ULL + uint64_t(ts.tv_nsec);
+  std::map<uint32_t, uint32_t> by_address =
+      core::masquerade_ports_in_use(datapath::read_flow_halves(ctl.datapath()), now_ns);
+  for (const UplinkStatus& up : ctl.uplinks())
+    if (up.link && up.link->ip.value != 0) by_address.try_emplace(up.link->ip.value, 0);
+  for (const auto& [address, ports] : by_address)
+    in_use.add(ports, {{"address", core::Ipv4{address}.to_string()}});
+  out.push_back(std::move(in_use));
+}
+
 }  // namespace
 
 void RequestCounters::count(std::string_view verb, bool ok) {
@@ -134,8 +156,10 @@ std::vector<MetricFamily> collect_metrics(Controller& ctl, const RequestCounters
   out.push_back(gauge("bpfnet_conntrack_pressure_ratio", "Conntrack entries / capacity.")
                     .add(number(ct["pressure"])));
   const json& nat = stats["masquerade"];
-  out.push_back(gauge("bpfnet_masquerade_ports", "Source ports masquerade allocates from.")
-                    .add(number(nat["ports"])));
+  out.push_back(
+      gauge("bpfnet_masquerade_ports", "Source ports masquerade allocates from, on each address.")
+          .add(number(nat["ports"])));
+  add_masquerade_ports(out, ctl);
 
   add_services(out, core::services_json(state, ctl.backend_runtime()));
 

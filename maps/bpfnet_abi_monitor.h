@@ -64,6 +64,8 @@ enum bpfnet_flow_phase {
 	BPFNET_FLOW_END_REOPENED = 3,  /* closed (FIN, RST), removed for a new SYN's flow */
 	BPFNET_FLOW_END_DISPLACED = 4, /* unreplied, removed for a new flow (conntrack full) */
 	BPFNET_FLOW_END_GC = 5,	       /* expired, removed by bpfnetd's conntrack GC */
+	BPFNET_FLOW_END_PURGED = 6,    /* removed by bpfnetd: its container, published
+					* port or service backend went away */
 };
 
 /*

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -109,6 +111,18 @@ std::string read_lines(int fd, int lines) {
   return in;
 }
 
+int connect_to(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 // A streaming op (monitor): answered like any request, then the connection
 // stays open for the lines the daemon sends (past the 5 s request deadline
 // too), until the client hangs up, which closes its stream.
@@ -140,15 +154,11 @@ TEST(ControlServerRun, AStreamGetsItsAnswerThenLinesUntilTheClientGoes) {
         .on_readable = [] {},
     });
     std::thread client([&] {
-      int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_un addr{};
-      addr.sun_family = AF_UNIX;
-      std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-      if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-        const std::string req = "{\"op\":\"monitor\"}\n";
-        ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-        client_saw = read_lines(fd, 2);
-      }
+      int fd = connect_to(path);
+      if (fd < 0) return;
+      const std::string req = "{\"op\":\"monitor\"}\n";
+      ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+      client_saw = read_lines(fd, 2);
       ::close(fd);
     });
     server.run(
@@ -164,6 +174,70 @@ TEST(ControlServerRun, AStreamGetsItsAnswerThenLinesUntilTheClientGoes) {
   EXPECT_EQ(client_saw, "{\"ok\":true,\"result\":{\"types\":[\"drop\"]}}\n{\"event\":{}}\n");
   ASSERT_TRUE(opened);
   EXPECT_EQ(closed, opened);
+}
+
+// A request's handler may send to a stream (a port's removal purges flows:
+// their ends go to the monitors): the line reaches a stream client that was
+// served before the request in the same poll round, not a moved-out copy.
+TEST(ControlServerRun, LinesSentWhileAnsweringAnotherClientReachTheStream) {
+  sigset_t mask, old;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  ASSERT_EQ(sigprocmask(SIG_BLOCK, &mask, &old), 0);
+  fakes::TempDir dir;
+  const std::string path = dir.path() + "/sock";
+  std::atomic<uint64_t> opened = 0;
+  std::atomic<bool> stopping = false;
+  std::string stream_saw, request_saw;
+  {
+    ControlServer server(path);
+    server.set_streams(StreamHooks{
+        .open = [&](uint64_t id, const std::string& op, const json&) -> std::optional<json> {
+          if (op != "monitor") return std::nullopt;
+          opened = id;
+          return json::object();
+        },
+        .close =
+            [&](uint64_t) {
+              if (!stopping.exchange(true)) ::kill(::getpid(), SIGTERM);  // ends run()
+            },
+        .fd = [] { return -1; },
+        .on_readable = [] {},
+    });
+    std::thread monitor([&] {
+      int fd = connect_to(path);
+      if (fd < 0) return;
+      timeval two_s{.tv_sec = 2, .tv_usec = 0};  // a lost line fails, not hangs
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &two_s, sizeof(two_s));
+      const std::string req = "{\"op\":\"monitor\"}\n";
+      ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+      stream_saw = read_lines(fd, 2);
+      ::close(fd);
+    });
+    std::thread request([&] {
+      while (opened == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      int fd = connect_to(path);
+      if (fd < 0) return;
+      const std::string req = "{\"op\":\"purge\"}\n";
+      ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+      request_saw = read_lines(fd, 1);
+      ::close(fd);
+    });
+    server.run(
+        [&](const std::string& op, const json& args) {
+          if (op == "purge") server.send(opened, R"({"flow":"end"})");
+          return echo(op, args);
+        },
+        [] {}, /*tick_ms=*/300);
+    monitor.join();
+    request.join();
+  }
+  const timespec now{};
+  while (::sigtimedwait(&mask, nullptr, &now) == SIGTERM) {
+  }  // one the server did not take
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  EXPECT_EQ(request_saw, "{\"ok\":true,\"result\":{\"args\":{},\"op\":\"purge\"}}\n");
+  EXPECT_EQ(stream_saw, "{\"ok\":true,\"result\":{}}\n{\"flow\":\"end\"}\n");
 }
 
 }  // namespace

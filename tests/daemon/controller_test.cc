@@ -522,6 +522,55 @@ TEST_F(ControllerTest, DisconnectDropsThePortMaps) {
   EXPECT_EQ(ctl->handle("port.ls", json::object()), json::array());
 }
 
+// The flows a disconnect purges are monitor flow ends (purged) while a
+// monitor listens to flows, handed over at the next tick (the monitors'
+// thread), and not even collected while nobody listens.
+TEST_F(ControllerTest, PurgedFlowsAreFlowEndsAtTheNextTickWhileAMonitorListens) {
+  create("front", "10.10.0.0/24");
+  connect("front", "web");
+  connect("front", "db");
+  const uint32_t web = endpoint("web").ip.value, db = endpoint("db").ip.value;
+  auto masqueraded = [](uint8_t key, uint32_t container) {
+    datapath::CtEntry fwd;
+    fwd.key[0] = key;
+    fwd.peer[0] = key + 1;
+    fwd.expires_ns = UINT64_MAX / 2;
+    fwd.flags = BPFNET_CT_F_SNAT;
+    fwd.tuple = datapath::CtTuple{container, 0x08080808, 5000, 53, 17};
+    fwd.rewrite = datapath::CtTuple{0xc0000201, 0x08080808, 61000, 53, 17};
+    datapath::CtEntry rev = fwd;
+    rev.key[0] = key + 1;
+    rev.peer[0] = key;
+    rev.flags = BPFNET_CT_F_SNAT | BPFNET_CT_F_REPLY;
+    rev.tuple = datapath::CtTuple{0x08080808, 0xc0000201, 53, 61000, 17};
+    rev.rewrite = datapath::CtTuple{0x08080808, container, 53, 5000, 17};
+    return std::vector<datapath::CtEntry>{fwd, rev};
+  };
+  for (const auto& e : masqueraded(1, web)) datapath.conntrack.push_back(e);
+  for (const auto& e : masqueraded(3, db)) datapath.conntrack.push_back(e);
+  bool listening = false;
+  std::vector<datapath::FlowRecord> told;
+  ctl->wants_flow_ends = [&] { return listening; };
+  ctl->flows_ended = [&](const std::vector<datapath::FlowRecord>& flows, uint64_t) {
+    told.insert(told.end(), flows.begin(), flows.end());
+  };
+
+  ctl->handle("network.disconnect", json{{"network", "front"}, {"container", "db"}});
+  ctl->tick(1);
+  EXPECT_TRUE(told.empty()) << "nobody listens: nothing collected";
+  EXPECT_EQ(datapath.ct_deleted.size(), 2u);
+
+  listening = true;
+  ctl->handle("network.disconnect", json{{"network", "front"}, {"container", "web"}});
+  EXPECT_TRUE(told.empty()) << "told from the request, not the next tick";
+  ctl->tick(2);
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0].phase, datapath::FlowPhase::kEndPurged);
+  EXPECT_EQ(told[0].orig.saddr, web);
+  ctl->tick(3);
+  EXPECT_EQ(told.size(), 1u) << "told once";
+}
+
 TEST_F(ControllerTest, RestartRestoresMissingPortMaps) {
   create("front", "10.10.0.0/24");
   connect("front", "web");

@@ -207,6 +207,39 @@ TEST(ConntrackTest, ARemovedPublishedPortLosesItsFlowsOnly) {
   EXPECT_EQ(deleted_ids(datapath), (std::vector<uint8_t>{3, 4}));
 }
 
+// With `ended`, each purged flow is a monitor flow end (purged): one per
+// flow, told from its original direction whichever half matched.
+TEST(ConntrackTest, APurgeReportsEachFlowOnceFromItsOriginalDirection) {
+  FakeDatapath datapath;
+  datapath.conntrack =
+      flows({published(1, 2, kClient, kHost, 8080, kWeb, 80), masqueraded(3, 4, kWeb, kHost),
+             published(5, 6, kClient, kHost, 9090, kDb, 90)});
+  MapDelta applied;
+  applied.endpoints_by_ip.deletes = {{kWeb, EndpointEntry{5, 1, kWeb, {}, {}}}};
+  std::vector<FlowRecord> ended;
+  purge_flows_of(datapath, applied, &ended);
+  EXPECT_EQ(deleted_ids(datapath), (std::vector<uint8_t>{1, 2, 3, 4}));
+  ASSERT_EQ(ended.size(), 2u);
+  std::vector<CtTuple> told;
+  for (const FlowRecord& f : ended) {
+    EXPECT_EQ(f.phase, FlowPhase::kEndPurged);
+    EXPECT_FALSE(f.flags & BPFNET_CT_F_REPLY);
+    told.push_back(f.orig);
+  }
+  EXPECT_NE(std::find(told.begin(), told.end(), CtTuple{kClient, kHost, 40000, 8080, 17}),
+            told.end());
+  EXPECT_NE(std::find(told.begin(), told.end(), CtTuple{kWeb, 0x08080808, 5000, 53, 17}),
+            told.end());
+
+  FakeDatapath lb;  // a backend's balanced flows, likewise
+  lb.conntrack = flows({flow(1, 2, kWeb, BPFNET_CT_F_LB), flow(3, 4, kDb, BPFNET_CT_F_LB)});
+  ended.clear();
+  purge_lb_flows_to(lb, {kWeb}, &ended);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].phase, FlowPhase::kEndPurged);
+  EXPECT_EQ(ended[0].xlat.daddr, kWeb);
+}
+
 TEST(ConntrackTest, NothingGoneNothingRead) {
   FakeDatapath datapath;
   datapath.conntrack = published(1, 2, kClient, kHost, 8080, kWeb, 80);

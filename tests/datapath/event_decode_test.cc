@@ -140,10 +140,10 @@ TEST(EventDecode, AMalformedFlowEventIsRefused) {
     return !decode_event(record(raw));
   };
   auto nothing = [](bpfnet_event&) {};
-  for (uint8_t phase = BPFNET_FLOW_START; phase <= BPFNET_FLOW_END_GC; ++phase)
+  for (uint8_t phase = BPFNET_FLOW_START; phase <= BPFNET_FLOW_END_PURGED; ++phase)
     EXPECT_FALSE(refused(phase, nothing)) << int(phase);
   EXPECT_TRUE(refused(0, nothing)) << "no phase";
-  EXPECT_TRUE(refused(BPFNET_FLOW_END_GC + 1, nothing)) << "unknown phase";
+  EXPECT_TRUE(refused(BPFNET_FLOW_END_PURGED + 1, nothing)) << "unknown phase";
   EXPECT_TRUE(refused(BPFNET_FLOW_START, [](bpfnet_event& r) { r.hook = BPFNET_HOOK_TC; }));
   EXPECT_TRUE(refused(BPFNET_FLOW_START, [](bpfnet_event& r) {
     r.orig_len = 10;

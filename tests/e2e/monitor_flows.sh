@@ -6,8 +6,8 @@
 # closing timeout, a flow end that the daemon's GC reports with both
 # directions' counters and its age. A container's DF datagram over the
 # uplink's MTU, answered with ICMP fragmentation needed, is a frag-needed
-# drop event with the datagram's own headers. UPLINK_MODE picks the uplink
-# path.
+# drop event with the datagram's own headers. A flow whose published port
+# is removed ends at once (purged). UPLINK_MODE picks the uplink path.
 source "$(dirname "$0")/lib.sh"
 
 setup_host
@@ -47,6 +47,17 @@ flow_event() {  # flow_event PHASE PORT
     head -1
 }
 
+# The same, waited for: TRIES polls 0.1 s apart (empty if it never came).
+wait_flow_event() {  # wait_flow_event PHASE PORT TRIES
+  local event="" i
+  for i in $(seq 1 "$3"); do
+    event=$(flow_event "$1" "$2")
+    [ -n "$event" ] && break
+    sleep 0.1
+  done
+  echo "$event"
+}
+
 log "curl from the client to the published port"
 out=$(in_ns client curl -sS -m 5 -o /dev/null -w '%{local_port} %{http_code}' \
   http://10.96.0.1:8080/) || fail "curl failed: $out"
@@ -54,12 +65,7 @@ read -r port code <<<"$out"
 [ "$code" = 200 ] || fail "curl: HTTP $code"
 log "client port $port"
 
-start=""
-for _ in $(seq 1 50); do
-  start=$(flow_event start "$port")
-  [ -n "$start" ] && break
-  sleep 0.1
-done
+start=$(wait_flow_event start "$port" 50)
 [ -n "$start" ] || fail "no flow start for 10.96.0.2:$port: $(cat "$T/flows.out")"
 log "start: $start"
 jq -e '.container == "web" and .network == "fnet" and .flow.proto == "tcp"
@@ -71,12 +77,7 @@ jq -e '.container == "web" and .network == "fnet" and .flow.proto == "tcp"
 # Closed by both sides: gone past the closing timeout (10 s), a GC grace
 # (1 s) and a GC pass (1 s here): the daemon's GC reports its end.
 log "waiting for the closed connection's end (GC)"
-end=""
-for _ in $(seq 1 300); do
-  end=$(flow_event end "$port")
-  [ -n "$end" ] && break
-  sleep 0.1
-done
+end=$(wait_flow_event end "$port" 300)
 [ -n "$end" ] || fail "no flow end for 10.96.0.2:$port: $(cat "$T/flows.out")"
 log "end: $end"
 jq -e '.container == "web" and .flow.end == "gc" and .flow.xlat_dst == "10.95.0.2:80"
@@ -106,6 +107,24 @@ log "drop: $drop"
 jq -e '.at.container == "web" and .orig_len == 1514
        and (.summary | startswith("IP 10.95.0.2.33500 > 10.96.0.2.9: udp"))' <<<"$drop" \
   >/dev/null || fail "frag-needed event: $drop"
+
+log "a UDP flow through a published port that is then removed: a flow end (purged)"
+ctl port-map add web 8081:81/udp >/dev/null
+in_ns client python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 33600))
+s.sendto(b"hello", ("10.96.0.1", 8081))' || fail "client could not send its datagram"
+udp_start=$(wait_flow_event start "33600" 50)
+[ -n "$udp_start" ] || fail "no flow start for 10.96.0.2:33600: $(cat "$T/flows.out")"
+ctl port-map rm web 8081/udp >/dev/null
+# An unreplied UDP flow lives 30 s: GC would not end it within this wait, only
+# the purge of the removed port's flows does.
+purged=$(wait_flow_event end "33600" 50)
+[ -n "$purged" ] || fail "no flow end for the removed port's flow: $(cat "$T/flows.out")"
+log "purged: $purged"
+jq -e '.container == "web" and .flow.end == "purged" and .flow.proto == "udp"
+       and .flow.xlat_dst == "10.95.0.2:81" and .flow.packets_orig == 1' <<<"$purged" \
+  >/dev/null || fail "purged flow end: $purged"
 
 for m in flows flowtext drops; do
   eval "kill -INT \$${m}_pid; wait \$${m}_pid" || fail "monitor $m exited $? after SIGINT"

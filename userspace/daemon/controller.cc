@@ -127,7 +127,7 @@ void Controller::write_maps(const core::State& state) {
   write_tables(state);
   if (!backend_deletes.empty()) datapath_->apply(backend_deletes);
   // Flows of containers and published ports that just went go with them.
-  datapath::purge_flows_of(*datapath_, delta);
+  datapath::purge_flows_of(*datapath_, delta, flow_end_sink());
 }
 
 std::set<uint32_t> Controller::unhealthy_backends() const {
@@ -230,7 +230,7 @@ bool Controller::record_health(const HealthResult& result) {
       write_tables(state_);
       if (!h.healthy)
         if (const core::Endpoint* ep = state_.endpoint(svc.network_id, be.container))
-          datapath::purge_lb_flows_to(*datapath_, {ep->ip.value});
+          datapath::purge_lb_flows_to(*datapath_, {ep->ip.value}, flow_end_sink());
       return true;
     }
   return false;
@@ -427,8 +427,20 @@ void Controller::commit(core::State next) {
   state_ = std::move(next);
   // A backend taken out of its service loses its flows (UDP rebalances on
   // the next packet, TCP gets reset by the backend it lands on).
-  datapath::purge_lb_flows_to(*datapath_, gone);
+  datapath::purge_lb_flows_to(*datapath_, gone, flow_end_sink());
   update_health_targets();
+}
+
+std::vector<datapath::FlowRecord>* Controller::flow_end_sink() {
+  if (!wants_flow_ends || !flows_ended || !wants_flow_ends()) return nullptr;
+  return &flow_ends_;
+}
+
+void Controller::report_flow_ends(uint64_t now_ns) {
+  if (flow_ends_.empty()) return;
+  std::vector<datapath::FlowRecord> ended;
+  ended.swap(flow_ends_);
+  if (flows_ended) flows_ended(ended, now_ns);
 }
 
 void Controller::update(const std::function<void(core::State&)>& edit) {
@@ -445,15 +457,13 @@ void Controller::tick(uint64_t now_ns) {
   if (checker_)
     for (const auto& r : checker_->take_results()) record_health(r);
   sync_cluster();
+  // Flows purged since the last tick (by requests, some on the Docker
+  // plugin's thread): told from here, the control socket's thread.
+  report_flow_ends(now_ns);
   if (last_gc_ns_ != 0 && now_ns - last_gc_ns_ < gc_interval_ns) return;
   last_gc_ns_ = now_ns;
-  if (wants_flow_ends && flows_ended && wants_flow_ends()) {
-    std::vector<datapath::FlowRecord> ended;
-    datapath::gc_conntrack(*datapath_, now_ns, &ended);
-    if (!ended.empty()) flows_ended(ended, now_ns);
-  } else {
-    datapath::gc_conntrack(*datapath_, now_ns);
-  }
+  datapath::gc_conntrack(*datapath_, now_ns, flow_end_sink());
+  report_flow_ends(now_ns);
   // Host addresses come and go (DHCP, an uplink readdressed or recreated): keep up.
   HostFacts facts = host_facts(state_, /*strict=*/false);
   if (facts == host_) return;

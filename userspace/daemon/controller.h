@@ -215,6 +215,13 @@ class Controller {
   HealthChecker* checker_ = nullptr;
   std::map<uint32_t, core::HealthState> health_;  // by backend id
   uint64_t last_gc_ns_ = 0;
+  // Where bpfnetd's own conntrack removals put their flow ends while a
+  // monitor listens to flows (nullptr otherwise: nothing is collected), and
+  // their hand-over to flows_ended, from tick() only: the monitors' sockets
+  // belong to the control socket's thread, not the Docker plugin's.
+  std::vector<datapath::FlowRecord>* flow_end_sink();
+  void report_flow_ends(uint64_t now_ns);
+  std::vector<datapath::FlowRecord> flow_ends_;
   Cluster* cluster_ = nullptr;
   std::vector<core::Cidr> published_subnets_;  // as last told to the cluster
   std::string cluster_problem_;                // the last warning, not repeated
@@ -243,7 +250,8 @@ class Controller {
 
  public:
   uint64_t gc_interval_ns = 5'000'000'000ULL;
-  // The flows conntrack GC removes, as monitor flow events (MonitorHub):
+  // The flows bpfnetd removes (conntrack GC, and purges when a container,
+  // published port or backend goes), as monitor flow events (MonitorHub):
   // collected only while wants_flow_ends() says someone listens.
   std::function<bool()> wants_flow_ends;
   std::function<void(const std::vector<datapath::FlowRecord>&, uint64_t now_ns)> flows_ended;

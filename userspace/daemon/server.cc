@@ -198,25 +198,30 @@ void ControlServer::run(const Handler& handler, const std::function<void()>& tic
       return;
     }
     if ((fds[3].revents & POLLIN) && streams_.on_readable) streams_.on_readable();
-    // Clients first (accepting appends to clients_), dropping those done with.
-    std::vector<Client> kept;
-    kept.reserve(clients_.size());
+    // Clients first (accepting appends to clients_), dropping those done with
+    // only after all were served: a request's handler may send() to a stream
+    // client anywhere in clients_ (a monitor's flow ends when a request purges
+    // flows), which must still be in place, not moved out.
+    std::vector<bool> keep(clients_.size(), true);
     for (size_t i = 0; i < clients_.size(); ++i) {
       Client& client = clients_[i];
       const short revents = fds[i + kFirstClientSlot].revents;
-      bool keep = true;
       if (revents != 0 && client.stream) {
-        keep = on_stream_ready(client, revents);
+        keep[i] = on_stream_ready(client, revents);
       } else if (revents != 0) {
-        keep = client.out.empty() ? on_readable(client, handler) : on_writable(client);
-      }
-      if (keep) {
-        kept.push_back(std::move(client));
-      } else {
-        close_client(client);
+        keep[i] = client.out.empty() ? on_readable(client, handler) : on_writable(client);
       }
     }
-    clients_ = std::move(kept);
+    size_t kept = 0;
+    for (size_t i = 0; i < clients_.size(); ++i) {
+      if (!keep[i]) {
+        close_client(clients_[i]);
+      } else {
+        if (kept != i) clients_[kept] = std::move(clients_[i]);
+        ++kept;
+      }
+    }
+    clients_.erase(clients_.begin() + static_cast<std::ptrdiff_t>(kept), clients_.end());
     if (fds[1].revents & POLLIN) accept_clients();
   }
 }

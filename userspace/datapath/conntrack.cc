@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -53,16 +55,51 @@ size_t gc_conntrack(DatapathPort& port, uint64_t now_ns, std::vector<FlowRecord>
   return doomed.size();
 }
 
-void purge_lb_flows_to(DatapathPort& port, const std::set<uint32_t>& backend_ips) {
-  if (backend_ips.empty()) return;
-  std::vector<CtKey> doomed;
-  for (const auto& e : port.read_conntrack()) {
-    if (is_lb_forward(e) && backend_ips.contains(e.rewrite.daddr)) {
-      doomed.push_back(e.key);
-      doomed.push_back(e.peer);
+namespace {
+
+// Deletes both halves of every flow that `doomed_flow` picks (asked of
+// either half), and with `ended` appends one purge record per flow.
+void purge_flows(DatapathPort& port, const std::function<bool(const CtEntry&)>& doomed_flow,
+                 std::vector<FlowRecord>* ended) {
+  const std::vector<CtEntry> entries = port.read_conntrack();
+  std::set<CtKey> doomed;  // both halves often match: each key once
+  std::vector<const CtEntry*> doomed_entries;
+  for (const auto& e : entries) {
+    if (!doomed_flow(e)) continue;
+    doomed.insert(e.key);
+    doomed.insert(e.peer);
+    doomed_entries.push_back(&e);
+  }
+  if (doomed.empty()) return;
+  if (ended) {
+    // One record per flow, from its original direction's entry when both
+    // halves are here (the pairing GC uses).
+    std::map<CtKey, const CtEntry*> by_key;
+    for (const auto& e : entries)
+      if (doomed.contains(e.key)) by_key[e.key] = &e;
+    std::set<CtKey> told;
+    for (const auto& [key, e] : by_key) {
+      if (told.contains(key)) continue;
+      auto peer = by_key.find(e->peer);
+      const CtEntry* other =
+          peer != by_key.end() && peer->second->peer == e->key ? peer->second : nullptr;
+      told.insert(key);
+      if (other) told.insert(other->key);
+      ended->push_back(flow_record_of(*e, other, FlowPhase::kEndPurged));
     }
   }
-  port.delete_conntrack(doomed);
+  port.delete_conntrack({doomed.begin(), doomed.end()});
+}
+
+}  // namespace
+
+void purge_lb_flows_to(DatapathPort& port, const std::set<uint32_t>& backend_ips,
+                       std::vector<FlowRecord>* ended) {
+  if (backend_ips.empty()) return;
+  purge_flows(
+      port,
+      [&](const CtEntry& e) { return is_lb_forward(e) && backend_ips.contains(e.rewrite.daddr); },
+      ended);
 }
 
 std::map<uint32_t, uint64_t> lb_flows_by_backend(DatapathPort& port) {
@@ -72,7 +109,7 @@ std::map<uint32_t, uint64_t> lb_flows_by_backend(DatapathPort& port) {
   return flows;
 }
 
-void purge_flows_of(DatapathPort& port, const MapDelta& applied) {
+void purge_flows_of(DatapathPort& port, const MapDelta& applied, std::vector<FlowRecord>* ended) {
   std::set<uint32_t> gone_ips;
   for (const auto& [ip, ep] : applied.endpoints_by_ip.deletes) gone_ips.insert(ip);
   // Still an endpoint (the same address on a recreated veth): its flows stay.
@@ -93,14 +130,8 @@ void purge_flows_of(DatapathPort& port, const MapDelta& applied) {
     return gone_ips.contains(e.tuple.saddr) || gone_ips.contains(e.tuple.daddr) ||
            gone_ips.contains(e.rewrite.saddr) || gone_ips.contains(e.rewrite.daddr);
   };
-  std::set<CtKey> doomed;  // both halves often match: each key once
-  for (const auto& e : port.read_conntrack()) {
-    if (via_gone_port(e) || of_gone_ip(e)) {
-      doomed.insert(e.key);
-      doomed.insert(e.peer);
-    }
-  }
-  port.delete_conntrack({doomed.begin(), doomed.end()});
+  purge_flows(
+      port, [&](const CtEntry& e) { return via_gone_port(e) || of_gone_ip(e); }, ended);
 }
 
 namespace {

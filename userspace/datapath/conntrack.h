@@ -28,8 +28,10 @@ inline constexpr uint64_t kGcGraceNs = 1'000'000'000;
 size_t gc_conntrack(DatapathPort& port, uint64_t now_ns, std::vector<FlowRecord>* ended = nullptr);
 
 // Drops both halves of every load-balanced flow sent to one of these
-// backend addresses (host order).
-void purge_lb_flows_to(DatapathPort& port, const std::set<uint32_t>& backend_ips);
+// backend addresses (host order). With `ended`, appends there each removed
+// flow (its monitor flow event, FlowPhase::kEndPurged), as the purge below.
+void purge_lb_flows_to(DatapathPort& port, const std::set<uint32_t>& backend_ips,
+                       std::vector<FlowRecord>* ended = nullptr);
 
 // Load-balanced flows by backend address (host order).
 std::map<uint32_t, uint64_t> lb_flows_by_backend(DatapathPort& port);
@@ -38,7 +40,8 @@ std::map<uint32_t, uint64_t> lb_flows_by_backend(DatapathPort& port);
 // of an address that is no longer a container's (disconnected, or its
 // namespace gone) and of every published port that was removed, so a
 // reused address or port never inherits them.
-void purge_flows_of(DatapathPort& port, const MapDelta& applied);
+void purge_flows_of(DatapathPort& port, const MapDelta& applied,
+                    std::vector<FlowRecord>* ended = nullptr);
 
 // The conntrack as core's join takes it (core/flows.h): one FlowHalf per
 // entry, read in batches.

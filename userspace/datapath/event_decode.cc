@@ -21,6 +21,7 @@ static_assert(uint8_t(FlowPhase::kEndExpired) == BPFNET_FLOW_END_EXPIRED);
 static_assert(uint8_t(FlowPhase::kEndReopened) == BPFNET_FLOW_END_REOPENED);
 static_assert(uint8_t(FlowPhase::kEndDisplaced) == BPFNET_FLOW_END_DISPLACED);
 static_assert(uint8_t(FlowPhase::kEndGc) == BPFNET_FLOW_END_GC);
+static_assert(uint8_t(FlowPhase::kEndPurged) == BPFNET_FLOW_END_PURGED);
 
 CtTuple tuple_of(const bpfnet_ct_key& k) {
   return CtTuple{ntohl(k.saddr), ntohl(k.daddr), ntohs(k.sport), ntohs(k.dport), k.proto};
@@ -88,6 +89,8 @@ std::string_view flow_end_cause(FlowPhase phase) {
       return "displaced";
     case FlowPhase::kEndGc:
       return "gc";
+    case FlowPhase::kEndPurged:
+      return "purged";
   }
   return "unknown";
 }
@@ -161,7 +164,7 @@ std::optional<MonitorEvent> decode_event(std::span<const uint8_t> record) {
     struct bpfnet_flow_record flow {};
     std::memcpy(&flow, raw.data, sizeof(flow));
     if (raw.hook != 0 || raw.cap_len != 0) return std::nullopt;
-    if (flow.phase < BPFNET_FLOW_START || flow.phase > BPFNET_FLOW_END_GC) return std::nullopt;
+    if (flow.phase < BPFNET_FLOW_START || flow.phase > BPFNET_FLOW_END_PURGED) return std::nullopt;
     e.flow = decode_flow(flow);
   } else if (raw.hook != BPFNET_HOOK_TC && raw.hook != BPFNET_HOOK_XDP) {
     return std::nullopt;

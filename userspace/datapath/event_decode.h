@@ -28,9 +28,10 @@ enum class FlowPhase : uint8_t {
   kEndReopened = 3,   // closed, and a new SYN took its tuple
   kEndDisplaced = 4,  // unreplied, displaced by a new flow (conntrack full)
   kEndGc = 5,         // expired, removed by bpfnetd's GC
+  kEndPurged = 6,     // removed by bpfnetd: its container, port or backend went
 };
 // "start" or "end"; and why it ended ("expired", "reopened", "displaced",
-// "gc"; "" for a start).
+// "gc", "purged"; "" for a start).
 std::string_view flow_phase_name(FlowPhase phase);
 std::string_view flow_end_cause(FlowPhase phase);
 
@@ -50,7 +51,7 @@ struct FlowRecord {
 };
 
 // The record of a flow whose conntrack entries (either half as `entry`, the
-// other `peer`, nullptr when gone) bpfnetd removes itself (GC).
+// other `peer`, nullptr when gone) bpfnetd removes itself (GC, purges).
 FlowRecord flow_record_of(const CtEntry& entry, const CtEntry* peer, FlowPhase phase);
 
 struct MonitorEvent {

@@ -206,6 +206,13 @@ void PacketWorld::forget_flows() {
   std::vector<datapath::CtKey> keys;
   for (const datapath::CtEntry& e : datapath_->read_conntrack()) keys.push_back(e.key);
   if (!keys.empty()) datapath_->delete_conntrack(keys);
+  // And the fragments' ports: a later fragment of a datagram whose first
+  // fragment came in an earlier input would otherwise follow that datagram's
+  // flow (DNAT through a published port) in an input whose conntrack, all
+  // the invariants know of, never had it.
+  const int frags = datapath_->map_fd("bpfnet_frags");
+  bpfnet_frag_key key{};
+  while (bpf_map_get_next_key(frags, nullptr, &key) == 0) bpf_map_delete_elem(frags, &key);
 }
 
 }  // namespace bpfnet::fuzz

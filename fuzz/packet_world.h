@@ -80,7 +80,8 @@ class PacketWorld {
 
   // The address pairs of every conntrack entry (both orders).
   std::set<AddressPair> conntrack_pairs();
-  // Empties conntrack, so that an input always meets the same world.
+  // Empties conntrack and the fragments' ports, so that an input always
+  // meets the same world.
   void forget_flows();
 
  private:

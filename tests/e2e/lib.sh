@@ -200,3 +200,18 @@ UDP_LOG='import socket,sys
 s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",int(sys.argv[1])))
 while True:
     d,a=s.recvfrom(65535); print(a[0], flush=True)'
+
+# A `bpfnetctl monitor` in the background, its output in $T/NAME.out and
+# .err, its pid in NAME_pid; returns once it says the daemon streams.
+start_monitor() {  # start_monitor NAME ARGS...
+  local name=$1; shift
+  "$BPFNETCTL" --socket "$SOCK" monitor "$@" >"$T/$name.out" 2>"$T/$name.err" &
+  BG_PIDS+=($!)
+  eval "${name}_pid=$!"
+  local i
+  for i in $(seq 1 100); do
+    grep -q 'monitoring' "$T/$name.err" && return 0
+    sleep 0.1
+  done
+  fail "monitor $name did not start: $(cat "$T/$name.err")"
+}

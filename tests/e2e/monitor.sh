@@ -21,19 +21,6 @@ must_fail ctl monitor --container nope | grep -q 'no such container' || fail "--
 must_fail ctl monitor --network nope | grep -q 'no such network' || fail "--network nope"
 must_fail ctl monitor --type drop,bogus | grep -q 'no such event type' || fail "--type bogus"
 
-# Started in the background: each says on stderr when the daemon streams.
-start_monitor() {  # start_monitor NAME ARGS...
-  local name=$1; shift
-  "$BPFNETCTL" --socket "$SOCK" monitor "$@" >"$T/$name.out" 2>"$T/$name.err" &
-  BG_PIDS+=($!)
-  eval "${name}_pid=$!"
-  local i
-  for i in $(seq 1 100); do
-    grep -q 'monitoring' "$T/$name.err" && return 0
-    sleep 0.1
-  done
-  fail "monitor $name did not start: $(cat "$T/$name.err")"
-}
 start_monitor drops --type drop --pcap "$T/drops.pcap"
 start_monitor other --type drop --container c3
 start_monitor json --type drop --reason invalid-source-ip -o json

@@ -24,18 +24,6 @@ ctl port-map add web 8080:80 >/dev/null
 bg_in_ns web python3 -m http.server 80 --bind 0.0.0.0
 for _ in $(seq 1 50); do in_ns web ss -Hltn "sport = :80" | grep -q . && break; sleep 0.1; done
 
-start_monitor() {  # start_monitor NAME ARGS...
-  local name=$1; shift
-  "$BPFNETCTL" --socket "$SOCK" monitor "$@" >"$T/$name.out" 2>"$T/$name.err" &
-  BG_PIDS+=($!)
-  eval "${name}_pid=$!"
-  local i
-  for i in $(seq 1 100); do
-    grep -q 'monitoring' "$T/$name.err" && return 0
-    sleep 0.1
-  done
-  fail "monitor $name did not start: $(cat "$T/$name.err")"
-}
 start_monitor flows --type flow -o json
 start_monitor flowtext --type flow --container web
 start_monitor drops --type drop -o json

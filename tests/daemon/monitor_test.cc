@@ -215,5 +215,36 @@ TEST_F(MonitorHubTest, FlowEventsAreNamedByTheirContainerAndFiltered) {
   EXPECT_FALSE(hub->wants_flows());
 }
 
+// The GC's and purges' flow ends go through a token bucket like the
+// datapath's (a second's worth of burst, then the rate): a GC that expires
+// a whole conntrack at once tells a burst and counts the rest as lost.
+TEST_F(MonitorHubTest, DaemonFlowEndsAreRateLimitedAndTheRestCountsAsLost) {
+  hub = std::make_unique<MonitorHub>(*ctl, port, MonitorOptions{.trace_every = 100, .rate = 10},
+                                     [this](uint64_t id, std::string_view line) {
+                                       sent[id].push_back(json::parse(line));
+                                       return true;
+                                     });
+  hub->open(1, "monitor", json{{"types", {"flow"}}});
+  datapath::FlowRecord f;
+  f.phase = datapath::FlowPhase::kEndGc;
+  f.orig = datapath::CtTuple{0xc6336407, 0x0a050002, 4242, 80, 6};
+  const uint64_t t0 = 5'000'000'000;
+  hub->flows_ended(std::vector<datapath::FlowRecord>(25, f), t0);
+  EXPECT_EQ(sent[1].size(), 10u) << "the burst: a second's worth";
+  hub->report_lost();
+  ASSERT_EQ(sent[1].size(), 11u);
+  EXPECT_EQ(sent[1].back(), json({{"lost", 15}}));
+  hub->flows_ended(std::vector<datapath::FlowRecord>(5, f), t0 + 300'000'000);
+  EXPECT_EQ(sent[1].size(), 14u) << "0.3 s later: 3 more tokens";
+  hub->flows_ended(std::vector<datapath::FlowRecord>(20, f), t0 + 10'000'000'000);
+  EXPECT_EQ(sent[1].size(), 24u) << "refilled to the burst, no more";
+  hub->report_lost();
+  EXPECT_EQ(sent[1].back(), json({{"lost", 15 + 2 + 10}}));
+  // A monitor that connects later counts only what it missed itself.
+  hub->open(2, "monitor", json{{"types", {"flow"}}});
+  hub->report_lost();
+  EXPECT_TRUE(sent[2].empty());
+}
+
 }  // namespace
 }  // namespace bpfnet::daemon

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <net/if.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -147,6 +148,7 @@ std::optional<json> MonitorHub::open(uint64_t id, const std::string& op, const j
   if (op != "monitor") return std::nullopt;
   Monitor m{core::parse_monitor_filter(args, controller_.state())};
   m.lost_base = port_.lost_events();
+  m.ends_lost_base = flow_ends_lost_;
   monitors_[id] = m;
   try {
     apply_settings();
@@ -266,7 +268,18 @@ bool MonitorHub::wants_flows() const {
 }
 
 void MonitorHub::flows_ended(const std::vector<datapath::FlowRecord>& flows, uint64_t now_ns) {
+  const double rate = options_.rate ? options_.rate : datapath::kDefaultEventRate;
+  if (end_tokens_ < 0 || now_ns < end_tokens_at_ns_)
+    end_tokens_ = rate;
+  else
+    end_tokens_ = std::min(rate, end_tokens_ + double(now_ns - end_tokens_at_ns_) * rate / 1e9);
+  end_tokens_at_ns_ = now_ns;
   for (const datapath::FlowRecord& f : flows) {
+    if (end_tokens_ < 1) {
+      ++flow_ends_lost_;
+      continue;
+    }
+    end_tokens_ -= 1;
     datapath::MonitorEvent e;
     e.type = datapath::EventType::kFlow;
     e.time_ns = now_ns;
@@ -279,7 +292,8 @@ void MonitorHub::report_lost() {
   if (monitors_.empty()) return;
   const uint64_t datapath_lost = port_.lost_events();
   for (auto& [id, m] : monitors_) {
-    const uint64_t lost = datapath_lost - m.lost_base + m.too_slow;
+    const uint64_t lost =
+        datapath_lost - m.lost_base + m.too_slow + (flow_ends_lost_ - m.ends_lost_base);
     if (lost == m.lost_reported) continue;
     if (send_(id, json{{"lost", lost}}.dump())) m.lost_reported = lost;
   }

@@ -53,8 +53,11 @@ class MonitorHub {
   void on_readable();
   // Whether a connected monitor listens to flow events.
   bool wants_flows() const;
-  // The flows bpfnetd's conntrack GC removed at `now_ns` (CLOCK_MONOTONIC):
-  // flow end events in the same stream as the datapath's.
+  // The flows bpfnetd's conntrack GC or a purge removed at `now_ns`
+  // (CLOCK_MONOTONIC): flow end events in the same stream as the
+  // datapath's, under the same rate limit (options.rate a second, a
+  // second's worth of burst): a GC that expires 262,144 flows at once must
+  // not stall the daemon writing them. What is skipped counts as lost.
   void flows_ended(const std::vector<datapath::FlowRecord>& flows, uint64_t now_ns);
   // Sends each monitor its lost count when it changed.
   void report_lost();
@@ -71,9 +74,10 @@ class MonitorHub {
  private:
   struct Monitor {
     core::MonitorFilter filter;
-    uint64_t lost_base = 0;      // the datapath's lost count when it connected
-    uint64_t too_slow = 0;       // lines it could not take
-    uint64_t lost_reported = 0;  // what it was last told
+    uint64_t lost_base = 0;       // the datapath's lost count when it connected
+    uint64_t ends_lost_base = 0;  // flow_ends_lost_ when it connected
+    uint64_t too_slow = 0;        // lines it could not take
+    uint64_t lost_reported = 0;   // what it was last told
   };
 
   void apply_settings();
@@ -84,6 +88,10 @@ class MonitorHub {
   MonitorOptions options_;
   Send send_;
   std::map<uint64_t, Monitor> monitors_;
+  // flows_ended()'s token bucket, and the ends it skipped.
+  double end_tokens_ = -1;  // < 0: full at the first call
+  uint64_t end_tokens_at_ns_ = 0;
+  uint64_t flow_ends_lost_ = 0;
   // The names of the state while a batch of events is read (one index per
   // batch, not per event); nullptr between batches.
   const EventNames* names_ = nullptr;

@@ -10,6 +10,8 @@
 
 namespace bpfnet::datapath {
 
+static_assert(kDefaultEventRate == BPFNET_EVENT_DEFAULT_RATE, "monitor_port.h has the ABI's rate");
+
 using namespace bpf_calls;
 
 void set_monitor(const Datapath& dp, const MonitorSettings& settings) {

@@ -10,10 +10,14 @@
 
 namespace bpfnet::datapath {
 
+// BPFNET_EVENT_DEFAULT_RATE (the datapath's default rate limit, events per
+// second per CPU) for layers without the ABI; datapath/events.cc checks it.
+inline constexpr uint32_t kDefaultEventRate = 1000;
+
 struct MonitorSettings {
   std::set<EventType> types;  // what someone listens to; empty: nobody, nothing is written
   uint32_t trace_every = 0;   // trace 1 forwarded packet in N per CPU; 0: none
-  uint32_t rate = 0;          // events per second per CPU; 0: the datapath's default (1000)
+  uint32_t rate = 0;          // events per second per CPU; 0: kDefaultEventRate
   uint32_t burst = 0;         // 0: a second's worth
 
   bool operator==(const MonitorSettings&) const = default;

@@ -1,6 +1,7 @@
 // `bpfnetctl flows` at scale: 262,144 flows (524,288 conntrack entries) in a
 // real conntrack map, read through the datapath layer, joined with a state of
-// 256 containers by core and rendered as the daemon's JSON. Prints the time
+// 256 containers by core and written as the daemon's rows result, then
+// decoded and printed as bpfnetctl does (table, JSON lines). Prints the time
 // of each phase, best of --runs. Root (loads the BPF objects, unpinned).
 //
 //   sudo build/bench/flows_bench [--flows N] [--runs R]
@@ -22,6 +23,8 @@
 
 #include "bpfnet_abi.h"
 #include "core/flows.h"
+#include "core/flows_wire.h"
+#include "ctl/flows_table.h"
 #include "datapath/conntrack.h"
 #include "datapath/datapath.h"
 
@@ -145,7 +148,8 @@ int main(int argc, char** argv) {
   fill(dp.map_fd(BPFNET_MAP_CT), flows);
   const core::State state = state_of_containers();
   double best_dump = 1e9, best_join = 1e9, best_json = 1e9, best_total = 1e9;
-  size_t rows = 0, bytes = 0;
+  double best_decode = 1e9, best_table = 1e9, best_lines = 1e9;
+  size_t rows = 0, bytes = 0, table_bytes = 0;
   for (uint32_t run = 0; run < runs; ++run) {
     const auto t0 = Clock::now();
     const std::vector<core::FlowHalf> halves = datapath::read_flow_halves(dp);
@@ -154,9 +158,20 @@ int main(int argc, char** argv) {
     const auto joined = core::join_flows(halves, state, core::FlowFilter{}, 1'000'000'000'000ULL);
     const double join = ms_since(t1);
     t1 = Clock::now();
-    const std::string json = core::flows_json_text(joined);
+    const std::string json = core::flows_rows_text(joined);
     const double render = ms_since(t1);
     best_total = std::min(best_total, ms_since(t0));
+    // bpfnetctl's side: the result decoded, then printed as the table or
+    // as JSON lines (-o json).
+    t1 = Clock::now();
+    const core::DecodedFlows decoded = ctl::decode_flows(json);
+    best_decode = std::min(best_decode, ms_since(t1));
+    t1 = Clock::now();
+    table_bytes = ctl::flows_table(decoded.rows).size();
+    best_table = std::min(best_table, ms_since(t1));
+    t1 = Clock::now();
+    (void)ctl::flows_json_lines(decoded.rows).size();
+    best_lines = std::min(best_lines, ms_since(t1));
     best_dump = std::min(best_dump, dump);
     best_join = std::min(best_join, join);
     best_json = std::min(best_json, render);
@@ -164,8 +179,10 @@ int main(int argc, char** argv) {
     bytes = json.size();
   }
   fmt::print(
-      "flows {} (entries {}), rows {}, JSON {} bytes; best of {}: dump {:.0f} ms, join {:.0f} "
-      "ms, JSON {:.0f} ms, total {:.0f} ms\n",
-      flows, 2 * flows, rows, bytes, runs, best_dump, best_join, best_json, best_total);
+      "flows {} (entries {}), rows {}, result {} bytes; best of {}: bpfnetd: dump {:.0f} ms, join "
+      "{:.0f} ms, rows text {:.0f} ms, total {:.0f} ms; bpfnetctl: decode {:.0f} ms, table {:.0f} "
+      "ms ({} bytes), JSON lines {:.0f} ms\n",
+      flows, 2 * flows, rows, bytes, runs, best_dump, best_join, best_json, best_total, best_decode,
+      best_table, table_bytes, best_lines);
   return rows == flows ? 0 : 1;
 }

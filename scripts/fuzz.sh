@@ -22,7 +22,7 @@ BUILD="$ROOT/build-fuzz"
 SECONDS_EACH=${1:-60}
 shift || true
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(address port_spec config state control_request docker_plugin packet cluster_records cni_input monitor_event)
+((${#TARGETS[@]})) || TARGETS=(address port_spec config state control_request docker_plugin packet cluster_records cni_input monitor_event flows_result)
 
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DBPFNET_FUZZ=ON >/dev/null

@@ -80,16 +80,17 @@ TEST(Cli, UsageErrorIsOneLineAndContactsNoDaemon) {
 
 TEST(Cli, FlowsSendsItsFiltersAndPrintsOneRowPerFlow) {
   FakeDaemon daemon;
-  daemon.results["flows"] = Json::parse(R"([{"proto":"tcp","client":"198.51.100.7:40000",
-      "address":"192.0.2.1:8080","address_kind":"published","service":"","container":"web",
-      "network":"front","server":"172.18.0.2:80","nat":"DNAT","snat":null,
-      "client_state":"ESTABLISHED","server_state":"ESTABLISHED","age_ms":192000,"idle_ms":4000,
-      "client_packets":10,"client_bytes":1000,"server_packets":8,"server_bytes":5000}])");
+  // The rows format bpfnetctl asks for (core/flows_wire.h): 198.51.100.7 is
+  // 3325256711, 192.0.2.1 3221225985, 172.18.0.2 2886860802.
+  daemon.results["flows"] = Json::parse(R"({"names":["published","","web","front","DNAT"],
+      "rows":[[6,3325256711,40000,3221225985,8080,0,1,2,3,2886860802,80,4,0,0,1,1,192000,4000,
+      10,1000,8,5000]]})");
   const CliRun r = run_with(daemon, {"flows", "web", "--proto", "tcp"});
   EXPECT_EQ(r.status, 0) << r.err;
   ASSERT_EQ(daemon.requests.size(), 1u);
   EXPECT_EQ(daemon.requests[0]["op"], "flows");
-  EXPECT_EQ(daemon.requests[0]["args"], Json::parse(R"({"container":"web","proto":"tcp"})"));
+  EXPECT_EQ(daemon.requests[0]["args"],
+            Json::parse(R"({"container":"web","proto":"tcp","format":"rows"})"));
   EXPECT_EQ(
       r.out,
       "PROTO     CLIENT               ADDRESS          CONTAINER   NETWORK   SERVER          "

@@ -21,6 +21,7 @@
 #include "bpfnet_abi.h"
 #include "core/engine.h"
 #include "core/error.h"
+#include "core/flows_wire.h"
 #include "core/id_source.h"
 #include "core/portmap.h"
 #include "core/state.h"
@@ -520,6 +521,43 @@ TEST_F(ControllerTest, DisconnectDropsThePortMaps) {
   ctl->handle("network.disconnect", json{{"network", "front"}, {"container", "web"}});
   EXPECT_TRUE(datapath.maps.portmaps.empty());
   EXPECT_EQ(ctl->handle("port.ls", json::object()), json::array());
+}
+
+// `flows` answers in the format asked for: objects (the default, for any
+// client of the socket) or rows (bpfnetctl's), the same flows in both; any
+// other format is refused by name.
+TEST_F(ControllerTest, FlowsAnswersAsObjectsOrRows) {
+  create("front", "10.10.0.0/24");
+  connect("front", "web");
+  datapath::CtEntry fwd;
+  fwd.key[0] = 1;
+  fwd.peer[0] = 2;
+  fwd.expires_ns = UINT64_MAX / 2;
+  fwd.flags = BPFNET_CT_F_SNAT;
+  fwd.tuple = datapath::CtTuple{endpoint("web").ip.value, 0x08080808, 5000, 53, 17};
+  fwd.rewrite = datapath::CtTuple{0xc0000201, 0x08080808, 61000, 53, 17};
+  datapath.conntrack.push_back(fwd);
+  auto text = [](const json& result) {
+    EXPECT_TRUE(result.is_binary());
+    return std::string(result.get_binary().begin(), result.get_binary().end());
+  };
+  const json objects = json::parse(text(ctl->handle("flows", json::object())));
+  ASSERT_EQ(objects.size(), 1u);
+  EXPECT_EQ(objects[0]["container"], "web");
+  EXPECT_EQ(objects[0]["snat"], "192.0.2.1:61000");
+  EXPECT_EQ(json::parse(text(ctl->handle("flows", json{{"format", "objects"}}))), objects);
+  const core::DecodedFlows rows =
+      core::decode_flows_rows(text(ctl->handle("flows", json{{"format", "rows"}})));
+  ASSERT_EQ(rows.rows.size(), 1u);
+  EXPECT_EQ(rows.rows[0].container, "web");
+  EXPECT_EQ(rows.rows[0].network, "front");
+  EXPECT_EQ(json::parse(core::flows_json_text(rows.rows)), objects);
+  try {
+    ctl->handle("flows", json{{"format", "xml"}});
+    ADD_FAILURE() << "format xml accepted";
+  } catch (const core::UserError& e) {
+    EXPECT_STREQ(e.what(), "flows: invalid format \"xml\" (objects or rows)");
+  }
 }
 
 // The flows a disconnect purges are monitor flow ends (purged) while a

@@ -2,12 +2,19 @@
 // without syscalls (the halves are what datapath::read_flow_halves gives).
 #include "core/flows.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 
+#include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <tuple>
 
 #include "bpfnet_abi.h"
+#include "core/flows_wire.h"
 #include "test_support.h"
 
 namespace bpfnet::core {
@@ -102,7 +109,8 @@ std::vector<FlowHalf> sample_flows() {
 }
 
 TEST(FlowsTest, OneRowPerFlowWithBothDirectionsNamed) {
-  const auto rows = join_flows(sample_flows(), sample_state(), FlowFilter{}, kNow);
+  const State state = sample_state();  // the rows' names point into it
+  const auto rows = join_flows(sample_flows(), state, FlowFilter{}, kNow);
   ASSERT_EQ(rows.size(), 4u);
   // Sorted by container, network, client: db (2 flows), web (2 flows).
   const FlowRow& pub = rows[3];
@@ -181,15 +189,17 @@ TEST(FlowsTest, UnknownNamesAreClearErrors) {
 TEST(FlowsTest, AHalfWhoseReplyIsGoneStillShowsItsFlow) {
   auto halves = flow({kClient, kHost, 40000, 8080, IPPROTO_TCP},
                      {kClient, kWeb, 40000, 80, IPPROTO_TCP}, BPFNET_CT_F_DNAT, kNow, 1, 60, 0, 0);
-  halves.erase(halves.begin());  // the reply half
-  const auto rows = join_flows(halves, sample_state(), FlowFilter{}, kNow);
+  halves.erase(halves.begin());        // the reply half
+  const State state = sample_state();  // the rows' names point into it
+  const auto rows = join_flows(halves, state, FlowFilter{}, kNow);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].server_packets, 0u);
   EXPECT_EQ(rows[0].container, "web");
 }
 
 TEST(FlowsTest, JsonNamesEveryField) {
-  const auto rows = join_flows(sample_flows(), sample_state(), FlowFilter{}, kNow);
+  const State state = sample_state();
+  const auto rows = join_flows(sample_flows(), state, FlowFilter{}, kNow);
   const nlohmann::json all = nlohmann::json::parse(flows_json_text(rows));
   const nlohmann::json& j = all[3];
   EXPECT_EQ(j["proto"], "tcp");
@@ -207,6 +217,85 @@ TEST(FlowsTest, JsonNamesEveryField) {
   EXPECT_EQ(all[0]["snat"], "192.0.2.1:61000");
   EXPECT_EQ(all[0]["nat"], "masquerade");
   EXPECT_EQ(all.size(), 4u);
+}
+
+// Many flows in the conntrack's (hash) order come out sorted by container,
+// network, client, each once: the rows are put in order in place.
+TEST(FlowsTest, ManyFlowsComeOutSortedEachOnce) {
+  State state = sample_state();
+  for (uint32_t k = 0; k < 40; ++k)
+    state.endpoints.push_back(endpoint(hex_id(fmt::format("f{:02x}", k)),
+                                       hex_id(k % 2 ? "a1" : "b2"),
+                                       fmt::format("c{:02}", (k * 7) % 40), kWeb + 16 + k));
+  std::vector<FlowHalf> halves;
+  std::mt19937 random(7);
+  std::vector<std::tuple<uint32_t, uint32_t, uint16_t>> flows;  // server, client, port
+  for (uint32_t n = 0; n < 3000; ++n)
+    flows.emplace_back(kWeb + 16 + random() % 40, kClient + random() % 50,
+                       uint16_t(1024 + random() % 60000));
+  std::sort(flows.begin(), flows.end());
+  flows.erase(std::unique(flows.begin(), flows.end()), flows.end());
+  for (const auto& [server, client, port] : flows) {
+    auto two =
+        flow({client, kHost, port, 8080, IPPROTO_TCP}, {client, server, port, 80, IPPROTO_TCP},
+             BPFNET_CT_F_DNAT, kNow - kSec, 1, 60, 1, 60);
+    halves.insert(halves.end(), two.begin(), two.end());
+  }
+  std::shuffle(halves.begin(), halves.end(), random);
+  const auto rows = join_flows(halves, state, FlowFilter{}, kNow);
+  ASSERT_EQ(rows.size(), flows.size());
+  std::map<uint32_t, std::string> container_at;
+  for (const Endpoint& ep : state.endpoints) container_at[ep.ip.value] = ep.container;
+  std::set<std::tuple<uint32_t, uint32_t, uint16_t>> seen;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const FlowRow& r = rows[i];
+    EXPECT_TRUE(seen.emplace(r.server_ip.value, r.client_ip.value, r.client_port).second);
+    EXPECT_EQ(container_at[r.server_ip.value], r.container);
+    if (i == 0) continue;
+    const FlowRow& p = rows[i - 1];
+    EXPECT_LE(std::tie(p.container, p.network, p.client_ip, p.client_port),
+              std::tie(r.container, r.network, r.client_ip, r.client_port))
+        << "row " << i;
+  }
+}
+
+// The rows format (what bpfnetctl asks for) carries every field and name,
+// escapes included, as the objects format does.
+TEST(FlowsTest, RowsFormatCarriesEveryFieldAndName) {
+  State state = sample_state();
+  state.endpoints[1].container = "d\"b\\\x01\xc3\xa9";  // db: a quote, a backslash, a control byte
+  const auto rows = join_flows(sample_flows(), state, FlowFilter{}, kNow);
+  const std::string text = flows_rows_text(rows);
+  EXPECT_TRUE(text.starts_with(R"({"names":[)")) << text;
+  DecodedFlows back = decode_flows_rows(text);
+  ASSERT_EQ(back.rows.size(), rows.size());
+  auto fields = [](const FlowRow& r) {
+    return std::make_tuple(r.proto, r.client_ip, r.client_port, r.address_ip, r.address_port,
+                           r.address_kind, r.service, r.container, r.network, r.server_ip,
+                           r.server_port, r.nat, r.snat_ip, r.snat_port, r.client_state,
+                           r.server_state, r.age_ns, r.idle_ns, r.client_packets, r.client_bytes,
+                           r.server_packets, r.server_bytes);
+  };
+  for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(fields(back.rows[i]), fields(rows[i])) << i;
+  EXPECT_EQ(back.rows[0].container, "d\"b\\\x01\xc3\xa9");
+  // Both formats say the same: the objects written from the decoded rows
+  // are those written from the joined ones.
+  EXPECT_EQ(flows_json_text(back.rows), flows_json_text(rows));
+  // A moved result keeps its names.
+  const DecodedFlows moved = std::move(back);
+  EXPECT_EQ(moved.rows[3].container, "web");
+  EXPECT_EQ(moved.rows[2].service, "api");
+}
+
+TEST(FlowsTest, JsonOneFlowPerLine) {
+  const State state = sample_state();
+  const auto rows = join_flows(sample_flows(), state, FlowFilter{}, kNow);
+  const std::string lines = flows_json_text(rows, FlowsLayout::kLinePerFlow);
+  EXPECT_EQ(nlohmann::json::parse(lines), nlohmann::json::parse(flows_json_text(rows)));
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 6);
+  EXPECT_EQ(flows_json_text({}, FlowsLayout::kLinePerFlow), "[]\n");
+  EXPECT_EQ(flows_json_text({}), "[]");
+  EXPECT_EQ(flows_rows_text({}), R"({"names":[],"rows":[]})");
 }
 
 }  // namespace

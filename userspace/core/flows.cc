@@ -1,10 +1,10 @@
 #include "core/flows.h"
 
-#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <tuple>
 #include <unordered_map>
@@ -57,6 +57,12 @@ class HalfIndex {
       if (slots_[i].id == id) return;
     }
   }
+  // The slot where `id` starts its probe, brought into the cache ahead of
+  // the insert() or find() of it: at 262,144 flows the index is 12 MB and
+  // every probe would otherwise wait for memory.
+  void prefetch(const TupleId& id) const {
+    __builtin_prefetch(&slots_[TupleIdHash{}(id) & (slots_.size() - 1)]);
+  }
   size_t find(const TupleId& id) const {
     for (size_t i = TupleIdHash{}(id) & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
       if (slots_[i].half == kNone) return kNone;
@@ -87,34 +93,64 @@ uint64_t last_seen_ns(const FlowHalf& h) {
   return h.expires_ns > t ? h.expires_ns - t : 0;
 }
 
-// What the join looks up in the state, indexed once per call.
+uint8_t ipproto_of(Proto proto) {
+  switch (proto) {
+    case Proto::kTcp:
+      return IPPROTO_TCP;
+    case Proto::kUdp:
+      return IPPROTO_UDP;
+    case Proto::kSctp:
+      return IPPROTO_SCTP;
+  }
+  return 0;
+}
+
+// What the join looks up in the state, indexed once per call: per row it
+// costs a hash lookup or two, no string copied (262,144 rows in `flows`).
 struct StateIndex {
-  std::unordered_map<uint32_t, const Endpoint*> endpoint_by_ip;
+  struct EndpointInfo {
+    const Endpoint* endpoint;
+    std::string_view network;  // its network's name (the ID when it has none)
+    // 1 + its place in (container, network name) order: rows sort by
+    // numbers, not by comparing names.
+    uint32_t rank;
+  };
+  std::unordered_map<uint32_t, uint32_t> info_by_ip;  // an index into infos
+  std::vector<EndpointInfo> infos;
   std::unordered_map<uint32_t, const Service*> service_by_vip;
-  std::vector<std::pair<PortBinding, const Service*>> service_bindings;
+  struct ServiceBinding {
+    uint32_t host_ip;  // 0: any
+    uint16_t host_port;
+    uint8_t proto;  // IPPROTO_*
+    const Service* service;
+  };
+  std::vector<ServiceBinding> service_bindings;
   const State& state;
 
-  // 1 + the endpoint's place in (container, network name) order: rows sort
-  // by numbers, not by comparing names (a third of the join at 262,144).
-  std::unordered_map<const Endpoint*, uint32_t> rank;
-
   explicit StateIndex(const State& s) : state(s) {
-    std::vector<std::pair<std::pair<std::string, std::string>, const Endpoint*>> order;
+    infos.reserve(s.endpoints.size());
     for (const auto& ep : s.endpoints) {
-      endpoint_by_ip.emplace(ep.ip.value, &ep);
       const Network* net = s.network_by_id(ep.network_id);
-      order.push_back({{ep.container, net ? net->name : ep.network_id}, &ep});
+      infos.push_back(
+          {&ep, net ? std::string_view(net->name) : std::string_view(ep.network_id), 0});
+      info_by_ip.emplace(ep.ip.value, uint32_t(infos.size() - 1));
     }
-    std::sort(order.begin(), order.end());
-    for (uint32_t i = 0; i < order.size(); ++i) rank.emplace(order[i].second, i + 1);
+    std::vector<uint32_t> order(infos.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      return std::tie(infos[a].endpoint->container, infos[a].network) <
+             std::tie(infos[b].endpoint->container, infos[b].network);
+    });
+    for (uint32_t i = 0; i < order.size(); ++i) infos[order[i]].rank = i + 1;
     for (const auto& svc : s.services) {
       service_by_vip.emplace(svc.vip.value, &svc);
-      for (const auto& b : svc.published) service_bindings.emplace_back(b, &svc);
+      for (const auto& b : svc.published)
+        service_bindings.push_back({b.host_ip.value, b.host_port, ipproto_of(b.proto), &svc});
     }
   }
-  const Endpoint* endpoint(uint32_t ip) const {
-    auto it = endpoint_by_ip.find(ip);
-    return it == endpoint_by_ip.end() ? nullptr : it->second;
+  const EndpointInfo* endpoint(uint32_t ip) const {
+    auto it = info_by_ip.find(ip);
+    return it == info_by_ip.end() ? nullptr : &infos[it->second];
   }
   // The service a load-balanced flow to `t` went through: by its VIP, or
   // by one of its published ports.
@@ -122,16 +158,16 @@ struct StateIndex {
     auto it = service_by_vip.find(t.daddr);
     *by_vip = it != service_by_vip.end();
     if (*by_vip) return it->second;
-    for (const auto& [b, svc] : service_bindings)
-      if (b.host_port == t.dport && (b.host_ip.value == 0 || b.host_ip.value == t.daddr) &&
-          flow_proto_name(t.proto) == to_string(b.proto))
-        return svc;
+    for (const auto& b : service_bindings)
+      if (b.host_port == t.dport && (b.host_ip == 0 || b.host_ip == t.daddr) && b.proto == t.proto)
+        return b.service;
     return nullptr;
   }
 };
 
 // Returns the row's endpoint (nullptr: none).
-const Endpoint* fill_addressing(FlowRow& row, const FlowHalf& fwd, const StateIndex& index) {
+const StateIndex::EndpointInfo* fill_addressing(FlowRow& row, const FlowHalf& fwd,
+                                                const StateIndex& index) {
   const bool dnat = fwd.flags & BPFNET_CT_F_DNAT, snat = fwd.flags & BPFNET_CT_F_SNAT;
   row.server_ip = Ipv4{fwd.rewrite.daddr};
   row.server_port = fwd.rewrite.dport;
@@ -139,7 +175,7 @@ const Endpoint* fill_addressing(FlowRow& row, const FlowHalf& fwd, const StateIn
     row.snat_ip = Ipv4{fwd.rewrite.saddr};
     row.snat_port = fwd.rewrite.sport;
   }
-  const Endpoint* ep = nullptr;
+  const StateIndex::EndpointInfo* ep = nullptr;
   if (dnat) {
     ep = index.endpoint(fwd.rewrite.daddr);
     row.nat = snat ? "DNAT+SNAT" : "DNAT";
@@ -163,15 +199,14 @@ const Endpoint* fill_addressing(FlowRow& row, const FlowHalf& fwd, const StateIn
     row.address_kind = "container";
   }
   if (ep) {
-    row.container = ep->container;
-    const Network* net = index.state.network_by_id(ep->network_id);
-    row.network = net ? net->name : ep->network_id;
+    row.container = ep->endpoint->container;
+    row.network = ep->network;
   }
   return ep;
 }
 
 FlowRow row_of(const FlowHalf& fwd, const FlowHalf* reply, const StateIndex& index, uint64_t now_ns,
-               const Endpoint** ep) {
+               const StateIndex::EndpointInfo** ep) {
   FlowRow row;
   row.proto = fwd.key.proto;
   row.client_ip = Ipv4{fwd.key.saddr};
@@ -199,11 +234,12 @@ FlowRow row_of(const FlowHalf& fwd, const FlowHalf* reply, const StateIndex& ind
 template <typename Pred>
 bool involves(const FlowHalf& fwd, const StateIndex& index, Pred&& pred) {
   for (uint32_t ip : {fwd.rewrite.daddr, fwd.key.saddr})
-    if (const Endpoint* ep = index.endpoint(ip); ep && pred(*ep)) return true;
+    if (const StateIndex::EndpointInfo* ep = index.endpoint(ip); ep && pred(*ep->endpoint))
+      return true;
   return false;
 }
 
-bool passes(const FlowRow& row, const FlowFilter& filter, const std::string& service_name,
+bool passes(const FlowRow& row, const FlowFilter& filter, std::string_view service_name,
             const FlowHalf& fwd, const StateIndex& index) {
   if (filter.proto && row.proto != filter.proto) return false;
   if (!filter.container.empty() &&
@@ -241,15 +277,19 @@ FlowFilter flow_filter(const State& state, const FlowQuery& query) {
 std::vector<FlowRow> join_flows(const std::vector<FlowHalf>& halves, const State& state,
                                 const FlowFilter& filter, uint64_t now_ns) {
   const StateIndex index(state);
-  std::string service_name;
+  std::string_view service_name;
   if (!filter.service_id.empty()) {
     const Service* svc = state.find_service(filter.service_id);
-    service_name = svc ? svc->name : "\n";  // a service gone matches nothing
+    service_name = svc ? std::string_view(svc->name) : "\n";  // a service gone matches nothing
   }
   // The reply halves by key: each forward half finds its other half there.
+  constexpr size_t kAhead = 16;  // halves between a slot's prefetch and its use
   HalfIndex replies(halves.size() / 2 + 1);
-  for (size_t i = 0; i < halves.size(); ++i)
+  for (size_t i = 0; i < halves.size(); ++i) {
+    if (i + kAhead < halves.size() && (halves[i + kAhead].flags & BPFNET_CT_F_REPLY))
+      replies.prefetch(id_of(halves[i + kAhead].key));
     if (halves[i].flags & BPFNET_CT_F_REPLY) replies.insert(id_of(halves[i].key), i);
+  }
 
   struct SortKey {
     uint32_t rank, client_ip;
@@ -262,69 +302,46 @@ std::vector<FlowRow> join_flows(const std::vector<FlowHalf>& halves, const State
   std::vector<SortKey> keys;
   rows.reserve(halves.size() / 2 + 1);
   keys.reserve(halves.size() / 2 + 1);
-  for (const FlowHalf& h : halves) {
+  for (size_t i = 0; i < halves.size(); ++i) {
+    const FlowHalf& h = halves[i];
+    if (i + kAhead < halves.size() && !(halves[i + kAhead].flags & BPFNET_CT_F_REPLY))
+      replies.prefetch(id_of(halves[i + kAhead].peer));
     // Each flow once, from its forward half. A reply half without one is
     // a flow being created or deleted (the reply half goes in first).
     if (h.flags & BPFNET_CT_F_REPLY) continue;
     const size_t at = replies.find(id_of(h.peer));
     const FlowHalf* peer =
         at != HalfIndex::kNone && halves[at].peer == h.key ? &halves[at] : nullptr;
-    const Endpoint* ep = nullptr;
+    const StateIndex::EndpointInfo* ep = nullptr;
     FlowRow row = row_of(h, peer, index, now_ns, &ep);
     if (!passes(row, filter, service_name, h, index)) continue;
-    const uint32_t rank = ep ? index.rank.at(ep) : 0;
-    keys.push_back({rank, row.client_ip.value, row.client_port, row.proto, uint32_t(rows.size())});
-    rows.push_back(std::move(row));
+    keys.push_back({ep ? ep->rank : 0, row.client_ip.value, row.client_port, row.proto,
+                    uint32_t(rows.size())});
+    rows.push_back(row);
   }
   std::sort(keys.begin(), keys.end(),
             [](const SortKey& a, const SortKey& b) { return a.tie() < b.tie(); });
-  std::vector<FlowRow> sorted;
-  sorted.reserve(rows.size());
-  for (const SortKey& k : keys) sorted.push_back(std::move(rows[k.row]));
-  rows = std::move(sorted);
+  // The rows put in that order in place, one cycle of the permutation at a
+  // time (no second array of rows: fresh pages cost more than the moves).
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    if (keys[i].row == i || keys[i].row == UINT32_MAX) continue;
+    const FlowRow first = rows[i];
+    uint32_t at = i;
+    for (;;) {
+      const uint32_t from = keys[at].row;
+      keys[at].row = UINT32_MAX;
+      if (from == i) {
+        rows[at] = first;
+        break;
+      }
+      rows[at] = rows[from];
+      at = from;
+    }
+  }
   return rows;
 }
 
-namespace {
-
-// Names come from validated state (Docker's name rules), but the writer
-// must not trust that: quotes, backslashes and control bytes are escaped.
-void put_string(fmt::memory_buffer& out, std::string_view text) {
-  out.push_back('"');
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      fmt::format_to(fmt::appender(out), "\\u{:04x}", int(c));
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-}
-
-void put_endpoint(fmt::memory_buffer& out, Ipv4 ip, uint16_t port) {
-  const auto o = ip.octets();
-  fmt::format_to(fmt::appender(out), FMT_COMPILE("\"{}.{}.{}.{}:{}\""), o[0], o[1], o[2], o[3],
-                 port);
-}
-
-// The protocol's name; numbers for others (rare: those have no flows).
-std::string proto_text(uint8_t proto) {
-  switch (proto) {
-    case IPPROTO_TCP:
-      return "tcp";
-    case IPPROTO_UDP:
-      return "udp";
-    case IPPROTO_ICMP:
-      return "icmp";
-    default:
-      return fmt::format("{}", proto);
-  }
-}
-
-const char* state_name(uint8_t state) {
+std::string_view flow_state_name(uint8_t state) {
   switch (state) {
     case BPFNET_CT_NEW:
       return "NEW";
@@ -337,60 +354,18 @@ const char* state_name(uint8_t state) {
   }
 }
 
-}  // namespace
-
-std::string flow_state_name(uint8_t state) { return state_name(state); }
-
-std::string flow_proto_name(uint8_t proto) { return proto_text(proto); }
-
-// Written directly, not through nlohmann::json: at 262,144 flows building
-// the objects took 2.5 s, this takes a tenth of that (bench/flows_bench.cc);
-// the format strings compiled (FMT_COMPILE), not parsed for every row.
-std::string flows_json_text(const std::vector<FlowRow>& rows) {
-  constexpr uint64_t kMs = 1'000'000;
-  fmt::memory_buffer out;
-  out.reserve(rows.size() * 400 + 2);
-  auto it = fmt::appender(out);
-  auto put = [&](std::string_view text) { out.append(text.data(), text.data() + text.size()); };
-  out.push_back('[');
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const FlowRow& r = rows[i];
-    if (i) out.push_back(',');
-    put("{\"proto\":\"");
-    put(proto_text(r.proto));
-    put("\",\"client\":");
-    put_endpoint(out, r.client_ip, r.client_port);
-    put(",\"address\":");
-    put_endpoint(out, r.address_ip, r.address_port);
-    put(",\"address_kind\":\"");
-    put(r.address_kind);
-    put("\",\"service\":");
-    put_string(out, r.service);
-    put(",\"container\":");
-    put_string(out, r.container);
-    put(",\"network\":");
-    put_string(out, r.network);
-    put(",\"server\":");
-    put_endpoint(out, r.server_ip, r.server_port);
-    put(",\"nat\":\"");
-    put(r.nat);
-    put("\",\"snat\":");
-    if (r.snat_ip.value != 0 || r.snat_port)
-      put_endpoint(out, r.snat_ip, r.snat_port);
-    else
-      put("null");
-    put(",\"client_state\":\"");
-    put(state_name(r.client_state));
-    put("\",\"server_state\":\"");
-    put(state_name(r.server_state));
-    fmt::format_to(it,
-                   FMT_COMPILE("\",\"age_ms\":{},\"idle_ms\":{},\"client_packets\":{},"
-                               "\"client_bytes\":{},\"server_packets\":{},\"server_bytes\":{}}}"),
-                   r.age_ns / kMs, r.idle_ns / kMs, r.client_packets, r.client_bytes,
-                   r.server_packets, r.server_bytes);
-  }
-  out.push_back(']');
-  return fmt::to_string(out);
+// The protocol's name; numbers for others (rare: those have no flows). A
+// table made once: the writers ask for it once per row.
+std::string_view flow_proto_name(uint8_t proto) {
+  static const std::array<std::string, 256> names = [] {
+    std::array<std::string, 256> all;
+    for (size_t p = 0; p < all.size(); ++p) all[p] = std::to_string(p);
+    all[IPPROTO_TCP] = "tcp";
+    all[IPPROTO_UDP] = "udp";
+    all[IPPROTO_ICMP] = "icmp";
+    return all;
+  }();
+  return names[proto];
 }
 
 }  // namespace bpfnet::core

@@ -53,7 +53,9 @@ struct FlowFilter {
 // container, network and service.
 FlowFilter flow_filter(const State& state, const FlowQuery& query);
 
-// One flow, both directions. "client" is who sent its first packet.
+// One flow, both directions. "client" is who sent its first packet. The
+// names are views into the State given to join_flows() (or the names a
+// decoded result carries, core/flows_wire.h): a row lives no longer than they.
 struct FlowRow {
   uint8_t proto = 0;
   Ipv4 client_ip;
@@ -64,11 +66,11 @@ struct FlowRow {
   Ipv4 address_ip;
   uint16_t address_port = 0;
   std::string_view address_kind;  // "published", "service", "container", "outside"
-  std::string service;            // the service's name, when a service balanced it
+  std::string_view service;       // the service's name, when a service balanced it
   // The container on bpfnet's side of the flow and its network: the one
   // serving it, or for an outbound (masqueraded) flow the one that opened it.
   // Empty when no container has the address any more.
-  std::string container, network;
+  std::string_view container, network;
   Ipv4 server_ip;  // where the client's packets are delivered
   uint16_t server_port = 0;
   std::string_view nat;  // "DNAT", "DNAT+SNAT", "masquerade" or "none" (static text)
@@ -83,15 +85,11 @@ struct FlowRow {
 // The flows of `halves` (a conntrack read: two entries per flow; an entry
 // whose other half is missing or belongs to another flow counts on its
 // own) that pass `filter`, at `now_ns`, sorted by container, network,
-// client. `state` names the addresses.
+// client. `state` names the addresses; the rows' names point into it.
 std::vector<FlowRow> join_flows(const std::vector<FlowHalf>& halves, const State& state,
                                 const FlowFilter& filter, uint64_t now_ns);
 
-std::string flow_state_name(uint8_t state);  // "NEW", "ESTABLISHED", "CLOSING"
-std::string flow_proto_name(uint8_t proto);  // "tcp", "udp", "icmp" or the number
-
-// The `flows` op's result as JSON text: an array of one object per row
-// (userspace/README.md).
-std::string flows_json_text(const std::vector<FlowRow>& rows);
+std::string_view flow_state_name(uint8_t state);  // "NEW", "ESTABLISHED", "CLOSING", "UNKNOWN"
+std::string_view flow_proto_name(uint8_t proto);  // "tcp", "udp", "icmp" or the number
 
 }  // namespace bpfnet::core

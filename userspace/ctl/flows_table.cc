@@ -1,173 +1,19 @@
 #include "ctl/flows_table.h"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdint>
 #include <vector>
 
-#include "ctl/json.h"
+#include "core/error.h"
 #include "ctl/render.h"
 
 namespace bpfnet::ctl {
 namespace {
-
-// The fields a row of the table reads, in the order the daemon writes them
-// (core/flows.cc flows_json_text), so that a key is found at its first try.
-enum Field : uint8_t {
-  kProto,
-  kClient,
-  kAddress,
-  kService,
-  kContainer,
-  kNetwork,
-  kServer,
-  kNat,
-  kSnat,
-  kClientState,
-  kServerState,
-  kAgeMs,
-  kIdleMs,
-  kClientPackets,
-  kClientBytes,
-  kServerPackets,
-  kServerBytes,
-  kFields
-};
-constexpr std::array<std::string_view, kFields> kKeys = {
-    "proto",          "client",      "address", "service",        "container",
-    "network",        "server",      "nat",     "snat",           "client_state",
-    "server_state",   "age_ms",      "idle_ms", "client_packets", "client_bytes",
-    "server_packets", "server_bytes"};
-
-// A value of a flat object: its text (a string's without the quotes, still
-// escaped when `escaped`), or absent/null (empty, kind kNone).
-struct Value {
-  enum Kind : uint8_t { kNone, kString, kScalar } kind = kNone;
-  bool escaped = false;
-  std::string_view text;
-};
-using Row = std::array<Value, kFields>;
-
-// A character of a number, true, false or null.
-bool scalar_char(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
-         c == '+' || c == '.';
-}
-
-[[noreturn]] void bad(std::string_view why, size_t at) {
-  throw BadResult(fmt::format("expected an array of flows: {} at byte {}", why, at));
-}
-
-// One pass over an array of flat objects (string, number, true, false or
-// null values): the scanner of the daemon's `flows` result.
-class FlatArrayScanner {
- public:
-  explicit FlatArrayScanner(std::string_view text) : t_(text) {}
-
-  // Calls on_row(row, object_text) for each object.
-  template <typename OnRow>
-  void each(OnRow&& on_row) {
-    skip_ws();
-    expect('[');
-    skip_ws();
-    if (peek() == ']') return finish();
-    for (;;) {
-      const size_t begin = i_;
-      Row row{};
-      object(row);
-      on_row(row, t_.substr(begin, i_ - begin));
-      skip_ws();
-      if (peek() == ']') return finish();
-      expect(',');
-      skip_ws();
-    }
-  }
-
- private:
-  char peek() const { return i_ < t_.size() ? t_[i_] : '\0'; }
-  void skip_ws() {
-    while (i_ < t_.size() && (t_[i_] == ' ' || t_[i_] == '\n' || t_[i_] == '\t' || t_[i_] == '\r'))
-      ++i_;
-  }
-  void expect(char c) {
-    if (peek() != c) bad(fmt::format("'{}' expected", c), i_);
-    ++i_;
-  }
-  void finish() {
-    ++i_;  // ']'
-    skip_ws();
-    if (i_ != t_.size()) bad("text after the array", i_);
-  }
-  // A string's contents (i_ at its opening quote).
-  std::string_view string(bool* escaped) {
-    expect('"');
-    const size_t begin = i_;
-    *escaped = false;
-    // A plain loop: find_first_of("\"\\") calls memchr per byte.
-    for (size_t q = i_; q < t_.size(); ++q) {
-      if (t_[q] == '"') {
-        i_ = q + 1;
-        return t_.substr(begin, q - begin);
-      }
-      if (t_[q] == '\\') {
-        *escaped = true;
-        ++q;  // the character it escapes
-      }
-    }
-    bad("unterminated string", begin);
-  }
-  Value value() {
-    Value v;
-    if (peek() == '"') {
-      v.kind = Value::kString;
-      v.text = string(&v.escaped);
-      return v;
-    }
-    const size_t begin = i_;
-    while (i_ < t_.size() && scalar_char(t_[i_])) ++i_;
-    v.text = t_.substr(begin, i_ - begin);
-    if (v.text.empty()) bad("a string, number, true, false or null expected", begin);
-    v.kind = v.text == "null" ? Value::kNone : Value::kScalar;
-    return v;
-  }
-  void object(Row& row) {
-    expect('{');
-    skip_ws();
-    if (peek() == '}') {
-      ++i_;
-      return;
-    }
-    size_t hint = 0;
-    for (;;) {
-      bool escaped = false;
-      const std::string_view key = string(&escaped);
-      skip_ws();
-      expect(':');
-      skip_ws();
-      const Value v = value();
-      for (size_t k = 0; k < kFields; ++k) {
-        const size_t f = (hint + k) % kFields;
-        if (kKeys[f] == key) {
-          row[f] = v;
-          hint = f + 1;
-          break;
-        }
-      }
-      skip_ws();
-      if (peek() == '}') {
-        ++i_;
-        return;
-      }
-      expect(',');
-      skip_ws();
-    }
-  }
-
-  std::string_view t_;
-  size_t i_ = 0;
-};
 
 constexpr size_t kColumns = 12;
 
@@ -181,15 +27,20 @@ int rune_count(std::string_view s) {
 class Cells {
  public:
   void append(std::string_view text) { text_.append(text); }
-  void append(const Value& v) {
-    if (v.kind == Value::kNone) return;
-    if (!v.escaped) {
-      text_.append(v.text);
-      return;
-    }
-    // Rare (names are validated): let the JSON library undo the escapes.
-    const std::string quoted = fmt::format("\"{}\"", v.text);
-    text_.append(Json::parse(quoted).get<std::string>());
+  template <typename Format, typename... Args>
+  void format(const Format& format, const Args&... args) {
+    fmt::format_to(std::back_inserter(text_), format, args...);
+  }
+  void append_endpoint(core::Ipv4 ip, uint16_t port) {
+    char text[core::kEndpointTextMax];
+    text_.append(text, core::write_endpoint(text, ip, port));
+  }
+  // "A/B" of two numbers.
+  void append_pair(uint64_t a, uint64_t b) {
+    char text[41];
+    char* at = std::to_chars(text, text + 20, a).ptr;
+    *at++ = '/';
+    text_.append(text, std::to_chars(at, text + sizeof text, b).ptr);
   }
   void end_cell() { ends_.push_back(text_.size()); }
   size_t size() const { return ends_.size(); }
@@ -204,77 +55,69 @@ class Cells {
   std::vector<size_t> ends_;
 };
 
-bool is_unsigned(const Value& v) {
-  return v.kind == Value::kScalar && !v.text.empty() &&
-         std::all_of(v.text.begin(), v.text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 // "4s", "3m12s", "2h05m": how long, as short as `docker ps` would say it.
-void duration_cell(Cells& cells, const Value& ms) {
-  if (!is_unsigned(ms)) return;
-  uint64_t s = 0;
-  for (char c : ms.text) s = s * 10 + uint64_t(c - '0');
-  s /= 1000;
+void duration_cell(Cells& cells, uint64_t ns) {
+  const uint64_t s = ns / 1'000'000'000;
   if (s < 60)
-    cells.append(fmt::format("{}s", s));
+    cells.format(FMT_COMPILE("{}s"), s);
   else if (s < 3600)
-    cells.append(fmt::format("{}m{:02}s", s / 60, s % 60));
+    cells.format(FMT_COMPILE("{}m{:02}s"), s / 60, s % 60);
   else
-    cells.append(fmt::format("{}h{:02}m", s / 3600, (s / 60) % 60));
+    cells.format(FMT_COMPILE("{}h{:02}m"), s / 3600, (s / 60) % 60);
 }
 
-void pair_cell(Cells& cells, const Value& a, const Value& b) {
-  cells.append(a);
-  cells.append("/");
-  cells.append(b);
-}
-
-void row_cells(Cells& cells, const Row& r) {
-  for (Field f : {kProto, kClient}) {
-    cells.append(r[f]);
-    cells.end_cell();
-  }
-  cells.append(r[kAddress]);
-  if (r[kService].kind != Value::kNone && !r[kService].text.empty()) {
-    cells.append(" (");
-    cells.append(r[kService]);
-    cells.append(")");
-  }
+void row_cells(Cells& cells, const core::FlowRow& r) {
+  cells.append(core::flow_proto_name(r.proto));
   cells.end_cell();
-  for (Field f : {kContainer, kNetwork, kServer}) {
-    cells.append(r[f]);
+  cells.append_endpoint(r.client_ip, r.client_port);
+  cells.end_cell();
+  cells.append_endpoint(r.address_ip, r.address_port);
+  if (!r.service.empty()) cells.format(FMT_COMPILE(" ({})"), r.service);
+  cells.end_cell();
+  for (std::string_view name : {r.container, r.network}) {
+    cells.append(name);
     cells.end_cell();
   }
-  cells.append(r[kNat]);
-  if (r[kSnat].kind == Value::kString) {
+  cells.append_endpoint(r.server_ip, r.server_port);
+  cells.end_cell();
+  cells.append(r.nat);
+  if (r.snat_ip.value != 0 || r.snat_port) {
     cells.append(" ");
-    cells.append(r[kSnat]);
+    cells.append_endpoint(r.snat_ip, r.snat_port);
   }
   cells.end_cell();
-  pair_cell(cells, r[kClientState], r[kServerState]);
+  cells.append(core::flow_state_name(r.client_state));
+  cells.append("/");
+  cells.append(core::flow_state_name(r.server_state));
   cells.end_cell();
-  duration_cell(cells, r[kAgeMs]);
+  duration_cell(cells, r.age_ns);
   cells.end_cell();
-  duration_cell(cells, r[kIdleMs]);
+  duration_cell(cells, r.idle_ns);
   cells.end_cell();
-  pair_cell(cells, r[kClientPackets], r[kServerPackets]);
+  cells.append_pair(r.client_packets, r.server_packets);
   cells.end_cell();
-  pair_cell(cells, r[kClientBytes], r[kServerBytes]);
+  cells.append_pair(r.client_bytes, r.server_bytes);
   cells.end_cell();
 }
 
 }  // namespace
 
-std::string flows_table(std::string_view result_text) {
+core::DecodedFlows decode_flows(std::string_view result_text) {
+  try {
+    return core::decode_flows_rows(result_text);
+  } catch (const core::UserError& e) {
+    throw BadResult(e.what());
+  }
+}
+
+std::string flows_table(const std::vector<core::FlowRow>& rows) {
   Cells cells;
   for (const char* h : {"PROTO", "CLIENT", "ADDRESS", "CONTAINER", "NETWORK", "SERVER", "NAT",
                         "STATE", "AGE", "IDLE", "PACKETS IN/OUT", "BYTES IN/OUT"}) {
     cells.append(h);
     cells.end_cell();
   }
-  FlatArrayScanner(result_text).each([&](const Row& row, std::string_view) {
-    row_cells(cells, row);
-  });
+  for (const core::FlowRow& row : rows) row_cells(cells, row);
   // docker_table's layout (ctl/tabwriter.h, minwidth 10, padding 3): every
   // column but the last as wide as its widest cell plus the padding.
   std::array<int, kColumns> width{};
@@ -297,18 +140,8 @@ std::string flows_table(std::string_view result_text) {
   return out;
 }
 
-std::string flows_json_lines(std::string_view result_text) {
-  std::string out;
-  out.reserve(result_text.size() + result_text.size() / 256 + 8);
-  out.push_back('[');
-  bool first = true;
-  FlatArrayScanner(result_text).each([&](const Row&, std::string_view object) {
-    out.append(first ? "\n" : ",\n");
-    out.append(object);
-    first = false;
-  });
-  out.append(first ? "]\n" : "\n]\n");
-  return out;
+std::string flows_json_lines(const std::vector<core::FlowRow>& rows) {
+  return core::flows_json_text(rows, core::FlowsLayout::kLinePerFlow);
 }
 
 }  // namespace bpfnet::ctl

@@ -11,6 +11,7 @@
 #include "core/engine.h"
 #include "core/error.h"
 #include "core/flows.h"
+#include "core/flows_wire.h"
 #include "core/inspect.h"
 #include "core/json_fields.h"
 #include "core/names.h"
@@ -89,12 +90,17 @@ json flows(Controller& ctl, core::JsonFields& args) {
   query.network = args.optional_string("network").value_or("");
   query.service = args.optional_string("service").value_or("");
   query.proto = args.optional_string("proto").value_or("");
+  const std::string format = args.optional_string("format").value_or("objects");
+  if (format != "objects" && format != "rows")
+    throw core::UserError(fmt::format("flows: invalid format \"{}\" (objects or rows)", format));
   const core::FlowFilter filter = core::flow_filter(ctl.state(), query);
   struct timespec ts {};
   clock_gettime(CLOCK_MONOTONIC, &ts);  // the datapath's clock (bpf_ktime_get_ns)
   const uint64_t now_ns = uint64_t(ts.tv_sec) * 1'000'000'000ULL + uint64_t(ts.tv_nsec);
-  return json_text_result(core::flows_json_text(
-      core::join_flows(datapath::read_flow_halves(ctl.datapath()), ctl.state(), filter, now_ns)));
+  const std::vector<core::FlowRow> rows =
+      core::join_flows(datapath::read_flow_halves(ctl.datapath()), ctl.state(), filter, now_ns);
+  return json_text_result(format == "rows" ? core::flows_rows_text(rows)
+                                           : core::flows_json_text(rows));
 }
 
 json doctor(Controller& ctl, core::JsonFields&) {

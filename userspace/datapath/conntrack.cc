@@ -146,8 +146,10 @@ core::FlowTuple flow_tuple(const CtKey& raw) {
 }
 }  // namespace
 
-std::vector<core::FlowHalf> read_flow_halves(DatapathPort& port) {
-  const std::vector<CtEntry> entries = port.read_conntrack();
+std::vector<core::FlowHalf> read_flow_halves(DatapathPort& port) { return port.read_flow_halves(); }
+
+std::vector<core::FlowHalf> DatapathPort::read_flow_halves() {
+  const std::vector<CtEntry> entries = read_conntrack();
   std::vector<core::FlowHalf> out;
   out.reserve(entries.size());
   for (const CtEntry& e : entries)

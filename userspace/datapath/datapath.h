@@ -60,6 +60,7 @@ class Datapath final : public DatapathPort {
   void detach_overlay(uint32_t vxlan_ifindex) override;
   void set_nat_ports(uint16_t min, uint16_t max) override;
   std::vector<CtEntry> read_conntrack() override;
+  std::vector<core::FlowHalf> read_flow_halves() override;
   void delete_conntrack(const std::vector<CtKey>& keys) override;
   uint32_t conntrack_capacity() override;
   std::vector<uint32_t> read_maglev(uint32_t index) override;

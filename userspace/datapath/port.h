@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/flows.h"
 #include "datapath/map_model.h"
 
 namespace bpfnet::datapath {
@@ -46,6 +47,10 @@ class DatapathPort {
   // The source ports masquerade allocates from (core/nat_ports.h).
   virtual void set_nat_ports(uint16_t min, uint16_t max) = 0;
   virtual std::vector<CtEntry> read_conntrack() = 0;
+  // The same entries as `flows` joins them (core/flows.h). By default made
+  // from read_conntrack(); the kernel's datapath reads straight into them
+  // (262,144 flows: one array of half a million entries fewer).
+  virtual std::vector<core::FlowHalf> read_flow_halves();
   virtual void delete_conntrack(const std::vector<CtKey>& keys) = 0;
   virtual uint32_t conntrack_capacity() = 0;
   // Maglev tables (one inner array per service index). Written as slot

@@ -119,6 +119,22 @@ std::vector<CtEntry> Datapath::read_conntrack() {
   return out;
 }
 
+std::vector<core::FlowHalf> Datapath::read_flow_halves() {
+  std::vector<core::FlowHalf> out;
+  // Room for a full conntrack: only the pages written are touched.
+  out.reserve(conntrack_capacity());
+  auto tuple = [](const auto& t, uint8_t proto) {
+    return core::FlowTuple{ntohl(t.saddr), ntohl(t.daddr), ntohs(t.sport), ntohs(t.dport), proto};
+  };
+  for_each_entry_batched<struct bpfnet_ct_key, struct bpfnet_ct_value>(
+      bpf_map__fd(endpoint_->maps.bpfnet_ct), [&](const auto& k, const auto& v) {
+        out.push_back(core::FlowHalf{tuple(k, k.proto), tuple(v.peer, v.peer.proto),
+                                     tuple(v, k.proto), v.state, v.flags, v.expires_ns,
+                                     v.created_ns, v.packets, v.bytes});
+      });
+  return out;
+}
+
 void Datapath::delete_conntrack(const std::vector<CtKey>& keys) {
   int fd = bpf_map__fd(endpoint_->maps.bpfnet_ct);
   constexpr size_t kChunk = 4096;

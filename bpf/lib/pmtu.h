@@ -54,8 +54,9 @@ static __always_inline int hop_too_big(struct __sk_buff *skb, const struct pkt4 
 /*
  * tc: the hop of @skb (a packet of @orig) to @out_ifindex, whose MTU
  * bpf_check_mtu() checks unless @fib_rc already did (BPF_FIB_LKUP_RET_*
- * with @fib_mtu, or -1). Returns 0 with the TTL decremented, or the
- * packet's answer (CONTINUE_ANSWERED) or drop.
+ * with @fib_mtu, or -1; hop_mtu_rc() for a hop whose MTU is no device's).
+ * Returns 0 with the TTL decremented, or the packet's answer
+ * (CONTINUE_ANSWERED) or drop.
  */
 static __always_inline int hop_skb(struct __sk_buff *skb, const struct pkt4 *orig,
 				   __u32 out_ifindex, int fib_rc, __u32 fib_mtu)
@@ -79,6 +80,20 @@ static __always_inline int hop_skb(struct __sk_buff *skb, const struct pkt4 *ori
 		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	ip_decrease_ttl(ip);
 	return 0;
+}
+
+/*
+ * hop_skb()'s @fib_rc for a next hop of MTU @mtu that is no device's (a
+ * tunnel's inner MTU, lib/tunnel.h): FRAG_NEEDED when @skb's IP packet is
+ * bigger, else SUCCESS (also for @mtu 0: unknown). GSO packets pass, as
+ * bpf_fib_lookup()'s and bpf_check_mtu()'s own checks let them: their
+ * segments are sized by the sender's MSS.
+ */
+static __always_inline int hop_mtu_rc(struct __sk_buff *skb, __u32 mtu)
+{
+	if (!mtu || skb->gso_size || skb->len <= ETH_HLEN + mtu)
+		return BPF_FIB_LKUP_RET_SUCCESS;
+	return BPF_FIB_LKUP_RET_FRAG_NEEDED;
 }
 
 /* XDP: whether the hop to @out_ifindex needs an answer (TTL out, too big),

@@ -3,13 +3,16 @@
  * Out through the collect-metadata VXLAN device (see lib/overlay.h): the
  * tunnel key (the remote host's underlay address, the VNI) goes on the skb
  * and the frame, untouched, is redirected to the device, which adds the
- * outer headers. Shared by container traffic to remote endpoints and by
- * translated flows (a service's backend on another host, lib/deliver.h).
+ * outer headers. Shared by container traffic to remote endpoints (bridged:
+ * one L2 segment across hosts, lib/overlay.h) and by translated flows (a
+ * published port's or a VIP's backend on another host, lib/deliver.h),
+ * which take a routed hop into the tunnel (tunnel_hop_redirect).
  */
 #ifndef BPFNET_LIB_TUNNEL_H
 #define BPFNET_LIB_TUNNEL_H
 
 #include "lib/maps.h"
+#include "lib/pmtu.h"
 #include "lib/results.h"
 
 /* Outer TTL: the underlay is routed like any host traffic. */
@@ -36,6 +39,27 @@ static __always_inline int tunnel_redirect(struct __sk_buff *skb,
 	if (bpf_skb_set_tunnel_key(skb, &key, sizeof(key), BPF_F_ZERO_CSUM_TX) < 0)
 		return DROP_ERR(BPFNET_DROP_NO_VXLAN);
 	return bpf_redirect(cfg->vxlan_ifindex, 0);
+}
+
+/*
+ * A translated packet (of @orig) to @remote: a routed hop (lib/pmtu.h) as
+ * into a local endpoint or out of the host, so traceroute and path MTU
+ * discovery see this host. The next hop's MTU is @remote's overlay network's
+ * (its endpoints' MTU: the underlay's less the VXLAN headers, unless set),
+ * not the VXLAN device's (the underlay's, shared by every overlay).
+ */
+static __always_inline int tunnel_hop_redirect(struct __sk_buff *skb, const struct pkt4 *orig,
+					       const struct bpfnet_tunnel *remote)
+{
+	__u32 network = remote->network;
+	const struct bpfnet_network *net = bpf_map_lookup_elem(&bpfnet_nets, &network);
+	if (!net)
+		return DROP_ERR(BPFNET_DROP_NO_NETWORK);
+	__u32 mtu = net->mtu;
+	int err = hop_skb(skb, orig, 0, hop_mtu_rc(skb, mtu), mtu);
+	if (err)
+		return err;
+	return tunnel_redirect(skb, remote, remote->vni);
 }
 
 #endif

@@ -18,9 +18,8 @@
 /* Outer TTL: the underlay is routed like any host traffic. */
 #define BPFNET_TUNNEL_TTL 64
 
-/* Sends @skb to @remote's host on @vni. */
-static __always_inline int tunnel_redirect(struct __sk_buff *skb,
-					   const struct bpfnet_tunnel *remote, __u32 vni)
+/* Sends @skb to the host whose underlay address is @host, on @vni. */
+static __always_inline int tunnel_redirect(struct __sk_buff *skb, __be32 host, __u32 vni)
 {
 	__u32 zero = 0;
 	const struct bpfnet_config *cfg = bpf_map_lookup_elem(&bpfnet_config, &zero);
@@ -29,7 +28,7 @@ static __always_inline int tunnel_redirect(struct __sk_buff *skb,
 	/* bpf_tunnel_key holds IPv4 addresses in host order. */
 	struct bpf_tunnel_key key = {
 	    .tunnel_id = vni,
-	    .remote_ipv4 = bpf_ntohl(remote->remote),
+	    .remote_ipv4 = bpf_ntohl(host),
 	    .tunnel_ttl = BPFNET_TUNNEL_TTL,
 	    .local_ipv4 = bpf_ntohl(cfg->underlay),
 	};
@@ -59,7 +58,7 @@ static __always_inline int tunnel_hop_redirect(struct __sk_buff *skb, const stru
 	int err = hop_skb(skb, orig, 0, hop_mtu_rc(skb, mtu), mtu);
 	if (err)
 		return err;
-	return tunnel_redirect(skb, remote, remote->vni);
+	return tunnel_redirect(skb, remote->remote, remote->vni);
 }
 
 #endif

@@ -116,16 +116,17 @@ class OverlayLbProgTest : public ::testing::Test {
 
   void attach_vxlan() {
     ASSERT_EQ(std::system("ip link add bpfnet_vxlan type vxlan external dstport 4789"), 0);
-    uint32_t ifindex = if_nametoindex("bpfnet_vxlan");
-    ASSERT_NE(ifindex, 0u);
-    dp_->attach_overlay(ifindex, ip4("192.168.77.1"));
+    vxlan_ = if_nametoindex("bpfnet_vxlan");
+    ASSERT_NE(vxlan_, 0u);
+    dp_->attach_overlay(vxlan_, ip4("192.168.77.1"));
   }
 
   RunResult tc_uplink(const Bytes& f) { return run_prog(dp_->tc_uplink_prog_fd(), f, 1, up0_); }
-  RunResult decap(const Bytes& frame) {
+  // `ifindex`: the device the frame arrives on (0: loopback).
+  RunResult decap(const Bytes& frame, uint32_t ifindex = 0) {
     probe_->bss->probe_outer_src = ip4("192.168.77.2");
     probe_->bss->probe_vni = kVni;
-    return run_prog(bpf_program__fd(probe_->progs.probe_decap), frame);
+    return run_prog(bpf_program__fd(probe_->progs.probe_decap), frame, 1, ifindex);
   }
 
   uint64_t count(uint32_t ifindex, uint8_t reason) {
@@ -160,8 +161,9 @@ class OverlayLbProgTest : public ::testing::Test {
   // A TCP segment (DF set, as ipv4_frame builds it) whose IP packet is
   // `ip_len` bytes, sent with TTL `ttl`.
   static Bytes tcp_sized(const Mac& dst, const Mac& src, uint32_t s, uint32_t d, uint16_t sp,
-                         uint16_t dp, size_t ip_len, uint8_t ttl = 64) {
+                         uint16_t dp, size_t ip_len, uint8_t ttl = 64, uint8_t flags = 0x02) {
     Ipv4Spec spec;
+    spec.tcp_flags = flags;
     spec.saddr = s;
     spec.daddr = d;
     spec.sport = sp;
@@ -192,6 +194,7 @@ class OverlayLbProgTest : public ::testing::Test {
   MapContents want_;
   uint32_t up0_ = 0;
   uint32_t up1_ = 0;
+  uint32_t vxlan_ = 0;
 };
 
 TEST_F(OverlayLbProgTest, PublishedFlowToARemoteBackendLeavesFromTheLbAddressThroughTheTunnel) {
@@ -324,6 +327,37 @@ TEST_F(OverlayLbProgTest, ContainerToARemoteBackendSpendsTtlToItsPeerNot) {
   ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
   EXPECT_EQ(r.out, peer) << "bridged: TTL 1 and all";
   EXPECT_EQ(count(kLo, BPFNET_DROP_TTL_EXCEEDED), 1u);
+}
+
+// The backend's reply whose TTL runs out here, on its way to the client (a
+// traceroute from the backend): answered with time exceeded from the address
+// it was sent to (this host's lb address, an endpoint the backend's host
+// accepts from here), quoting it as the backend sent it, and sent back
+// through the tunnel with a key for sending: to the backend's host, on the
+// overlay's VNI. Not with the key it arrived with, which the VXLAN device
+// cannot send with.
+TEST_F(OverlayLbProgTest, ARemoteBackendsExpiringReplyIsAnsweredBackThroughTheTunnel) {
+  attach_vxlan();
+  RunResult r = tc_uplink(tcp(kUp0, kClientMac, kClient, kHost, 41030, 8080));
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  uint16_t nport = get16(r.out, kEth + 20);
+  Bytes reply = tcp_sized(kRemoteMac, kGwA, kRemote, kLb, 80, nport, 60, 1, 0x12);
+  RunResult back = decap(reply, vxlan_);
+  ASSERT_EQ(back.retval, static_cast<uint32_t>(TC_ACT_REDIRECT)) << "answered";
+  EXPECT_EQ(back.out, icmp_error_frame(kGwA, kRemoteMac, kLb, kRemote, 11, 0, reply));
+  expect_icmp_checksums(back.out);
+  ASSERT_EQ(probe_->bss->probe_key_rc, 0) << "no tunnel key on the answer";
+  EXPECT_EQ(probe_->bss->probe_key.tunnel_id, kVni);
+  // Read back, a key set for sending comes out as a received one would
+  // (overlay_prog_test.cc): "remote" is the outer source.
+  EXPECT_EQ(probe_->bss->probe_key.remote_ipv4, ip4("192.168.77.1")) << "outer source: this host";
+  EXPECT_EQ(probe_->bss->probe_key.local_ipv4, ip4("192.168.77.2"))
+      << "outer destination: the backend's host";
+  EXPECT_EQ(count(vxlan_, BPFNET_DROP_TTL_EXCEEDED), 1u);
+  // With TTL to spare it goes on to the client, as before.
+  back = decap(tcp_sized(kRemoteMac, kGwA, kRemote, kLb, 80, nport, 60, 2, 0x12), vxlan_);
+  ASSERT_EQ(back.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  EXPECT_EQ(back.out, tcp_sized(kRouter, kUp0, kHost, kClient, 8080, 41030, 60, 1, 0x12));
 }
 
 // Into the tunnel a packet may be as big as the overlay's MTU (1450 here,

@@ -13,7 +13,10 @@
 #     its socket learns; a 1450-byte one goes through;
 #   - a1 through the service's VIP: TTL 63 at b2, a TTL of 1 answered by its
 #     gateway; a1 straight to b2 (same overlay, untranslated) is bridged: TTL
-#     64 at b2.
+#     64 at b2;
+#   - b2's reply sent with TTL 1 runs out on h1, on its way to the client: the
+#     time exceeded goes back through the tunnel and reaches b2 (from h1's lb
+#     address on ovh, the address b2 sent it to).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/cluster_lib.sh"
 LEASE_TTL=3
@@ -50,7 +53,8 @@ add_container 2 b
 hctl 2 network connect --netns "${P}-h2-b" ovh b2 >/dev/null
 add_container 1 a
 hctl 1 network connect --netns "${P}-h1-a" ovh a1 >/dev/null
-# b2 echoes each datagram with the TTL it arrived with, and logs it.
+# b2 echoes each datagram with the TTL it arrived with, and logs it; one
+# that asks for it ("reply-ttl1...") is answered with TTL 1.
 UDP_ECHO_TTL='import socket,sys
 s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",int(sys.argv[1])))
 s.setsockopt(socket.IPPROTO_IP, 12, 1)  # IP_RECVTTL
@@ -58,8 +62,16 @@ while True:
     d,anc,_,a=s.recvmsg(65535, socket.CMSG_SPACE(4))
     ttl=[int.from_bytes(c[2][:4],sys.byteorder) for c in anc if c[:2]==(socket.IPPROTO_IP,socket.IP_TTL)]
     print(d[:16].decode(errors="replace"), "ttl=%s" % ttl, flush=True)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 1 if d.startswith(b"reply-ttl1") else 64)
     s.sendto(d[:16]+(" ttl=%d" % ttl[0]).encode(),a)'
 in_ctr 2 b python3 -c "$UDP_ECHO_TTL" 53 >"$T/b2.log" 2>&1 &
+BG_PIDS+=($!)
+# And logs every ICMP time exceeded it gets, with its source.
+in_ctr 2 b python3 -c 'import socket
+r=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_ICMP)
+while True:
+    d,a=r.recvfrom(65535)
+    if d[20] == 11: print("time-exceeded from", a[0], flush=True)' >"$T/b2-icmp.log" 2>&1 &
 BG_PIDS+=($!)
 
 hctl 1 service create dns --network ovh --port 53/udp --publish 5353:53/udp >/dev/null
@@ -121,8 +133,16 @@ got=$(ask "${P}-h1-a" "$b2" 53 a1-direct 64)
 [ "$got" = "a1-direct ttl=64" ] || bad "a1 -> b2 (bridged): '$got', want TTL 64 at b2"
 got=$(ask "${P}-h1-a" "$b2" 53 a1-direct-ttl1 1)
 [ "$got" = "a1-direct-ttl1 ttl=1" ] || bad "a1 -> b2 with TTL 1 (bridged): '$got', want delivered"
+lb=$(hctl 2 network inspect ovh -o json | python3 -c '
+import json, sys
+print([c["IPv4Address"].split("/")[0] for c in json.load(sys.stdin)[0]["Containers"].values() if c["Name"] == "lb-ovh"][0])')
+got=$(ask "${P}-client" 10.97.0.1 5353 reply-ttl1 64)
+[ "$got" = "(nothing)" ] || bad "b2's TTL-1 reply reached the client: '$got'"
+eventually 3 grep -q "time-exceeded from $lb" "$T/b2-icmp.log" ||
+  bad "b2 got no time exceeded from h1's lb address $lb for its TTL-1 reply: $(cat "$T/b2-icmp.log")"
+log "b2's TTL-1 reply to the client: b2 got '$(head -1 "$T/b2-icmp.log")' (h1's lb address: $lb)"
 ttl_after=$(drops 1 ttl-exceeded)
-[ "$ttl_after" -ge $((ttl_before + 2)) ] || bad "ttl-exceeded on h1: $ttl_before -> $ttl_after"
+[ "$ttl_after" -ge $((ttl_before + 3)) ] || bad "ttl-exceeded on h1: $ttl_before -> $ttl_after"
 b2_log=$(cat "$T/b2.log")
 if grep -q -e client-ttl1 -e a1-vip-ttl1 <<<"$b2_log"; then
   bad "an expired datagram reached b2: $b2_log"

@@ -43,7 +43,7 @@ static __always_inline struct iphdr *skb_iphdr(struct __sk_buff *skb)
 /*
  * tc: the hop of @skb (a packet of @orig) to @out_ifindex, whose MTU
  * bpf_check_mtu() checks unless @fib_rc already did (BPF_FIB_LKUP_RET_*
- * with @fib_mtu, or -1; hop_mtu_rc() for a hop whose MTU is no device's).
+ * with @fib_mtu, or -1; tunnel_mtu_rc() for the tunnel, lib/tunnel.h).
  * Returns 0 with the TTL decremented, or the packet's answer
  * (CONTINUE_ANSWERED) or drop. Both answers go through one
  * icmp_reply_skb(): inlined once per hop, not once per kind of answer.
@@ -78,20 +78,6 @@ static __always_inline int hop_skb(struct __sk_buff *skb, const struct pkt4 *ori
 		reason = BPFNET_DROP_FRAG_NEEDED;
 	}
 	return icmp_reply_skb(skb, orig, type, code, mtu, reason);
-}
-
-/*
- * hop_skb()'s @fib_rc for a next hop of MTU @mtu that is no device's (a
- * tunnel's inner MTU, lib/tunnel.h): FRAG_NEEDED when @skb's IP packet is
- * bigger, else SUCCESS (also for @mtu 0: unknown). GSO packets pass, as
- * bpf_fib_lookup()'s and bpf_check_mtu()'s own checks let them: their
- * segments are sized by the sender's MSS.
- */
-static __always_inline int hop_mtu_rc(struct __sk_buff *skb, __u32 mtu)
-{
-	if (!mtu || skb->gso_size || skb->len <= ETH_HLEN + mtu)
-		return BPF_FIB_LKUP_RET_SUCCESS;
-	return BPF_FIB_LKUP_RET_FRAG_NEEDED;
 }
 
 /* XDP: whether the hop to @out_ifindex needs an answer (TTL out, too big),

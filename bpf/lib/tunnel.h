@@ -41,6 +41,25 @@ static __always_inline int tunnel_redirect(struct __sk_buff *skb, __be32 host, _
 }
 
 /*
+ * hop_skb()'s @fib_rc for the tunnel, whose inner MTU @mtu is no device's:
+ * FRAG_NEEDED for a DF packet bigger than @mtu, else SUCCESS. Without DF a
+ * router fragments such a packet, which BPF cannot: it goes whole, and the
+ * VXLAN device fragments the outer packet instead (the key leaves DF off),
+ * so it still arrives (on a local hop the device would drop it: there it is
+ * a drop). GSO packets pass, as bpf_fib_lookup()'s own check lets them:
+ * their segments are sized by the sender's MSS.
+ */
+static __always_inline int tunnel_mtu_rc(struct __sk_buff *skb, __u32 mtu)
+{
+	if (!mtu || skb->gso_size || skb->len <= ETH_HLEN + mtu)
+		return BPF_FIB_LKUP_RET_SUCCESS;
+	struct iphdr *ip = skb_iphdr(skb);
+	if (ip && !(ip->frag_off & bpf_htons(IP_DF)))
+		return BPF_FIB_LKUP_RET_SUCCESS;
+	return BPF_FIB_LKUP_RET_FRAG_NEEDED;
+}
+
+/*
  * A translated packet (of @orig) to @remote: a routed hop (lib/pmtu.h) as
  * into a local endpoint or out of the host, so traceroute and path MTU
  * discovery see this host. The next hop's MTU is @remote's overlay network's
@@ -55,7 +74,7 @@ static __always_inline int tunnel_hop_redirect(struct __sk_buff *skb, const stru
 	if (!net)
 		return DROP_ERR(BPFNET_DROP_NO_NETWORK);
 	__u32 mtu = net->mtu;
-	int err = hop_skb(skb, orig, 0, hop_mtu_rc(skb, mtu), mtu);
+	int err = hop_skb(skb, orig, 0, tunnel_mtu_rc(skb, mtu), mtu);
 	if (err)
 		return err;
 	return tunnel_redirect(skb, remote->remote, remote->vni);

@@ -10,7 +10,9 @@
 #     with ICMP time exceeded and never reaches b2;
 #   - the client's 1500-byte DF datagram (its own link carries 1500) is
 #     answered with fragmentation needed and the overlay's MTU, 1450, which
-#     its socket learns; a 1450-byte one goes through;
+#     its socket learns; a 1450-byte one goes through. Without DF, a
+#     1500-byte datagram and a 4000-byte one in fragments reach b2 whole
+#     (the VXLAN device fragments the outer packets: BPF cannot fragment);
 #   - a1 through the service's VIP: TTL 63 at b2, a TTL of 1 answered by its
 #     gateway; a1 straight to b2 (same overlay, untranslated) is bridged: TTL
 #     64 at b2;
@@ -63,7 +65,8 @@ while True:
     ttl=[int.from_bytes(c[2][:4],sys.byteorder) for c in anc if c[:2]==(socket.IPPROTO_IP,socket.IP_TTL)]
     print(d[:16].decode(errors="replace"), "ttl=%s" % ttl, flush=True)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 1 if d.startswith(b"reply-ttl1") else 64)
-    s.sendto(d[:16]+(" ttl=%d" % ttl[0]).encode(),a)'
+    size=(" len=%d" % len(d)) if d.startswith(b"big") else ""
+    s.sendto(d[:16]+(" ttl=%d%s" % (ttl[0], size)).encode(),a)'
 in_ctr 2 b python3 -c "$UDP_ECHO_TTL" 53 >"$T/b2.log" 2>&1 &
 BG_PIDS+=($!)
 # And logs every ICMP time exceeded it gets, with its source.
@@ -149,6 +152,24 @@ if grep -q -e client-ttl1 -e a1-vip-ttl1 <<<"$b2_log"; then
 fi
 
 # ------------------------------------------------------------- path MTU
+# Without DF (IP_PMTUDISC_DONT): a datagram of argv 3 bytes of IP packet,
+# fragmented by the client's stack if over its 1500; b2's answer.
+BIG_ASK='import socket,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(1)
+s.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_MTU_DISCOVER = IP_PMTUDISC_DONT
+n=int(sys.argv[3]) - 28
+for _ in range(5):
+    s.sendto(b"big"+b"z"*(n-3),(sys.argv[1],int(sys.argv[2])))
+    try: print(s.recv(65535).decode()); break
+    except OSError: pass
+else: print("(nothing)")'
+big16="big$(printf 'z%.0s' {1..13})" # the first 16 bytes, which b2 echoes
+got=$(in_ns client python3 -c "$BIG_ASK" 10.97.0.1 5353 1500 2>&1) || true
+[ "$got" = "$big16 ttl=63 len=1472" ] || bad "1500-byte datagram without DF: '$got'"
+got=$(in_ns client python3 -c "$BIG_ASK" 10.97.0.1 5353 4000 2>&1) || true
+[ "$got" = "$big16 ttl=63 len=3972" ] || bad "4000-byte datagram in fragments: '$got'"
+log "without DF, 1500- and 4000-byte datagrams through the published port reach b2 whole: '$got'"
+
 # The client's path MTU to the published port after a DF datagram of argv 3
 # bytes of IP packet, once the flow exists; and whether it was answered.
 PMTU_PROBE='import socket,sys,time

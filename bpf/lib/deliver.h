@@ -71,7 +71,8 @@ static __always_inline int set_endpoint_macs(void *data, void *data_end,
 }
 
 /* Delivers @skb (a packet of @orig, translated to @saddr -> @daddr): a
- * routed hop (lib/pmtu.h) to the endpoint of @d, or out by FIB. */
+ * routed hop (lib/pmtu.h) to the endpoint of @d, into the tunnel to its host,
+ * or out by FIB. */
 static __always_inline int deliver_skb(struct __sk_buff *skb, __u32 in_ifindex, __be32 saddr,
 				       __be32 daddr, const struct bpfnet_ct_dest *d,
 				       const struct pkt4 *orig, struct fwd_result *fwd)
@@ -87,11 +88,11 @@ static __always_inline int deliver_skb(struct __sk_buff *skb, __u32 in_ifindex, 
 		return bpf_redirect_peer(d->ifindex, 0);
 	}
 	/* A translated flow's destination on another host (a service backend
-	 * there): through the tunnel. The caller's source is one that host
-	 * accepts (a local endpoint's, or this host's lb address). */
+	 * there): a routed hop through the tunnel. The caller's source is one
+	 * that host accepts (a local endpoint's, or this host's lb address). */
 	const struct bpfnet_tunnel *remote = bpf_map_lookup_elem(&bpfnet_tunnels, &daddr);
 	if (remote)
-		return tunnel_redirect(skb, remote, remote->vni);
+		return tunnel_hop_redirect(skb, orig, remote);
 	struct bpf_fib_lookup *fib;
 	int rc = fib_lookup4(skb, in_ifindex, saddr, daddr, &fib);
 	if (!fib)

@@ -77,7 +77,7 @@ static __always_inline int overlay_to_remote(struct __sk_buff *skb,
 	if (err)
 		return err;
 
-	return tunnel_redirect(skb, remote, net->vni);
+	return tunnel_redirect(skb, remote->remote, net->vni);
 }
 
 /*
@@ -174,7 +174,14 @@ static __always_inline int overlay_deliver(struct __sk_buff *skb, const struct b
 	return bpf_redirect_peer(dst->ifindex, 0);
 }
 
-/* tc ingress of the VXLAN device: the key the device left, then delivery. */
+/*
+ * tc ingress of the VXLAN device: the key the device left, then delivery.
+ * A packet answered on a routed hop (a backend's reply whose TTL ran out on
+ * its way to the client, lib/pmtu.h) was turned into its ICMP error and sent
+ * back to the device, still with the key it arrived with (the receive side's,
+ * which the device cannot send with): the error goes back to the host it came
+ * from, with the key for that.
+ */
 static __always_inline int overlay_from_tunnel(struct __sk_buff *skb, struct fwd_result *fwd)
 {
 	struct bpf_tunnel_key key = {};
@@ -182,7 +189,12 @@ static __always_inline int overlay_from_tunnel(struct __sk_buff *skb, struct fwd
 	/* Everything the device receives was decapsulated with a key. */
 	if (bpf_skb_get_tunnel_key(skb, &key, sizeof(key), 0) < 0)
 		return DROP_ERR(BPFNET_DROP_MALFORMED);
-	return overlay_deliver(skb, &key, fwd);
+	int rc = overlay_deliver(skb, &key, fwd);
+	if (rc != CONTINUE_ANSWERED)
+		return rc;
+	/* Its drop is counted already; a failure here only loses the error. */
+	tunnel_redirect(skb, bpf_htonl(key.remote_ipv4), key.tunnel_id);
+	return CONTINUE_ANSWERED;
 }
 
 #endif

@@ -40,22 +40,13 @@ static __always_inline struct iphdr *skb_iphdr(struct __sk_buff *skb)
 	return ip;
 }
 
-/* A packet of @orig too big for a hop of @mtu. */
-static __always_inline int hop_too_big(struct __sk_buff *skb, const struct pkt4 *orig, __u32 mtu)
-{
-	struct iphdr *ip = skb_iphdr(skb);
-
-	if (!ip || !(ip->frag_off & bpf_htons(IP_DF)))
-		return DROP_ERR(BPFNET_DROP_FRAG_NEEDED);
-	return icmp_reply_skb(skb, orig, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu,
-			      BPFNET_DROP_FRAG_NEEDED);
-}
-
 /*
  * tc: the hop of @skb (a packet of @orig) to @out_ifindex, whose MTU
  * bpf_check_mtu() checks unless @fib_rc already did (BPF_FIB_LKUP_RET_*
- * with @fib_mtu, or -1). Returns 0 with the TTL decremented, or the
- * packet's answer (CONTINUE_ANSWERED) or drop.
+ * with @fib_mtu, or -1; tunnel_mtu_rc() for the tunnel, lib/tunnel.h).
+ * Returns 0 with the TTL decremented, or the packet's answer
+ * (CONTINUE_ANSWERED) or drop. Both answers go through one
+ * icmp_reply_skb(): inlined once per hop, not once per kind of answer.
  */
 static __always_inline int hop_skb(struct __sk_buff *skb, const struct pkt4 *orig,
 				   __u32 out_ifindex, int fib_rc, __u32 fib_mtu)
@@ -63,22 +54,30 @@ static __always_inline int hop_skb(struct __sk_buff *skb, const struct pkt4 *ori
 	struct iphdr *ip = skb_iphdr(skb);
 	if (!ip)
 		return DROP_ERR(BPFNET_DROP_MALFORMED);
-	if (ip->ttl <= 1)
-		return icmp_reply_skb(skb, orig, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0,
-				      BPFNET_DROP_TTL_EXCEEDED);
-	if (fib_rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
-		return hop_too_big(skb, orig, fib_mtu);
-	if (fib_rc < 0) {
-		__u32 mtu = 0;
+	__u8 type = ICMP_TIME_EXCEEDED, code = ICMP_EXC_TTL, reason = BPFNET_DROP_TTL_EXCEEDED;
+	__u32 mtu = 0;
+
+	if (ip->ttl > 1) {
+		if (fib_rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+			mtu = fib_mtu;
 		/* Errors (no such device: a test's fake ifindex) check nothing. */
-		if (bpf_check_mtu(skb, out_ifindex, &mtu, 0, 0) == BPF_MTU_CHK_RET_FRAG_NEEDED)
-			return hop_too_big(skb, orig, mtu);
+		else if (fib_rc >= 0 || bpf_check_mtu(skb, out_ifindex, &mtu, 0, 0) !=
+					    BPF_MTU_CHK_RET_FRAG_NEEDED) {
+			ip = skb_iphdr(skb);
+			if (!ip)
+				return DROP_ERR(BPFNET_DROP_MALFORMED);
+			ip_decrease_ttl(ip);
+			return 0;
+		}
+		/* Too big: BPF cannot fragment, so without DF it is a drop. */
+		ip = skb_iphdr(skb);
+		if (!ip || !(ip->frag_off & bpf_htons(IP_DF)))
+			return DROP_ERR(BPFNET_DROP_FRAG_NEEDED);
+		type = ICMP_DEST_UNREACH;
+		code = ICMP_FRAG_NEEDED;
+		reason = BPFNET_DROP_FRAG_NEEDED;
 	}
-	ip = skb_iphdr(skb);
-	if (!ip)
-		return DROP_ERR(BPFNET_DROP_MALFORMED);
-	ip_decrease_ttl(ip);
-	return 0;
+	return icmp_reply_skb(skb, orig, type, code, mtu, reason);
 }
 
 /* XDP: whether the hop to @out_ifindex needs an answer (TTL out, too big),

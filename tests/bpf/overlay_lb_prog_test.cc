@@ -5,6 +5,10 @@
 // tunnel; the backend's reply, decapsulated, is reverse-NATed to the client
 // and routed out of the uplink. A container reaching a VIP whose backend is
 // remote keeps its address, and the reply comes back as from the VIP.
+// Into the tunnel, a translated packet takes a routed hop as anywhere else
+// (bpf/lib/pmtu.h): TTL - 1, time exceeded for a TTL of 1, fragmentation
+// needed with the overlay's MTU for a DF packet too big for it; untranslated
+// traffic between endpoints of the overlay is bridged (TTL left alone).
 //
 // Every rewritten byte is compared with a frame built from scratch (so the
 // checksums are too). The decap side runs tests/bpf/overlay_probe.bpf.c's
@@ -112,16 +116,17 @@ class OverlayLbProgTest : public ::testing::Test {
 
   void attach_vxlan() {
     ASSERT_EQ(std::system("ip link add bpfnet_vxlan type vxlan external dstport 4789"), 0);
-    uint32_t ifindex = if_nametoindex("bpfnet_vxlan");
-    ASSERT_NE(ifindex, 0u);
-    dp_->attach_overlay(ifindex, ip4("192.168.77.1"));
+    vxlan_ = if_nametoindex("bpfnet_vxlan");
+    ASSERT_NE(vxlan_, 0u);
+    dp_->attach_overlay(vxlan_, ip4("192.168.77.1"));
   }
 
   RunResult tc_uplink(const Bytes& f) { return run_prog(dp_->tc_uplink_prog_fd(), f, 1, up0_); }
-  RunResult decap(const Bytes& frame) {
+  // `ifindex`: the device the frame arrives on (0: loopback).
+  RunResult decap(const Bytes& frame, uint32_t ifindex = 0) {
     probe_->bss->probe_outer_src = ip4("192.168.77.2");
     probe_->bss->probe_vni = kVni;
-    return run_prog(bpf_program__fd(probe_->progs.probe_decap), frame);
+    return run_prog(bpf_program__fd(probe_->progs.probe_decap), frame, 1, ifindex);
   }
 
   uint64_t count(uint32_t ifindex, uint8_t reason) {
@@ -153,6 +158,33 @@ class OverlayLbProgTest : public ::testing::Test {
     spec.tcp_flags = flags;
     return ipv4_frame(dst, src, spec);
   }
+  // A TCP segment (DF set, as ipv4_frame builds it) whose IP packet is
+  // `ip_len` bytes, sent with TTL `ttl`.
+  static Bytes tcp_sized(const Mac& dst, const Mac& src, uint32_t s, uint32_t d, uint16_t sp,
+                         uint16_t dp, size_t ip_len, uint8_t ttl = 64, uint8_t flags = 0x02) {
+    Ipv4Spec spec;
+    spec.tcp_flags = flags;
+    spec.saddr = s;
+    spec.daddr = d;
+    spec.sport = sp;
+    spec.dport = dp;
+    spec.ttl = ttl;
+    spec.payload.assign(ip_len - 40, 'p');
+    return ipv4_frame(dst, src, spec);
+  }
+  static Bytes without_df(Bytes f) {
+    put16(f, kEth + 6, 0);
+    put16(f, kEth + 10, ipv4_header_checksum(f));
+    return f;
+  }
+  // An ICMP error's checksums, each computed from scratch: its IP header,
+  // the ICMP message, and the quoted IP header (the sender's own).
+  static void expect_icmp_checksums(const Bytes& f) {
+    ASSERT_EQ(f.size(), kEth + 56);
+    EXPECT_EQ(get16(f, kEth + 10), ipv4_header_checksum(f)) << "IP checksum";
+    EXPECT_EQ(get16(f, kEth + 22), l4_checksum(f)) << "ICMP checksum";
+    EXPECT_EQ(get16(f, kEth + 28 + 10), ipv4_header_checksum(f, kEth + 28)) << "quoted IP checksum";
+  }
 
   struct ProbeDeleter {
     void operator()(overlay_probe_bpf* p) const { overlay_probe_bpf::destroy(p); }
@@ -162,33 +194,36 @@ class OverlayLbProgTest : public ::testing::Test {
   MapContents want_;
   uint32_t up0_ = 0;
   uint32_t up1_ = 0;
+  uint32_t vxlan_ = 0;
 };
 
 TEST_F(OverlayLbProgTest, PublishedFlowToARemoteBackendLeavesFromTheLbAddressThroughTheTunnel) {
   attach_vxlan();
   RunResult r = tc_uplink(tcp(kUp0, kClientMac, kClient, kHost, 41000, 8080));
   ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
-  // Source: the lb address and a NAT port; destination: the backend. The
-  // Ethernet header goes into the tunnel as it came (the receiving host sets
-  // the container's MACs).
+  // Source: the lb address and a NAT port; destination: the backend; TTL
+  // 63 (a routed hop). The Ethernet header goes into the tunnel as it came
+  // (the receiving host sets the container's MACs).
   uint16_t nport = get16(r.out, kEth + 20);
   EXPECT_GE(nport, BPFNET_NAT_PORT_MIN);
   EXPECT_LE(nport, BPFNET_NAT_PORT_MAX);
-  EXPECT_EQ(r.out, tcp(kUp0, kClientMac, kLb, kRemote, nport, 80));
+  EXPECT_EQ(r.out, routed(tcp(kUp0, kClientMac, kLb, kRemote, nport, 80)));
+  EXPECT_EQ(r.out[kEth + 8], 63) << "TTL";
+  EXPECT_EQ(get16(r.out, kEth + 10), ipv4_header_checksum(r.out)) << "IP checksum";
+  EXPECT_EQ(get16(r.out, kEth + 20 + 16), l4_checksum(r.out)) << "TCP checksum";
   EXPECT_TRUE(has_ct(kRemote, kLb, 80, nport)) << "the reply's entry";
   EXPECT_EQ(count(up0_, BPFNET_OK), 1u);
 
   // The backend's reply, decapsulated here: back to the client from the
   // published address and port, out of up0 to its next hop (a routed hop,
-  // lib/pmtu.h: TTL - 1). Into the tunnel, the TTL is left to the backend's
-  // host.
+  // lib/pmtu.h: TTL - 1).
   RunResult back = decap(tcp(kRemoteMac, kRemoteMac, kRemote, kLb, 80, nport, 0x12));
   ASSERT_EQ(back.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
   EXPECT_EQ(back.out, routed(tcp(kRouter, kUp0, kHost, kClient, 8080, 41000, 0x12)));
 
   // The next packet of the flow takes the same translation.
   r = tc_uplink(tcp(kUp0, kClientMac, kClient, kHost, 41000, 8080, 0x10));
-  EXPECT_EQ(r.out, tcp(kUp0, kClientMac, kLb, kRemote, nport, 80, 0x10));
+  EXPECT_EQ(r.out, routed(tcp(kUp0, kClientMac, kLb, kRemote, nport, 80, 0x10)));
 }
 
 TEST_F(OverlayLbProgTest, WithoutAVxlanDeviceTheFlowIsDroppedNotRouted) {
@@ -213,7 +248,7 @@ TEST_F(OverlayLbProgTest, ContainerToVipWithARemoteBackendKeepsItsAddress) {
   Bytes in = tcp(kGwA, kMacA, kIpA, kVip, 42000, 80);
   RunResult r = run_prog(dp_->from_container_prog_fd(), in);
   ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
-  EXPECT_EQ(r.out, tcp(kGwA, kMacA, kIpA, kRemote, 42000, 80));
+  EXPECT_EQ(r.out, routed(tcp(kGwA, kMacA, kIpA, kRemote, 42000, 80)));
   // The reply through the tunnel: from the VIP, with A's own MACs.
   RunResult back = decap(tcp(kRemoteMac, kRemoteMac, kRemote, kIpA, 80, 42000, 0x12));
   ASSERT_EQ(back.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
@@ -229,7 +264,7 @@ TEST_F(OverlayLbProgTest, ABridgeContainerThroughThePublishedPortLeavesFromTheLb
   ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
   uint16_t nport = get16(r.out, kEth + 20);
   EXPECT_GE(nport, BPFNET_NAT_PORT_MIN);
-  EXPECT_EQ(r.out, tcp(kGwC, kMacC, kLb, kRemote, nport, 80));
+  EXPECT_EQ(r.out, routed(tcp(kGwC, kMacC, kLb, kRemote, nport, 80)));
   RunResult back = decap(tcp(kRemoteMac, kRemoteMac, kRemote, kLb, 80, nport, 0x12));
   ASSERT_EQ(back.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
   EXPECT_EQ(back.out, routed(tcp(kMacC, kGwC, kHost, kIpC, 8080, 43000, 0x12)));
@@ -247,6 +282,133 @@ TEST_F(OverlayLbProgTest, ForgedRepliesAreStillSpoofDrops) {
                               tcp(kRemoteMac, kRemoteMac, kRemote, kLb, 80, nport, 0x12));
   EXPECT_EQ(forged.retval, static_cast<uint32_t>(TC_ACT_SHOT));
   EXPECT_EQ(count(kLo, BPFNET_DROP_TUNNEL_SPOOF), 1u);
+}
+
+// ------------------------------------------------ the routed hop into the tunnel
+
+// A client's TTL-1 packet to a port published on this host, whose backend is
+// on another host: answered from the published address with ICMP time
+// exceeded, quoting the packet as the client sent it, and dropped (counted),
+// not sent into the tunnel. XDP leaves the answer to tc. A TTL of 2 still
+// goes, with 1.
+TEST_F(OverlayLbProgTest, PublishedFlowWithTtlOneToARemoteBackendIsAnsweredWithTimeExceeded) {
+  attach_vxlan();
+  Bytes in = tcp_sized(kUp0, kClientMac, kClient, kHost, 41010, 8080, 60, 1);
+  EXPECT_EQ(run_xdp(dp_->xdp_uplink_prog_fd(), in, up0_).retval, 2u) << "XDP_PASS";
+  RunResult r = tc_uplink(in);
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT)) << "answered";
+  EXPECT_EQ(r.out, icmp_error_frame(kClientMac, kUp0, kHost, kClient, 11, 0, in));
+  expect_icmp_checksums(r.out);
+  EXPECT_EQ(count(up0_, BPFNET_DROP_TTL_EXCEEDED), 1u);
+  EXPECT_EQ(count(up0_, BPFNET_OK), 0u) << "nothing forwarded";
+
+  r = tc_uplink(tcp_sized(kUp0, kClientMac, kClient, kHost, 41010, 8080, 60, 2));
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  uint16_t nport = get16(r.out, kEth + 20);
+  EXPECT_EQ(r.out, tcp_sized(kUp0, kClientMac, kLb, kRemote, nport, 80, 60, 1));
+}
+
+// The same for a container reaching a VIP of its overlay whose backend is
+// remote (translated: routed, as to a local backend): TTL 63 into the
+// tunnel, and a TTL of 1 answered by its gateway. Untranslated, between
+// endpoints of the overlay, the tunnel is one L2 segment: a TTL-1 frame to
+// the remote endpoint itself goes as it is.
+TEST_F(OverlayLbProgTest, ContainerToARemoteBackendSpendsTtlToItsPeerNot) {
+  attach_vxlan();
+  Bytes in = tcp_sized(kGwA, kMacA, kIpA, kVip, 42010, 80, 60, 1);
+  RunResult r = run_prog(dp_->from_container_prog_fd(), in);
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  EXPECT_EQ(r.out, icmp_error_frame(kMacA, kGwA, ip4("10.50.0.1"), kIpA, 11, 0, in));
+  expect_icmp_checksums(r.out);
+  EXPECT_EQ(count(kLo, BPFNET_DROP_TTL_EXCEEDED), 1u);
+
+  Bytes peer = tcp_sized(kGwA, kMacA, kIpA, kRemote, 42011, 80, 60, 1);
+  r = run_prog(dp_->from_container_prog_fd(), peer);
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  EXPECT_EQ(r.out, peer) << "bridged: TTL 1 and all";
+  EXPECT_EQ(count(kLo, BPFNET_DROP_TTL_EXCEEDED), 1u);
+}
+
+// The backend's reply whose TTL runs out here, on its way to the client (a
+// traceroute from the backend): answered with time exceeded from the address
+// it was sent to (this host's lb address, an endpoint the backend's host
+// accepts from here), quoting it as the backend sent it, and sent back
+// through the tunnel with a key for sending: to the backend's host, on the
+// overlay's VNI. Not with the key it arrived with, which the VXLAN device
+// cannot send with.
+TEST_F(OverlayLbProgTest, ARemoteBackendsExpiringReplyIsAnsweredBackThroughTheTunnel) {
+  attach_vxlan();
+  RunResult r = tc_uplink(tcp(kUp0, kClientMac, kClient, kHost, 41030, 8080));
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  uint16_t nport = get16(r.out, kEth + 20);
+  Bytes reply = tcp_sized(kRemoteMac, kGwA, kRemote, kLb, 80, nport, 60, 1, 0x12);
+  RunResult back = decap(reply, vxlan_);
+  ASSERT_EQ(back.retval, static_cast<uint32_t>(TC_ACT_REDIRECT)) << "answered";
+  EXPECT_EQ(back.out, icmp_error_frame(kGwA, kRemoteMac, kLb, kRemote, 11, 0, reply));
+  expect_icmp_checksums(back.out);
+  ASSERT_EQ(probe_->bss->probe_key_rc, 0) << "no tunnel key on the answer";
+  EXPECT_EQ(probe_->bss->probe_key.tunnel_id, kVni);
+  // Read back, a key set for sending comes out as a received one would
+  // (overlay_prog_test.cc): "remote" is the outer source.
+  EXPECT_EQ(probe_->bss->probe_key.remote_ipv4, ip4("192.168.77.1")) << "outer source: this host";
+  EXPECT_EQ(probe_->bss->probe_key.local_ipv4, ip4("192.168.77.2"))
+      << "outer destination: the backend's host";
+  EXPECT_EQ(count(vxlan_, BPFNET_DROP_TTL_EXCEEDED), 1u);
+  // With TTL to spare it goes on to the client, as before.
+  back = decap(tcp_sized(kRemoteMac, kGwA, kRemote, kLb, 80, nport, 60, 2, 0x12), vxlan_);
+  ASSERT_EQ(back.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  EXPECT_EQ(back.out, tcp_sized(kRouter, kUp0, kHost, kClient, 8080, 41030, 60, 1, 0x12));
+}
+
+// Into the tunnel a packet may be as big as the overlay's MTU (1450 here,
+// not the VXLAN device's or the uplink's 1500): one byte more with DF is
+// answered with ICMP fragmentation needed and that MTU, quoting the client's
+// own packet (counted as a frag-needed drop). Without DF it goes whole, TTL
+// spent (a router would fragment it, BPF cannot: the VXLAN device fragments
+// the outer packet, lib/tunnel.h). The MTU is the network's as configured:
+// at 1400, 1400 is told.
+TEST_F(OverlayLbProgTest, DfPacketOverTheOverlayMtuIsAnsweredWithFragmentationNeeded) {
+  attach_vxlan();
+  RunResult r = tc_uplink(tcp_sized(kUp0, kClientMac, kClient, kHost, 41020, 8080, 1450));
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  uint16_t nport = get16(r.out, kEth + 20);
+  EXPECT_EQ(r.out, tcp_sized(kUp0, kClientMac, kLb, kRemote, nport, 80, 1450, 63))
+      << "1450 bytes fit";
+
+  Bytes big = tcp_sized(kUp0, kClientMac, kClient, kHost, 41020, 8080, 1451);
+  r = tc_uplink(big);
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT)) << "answered";
+  EXPECT_EQ(r.out, icmp_error_frame(kClientMac, kUp0, kHost, kClient, 3, 4, big, 1450));
+  expect_icmp_checksums(r.out);
+  EXPECT_EQ(count(up0_, BPFNET_DROP_FRAG_NEEDED), 1u);
+
+  r = tc_uplink(without_df(big));
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  EXPECT_EQ(r.out, without_df(tcp_sized(kUp0, kClientMac, kLb, kRemote, nport, 80, 1451, 63)));
+  EXPECT_EQ(count(up0_, BPFNET_DROP_FRAG_NEEDED), 1u);
+
+  want_.networks[1].mtu = 1400;
+  sync();
+  Bytes over = tcp_sized(kUp0, kClientMac, kClient, kHost, 41020, 8080, 1401);
+  r = tc_uplink(over);
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  EXPECT_EQ(r.out, icmp_error_frame(kClientMac, kUp0, kHost, kClient, 3, 4, over, 1400));
+  expect_icmp_checksums(r.out);
+  EXPECT_EQ(count(up0_, BPFNET_DROP_FRAG_NEEDED), 2u);
+  EXPECT_EQ(count(up0_, BPFNET_OK), 2u) << "the packet that fit and the one without DF";
+}
+
+// A container of a 1500-byte bridge network reaching the published port
+// through the host's address: its 1500-byte DF packet is answered by its
+// gateway with the overlay's 1450.
+TEST_F(OverlayLbProgTest, ABridgeContainerTooBigForTheOverlayLearnsItsMtu) {
+  attach_vxlan();
+  Bytes big = tcp_sized(kGwC, kMacC, kIpC, kHost, 43010, 8080, 1500);
+  RunResult r = run_prog(dp_->from_container_prog_fd(), big, 1, up1_);
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  EXPECT_EQ(r.out, icmp_error_frame(kMacC, kGwC, ip4("172.18.0.1"), kIpC, 3, 4, big, 1450));
+  expect_icmp_checksums(r.out);
+  EXPECT_EQ(count(up1_, BPFNET_DROP_FRAG_NEEDED), 1u);
 }
 
 }  // namespace

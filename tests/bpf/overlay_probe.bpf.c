@@ -7,7 +7,8 @@
  *                read back with bpf_skb_get_tunnel_key into probe_key.
  *   probe_decap: sets the tunnel key a VXLAN device would have left
  *                (probe_outer_src, probe_vni), then the VXLAN device's
- *                program body.
+ *                program body, then reads the key back into probe_key (an
+ *                answer sent back into the tunnel sets its own).
  * Both count their verdicts as the real programs do. The maps are the
  * Datapath's (the test reuses their fds).
  */
@@ -46,6 +47,9 @@ int probe_decap(struct __sk_buff* skb) {
 
   if (bpf_skb_set_tunnel_key(skb, &key, sizeof(key), 0) < 0) return TC_ACT_UNSPEC;
   int ret = overlay_from_tunnel(skb, &fwd);
+
+  __builtin_memset(&probe_key, 0, sizeof(probe_key));
+  probe_key_rc = bpf_skb_get_tunnel_key(skb, &probe_key, sizeof(probe_key), 0);
   return tc_verdict(skb, ret, ifindex, BPFNET_DIR_FROM_UPLINK, fwd.peer_ifindex, len);
 }
 

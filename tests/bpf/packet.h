@@ -160,9 +160,11 @@ inline Bytes routed(Bytes f) {
 }
 
 // ICMP error (type/code) from `saddr` to `daddr` quoting the IP header and
-// first 8 bytes of `quoted` (a full frame as built above).
+// first 8 bytes of `quoted` (a full frame as built above); "fragmentation
+// needed" (3/4) carries `mtu` as the next hop's.
 inline Bytes icmp_error_frame(const Mac& dst, const Mac& src, uint32_t saddr, uint32_t daddr,
-                              uint8_t type, uint8_t code, const Bytes& quoted) {
+                              uint8_t type, uint8_t code, const Bytes& quoted,
+                              uint16_t mtu = 1400) {
   Bytes b = eth(dst, src, 0x0800);
   size_t quote_len = 20 + 8;
   size_t total = 20 + 8 + quote_len;
@@ -176,7 +178,7 @@ inline Bytes icmp_error_frame(const Mac& dst, const Mac& src, uint32_t saddr, ui
   size_t l4 = kEth + 20;
   b[l4] = type;
   b[l4 + 1] = code;
-  if (type == 3 && code == 4) put16(b, l4 + 6, 1400);  // next-hop MTU
+  if (type == 3 && code == 4) put16(b, l4 + 6, mtu);  // next-hop MTU
   std::memcpy(&b[l4 + 8], &quoted[kEth], quote_len);
   put16(b, 24, ipv4_header_checksum(b));
   put16(b, l4 + 2, l4_checksum(b));

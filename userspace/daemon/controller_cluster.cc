@@ -294,6 +294,7 @@ void Controller::sync_cluster() {
   }
   if (!cluster_->take_changes()) {
     if (lb_changed) write_maps(state_);
+    sync_backend_health(/*view_changed=*/false);
     return;
   }
 
@@ -321,10 +322,30 @@ void Controller::sync_cluster() {
     }
   }
   host_.remote_endpoints = cluster_->remote_endpoints();
+  cluster_checks_ = cluster_->checks();
+  cluster_health_ = cluster_->backend_health();
   if (next != state_)
     commit(std::move(next));
   else
     write_maps(state_);
+  sync_backend_health(/*view_changed=*/true);
+}
+
+void Controller::sync_backend_health(bool view_changed) {
+  try {
+    sync_backend_checks(view_changed);
+    sync_remote_probes();
+    publish_probe_states();
+  } catch (const std::exception& e) {
+    // Tried again at the next sync (said once).
+    if (backend_health_problem_ != e.what())
+      warn(fmt::format("cluster: services' backend health: {}", e.what()));
+    backend_health_problem_ = e.what();
+    purge_remote_backends_out();
+    return;
+  }
+  backend_health_problem_.clear();
+  purge_remote_backends_out();
 }
 
 void Controller::describe_overlay(const core::Network& network, nlohmann::json& inspect) const {

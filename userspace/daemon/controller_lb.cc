@@ -43,18 +43,8 @@ std::vector<core::RemoteContainer> Controller::remote_containers() const {
   std::vector<core::RemoteContainer> out;
   for (const auto& [ip, remote] : host_.remote_endpoints)
     out.push_back(
-        core::RemoteContainer{remote.network_id, remote.container, remote.host, core::Ipv4{ip}});
-  return out;
-}
-
-std::set<uint32_t> Controller::absent_remote_backends() const {
-  std::set<uint32_t> out;
-  const std::vector<core::RemoteContainer> remote = remote_containers();
-  for (const auto& svc : state_.services)
-    for (const auto& be : svc.backends)
-      if (core::is_remote_backend(be.container) &&
-          !core::find_remote_backend(remote, svc.network_id, be.container))
-        out.insert(be.id);
+        core::RemoteContainer{remote.network_id, remote.container, remote.host, core::Ipv4{ip},
+                              remote.endpoint_id});
   return out;
 }
 
@@ -72,6 +62,14 @@ void Controller::remote_backend_runtime(const core::Service& svc, const core::Se
   }
   rt.ip = found->ip.to_string();
   rt.flows = flows_by_ip[found->ip.value];
+  auto health = cluster_health_.find({svc.id, found->endpoint_id});
+  if (health != cluster_health_.end() && health->second.host == found->host &&
+      !health->second.healthy) {
+    rt.healthy = false;
+    rt.last_error = fmt::format("unhealthy on host {}: {}", found->host,
+                                health->second.last_error.empty() ? "probe failed"
+                                                                  : health->second.last_error);
+  }
 }
 
 std::string Controller::create_service(core::ServiceCreate request) {

@@ -355,18 +355,17 @@ datapath::CtEntry lb_flow_to(core::Ipv4 backend, uint8_t tag) {
 }
 
 TEST_F(ControllerServicesAcrossHostsTest, ARemoteBackendIsProbedByItsHostWhichSharesItsHealth) {
-  a.ctl->handle("service.create",
-                json{{"name", "web"},
-                     {"network", "ov"},
-                     {"ports", {"80/tcp"}},
-                     {"publish", {"8080:80"}},
-                     {"health",
-                      {{"type", "http"},
-                       {"path", "/ready"},
-                       {"interval_ms", 500},
-                       {"timeout_ms", 200},
-                       {"rise", 2},
-                       {"fall", 2}}}});
+  a.ctl->handle("service.create", json{{"name", "web"},
+                                       {"network", "ov"},
+                                       {"ports", {"80/tcp"}},
+                                       {"publish", {"8080:80"}},
+                                       {"health",
+                                        {{"type", "http"},
+                                         {"path", "/ready"},
+                                         {"interval_ms", 500},
+                                         {"timeout_ms", 200},
+                                         {"rise", 2},
+                                         {"fall", 2}}}});
   add_backend("a1");
   add_backend("b1@b");
   a.ctl->sync_cluster();

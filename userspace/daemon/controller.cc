@@ -199,7 +199,8 @@ std::vector<HealthTarget> Controller::health_targets() const {
     for (const auto& be : svc.backends) {
       const core::Endpoint* ep = state_.endpoint(svc.network_id, be.container);
       if (!ep) continue;
-      targets.push_back(health_target(be.id, ep->ip.value, core::health_check_port(svc), svc.health));
+      targets.push_back(
+          health_target(be.id, ep->ip.value, core::health_check_port(svc), svc.health));
     }
   for (const auto& [id, probe] : remote_probes_) targets.push_back(probe.target);
   return targets;

@@ -255,6 +255,9 @@ class Controller {
   // its own containers that other hosts' checks name, and publishes their
   // health on every flip (and again if the store refused it).
   void sync_backend_health(bool view_changed);
+  // What remote `backend`'s own host says of it for `svc`, if unhealthy.
+  const store::BackendHealthRecord* unhealthy_verdict(const core::Service& svc,
+                                                      const core::RemoteContainer& backend) const;
   void sync_backend_checks(bool view_changed);
   void sync_remote_probes();
   void publish_probe_states();

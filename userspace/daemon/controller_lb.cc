@@ -42,9 +42,8 @@ std::string Controller::cluster_host_name() const {
 std::vector<core::RemoteContainer> Controller::remote_containers() const {
   std::vector<core::RemoteContainer> out;
   for (const auto& [ip, remote] : host_.remote_endpoints)
-    out.push_back(
-        core::RemoteContainer{remote.network_id, remote.container, remote.host, core::Ipv4{ip},
-                              remote.endpoint_id});
+    out.push_back(core::RemoteContainer{remote.network_id, remote.container, remote.host,
+                                        core::Ipv4{ip}, remote.endpoint_id});
   return out;
 }
 
@@ -62,13 +61,10 @@ void Controller::remote_backend_runtime(const core::Service& svc, const core::Se
   }
   rt.ip = found->ip.to_string();
   rt.flows = flows_by_ip[found->ip.value];
-  auto health = cluster_health_.find({svc.id, found->endpoint_id});
-  if (health != cluster_health_.end() && health->second.host == found->host &&
-      !health->second.healthy) {
+  if (const store::BackendHealthRecord* verdict = unhealthy_verdict(svc, *found)) {
     rt.healthy = false;
     rt.last_error = fmt::format("unhealthy on host {}: {}", found->host,
-                                health->second.last_error.empty() ? "probe failed"
-                                                                  : health->second.last_error);
+                                verdict->last_error.empty() ? "probe failed" : verdict->last_error);
   }
 }
 

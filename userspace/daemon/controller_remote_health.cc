@@ -17,6 +17,16 @@
 
 namespace bpfnet::daemon {
 
+const store::BackendHealthRecord* Controller::unhealthy_verdict(
+    const core::Service& svc, const core::RemoteContainer& backend) const {
+  auto health = cluster_health_.find({svc.id, backend.endpoint_id});
+  // Only the backend's own host speaks for it.
+  if (health == cluster_health_.end() || health->second.host != backend.host ||
+      health->second.healthy)
+    return nullptr;
+  return &health->second;
+}
+
 std::set<uint32_t> Controller::remote_backends_out() const {
   std::set<uint32_t> out;
   const std::vector<core::RemoteContainer> remote = remote_containers();
@@ -25,15 +35,7 @@ std::set<uint32_t> Controller::remote_backends_out() const {
       if (!core::is_remote_backend(be.container)) continue;
       const core::RemoteContainer* found =
           core::find_remote_backend(remote, svc.network_id, be.container);
-      if (!found) {
-        out.insert(be.id);
-        continue;
-      }
-      // Only the backend's own host speaks for it.
-      auto health = cluster_health_.find({svc.id, found->endpoint_id});
-      if (health != cluster_health_.end() && health->second.host == found->host &&
-          !health->second.healthy)
-        out.insert(be.id);
+      if (!found || unhealthy_verdict(svc, *found)) out.insert(be.id);
     }
   return out;
 }
@@ -48,10 +50,9 @@ void Controller::sync_backend_checks(bool view_changed) {
       const core::RemoteContainer* found =
           core::find_remote_backend(remote, svc.network_id, be.container);
       if (!found || found->endpoint_id.empty()) continue;
-      wanted[{svc.id, found->endpoint_id}] =
-          store::CheckRecord{svc.name,          cluster.host().name, svc.network_id,
-                             found->endpoint_id, found->host,         core::health_check_port(svc),
-                             svc.health};
+      wanted[{svc.id, found->endpoint_id}] = store::CheckRecord{
+          svc.name,    cluster.host().name,          svc.network_id, found->endpoint_id,
+          found->host, core::health_check_port(svc), svc.health};
     }
   // A previous run's checks (its lease resumed) that no service wants now.
   if (view_changed)

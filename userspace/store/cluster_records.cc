@@ -75,9 +75,12 @@ std::string to_json(const EndpointRecord& endpoint) {
 }
 
 std::string to_json(const CheckRecord& check) {
-  return json{{"service", check.service},       {"service_host", check.service_host},
-              {"network_id", check.network_id}, {"endpoint_id", check.endpoint_id},
-              {"host", check.host},             {"port", check.port},
+  return json{{"service", check.service},
+              {"service_host", check.service_host},
+              {"network_id", check.network_id},
+              {"endpoint_id", check.endpoint_id},
+              {"host", check.host},
+              {"port", check.port},
               {"health", core::health_to_json(check.health)}}
       .dump();
 }

@@ -204,8 +204,8 @@ void ClusterView::apply(const WatchEvent& event, ViewChanges& changes) {
         apply_endpoint(event, parsed.first, changes);
         return;
       case keys::ParsedKey::Kind::kCheck:
-        changes.backends_changed |= apply_keyed(checks_, {parsed.first, parsed.second}, event,
-                                                check_from_json);
+        changes.backends_changed |=
+            apply_keyed(checks_, {parsed.first, parsed.second}, event, check_from_json);
         return;
       case keys::ParsedKey::Kind::kBackend:
         changes.backends_changed |= apply_keyed(backend_health_, {parsed.first, parsed.second},

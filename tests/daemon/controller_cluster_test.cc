@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bpfnet_abi.h"
+#include "core/config.h"
 #include "core/error.h"
 #include "daemon/cluster.h"
 #include "daemon/controller.h"
@@ -35,7 +36,7 @@ struct Host {
   // The daemon's start sequence on this host's state dir: called again, a
   // restart of bpfnetd (without a graceful stop: the lease is not revoked).
   void start(store::Store& shared, const std::string& name, const char* underlay,
-             bool clustered = true) {
+             bool clustered = true, const std::optional<core::Config>& config = std::nullopt) {
     ctl.reset();
     cluster.reset();
     ControllerOptions options = without_default_bridge();
@@ -50,7 +51,7 @@ struct Host {
       cluster = std::make_unique<Cluster>(shared, copts);
       ctl->set_cluster(cluster.get());
     }
-    ctl->load(std::nullopt);
+    ctl->load(config);
     ctl->set_datapath(datapath);
     ctl->reconcile_all();
     ctl->sync_cluster();
@@ -483,6 +484,49 @@ TEST_F(ControllerServicesAcrossHostsTest, AnUnhealthyVerdictGoesWithItsHostsLeas
       << out.dump();
   // c's check for b1 went with b1, and comes back with it.
   EXPECT_TRUE(timed.range_prefix(std::string(store::keys::kRoot) + "checks/").kvs.empty());
+}
+
+TEST_F(ControllerServicesAcrossHostsTest, AConfigFileServiceOnAnOverlayTakesItsVipFromTheCluster) {
+  // The address host a would pick on its own (the lowest it does not hold)
+  // is a container's on host b.
+  const core::Ipv4 a1 = a.ctl->state().endpoint(ov(a).id, "a1")->ip;
+  const core::Ipv4 lowest =
+      core::Ipv4::parse(a1.value == ip("10.50.0.2") ? "10.50.0.3" : "10.50.0.2");
+  if (ip_on_b("b1") != lowest)
+    b.ctl->handle(
+        "network.connect",
+        json{
+            {"network", "ov"}, {"container", "b2"}, {"netns", "ns-b"}, {"ip", lowest.to_string()}});
+  a.ctl->sync_cluster();
+  // bpfnetd restarts on a with a config file defining web on ov: its VIP is
+  // picked before the cluster answers, and taken in the cluster on joining.
+  const core::Config config = core::parse_config(
+      json{{"services", {{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}}}}});
+  a.start(shared, "a", "192.0.2.1", true, config);
+  const core::Ipv4 vip = a.ctl->state().get_service("web").vip;
+  EXPECT_NE(vip, lowest) << "web's VIP is a container's address on host b";
+  auto held = shared.get(store::keys::address(ov(a).id, vip));
+  ASSERT_TRUE(held) << "web's VIP " << vip.to_string() << " is not taken in the cluster";
+  EXPECT_EQ(store::address_from_json("k", held->value), (store::AddressRecord{"a", "service web"}));
+  EXPECT_EQ(a.datapath.maps.services.size(), 1u);
+  // Host b defines the same service in its config: the same VIP.
+  b.start(shared, "b", "192.0.2.2", true, config);
+  EXPECT_EQ(b.ctl->state().get_service("web").vip, vip);
+  // And no host hands it out.
+  std::string err = error_of([&] {
+    b.ctl->handle(
+        "network.connect",
+        json{{"network", "ov"}, {"container", "c1"}, {"netns", "ns-c"}, {"ip", vip.to_string()}});
+  });
+  EXPECT_NE(err.find("Address already in use"), std::string::npos) << err;
+  // A restart keeps it (the lease resumed, the VIP held).
+  a.start(shared, "a", "192.0.2.1", true, config);
+  EXPECT_EQ(a.ctl->state().get_service("web").vip, vip);
+  // `service create` of the same service on a third host: the same VIP too.
+  Host c{shared, "c", "192.0.2.3"};
+  json created = c.ctl->handle("service.create",
+                               json{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}});
+  EXPECT_EQ(created["VIP"], vip.to_string());
 }
 
 TEST_F(ControllerServicesAcrossHostsTest, BadRemoteBackendsAreRefusedNamingWhy) {

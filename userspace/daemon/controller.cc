@@ -249,9 +249,12 @@ void Controller::load(const std::optional<core::Config>& config) {
   for (const std::string& line :
        core::ensure_default_bridge(next, options_.default_bridge, avoid, ids_, now_()))
     info(line);
-  if (config)
+  if (config) {
     core::apply_config(next, *config, plumbing_.host_routes(), plumbing_.port_environment(), ids_,
                        now_());
+    for (const auto& entry : config->services)
+      if (entry.service.vip) config_vips_.insert(entry.service.name);
+  }
   // New endpoints (from the config) must name namespaces that exist, and
   // every uplink must exist with an address.
   for (const auto& ep : next.endpoints)

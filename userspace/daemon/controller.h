@@ -176,6 +176,13 @@ class Controller {
   std::string create_service(core::ServiceCreate request);
   std::string remove_service(const std::string& name);
   std::vector<core::RemoteContainer> remote_containers() const;
+  // After joining: each service on an overlay network holds its VIP in the
+  // cluster's IPAM, as service.create takes it; a service another host
+  // defines too gets that host's VIP, and one whose VIP another host gave
+  // out moves to a free one (a VIP the config file states stays, with a
+  // warning). So a service of the config file, whose VIP was picked before
+  // the cluster answered, ends as one `service create` made.
+  void claim_service_vips();
 
   // Periodic work: conntrack GC, host address changes. `now_ns` is
   // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns().
@@ -280,6 +287,7 @@ class Controller {
   std::map<store::ClusterView::BackendKey, store::BackendHealthRecord> cluster_health_;
   std::map<uint32_t, uint32_t> remote_backend_ips_;  // backend ID -> last known address
   std::set<uint32_t> remote_out_;                    // as of the last purge
+  std::set<std::string> config_vips_;                // services whose VIP the config file states
   std::string backend_health_problem_;               // the last warning, not repeated
   // A remote backend's address and flows (or why it is out) in `rt`.
   void remote_backend_runtime(const core::Service& svc, const core::ServiceBackend& be,

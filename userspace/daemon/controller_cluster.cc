@@ -272,6 +272,7 @@ void Controller::sync_cluster() {
       cluster_->start(local_subnets());
       published_subnets_ = local_subnets();
       republish_endpoints();
+      claim_service_vips();
       std::cerr << fmt::format("bpfnetd: joined the cluster as {} ({})", cluster_->host().name,
                                cluster_->host().underlay.to_string())
                 << std::endl;

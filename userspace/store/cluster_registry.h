@@ -79,6 +79,8 @@ class ClusterRegistry {
                               std::optional<core::Ipv4> wanted = std::nullopt);
   // Releases an address this host holds (another host's is left alone).
   void release_address(const std::string& network_id, core::Ipv4 ip);
+  // Every address taken on the network, with who holds it.
+  std::map<core::Ipv4, AddressRecord> addresses(const std::string& network_id);
 
   // Publishes an endpoint of this host (its `host` is set to this host);
   // its address must be one this host allocated.

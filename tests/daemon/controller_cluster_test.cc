@@ -527,6 +527,15 @@ TEST_F(ControllerServicesAcrossHostsTest, AConfigFileServiceOnAnOverlayTakesItsV
   json created = c.ctl->handle("service.create",
                                json{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}});
   EXPECT_EQ(created["VIP"], vip.to_string());
+  // Host a removes its web: the VIP stays taken, by a host still using it.
+  a.ctl->handle("service.rm", json{{"name", "web"}});
+  a.ctl->sync_cluster();
+  b.ctl->sync_cluster();
+  c.ctl->sync_cluster();
+  held = shared.get(store::keys::address(ov(a).id, vip));
+  ASSERT_TRUE(held) << "web's VIP is free while b and c balance on it";
+  EXPECT_NE(store::address_from_json("k", held->value).host, "a");
+  EXPECT_EQ(store::address_from_json("k", held->value).owner, "service web");
 }
 
 TEST_F(ControllerServicesAcrossHostsTest, BadRemoteBackendsAreRefusedNamingWhy) {

@@ -183,6 +183,11 @@ class Controller {
   // warning). So a service of the config file, whose VIP was picked before
   // the cluster answered, ends as one `service create` made.
   void claim_service_vips();
+  // A VIP this host shares with another host's same service, held in the
+  // cluster by that host: taken here when that host lets it go (its service
+  // removed, its lease expired), so no host hands it out while this host
+  // still balances on it. Tried on each change of the cluster view.
+  void retake_shared_vips();
 
   // Periodic work: conntrack GC, host address changes. `now_ns` is
   // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns().
@@ -261,7 +266,9 @@ class Controller {
   // for each remote backend of its services (withdrawn when it goes), probes
   // its own containers that other hosts' checks name, and publishes their
   // health on every flip (and again if the store refused it).
-  void sync_backend_health(bool view_changed);
+  // sync_across_hosts does that (and, when the view changed, retakes shared
+  // VIPs) at each sync; a refusal of the store is warned once and retried.
+  void sync_across_hosts(bool view_changed);
   // What remote `backend`'s own host says of it for `svc`, if unhealthy.
   const store::BackendHealthRecord* unhealthy_verdict(const core::Service& svc,
                                                       const core::RemoteContainer& backend) const;

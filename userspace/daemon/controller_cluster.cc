@@ -295,7 +295,7 @@ void Controller::sync_cluster() {
   }
   if (!cluster_->take_changes()) {
     if (lb_changed) write_maps(state_);
-    sync_backend_health(/*view_changed=*/false);
+    sync_across_hosts(/*view_changed=*/false);
     return;
   }
 
@@ -329,11 +329,12 @@ void Controller::sync_cluster() {
     commit(std::move(next));
   else
     write_maps(state_);
-  sync_backend_health(/*view_changed=*/true);
+  sync_across_hosts(/*view_changed=*/true);
 }
 
-void Controller::sync_backend_health(bool view_changed) {
+void Controller::sync_across_hosts(bool view_changed) {
   try {
+    if (view_changed) retake_shared_vips();
     sync_backend_checks(view_changed);
     sync_remote_probes();
     publish_probe_states();

@@ -119,6 +119,19 @@ std::string Controller::create_service(core::ServiceCreate request) {
   return id;
 }
 
+void Controller::retake_shared_vips() {
+  Cluster& cluster = *cluster_;
+  for (const core::Service& svc : state_.services) {
+    const core::Network* net = state_.network_by_id(svc.network_id);
+    if (!net || !net->overlay() || cluster.registry().holds_address(net->id, svc.vip)) continue;
+    try {
+      cluster.registry().allocate_address(net->id, vip_owner(svc.name), svc.vip);
+    } catch (const core::UserError&) {
+      // Still held (by the host that defined the service first): as it should be.
+    }
+  }
+}
+
 void Controller::claim_service_vips() {
   Cluster& cluster = *cluster_;
   const std::string& self = cluster.host().name;

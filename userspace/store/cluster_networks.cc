@@ -257,6 +257,11 @@ void ClusterRegistry::release_address(const std::string& network_id, core::Ipv4 
   owned_.addresses.erase(key);
 }
 
+bool ClusterRegistry::holds_address(const std::string& network_id, core::Ipv4 ip) const {
+  std::lock_guard lock(mutex_);
+  return owned_.addresses.contains(keys::address(network_id, ip));
+}
+
 std::map<core::Ipv4, AddressRecord> ClusterRegistry::addresses(const std::string& network_id) {
   std::map<core::Ipv4, AddressRecord> out;
   const std::string prefix = keys::addresses_prefix(network_id);

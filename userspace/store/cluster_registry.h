@@ -79,6 +79,9 @@ class ClusterRegistry {
                               std::optional<core::Ipv4> wanted = std::nullopt);
   // Releases an address this host holds (another host's is left alone).
   void release_address(const std::string& network_id, core::Ipv4 ip);
+  // Whether this host holds the address (as far as it knows: taken by it
+  // and not released or lost since).
+  bool holds_address(const std::string& network_id, core::Ipv4 ip) const;
   // Every address taken on the network, with who holds it.
   std::map<core::Ipv4, AddressRecord> addresses(const std::string& network_id);
 

@@ -9,6 +9,8 @@
 # outside client through h1's published port is answered by h1 and h2. The
 # server comes back: h3's probes say so, and requests reach it again. How
 # long each took is logged, never judged (the deadlines are generous).
+# Last, h2 restarts with a config file defining the same service: it gets
+# the cluster's VIP (h1's), not the address it picked before joining.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/cluster_lib.sh"
 LEASE_TTL=3
@@ -116,4 +118,21 @@ log "b3@h3's server back: h1 has it healthy after ${took}s"
 counts=$(spread 60)
 answered_by "$counts" h1 h2 h3 || fail "with b3 back, 60 requests not spread over h1, h2, h3: $counts"
 log "b3 back: 60 requests: $counts"
+
+# --- h2's config file defines the same service on ovh. Its VIP is picked
+# before the cluster answers (a local pick knows only h2's containers); on
+# joining, h2 takes the cluster's VIP of web, h1's.
+vip_of() {  # vip_of N: service web's VIP on hN
+  hctl "$1" service inspect web | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["VIP"])'
+}
+vip=$(vip_of 1)
+cat >"$T/h2-config.json" <<JSON
+{"services": [{"name": "web", "network": "ovh", "ports": ["80/tcp"]}]}
+JSON
+stop_host_daemon 2
+start_host_daemon 2 --config "$T/h2-config.json"
+eventually 10 grep -q "joined the cluster as h2" "$T/h2/bpfnetd.log" || fail "h2 did not join again"
+eventually 10 bash -c "[ \"\$('$BPFNETCTL' --socket '$T/h2/sock' service inspect web | python3 -c 'import json, sys; print(json.load(sys.stdin)[0][\"VIP\"])')\" = $vip ]" ||
+  fail "service web of h2's config file has VIP $(vip_of 2), not the cluster's $vip (h1's)"
+log "h2's config-file service web: VIP $(vip_of 2), h1's ($(grep -o 'service web: VIP .*' "$T/h2/bpfnetd.log" || echo "picked so at once"))"
 log "ok"

@@ -261,6 +261,7 @@ class Controller {
   // the cluster view lacks (their host or container is gone) and the ones
   // their host's probes found unhealthy (daemon/controller_remote_health.cc).
   std::set<uint32_t> remote_backends_out() const;
+  bool has_remote_backends() const;
   // --- Health across hosts (daemon/controller_remote_health.cc) ---------
   // Each backend is probed by its own host: this host publishes a check
   // for each remote backend of its services (withdrawn when it goes), probes

@@ -27,8 +27,17 @@ const store::BackendHealthRecord* Controller::unhealthy_verdict(
   return &health->second;
 }
 
+bool Controller::has_remote_backends() const {
+  for (const auto& svc : state_.services)
+    for (const auto& be : svc.backends)
+      if (core::is_remote_backend(be.container)) return true;
+  return false;
+}
+
 std::set<uint32_t> Controller::remote_backends_out() const {
   std::set<uint32_t> out;
+  // Every sync: no copy of a large cluster's endpoints for nothing.
+  if (!has_remote_backends()) return out;
   const std::vector<core::RemoteContainer> remote = remote_containers();
   for (const auto& svc : state_.services)
     for (const auto& be : svc.backends) {
@@ -42,6 +51,7 @@ std::set<uint32_t> Controller::remote_backends_out() const {
 
 void Controller::sync_backend_checks(bool view_changed) {
   Cluster& cluster = *cluster_;
+  if (!has_remote_backends() && published_checks_.empty() && !view_changed) return;
   const std::vector<core::RemoteContainer> remote = remote_containers();
   std::map<store::ClusterView::BackendKey, store::CheckRecord> wanted;
   for (const auto& svc : state_.services)
@@ -156,6 +166,7 @@ bool Controller::record_remote_probe(const HealthResult& result) {
 }
 
 void Controller::purge_remote_backends_out() {
+  if (!has_remote_backends() && remote_backend_ips_.empty() && remote_out_.empty()) return;
   const std::vector<core::RemoteContainer> remote = remote_containers();
   for (const auto& svc : state_.services)
     for (const auto& be : svc.backends)

@@ -270,39 +270,33 @@ void ClusterView::reevaluate_group(const std::map<std::string, std::set<std::str
   for (const auto& key : group->second) reevaluate(key, changes);
 }
 
-std::map<std::string, HostRecord> ClusterView::hosts() const {
-  std::lock_guard lock(mutex_);
-  return hosts_;
+namespace {
+// The view's accessors: a copy, taken under the view's lock.
+template <typename T>
+T locked_copy(std::mutex& mutex, const T& value) {
+  std::lock_guard lock(mutex);
+  return value;
 }
+}  // namespace
 
+std::map<std::string, HostRecord> ClusterView::hosts() const { return locked_copy(mutex_, hosts_); }
 std::map<std::string, NetworkRecord> ClusterView::networks() const {
-  std::lock_guard lock(mutex_);
-  return networks_;
+  return locked_copy(mutex_, networks_);
 }
-
 std::map<std::string, RemoteEndpoint> ClusterView::endpoints() const {
-  std::lock_guard lock(mutex_);
-  return reachable_;
+  return locked_copy(mutex_, reachable_);
 }
+std::map<ClusterView::BackendKey, CheckRecord> ClusterView::checks() const {
+  return locked_copy(mutex_, checks_);
+}
+std::map<ClusterView::BackendKey, BackendHealthRecord> ClusterView::backend_health() const {
+  return locked_copy(mutex_, backend_health_);
+}
+size_t ClusterView::bad_records() const { return locked_copy(mutex_, bad_records_); }
 
 void ClusterView::for_each_endpoint(const std::function<void(const RemoteEndpoint&)>& visit) const {
   std::lock_guard lock(mutex_);
   for (const auto& [key, remote] : reachable_) visit(remote);
-}
-
-std::map<ClusterView::BackendKey, CheckRecord> ClusterView::checks() const {
-  std::lock_guard lock(mutex_);
-  return checks_;
-}
-
-std::map<ClusterView::BackendKey, BackendHealthRecord> ClusterView::backend_health() const {
-  std::lock_guard lock(mutex_);
-  return backend_health_;
-}
-
-size_t ClusterView::bad_records() const {
-  std::lock_guard lock(mutex_);
-  return bad_records_;
 }
 
 }  // namespace bpfnet::store

@@ -18,15 +18,7 @@ LEASE_TTL=3
 start_etcd
 for n in 1 2 3; do add_cluster_host "$n"; done
 # The outside client, on h1's uplink up0.
-ip netns add "${P}-client"
-ip link add "${P}up0" netns "${P}-h1" type veth peer name eth0 netns "${P}-client"
-ip -n "${P}-h1" link set "${P}up0" name up0
-ip -n "${P}-h1" addr add 10.96.0.1/24 dev up0
-ip -n "${P}-h1" link set up0 up
-ip -n "${P}-client" addr add 10.96.0.2/24 dev eth0
-ip -n "${P}-client" link set lo up
-ip -n "${P}-client" link set eth0 up
-ip -n "${P}-client" route add default via 10.96.0.1
+add_outside_client
 start_host_daemon 1 --uplink up0
 start_host_daemon 2
 start_host_daemon 3
@@ -72,19 +64,6 @@ print([b["State"] for b in json.load(sys.stdin)[0]["Backends"] if b["Container"]
 }
 is_state() { [ "$(state_of "$1")" = "$2" ]; }
 
-spread() {  # spread N: N requests from the client to h1's published port
-  ip netns exec "${P}-client" python3 "$E2E_DIR/http_load.py" 10.96.0.1 8080 "$1"
-}
-answered_by() {  # answered_by JSON NAMES...: every name answered, no other, no error
-  python3 - "$@" <<'PY'
-import json, sys
-c = json.loads(sys.argv[1]); want = set(sys.argv[2:])
-print("spread:", c, file=sys.stderr)
-assert c.get("errors", 0) == 0, c
-got = {k for k, v in c.items() if k != "errors" and v > 0}
-assert got == want, (got, want)
-PY
-}
 # The servers may have started after a first probe or two: all healthy first.
 for b in b1 b2@h2 b3@h3; do
   eventually 10 is_state "$b" healthy || fail "$b never healthy: $(hctl 1 service inspect web)"

@@ -176,18 +176,6 @@ class Controller {
   std::string create_service(core::ServiceCreate request);
   std::string remove_service(const std::string& name);
   std::vector<core::RemoteContainer> remote_containers() const;
-  // After joining: each service on an overlay network holds its VIP in the
-  // cluster's IPAM, as service.create takes it; a service another host
-  // defines too gets that host's VIP, and one whose VIP another host gave
-  // out moves to a free one (a VIP the config file states stays, with a
-  // warning). So a service of the config file, whose VIP was picked before
-  // the cluster answered, ends as one `service create` made.
-  void claim_service_vips();
-  // A VIP this host shares with another host's same service, held in the
-  // cluster by that host: taken here when that host lets it go (its service
-  // removed, its lease expired), so no host hands it out while this host
-  // still balances on it. Tried on each change of the cluster view.
-  void retake_shared_vips();
 
   // Periodic work: conntrack GC, host address changes. `now_ns` is
   // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns().
@@ -257,6 +245,18 @@ class Controller {
   // a service here, taken and published or released as services come and
   // go. Returns whether host_.lb_addresses changed.
   bool sync_lb_addresses();
+  // After joining: each service on an overlay network holds its VIP in the
+  // cluster's IPAM, as service.create takes it; a service another host
+  // defines too gets that host's VIP, and one whose VIP another host gave
+  // out moves to a free one (a VIP the config file states stays, with a
+  // warning). So a service of the config file, whose VIP was picked before
+  // the cluster answered, ends as one `service create` made.
+  void claim_service_vips();
+  // A VIP this host shares with another host's same service, held in the
+  // cluster by that host: taken here when that host lets it go (its service
+  // removed, its lease expired), so no host hands it out while this host
+  // still balances on it. Tried on each change of the cluster view.
+  void retake_shared_vips();
   // Remote backends out of the Maglev tables until they are back: the ones
   // the cluster view lacks (their host or container is gone) and the ones
   // their host's probes found unhealthy (daemon/controller_remote_health.cc).

@@ -69,7 +69,7 @@ void check_url(std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view text = bpfnet::fuzz::as_text(data + 1, size - 1);
-  switch (data[0] % 6) {
+  switch (data[0] % 8) {
     case 0:
       round_trip(store::host_from_json, text);
       break;
@@ -84,6 +84,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 4:
       check_vni(text);
+      break;
+    case 6:
+      round_trip(store::check_from_json, text);
+      break;
+    case 7:
+      round_trip(store::backend_health_from_json, text);
       break;
     default:
       check_url(text);

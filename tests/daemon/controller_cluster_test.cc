@@ -10,12 +10,14 @@
 #include <vector>
 
 #include "bpfnet_abi.h"
+#include "core/config.h"
 #include "core/error.h"
 #include "daemon/cluster.h"
 #include "daemon/controller.h"
 #include "daemon/docker_driver.h"
 #include "daemon/state_store.h"
 #include "fakes.h"
+#include "store/cluster_keys.h"
 #include "store/fake_store.h"
 
 namespace bpfnet::daemon {
@@ -34,7 +36,7 @@ struct Host {
   // The daemon's start sequence on this host's state dir: called again, a
   // restart of bpfnetd (without a graceful stop: the lease is not revoked).
   void start(store::Store& shared, const std::string& name, const char* underlay,
-             bool clustered = true) {
+             bool clustered = true, const std::optional<core::Config>& config = std::nullopt) {
     ctl.reset();
     cluster.reset();
     ControllerOptions options = without_default_bridge();
@@ -49,7 +51,7 @@ struct Host {
       cluster = std::make_unique<Cluster>(shared, copts);
       ctl->set_cluster(cluster.get());
     }
-    ctl->load(std::nullopt);
+    ctl->load(config);
     ctl->set_datapath(datapath);
     ctl->reconcile_all();
     ctl->sync_cluster();
@@ -334,6 +336,206 @@ TEST_F(ControllerServicesAcrossHostsTest, RemoteBackendsLbAddressAndClusterVip) 
                                                  {"netns", "ns-b"},
                                                  {"ip", svc["VIP"].get<std::string>()}});
   EXPECT_EQ(c["ip"], svc["VIP"]) << "the VIP was released";
+}
+
+// What host h probes at `ip` (none: not probed there).
+std::optional<HealthTarget> probe_of(Host& h, core::Ipv4 ip) {
+  for (const auto& t : h.ctl->health_targets())
+    if (t.ip == ip.value) return t;
+  return std::nullopt;
+}
+
+// A flow host a balanced to `backend` (a published port's, in conntrack).
+datapath::CtEntry lb_flow_to(core::Ipv4 backend, uint8_t tag) {
+  datapath::CtEntry e;
+  e.key[0] = tag;
+  e.flags = BPFNET_CT_F_LB | BPFNET_CT_F_DNAT;
+  e.tuple = {ip("198.51.100.7"), ip("192.0.2.1"), uint16_t(40000 + tag), 8080, 6};
+  e.rewrite = {ip("198.51.100.7"), backend.value, uint16_t(40000 + tag), 80, 6};
+  return e;
+}
+
+TEST_F(ControllerServicesAcrossHostsTest, ARemoteBackendIsProbedByItsHostWhichSharesItsHealth) {
+  a.ctl->handle("service.create", json{{"name", "web"},
+                                       {"network", "ov"},
+                                       {"ports", {"80/tcp"}},
+                                       {"publish", {"8080:80"}},
+                                       {"health",
+                                        {{"type", "http"},
+                                         {"path", "/ready"},
+                                         {"interval_ms", 500},
+                                         {"timeout_ms", 200},
+                                         {"rise", 2},
+                                         {"fall", 2}}}});
+  add_backend("a1");
+  add_backend("b1@b");
+  a.ctl->sync_cluster();
+  b.ctl->sync_cluster();
+  const core::Service web = a.ctl->state().get_service("web");
+  const uint32_t local_id = web.backends[0].id;
+  const uint32_t remote_id = web.backends[1].id;
+  const core::Ipv4 b1 = ip_on_b("b1");
+
+  // b probes b1 with web's check; a does not probe it across the overlay.
+  std::optional<HealthTarget> probe = probe_of(b, b1);
+  ASSERT_TRUE(probe) << "host b does not probe b1 for a's service";
+  EXPECT_GE(probe->backend_id, Controller::kFirstRemoteProbeId);
+  EXPECT_EQ(probe->port, 80);
+  EXPECT_TRUE(probe->http);
+  EXPECT_EQ(probe->path, "/ready");
+  EXPECT_EQ(probe->interval_ms, 500u);
+  EXPECT_EQ(probe->timeout_ms, 200u);
+  EXPECT_FALSE(probe_of(a, b1)) << "host a probes b's container itself";
+  EXPECT_TRUE(probe_of(a, a.ctl->state().endpoint(ov(a).id, "a1")->ip));
+
+  // b's probes fail: one failure (fall 2) changes nothing, two take b1 out
+  // of a's table, and a's flows to b1 are purged.
+  a.datapath.conntrack = {lb_flow_to(b1, 1), lb_flow_to(core::Ipv4::parse("10.50.0.250"), 2)};
+  const std::string refused = fmt::format("GET {}:80/ready: status 503 (want 200)", b1.to_string());
+  EXPECT_FALSE(b.ctl->record_health(HealthResult{probe->backend_id, false, refused}));
+  a.ctl->sync_cluster();
+  EXPECT_EQ(table_ids(a, web.index), (std::set<uint32_t>{local_id, remote_id}));
+  EXPECT_TRUE(a.datapath.ct_deleted.empty());
+  EXPECT_TRUE(b.ctl->record_health(HealthResult{probe->backend_id, false, refused}));
+  a.ctl->sync_cluster();
+  EXPECT_EQ(table_ids(a, web.index), (std::set<uint32_t>{local_id}));
+  auto purged = [&](const datapath::CtEntry& e) {
+    return std::count(a.datapath.ct_deleted.begin(), a.datapath.ct_deleted.end(), e.key) > 0;
+  };
+  EXPECT_TRUE(purged(a.datapath.conntrack[0])) << "a's flow to b1 was not purged";
+  EXPECT_FALSE(purged(a.datapath.conntrack[1])) << "a flow to another backend was purged";
+  const size_t deleted = a.datapath.ct_deleted.size();
+  json out = a.ctl->handle("service.inspect", json{{"name", "web"}});
+  EXPECT_EQ(out["Backends"][1]["State"], "unhealthy");
+  EXPECT_EQ(out["Backends"][1]["IP"], b1.to_string());
+  EXPECT_EQ(out["Backends"][1]["LastError"], "unhealthy on host b: " + refused);
+  // Another sync purges nothing more.
+  a.ctl->sync_cluster();
+  EXPECT_EQ(a.datapath.ct_deleted.size(), deleted);
+
+  // Two successes (rise 2) bring it back.
+  b.ctl->record_health(HealthResult{probe->backend_id, true, ""});
+  a.ctl->sync_cluster();
+  EXPECT_EQ(table_ids(a, web.index), (std::set<uint32_t>{local_id}));
+  EXPECT_TRUE(b.ctl->record_health(HealthResult{probe->backend_id, true, ""}));
+  a.ctl->sync_cluster();
+  EXPECT_EQ(table_ids(a, web.index), (std::set<uint32_t>{local_id, remote_id}));
+  EXPECT_EQ(a.ctl->handle("service.inspect", json{{"name", "web"}})["Backends"][1]["State"],
+            "healthy");
+
+  // Unhealthy again, then b1 leaves its service: b stops probing it and its
+  // verdict leaves the cluster with the check.
+  b.ctl->record_health(HealthResult{probe->backend_id, false, refused});
+  b.ctl->record_health(HealthResult{probe->backend_id, false, refused});
+  a.ctl->sync_cluster();
+  EXPECT_EQ(table_ids(a, web.index), (std::set<uint32_t>{local_id}));
+  a.ctl->handle("service.rm-backend", json{{"name", "web"}, {"container", "b1@b"}});
+  a.ctl->sync_cluster();
+  b.ctl->sync_cluster();
+  EXPECT_FALSE(probe_of(b, b1)) << "b still probes b1 for a service that no longer has it";
+  EXPECT_TRUE(shared.range_prefix(store::keys::backends_prefix(web.id)).kvs.empty());
+  // Back in the service: healthy until b's probes say otherwise.
+  add_backend("b1@b");
+  a.ctl->sync_cluster();
+  b.ctl->sync_cluster();
+  a.ctl->sync_cluster();
+  ASSERT_TRUE(probe_of(b, b1));
+  EXPECT_EQ(table_ids(a, web.index).size(), 2u);
+}
+
+TEST_F(ControllerServicesAcrossHostsTest, AnUnhealthyVerdictGoesWithItsHostsLease) {
+  store::ManualClock clock;
+  store::FakeStore timed([&] { return clock.now(); });
+  Host c{timed, "c", "192.0.2.1"};
+  Host d{timed, "d", "192.0.2.2"};
+  c.create_overlay("ov", "10.50.0.0/24");
+  d.ctl->sync_cluster();
+  c.connect("ov", "a1");
+  d.connect("ov", "b1");
+  c.ctl->sync_cluster();
+  d.ctl->sync_cluster();
+  c.ctl->handle("service.create", json{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}});
+  c.ctl->handle("service.add-backend", json{{"name", "web"}, {"container", "a1"}});
+  c.ctl->handle("service.add-backend", json{{"name", "web"}, {"container", "b1@d"}});
+  c.ctl->sync_cluster();
+  d.ctl->sync_cluster();
+  const core::Service web = c.ctl->state().get_service("web");
+  const core::Ipv4 b1 = d.ctl->state().endpoint(ov(d).id, "b1")->ip;
+  std::optional<HealthTarget> probe = probe_of(d, b1);
+  ASSERT_TRUE(probe);
+  for (int i = 0; i < 3; ++i)  // fall 3 (the default)
+    d.ctl->record_health(HealthResult{probe->backend_id, false, "connect: Connection refused"});
+  c.ctl->sync_cluster();
+  EXPECT_EQ(table_ids(c, web.index), (std::set<uint32_t>{web.backends[0].id}));
+  ASSERT_EQ(timed.range_prefix(store::keys::backends_prefix(web.id)).kvs.size(), 1u);
+
+  // d dies (no more keep-alives): its lease expires, and with it b1 and its
+  // verdict; c keeps b1 out, now as gone.
+  clock.advance(std::chrono::seconds(5));
+  c.cluster->registry().refresh_lease();
+  clock.advance(std::chrono::seconds(6));
+  c.cluster->registry().refresh_lease();
+  c.ctl->sync_cluster();
+  EXPECT_TRUE(timed.range_prefix(store::keys::backends_prefix(web.id)).kvs.empty());
+  EXPECT_EQ(table_ids(c, web.index), (std::set<uint32_t>{web.backends[0].id}));
+  json out = c.ctl->handle("service.inspect", json{{"name", "web"}});
+  EXPECT_NE(out["Backends"][1]["LastError"].get<std::string>().find("not in the cluster"),
+            std::string::npos)
+      << out.dump();
+  // c's check for b1 went with b1, and comes back with it.
+  EXPECT_TRUE(timed.range_prefix(std::string(store::keys::kRoot) + "checks/").kvs.empty());
+}
+
+TEST_F(ControllerServicesAcrossHostsTest, AConfigFileServiceOnAnOverlayTakesItsVipFromTheCluster) {
+  // The address host a would pick on its own (the lowest it does not hold)
+  // is a container's on host b.
+  const core::Ipv4 a1 = a.ctl->state().endpoint(ov(a).id, "a1")->ip;
+  const core::Ipv4 lowest =
+      core::Ipv4::parse(a1.value == ip("10.50.0.2") ? "10.50.0.3" : "10.50.0.2");
+  if (ip_on_b("b1") != lowest)
+    b.ctl->handle(
+        "network.connect",
+        json{
+            {"network", "ov"}, {"container", "b2"}, {"netns", "ns-b"}, {"ip", lowest.to_string()}});
+  a.ctl->sync_cluster();
+  // bpfnetd restarts on a with a config file defining web on ov: its VIP is
+  // picked before the cluster answers, and taken in the cluster on joining.
+  const core::Config config = core::parse_config(
+      json{{"services", {{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}}}}});
+  a.start(shared, "a", "192.0.2.1", true, config);
+  const core::Ipv4 vip = a.ctl->state().get_service("web").vip;
+  EXPECT_NE(vip, lowest) << "web's VIP is a container's address on host b";
+  auto held = shared.get(store::keys::address(ov(a).id, vip));
+  ASSERT_TRUE(held) << "web's VIP " << vip.to_string() << " is not taken in the cluster";
+  EXPECT_EQ(store::address_from_json("k", held->value), (store::AddressRecord{"a", "service web"}));
+  EXPECT_EQ(a.datapath.maps.services.size(), 1u);
+  // Host b defines the same service in its config: the same VIP.
+  b.start(shared, "b", "192.0.2.2", true, config);
+  EXPECT_EQ(b.ctl->state().get_service("web").vip, vip);
+  // And no host hands it out.
+  std::string err = error_of([&] {
+    b.ctl->handle(
+        "network.connect",
+        json{{"network", "ov"}, {"container", "c1"}, {"netns", "ns-c"}, {"ip", vip.to_string()}});
+  });
+  EXPECT_NE(err.find("Address already in use"), std::string::npos) << err;
+  // A restart keeps it (the lease resumed, the VIP held).
+  a.start(shared, "a", "192.0.2.1", true, config);
+  EXPECT_EQ(a.ctl->state().get_service("web").vip, vip);
+  // `service create` of the same service on a third host: the same VIP too.
+  Host c{shared, "c", "192.0.2.3"};
+  json created = c.ctl->handle("service.create",
+                               json{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}});
+  EXPECT_EQ(created["VIP"], vip.to_string());
+  // Host a removes its web: the VIP stays taken, by a host still using it.
+  a.ctl->handle("service.rm", json{{"name", "web"}});
+  a.ctl->sync_cluster();
+  b.ctl->sync_cluster();
+  c.ctl->sync_cluster();
+  held = shared.get(store::keys::address(ov(a).id, vip));
+  ASSERT_TRUE(held) << "web's VIP is free while b and c balance on it";
+  EXPECT_NE(store::address_from_json("k", held->value).host, "a");
+  EXPECT_EQ(store::address_from_json("k", held->value).owner, "service web");
 }
 
 TEST_F(ControllerServicesAcrossHostsTest, BadRemoteBackendsAreRefusedNamingWhy) {

@@ -110,3 +110,35 @@ elapsed_until() {
   done
   python3 -c 'import sys; print("%.3f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$start" "$EPOCHREALTIME"
 }
+
+# An outside client (namespace PREFIX-client, 10.96.0.2) on host 1's uplink
+# up0 (10.96.0.1), for services published on host 1.
+add_outside_client() {
+  ip netns add "${P}-client"
+  ip link add "${P}up0" netns "${P}-h1" type veth peer name eth0 netns "${P}-client"
+  ip -n "${P}-h1" link set "${P}up0" name up0
+  ip -n "${P}-h1" addr add 10.96.0.1/24 dev up0
+  ip -n "${P}-h1" link set up0 up
+  ip -n "${P}-client" addr add 10.96.0.2/24 dev eth0
+  ip -n "${P}-client" link set lo up
+  ip -n "${P}-client" link set eth0 up
+  ip -n "${P}-client" route add default via 10.96.0.1
+}
+
+# spread N: N requests (each a new connection) from the outside client to
+# host 1's published port 8080, as http_load.py counts them.
+spread() {
+  ip netns exec "${P}-client" python3 "$E2E_DIR/http_load.py" 10.96.0.1 8080 "$1"
+}
+
+# answered_by JSON NAMES...: every name answered, no other, no error.
+answered_by() {
+  python3 - "$@" <<'PY'
+import json, sys
+c = json.loads(sys.argv[1]); want = set(sys.argv[2:])
+print("spread:", c, file=sys.stderr)
+assert c.get("errors", 0) == 0, c
+got = {k for k, v in c.items() if k != "errors" and v > 0}
+assert got == want, (got, want)
+PY
+}

@@ -17,15 +17,7 @@ LEASE_TTL=3
 start_etcd
 for n in 1 2 3; do add_cluster_host "$n"; done
 # The outside client, on h1's uplink up0.
-ip netns add "${P}-client"
-ip link add "${P}up0" netns "${P}-h1" type veth peer name eth0 netns "${P}-client"
-ip -n "${P}-h1" link set "${P}up0" name up0
-ip -n "${P}-h1" addr add 10.96.0.1/24 dev up0
-ip -n "${P}-h1" link set up0 up
-ip -n "${P}-client" addr add 10.96.0.2/24 dev eth0
-ip -n "${P}-client" link set lo up
-ip -n "${P}-client" link set eth0 up
-ip -n "${P}-client" route add default via 10.96.0.1
+add_outside_client
 # Forced XDP on a veth: the switch side must checksum in software (lib.sh's
 # add_uplink says why).
 ip netns exec "${P}-sw" ethtool -K "${P}h3" tx off >/dev/null
@@ -165,19 +157,6 @@ for n in 2 3; do
     fail "h$n never learned h1's lb address $lb"
 done
 
-spread() {  # spread N: N requests from the client to h1's published port
-  ip netns exec "${P}-client" python3 "$E2E_DIR/http_load.py" 10.96.0.1 8080 "$1"
-}
-answered_by() {  # answered_by JSON NAMES...: every name answered, no other, no error
-  python3 - "$@" <<'PY'
-import json, sys
-c = json.loads(sys.argv[1]); want = set(sys.argv[2:])
-print("spread:", c, file=sys.stderr)
-assert c.get("errors", 0) == 0, c
-got = {k for k, v in c.items() if k != "errors" and v > 0}
-assert got == want, (got, want)
-PY
-}
 counts=$(spread 60)
 answered_by "$counts" h1 h2 h3 || fail "60 requests to h1:8080 not spread over h1, h2, h3: $counts"
 # The remote backends saw h1's lb address, the local one the client.

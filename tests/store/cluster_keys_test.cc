@@ -21,6 +21,15 @@ TEST(ClusterKeys, LayoutUnderOneVersionedRoot) {
   EXPECT_EQ(keys::endpoint("abc", "e1"), "/bpfnet/v1/endpoints/abc/e1");
   EXPECT_EQ(keys::endpoints_prefix("abc"), "/bpfnet/v1/endpoints/abc/");
   EXPECT_EQ(keys::backends_prefix("s1"), "/bpfnet/v1/backends/s1/");
+  EXPECT_EQ(keys::backend("s1", "e1"), "/bpfnet/v1/backends/s1/e1");
+  EXPECT_EQ(keys::check("s1", "e1"), "/bpfnet/v1/checks/s1/e1");
+  auto check = keys::parse("/bpfnet/v1/checks/s1/e1");
+  EXPECT_EQ(check.kind, Kind::kCheck);
+  EXPECT_EQ(check.first, "s1");
+  EXPECT_EQ(check.second, "e1");
+  EXPECT_EQ(keys::parse("/bpfnet/v1/backends/s1/e1").kind, Kind::kBackend);
+  EXPECT_EQ(keys::parse("/bpfnet/v1/backends/s1/").kind, Kind::kOther);
+  EXPECT_EQ(keys::parse("/bpfnet/v1/checks/s1").kind, Kind::kOther);
 }
 
 TEST(ClusterKeys, ParseNamesWhatAKeyIs) {
@@ -58,6 +67,34 @@ TEST(ClusterRecords, RoundTrip) {
   EndpointRecord endpoint{
       "id1", "e1", "web", "h1", Ipv4::parse("10.0.0.2"), core::mac_for_ip(Ipv4::parse("10.0.0.2"))};
   EXPECT_EQ(endpoint_from_json("k", to_json(endpoint)), endpoint);
+  core::HealthCheck http{core::HealthCheck::kHttp, "/ready", 204, 500, 200, 2, 2};
+  CheckRecord check{"web", "h1", "id1", "e1", "h2", 80, http};
+  EXPECT_EQ(check_from_json("k", to_json(check)), check);
+  check.health = core::HealthCheck{};
+  EXPECT_EQ(check_from_json("k", to_json(check)), check);
+  BackendHealthRecord health{"h2", false, "connect 10.0.0.2:80: Connection refused"};
+  EXPECT_EQ(backend_health_from_json("k", to_json(health)), health);
+}
+
+TEST(ClusterRecords, BadChecksNameTheKeyAndField) {
+  auto error_of = [](const char* json) {
+    try {
+      check_from_json("/bpfnet/v1/checks/s/e", json);
+    } catch (const core::UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string fields =
+      R"("service_host":"h1","network_id":"n","endpoint_id":"e","host":"h2")";
+  EXPECT_EQ(error_of(("{" + fields + R"(,"port":0,"health":{}})").c_str()),
+            "/bpfnet/v1/checks/s/e: port: must be 1..65535");
+  EXPECT_EQ(error_of(("{" + fields + R"(,"port":80,"health":{"interval_ms":5}})").c_str()),
+            "/bpfnet/v1/checks/s/e: health: invalid health check interval_ms 5: must be "
+            "100..3600000");
+  EXPECT_EQ(error_of(("{" + fields + R"(,"port":80})").c_str()),
+            "/bpfnet/v1/checks/s/e: health: missing");
+  EXPECT_THROW(backend_health_from_json("k", R"({"host":"h2"})"), core::UserError);
 }
 
 TEST(ClusterRecords, BadRecordsNameTheKeyAndField) {

@@ -282,5 +282,40 @@ TEST_F(RegistryTest, RenewAfterALostLeaseRepublishesWhatIsStillFree) {
   (void)lost;
 }
 
+TEST_F(RegistryTest, ChecksAndBackendHealthAreTheHostsOwnAndComeBackWithARenewedLease) {
+  auto h1 = make_host(store, "h1", "192.0.2.1", 10s);
+  auto h2 = make_host(store, "h2", "192.0.2.2", 10s);
+  const CheckRecord check{"web", "", "n1", "e2", "h2", 80, core::HealthCheck{}};
+  h1->publish_check("s1", check);
+  h2->publish_backend_health("s1", "e2", BackendHealthRecord{"", false, "refused"});
+  auto stored = store.get(keys::check("s1", "e2"));
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(check_from_json("k", stored->value).service_host, "h1") << "written as h1's";
+  EXPECT_EQ(backend_health_from_json("k", store.get(keys::backend("s1", "e2"))->value).host, "h2");
+  // Only the writer withdraws its record.
+  h2->withdraw_check("s1", "e2");
+  EXPECT_TRUE(store.get(keys::check("s1", "e2")));
+  // Both cut off longer than the TTL: the records go with the leases, and
+  // come back when each host renews.
+  clock.advance(11s);
+  store.tick();
+  EXPECT_FALSE(store.get(keys::check("s1", "e2")));
+  EXPECT_FALSE(store.get(keys::backend("s1", "e2")));
+  EXPECT_FALSE(h1->refresh_lease());
+  EXPECT_FALSE(h2->refresh_lease());
+  h1->renew();
+  h2->renew();
+  EXPECT_TRUE(store.get(keys::check("s1", "e2")));
+  EXPECT_TRUE(store.get(keys::backend("s1", "e2")));
+  h2->withdraw_backend_health("s1", "e2");
+  EXPECT_FALSE(store.get(keys::backend("s1", "e2")));
+  // Withdrawn, it is not renewed again.
+  clock.advance(11s);
+  store.tick();
+  EXPECT_FALSE(h2->refresh_lease());
+  h2->renew();
+  EXPECT_FALSE(store.get(keys::backend("s1", "e2")));
+}
+
 }  // namespace
 }  // namespace bpfnet::store

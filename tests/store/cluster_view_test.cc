@@ -133,6 +133,40 @@ TEST_F(ViewTest, ACompactedWatchResyncsWithoutLosingOrRepeatingChanges) {
   EXPECT_EQ(view.endpoints().size(), 2u);
 }
 
+TEST_F(ViewTest, ChecksAndBackendHealthFollowTheirHostsLeasesAndResyncs) {
+  auto h1 = make_host(store, "h1", "192.0.2.1");
+  auto h2 = make_host(store, "h2", "192.0.2.2");
+  ClusterView view(store, log.listener());
+  view.start();
+  const CheckRecord check{"web", "h1", "n1", "e2", "h2", 80, core::HealthCheck{}};
+  h1->publish_check("s1", check);
+  ASSERT_EQ(view.checks().size(), 1u);
+  EXPECT_EQ(view.checks().at({"s1", "e2"}), check);
+  EXPECT_TRUE(log.log().back().backends_changed);
+  h2->publish_backend_health("s1", "e2", BackendHealthRecord{"", false, "refused"});
+  EXPECT_EQ(view.backend_health().at({"s1", "e2"}), (BackendHealthRecord{"h2", false, "refused"}));
+  // Withdrawn across a compaction: the resync drops it.
+  store.hold_events(true);
+  h2->withdraw_backend_health("s1", "e2");
+  store.compact(store.revision());
+  store.hold_events(false);
+  EXPECT_TRUE(view.resync_if_needed());
+  EXPECT_TRUE(view.backend_health().empty());
+  h2->publish_backend_health("s1", "e2", BackendHealthRecord{"", false, "refused"});
+  // h1 stops keeping its lease alive: its check goes, h2's verdict stays.
+  for (int i = 0; i < 4; ++i) {
+    clock.advance(4s);
+    h2->refresh_lease();
+  }
+  EXPECT_TRUE(view.checks().empty());
+  EXPECT_EQ(view.backend_health().size(), 1u);
+  // A record another bpfnetd cannot read is skipped and counted.
+  const size_t bad = view.bad_records();
+  store.put(keys::check("s2", "e9"), R"({"host":"h2"})");
+  EXPECT_TRUE(view.checks().empty());
+  EXPECT_EQ(view.bad_records(), bad + 1);
+}
+
 TEST_F(ViewTest, ResyncWaitsForAStoreThatIsAway) {
   auto h1 = make_host(store, "h1", "192.0.2.1");
   ClusterView view(store, log.listener());

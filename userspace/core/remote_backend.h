@@ -21,6 +21,7 @@ struct RemoteContainer {
   std::string container;
   std::string host;
   Ipv4 ip;
+  std::string endpoint_id{};  // its endpoint's ID in the cluster
   bool operator==(const RemoteContainer&) const = default;
 };
 

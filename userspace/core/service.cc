@@ -390,6 +390,12 @@ Service remove_service(State& state, const std::string& name) {
   return removed;
 }
 
+uint16_t health_check_port(const Service& service) {
+  for (const auto& [proto, port] : service.ports)
+    if (proto == Proto::kTcp) return port;
+  return service.ports.front().second;
+}
+
 std::vector<MaglevBackend> maglev_input(const Service& service,
                                         const std::set<uint32_t>& unhealthy_backend_ids) {
   std::vector<MaglevBackend> input;

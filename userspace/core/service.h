@@ -132,6 +132,10 @@ Service remove_service(State& state, const std::string& service);
 std::vector<MaglevBackend> maglev_input(const Service& service,
                                         const std::set<uint32_t>& unhealthy_backend_ids);
 
+// The port a service's backends are health-checked on: its first TCP port
+// (an HTTP check needs TCP), else its first port.
+uint16_t health_check_port(const Service& service);
+
 // What the daemon knows about a backend at run time. A backend without an
 // entry is shown healthy with no flows (a new backend is healthy until its
 // checks say otherwise, see HealthState).

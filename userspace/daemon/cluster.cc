@@ -113,6 +113,17 @@ std::vector<store::EndpointRecord> Cluster::endpoints(const std::string& network
   return out;
 }
 
+std::map<store::ClusterView::BackendKey, store::CheckRecord> Cluster::checks() const {
+  if (!started_) return {};
+  return view_->checks();
+}
+
+std::map<store::ClusterView::BackendKey, store::BackendHealthRecord> Cluster::backend_health()
+    const {
+  if (!started_) return {};
+  return view_->backend_health();
+}
+
 std::map<uint32_t, datapath::RemoteEndpointFact> Cluster::remote_endpoints() const {
   std::map<uint32_t, datapath::RemoteEndpointFact> out;
   if (!started_) return out;
@@ -123,7 +134,8 @@ std::map<uint32_t, datapath::RemoteEndpointFact> Cluster::remote_endpoints() con
                                                                  remote.endpoint.host,
                                                                  remote.underlay,
                                                                  remote.vni,
-                                                                 remote.endpoint.mac.bytes};
+                                                                 remote.endpoint.mac.bytes,
+                                                                 remote.endpoint.endpoint_id};
   });
   return out;
 }

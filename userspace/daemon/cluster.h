@@ -66,6 +66,10 @@ class Cluster {
   std::vector<core::Network> networks() const;
   // Every host's endpoints on one overlay network, as the view has them.
   std::vector<store::EndpointRecord> endpoints(const std::string& network_id) const;
+  // Services across hosts, by (service ID, endpoint ID), as the view has
+  // them: the checks services' hosts ask for, and the backends' health.
+  std::map<store::ClusterView::BackendKey, store::CheckRecord> checks() const;
+  std::map<store::ClusterView::BackendKey, store::BackendHealthRecord> backend_health() const;
   // Other hosts' endpoints, by address (host order): the tunnel map.
   std::map<uint32_t, datapath::RemoteEndpointFact> remote_endpoints() const;
 

@@ -131,7 +131,7 @@ void Controller::write_maps(const core::State& state) {
 }
 
 std::set<uint32_t> Controller::unhealthy_backends() const {
-  std::set<uint32_t> out = absent_remote_backends();
+  std::set<uint32_t> out = remote_backends_out();
   for (const auto& [id, h] : health_)
     if (!h.healthy) out.insert(id);
   return out;
@@ -193,32 +193,31 @@ std::map<uint32_t, core::BackendRuntime> Controller::backend_runtime() {
   return out;
 }
 
-void Controller::update_health_targets() {
-  if (!checker_) return;
+std::vector<HealthTarget> Controller::health_targets() const {
   std::vector<HealthTarget> targets;
-  std::set<uint32_t> live;
   for (const auto& svc : state_.services)
     for (const auto& be : svc.backends) {
       const core::Endpoint* ep = state_.endpoint(svc.network_id, be.container);
       if (!ep) continue;
-      live.insert(be.id);
-      // The first TCP port of the service is probed (an HTTP check needs TCP).
-      uint16_t port = svc.ports.front().second;
-      for (const auto& [proto, p] : svc.ports)
-        if (proto == core::Proto::kTcp) {
-          port = p;
-          break;
-        }
-      targets.push_back(HealthTarget{
-          be.id, ep->ip.value, port, svc.health.type == core::HealthCheck::kHttp, svc.health.path,
-          svc.health.expect, svc.health.interval_ms, svc.health.timeout_ms});
+      targets.push_back(
+          health_target(be.id, ep->ip.value, core::health_check_port(svc), svc.health));
     }
+  for (const auto& [id, probe] : remote_probes_) targets.push_back(probe.target);
+  return targets;
+}
+
+void Controller::update_health_targets() {
+  std::set<uint32_t> live;
+  for (const auto& svc : state_.services)
+    for (const auto& be : svc.backends)
+      if (state_.endpoint(svc.network_id, be.container)) live.insert(be.id);
   for (auto it = health_.begin(); it != health_.end();)
     it = live.contains(it->first) ? std::next(it) : health_.erase(it);
-  checker_->set_targets(std::move(targets));
+  if (checker_) checker_->set_targets(health_targets());
 }
 
 bool Controller::record_health(const HealthResult& result) {
+  if (result.backend_id >= kFirstRemoteProbeId) return record_remote_probe(result);
   for (const auto& svc : state_.services)
     for (const auto& be : svc.backends) {
       if (be.id != result.backend_id) continue;
@@ -250,9 +249,12 @@ void Controller::load(const std::optional<core::Config>& config) {
   for (const std::string& line :
        core::ensure_default_bridge(next, options_.default_bridge, avoid, ids_, now_()))
     info(line);
-  if (config)
+  if (config) {
     core::apply_config(next, *config, plumbing_.host_routes(), plumbing_.port_environment(), ids_,
                        now_());
+    for (const auto& entry : config->services)
+      if (entry.service.vip) config_vips_.insert(entry.service.name);
+  }
   // New endpoints (from the config) must name namespaces that exist, and
   // every uplink must exist with an address.
   for (const auto& ep : next.endpoints)

@@ -73,6 +73,11 @@ class Controller {
   // state; a flip rewrites its service's table, and a backend that went down
   // loses its flows. Returns true on a flip.
   bool record_health(const HealthResult& result);
+  // What the checker probes: this host's backends, and this host's
+  // containers that other hosts' services balance to (IDs from
+  // kFirstRemoteProbeId up).
+  std::vector<HealthTarget> health_targets() const;
+  static constexpr uint32_t kFirstRemoteProbeId = 0x80000000u;
 
   // Loads the persisted state and applies `config` to it, all validated
   // before anything is touched. Throws core::UserError on invalid input.
@@ -240,9 +245,58 @@ class Controller {
   // a service here, taken and published or released as services come and
   // go. Returns whether host_.lb_addresses changed.
   bool sync_lb_addresses();
-  // Remote backends the cluster view lacks (their host or container is
-  // gone): out of the Maglev tables until they are back.
-  std::set<uint32_t> absent_remote_backends() const;
+  // After joining: each service on an overlay network holds its VIP in the
+  // cluster's IPAM, as service.create takes it; a service another host
+  // defines too gets that host's VIP, and one whose VIP another host gave
+  // out moves to a free one (a VIP the config file states stays, with a
+  // warning). So a service of the config file, whose VIP was picked before
+  // the cluster answered, ends as one `service create` made.
+  void claim_service_vips();
+  // A VIP this host shares with another host's same service, held in the
+  // cluster by that host: taken here when that host lets it go (its service
+  // removed, its lease expired), so no host hands it out while this host
+  // still balances on it. Tried on each change of the cluster view.
+  void retake_shared_vips();
+  // Remote backends out of the Maglev tables until they are back: the ones
+  // the cluster view lacks (their host or container is gone) and the ones
+  // their host's probes found unhealthy (daemon/controller_remote_health.cc).
+  std::set<uint32_t> remote_backends_out() const;
+  bool has_remote_backends() const;
+  // --- Health across hosts (daemon/controller_remote_health.cc) ---------
+  // Each backend is probed by its own host: this host publishes a check
+  // for each remote backend of its services (withdrawn when it goes), probes
+  // its own containers that other hosts' checks name, and publishes their
+  // health on every flip (and again if the store refused it).
+  // sync_across_hosts does that (and, when the view changed, retakes shared
+  // VIPs) at each sync; a refusal of the store is warned once and retried.
+  void sync_across_hosts(bool view_changed);
+  // What remote `backend`'s own host says of it for `svc`, if unhealthy.
+  const store::BackendHealthRecord* unhealthy_verdict(const core::Service& svc,
+                                                      const core::RemoteContainer& backend) const;
+  void sync_backend_checks(bool view_changed);
+  void sync_remote_probes();
+  void publish_probe_states();
+  bool record_remote_probe(const HealthResult& result);
+  // Flows to remote backends that just went out (unhealthy or gone), purged
+  // as a local backend's are; remembers each remote backend's address.
+  void purge_remote_backends_out();
+  struct RemoteProbe {
+    store::ClusterView::BackendKey key;  // (service ID, endpoint ID)
+    store::CheckRecord check;
+    HealthTarget target;
+    core::HealthState state;
+    std::optional<bool> published_healthy;  // as the store has it (none: no record)
+  };
+  std::map<uint32_t, RemoteProbe> remote_probes_;  // by probe ID (kFirstRemoteProbeId up)
+  uint32_t next_remote_probe_id_ = 0;
+  std::map<store::ClusterView::BackendKey, store::CheckRecord> published_checks_;
+  // The cluster's checks and backend health as of the last view change.
+  std::map<store::ClusterView::BackendKey, store::CheckRecord> cluster_checks_;
+  std::map<store::ClusterView::BackendKey, store::BackendHealthRecord> cluster_health_;
+  std::map<uint32_t, uint32_t> remote_backend_ips_;  // backend ID -> last known address
+  std::set<uint32_t> remote_out_;                    // as of the last purge
+  std::set<std::string> config_vips_;                // services whose VIP the config file states
+  std::string backend_health_problem_;               // the last warning, not repeated
   // A remote backend's address and flows (or why it is out) in `rt`.
   void remote_backend_runtime(const core::Service& svc, const core::ServiceBackend& be,
                               std::map<uint32_t, uint64_t>& flows_by_ip,

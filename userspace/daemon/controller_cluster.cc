@@ -272,6 +272,7 @@ void Controller::sync_cluster() {
       cluster_->start(local_subnets());
       published_subnets_ = local_subnets();
       republish_endpoints();
+      claim_service_vips();
       std::cerr << fmt::format("bpfnetd: joined the cluster as {} ({})", cluster_->host().name,
                                cluster_->host().underlay.to_string())
                 << std::endl;
@@ -294,6 +295,7 @@ void Controller::sync_cluster() {
   }
   if (!cluster_->take_changes()) {
     if (lb_changed) write_maps(state_);
+    sync_across_hosts(/*view_changed=*/false);
     return;
   }
 
@@ -321,10 +323,31 @@ void Controller::sync_cluster() {
     }
   }
   host_.remote_endpoints = cluster_->remote_endpoints();
+  cluster_checks_ = cluster_->checks();
+  cluster_health_ = cluster_->backend_health();
   if (next != state_)
     commit(std::move(next));
   else
     write_maps(state_);
+  sync_across_hosts(/*view_changed=*/true);
+}
+
+void Controller::sync_across_hosts(bool view_changed) {
+  try {
+    if (view_changed) retake_shared_vips();
+    sync_backend_checks(view_changed);
+    sync_remote_probes();
+    publish_probe_states();
+  } catch (const std::exception& e) {
+    // Tried again at the next sync (said once).
+    if (backend_health_problem_ != e.what())
+      warn(fmt::format("cluster: services' backend health: {}", e.what()));
+    backend_health_problem_ = e.what();
+    purge_remote_backends_out();
+    return;
+  }
+  backend_health_problem_.clear();
+  purge_remote_backends_out();
 }
 
 void Controller::describe_overlay(const core::Network& network, nlohmann::json& inspect) const {

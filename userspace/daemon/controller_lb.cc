@@ -33,6 +33,18 @@ core::Mac mac_of(core::Ipv4 ip) {
   return mac;
 }
 
+// Who holds a service's VIP in the cluster's IPAM.
+std::string vip_owner(const std::string& service) { return "service " + service; }
+
+// The VIP another host took for a service of this name on the network (the
+// same service, defined on that host too): the service's VIP everywhere.
+std::optional<core::Ipv4> shared_vip(const std::map<core::Ipv4, store::AddressRecord>& taken,
+                                     const std::string& service, const std::string& self) {
+  for (const auto& [ip, holder] : taken)
+    if (holder.owner == vip_owner(service) && holder.host != self) return ip;
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string Controller::cluster_host_name() const {
@@ -42,19 +54,8 @@ std::string Controller::cluster_host_name() const {
 std::vector<core::RemoteContainer> Controller::remote_containers() const {
   std::vector<core::RemoteContainer> out;
   for (const auto& [ip, remote] : host_.remote_endpoints)
-    out.push_back(
-        core::RemoteContainer{remote.network_id, remote.container, remote.host, core::Ipv4{ip}});
-  return out;
-}
-
-std::set<uint32_t> Controller::absent_remote_backends() const {
-  std::set<uint32_t> out;
-  const std::vector<core::RemoteContainer> remote = remote_containers();
-  for (const auto& svc : state_.services)
-    for (const auto& be : svc.backends)
-      if (core::is_remote_backend(be.container) &&
-          !core::find_remote_backend(remote, svc.network_id, be.container))
-        out.insert(be.id);
+    out.push_back(core::RemoteContainer{remote.network_id, remote.container, remote.host,
+                                        core::Ipv4{ip}, remote.endpoint_id});
   return out;
 }
 
@@ -72,6 +73,11 @@ void Controller::remote_backend_runtime(const core::Service& svc, const core::Se
   }
   rt.ip = found->ip.to_string();
   rt.flows = flows_by_ip[found->ip.value];
+  if (const store::BackendHealthRecord* verdict = unhealthy_verdict(svc, *found)) {
+    rt.healthy = false;
+    rt.last_error = fmt::format("unhealthy on host {}: {}", found->host,
+                                verdict->last_error.empty() ? "probe failed" : verdict->last_error);
+  }
 }
 
 std::string Controller::create_service(core::ServiceCreate request) {
@@ -85,26 +91,100 @@ std::string Controller::create_service(core::ServiceCreate request) {
   }
   Cluster& cluster = require_cluster();
   const std::string network_id = network.id;
+  // The same service on another host: its VIP (unless another is asked for).
+  const std::map<core::Ipv4, store::AddressRecord> held = cluster.registry().addresses(network_id);
+  const std::optional<core::Ipv4> shared = shared_vip(held, request.name, cluster.host().name);
+  if (shared && !request.vip) request.vip = shared->to_string();
   // Every local check, with a VIP no host has given out, then that VIP
   // taken in the cluster (create-if-absent: a race with a connect elsewhere
   // is refused).
   std::set<core::Ipv4> taken;
-  for (const auto& ep : cluster.endpoints(network_id)) taken.insert(ep.ip);
+  for (const auto& [ip, holder] : held) taken.insert(ip);
   core::State scratch = state_;
   const core::Ipv4 local =
       core::create_service(scratch, request, ids_, port_environment(), taken).vip;
+  const bool claim = !shared || *shared != local;
   const core::Ipv4 vip =
-      cluster.registry().allocate_address(network_id, "service " + request.name, local);
+      claim ? cluster.registry().allocate_address(network_id, vip_owner(request.name), local)
+            : local;
   request.vip = vip.to_string();
   try {
     update([&](core::State& next) {
       id = core::create_service(next, request, ids_, port_environment(), taken).id;
     });
   } catch (...) {
-    cluster.registry().release_address(network_id, vip);
+    if (claim) cluster.registry().release_address(network_id, vip);
     throw;
   }
   return id;
+}
+
+void Controller::retake_shared_vips() {
+  Cluster& cluster = *cluster_;
+  for (const core::Service& svc : state_.services) {
+    const core::Network* net = state_.network_by_id(svc.network_id);
+    if (!net || !net->overlay() || cluster.registry().holds_address(net->id, svc.vip)) continue;
+    try {
+      cluster.registry().allocate_address(net->id, vip_owner(svc.name), svc.vip);
+    } catch (const core::UserError&) {
+      // Still held (by the host that defined the service first): as it should be.
+    }
+  }
+}
+
+void Controller::claim_service_vips() {
+  Cluster& cluster = *cluster_;
+  const std::string& self = cluster.host().name;
+  const std::vector<core::Service> services = state_.services;  // update() replaces state_
+  for (const core::Service& svc : services) {
+    const core::Network* net = state_.network_by_id(svc.network_id);
+    if (!net || !net->overlay()) continue;
+    const std::string network_id = net->id;
+    try {
+      const std::map<core::Ipv4, store::AddressRecord> held =
+          cluster.registry().addresses(network_id);
+      std::optional<core::Ipv4> vip = shared_vip(held, svc.name, self);
+      if (!vip) {
+        auto mine = held.find(svc.vip);
+        if (mine != held.end() && mine->second.host == self &&
+            mine->second.owner == vip_owner(svc.name))
+          continue;  // a resumed lease
+        try {
+          cluster.registry().allocate_address(network_id, vip_owner(svc.name), svc.vip);
+          continue;
+        } catch (const core::UserError& e) {
+          if (config_vips_.contains(svc.name)) {
+            warn(
+                fmt::format("service {}: its VIP {} (from the config file) is taken in the "
+                            "cluster: {}",
+                            svc.name, svc.vip.to_string(), e.what()));
+            continue;
+          }
+          vip = cluster.registry().allocate_address(network_id, vip_owner(svc.name));
+        }
+      }
+      if (*vip == svc.vip) continue;
+      if (config_vips_.contains(svc.name)) {
+        warn(
+            fmt::format("service {}: VIP {} from the config file, but the cluster's VIP of "
+                        "service {} on network {} is {}",
+                        svc.name, svc.vip.to_string(), svc.name, net->name, vip->to_string()));
+        continue;
+      }
+      std::cerr << fmt::format("bpfnetd: service {}: VIP {} -> {}, the cluster's", svc.name,
+                               svc.vip.to_string(), vip->to_string())
+                << std::endl;
+      const std::string name = svc.name;
+      const core::Ipv4 cluster_vip = *vip;
+      update([&](core::State& next) {
+        for (auto& s : next.services)
+          if (s.name == name) s.vip = cluster_vip;
+      });
+      cluster.registry().release_address(network_id, svc.vip);  // if this host held it
+    } catch (const std::exception& e) {
+      warn(fmt::format("service {}: its VIP in the cluster: {}", svc.name, e.what()));
+    }
+  }
 }
 
 std::string Controller::remove_service(const std::string& name) {

@@ -38,6 +38,18 @@ bool wait_for(int fd, short events, int64_t deadline) {
 
 }  // namespace
 
+HealthTarget health_target(uint32_t id, uint32_t ip, uint16_t port,
+                           const core::HealthCheck& check) {
+  return HealthTarget{id,
+                      ip,
+                      port,
+                      check.type == core::HealthCheck::kHttp,
+                      check.path,
+                      check.expect,
+                      check.interval_ms,
+                      check.timeout_ms};
+}
+
 HealthResult probe(const HealthTarget& t) {
   HealthResult r{t.backend_id, false, ""};
   const int64_t deadline = now_ms() + t.timeout_ms;

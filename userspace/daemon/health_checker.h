@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/health.h"
+
 namespace bpfnet::daemon {
 
 struct HealthTarget {
@@ -26,6 +28,9 @@ struct HealthTarget {
   uint32_t timeout_ms = 1000;
   bool operator==(const HealthTarget&) const = default;
 };
+
+// The target of a backend at `ip` (host order) probed as `check` says.
+HealthTarget health_target(uint32_t id, uint32_t ip, uint16_t port, const core::HealthCheck& check);
 
 struct HealthResult {
   uint32_t backend_id = 0;

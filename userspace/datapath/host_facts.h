@@ -41,6 +41,7 @@ struct RemoteEndpointFact {
   core::Ipv4 underlay;    // its host's underlay address
   uint32_t vni = 0;
   std::array<uint8_t, 6> mac{};
+  std::string endpoint_id{};  // its ID in the cluster (a service's health records name it)
   bool operator==(const RemoteEndpointFact&) const = default;
 };
 

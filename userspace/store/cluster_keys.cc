@@ -20,6 +20,8 @@ constexpr std::array kFolders{
     Folder{"vnis/", ParsedKey::Kind::kVni, 1},
     Folder{"ipam/", ParsedKey::Kind::kAddress, 2},
     Folder{"endpoints/", ParsedKey::Kind::kEndpoint, 2},
+    Folder{"checks/", ParsedKey::Kind::kCheck, 2},
+    Folder{"backends/", ParsedKey::Kind::kBackend, 2},
 };
 
 std::string join(std::string_view folder, std::string_view first = {},
@@ -55,8 +57,14 @@ std::string endpoints_prefix(std::string_view network_id) {
 std::string endpoint(std::string_view network_id, std::string_view endpoint_id) {
   return join("endpoints/", network_id, endpoint_id);
 }
+std::string check(std::string_view service_id, std::string_view endpoint_id) {
+  return join("checks/", service_id, endpoint_id);
+}
 std::string backends_prefix(std::string_view service_id) {
   return join("backends/", service_id) + "/";
+}
+std::string backend(std::string_view service_id, std::string_view endpoint_id) {
+  return join("backends/", service_id, endpoint_id);
 }
 
 ParsedKey parse(std::string_view key) {

@@ -33,15 +33,21 @@ std::string address(std::string_view network_id, core::Ipv4 ip);
 std::string all_endpoints_prefix();
 std::string endpoints_prefix(std::string_view network_id);
 std::string endpoint(std::string_view network_id, std::string_view endpoint_id);
-// /bpfnet/v1/backends/<service-id>/<endpoint-id>: reserved for services
-// across hosts (each backend's health, under its host's lease).
+// Services across hosts: a service's host asks the host of each of its
+// remote backends to probe it, and that host says how the probes go.
+// /bpfnet/v1/checks/<service-id>/<endpoint-id>: CheckRecord, under the
+// service's host's lease.
+std::string check(std::string_view service_id, std::string_view endpoint_id);
+// /bpfnet/v1/backends/<service-id>/<endpoint-id>: BackendHealthRecord,
+// under the backend's host's lease.
 std::string backends_prefix(std::string_view service_id);
+std::string backend(std::string_view service_id, std::string_view endpoint_id);
 
 // What a key under kRoot names, for the watcher.
 struct ParsedKey {
-  enum class Kind { kHost, kNetwork, kVni, kAddress, kEndpoint, kOther };
+  enum class Kind { kHost, kNetwork, kVni, kAddress, kEndpoint, kCheck, kBackend, kOther };
   Kind kind = Kind::kOther;
-  std::string first;   // host name, network ID, VNI text
+  std::string first;   // host name, network ID, VNI text, service ID
   std::string second;  // endpoint ID, address text
 };
 ParsedKey parse(std::string_view key);

@@ -257,4 +257,24 @@ void ClusterRegistry::release_address(const std::string& network_id, core::Ipv4 
   owned_.addresses.erase(key);
 }
 
+bool ClusterRegistry::holds_address(const std::string& network_id, core::Ipv4 ip) const {
+  std::lock_guard lock(mutex_);
+  return owned_.addresses.contains(keys::address(network_id, ip));
+}
+
+std::map<core::Ipv4, AddressRecord> ClusterRegistry::addresses(const std::string& network_id) {
+  std::map<core::Ipv4, AddressRecord> out;
+  const std::string prefix = keys::addresses_prefix(network_id);
+  for (const auto& kv : store_.range_prefix(prefix).kvs) {
+    auto ip = core::Ipv4::try_parse(std::string_view(kv.key).substr(prefix.size()));
+    if (!ip) continue;  // not ours to judge: allocate_address skips it too
+    try {
+      out[*ip] = address_from_json(kv.key, kv.value);
+    } catch (const core::UserError&) {
+      out[*ip] = AddressRecord{};  // held, by whom unreadable
+    }
+  }
+  return out;
+}
+
 }  // namespace bpfnet::store

@@ -74,6 +74,22 @@ std::string to_json(const EndpointRecord& endpoint) {
       .dump();
 }
 
+std::string to_json(const CheckRecord& check) {
+  return json{{"service", check.service},
+              {"service_host", check.service_host},
+              {"network_id", check.network_id},
+              {"endpoint_id", check.endpoint_id},
+              {"host", check.host},
+              {"port", check.port},
+              {"health", core::health_to_json(check.health)}}
+      .dump();
+}
+
+std::string to_json(const BackendHealthRecord& health) {
+  return json{{"host", health.host}, {"healthy", health.healthy}, {"last_error", health.last_error}}
+      .dump();
+}
+
 HostRecord host_from_json(std::string_view key, std::string_view text) {
   return read_record<HostRecord>(key, text, [](core::JsonFields& fields, HostRecord& host) {
     host.name = fields.required_string("name");
@@ -120,6 +136,32 @@ EndpointRecord endpoint_from_json(std::string_view key, std::string_view text) {
     e.mac =
         core::at_path(fields.root(), fields.path_of("mac"), [&] { return core::Mac::parse(mac); });
   });
+}
+
+CheckRecord check_from_json(std::string_view key, std::string_view text) {
+  return read_record<CheckRecord>(key, text, [](core::JsonFields& fields, CheckRecord& c) {
+    c.service = fields.optional_string("service").value_or("");
+    c.service_host = fields.required_string("service_host");
+    c.network_id = fields.required_string("network_id");
+    c.endpoint_id = fields.required_string("endpoint_id");
+    c.host = fields.required_string("host");
+    c.port = fields.required_uint16("port");
+    if (c.port == 0) fields.fail("port", "must be 1..65535");
+    const nlohmann::json* health = fields.find("health");
+    if (health == nullptr) fields.fail("health", "missing");
+    const std::string path = fields.path_of("health");
+    core::HealthCheckSpec spec = core::health_spec_from_json(*health, fields.root(), path);
+    c.health = core::at_path(fields.root(), path, [&] { return core::make_health_check(spec); });
+  });
+}
+
+BackendHealthRecord backend_health_from_json(std::string_view key, std::string_view text) {
+  return read_record<BackendHealthRecord>(
+      key, text, [](core::JsonFields& fields, BackendHealthRecord& h) {
+        h.host = fields.required_string("host");
+        h.healthy = fields.required_bool("healthy");
+        h.last_error = fields.optional_string("last_error").value_or("");
+      });
 }
 
 std::optional<uint32_t> requested_vni(const std::map<std::string, std::string>& options) {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/health.h"
 #include "core/ip.h"
 #include "core/state.h"
 
@@ -66,10 +67,37 @@ struct EndpointRecord {
   bool operator==(const EndpointRecord&) const = default;
 };
 
+// A backend of a service on another host (services across hosts): the
+// service's host asks the backend's host to probe it with the service's
+// health check, so that each backend is probed by its own host.
+struct CheckRecord {
+  std::string service;       // the service's name, for logs
+  std::string service_host;  // the host whose service it is
+  std::string network_id;
+  std::string endpoint_id;  // the backend's endpoint
+  std::string host;         // the backend's host, which probes it
+  uint16_t port = 0;        // the TCP port probed
+  core::HealthCheck health;
+
+  bool operator==(const CheckRecord&) const = default;
+};
+
+// How the probes of a CheckRecord go, as the backend's host says. No record:
+// healthy (a new backend takes traffic at once, as a local one does).
+struct BackendHealthRecord {
+  std::string host;  // the backend's host, which probed it
+  bool healthy = true;
+  std::string last_error;  // of the last failed probe, while unhealthy
+
+  bool operator==(const BackendHealthRecord&) const = default;
+};
+
 std::string to_json(const HostRecord& host);
 std::string to_json(const NetworkRecord& network);
 std::string to_json(const AddressRecord& address);
 std::string to_json(const EndpointRecord& endpoint);
+std::string to_json(const CheckRecord& check);
+std::string to_json(const BackendHealthRecord& health);
 
 // Each throws core::UserError naming the key and the bad field
 // (`/bpfnet/v1/hosts/h1: underlay: invalid IPv4 address "x"`).
@@ -77,6 +105,8 @@ HostRecord host_from_json(std::string_view key, std::string_view json);
 NetworkRecord network_from_json(std::string_view key, std::string_view json);
 AddressRecord address_from_json(std::string_view key, std::string_view json);
 EndpointRecord endpoint_from_json(std::string_view key, std::string_view json);
+CheckRecord check_from_json(std::string_view key, std::string_view json);
+BackendHealthRecord backend_health_from_json(std::string_view key, std::string_view json);
 
 // The VNI asked for with -o vxlanid_list=N, or nullopt for "pick one".
 // Throws core::UserError for anything but one decimal VNI 1..2^24-1.

@@ -136,6 +136,7 @@ std::vector<EndpointRecord> ClusterRegistry::renew() {
     store_.put(it->first, to_json(endpoint), lease);
     ++it;
   }
+  for (const auto& [key, value] : owned.records) store_.put(key, value, lease);
   std::lock_guard lock(mutex_);
   owned_ = std::move(owned);
   return lost;

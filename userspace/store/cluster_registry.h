@@ -79,6 +79,11 @@ class ClusterRegistry {
                               std::optional<core::Ipv4> wanted = std::nullopt);
   // Releases an address this host holds (another host's is left alone).
   void release_address(const std::string& network_id, core::Ipv4 ip);
+  // Whether this host holds the address (as far as it knows: taken by it
+  // and not released or lost since).
+  bool holds_address(const std::string& network_id, core::Ipv4 ip) const;
+  // Every address taken on the network, with who holds it.
+  std::map<core::Ipv4, AddressRecord> addresses(const std::string& network_id);
 
   // Publishes an endpoint of this host (its `host` is set to this host);
   // its address must be one this host allocated.
@@ -94,11 +99,25 @@ class ClusterRegistry {
   void withdraw_endpoint(const std::string& network_id, const std::string& endpoint_id);
   std::vector<EndpointRecord> endpoints(const std::string& network_id);
 
+  // Services across hosts (store/cluster_backends.cc), each under this
+  // host's lease, so they go with the host: the remote backends of this
+  // host's services, for their hosts to probe (CheckRecord), and the health
+  // of this host's containers that other hosts' services balance to.
+  void publish_check(const std::string& service_id, const CheckRecord& check);
+  void withdraw_check(const std::string& service_id, const std::string& endpoint_id);
+  void publish_backend_health(const std::string& service_id, const std::string& endpoint_id,
+                              BackendHealthRecord health);
+  void withdraw_backend_health(const std::string& service_id, const std::string& endpoint_id);
+
  private:
   struct Owned {
     std::map<std::string, std::string> addresses;     // key -> AddressRecord JSON
     std::map<std::string, EndpointRecord> endpoints;  // key -> record
+    // Records that only need the lease (checks, backend health): key -> JSON.
+    std::map<std::string, std::string> records;
   };
+  void put_owned(const std::string& key, const std::string& value);
+  void erase_owned(const std::string& key);
   LeaseId require_lease() const;
   // One transaction for `batch` when every address is free; false (nothing
   // written) otherwise.

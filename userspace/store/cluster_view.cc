@@ -59,11 +59,23 @@ bool apply_record(std::map<std::string, T>& records, const std::string& id, cons
   return true;
 }
 
+// A put or delete of a record nothing else depends on; true if it changed.
+template <typename T, typename Parse>
+bool apply_keyed(std::map<ClusterView::BackendKey, T>& records, const ClusterView::BackendKey& id,
+                 const WatchEvent& event, Parse&& parse) {
+  if (event.type == WatchEvent::Type::kDelete) return records.erase(id) > 0;
+  T record = parse(event.key, event.value);
+  auto it = records.find(id);
+  if (it != records.end() && it->second == record) return false;
+  records[id] = std::move(record);
+  return true;
+}
+
 }  // namespace
 
 bool ViewChanges::empty() const {
   return added.empty() && removed.empty() && networks_added.empty() && networks_removed.empty() &&
-         hosts_added.empty() && hosts_removed.empty();
+         hosts_added.empty() && hosts_removed.empty() && !backends_changed;
 }
 
 ClusterView::ClusterView(Store& store, Listener listener)
@@ -132,6 +144,9 @@ void ClusterView::resync(bool throw_when_away) {
       for (const auto& [name, host] : hosts_) known.push_back(keys::host(name));
       for (const auto& [id, network] : networks_) known.push_back(keys::network(id));
       for (const auto& [key, endpoint] : endpoint_records_) known.push_back(key);
+      for (const auto& [ids, check] : checks_) known.push_back(keys::check(ids.first, ids.second));
+      for (const auto& [ids, health] : backend_health_)
+        known.push_back(keys::backend(ids.first, ids.second));
       for (const auto& key : known) {
         if (!present.contains(key)) {
           apply(WatchEvent{WatchEvent::Type::kDelete, key, "", all.revision, 0}, changes);
@@ -187,6 +202,14 @@ void ClusterView::apply(const WatchEvent& event, ViewChanges& changes) {
         return;
       case keys::ParsedKey::Kind::kEndpoint:
         apply_endpoint(event, parsed.first, changes);
+        return;
+      case keys::ParsedKey::Kind::kCheck:
+        changes.backends_changed |=
+            apply_keyed(checks_, {parsed.first, parsed.second}, event, check_from_json);
+        return;
+      case keys::ParsedKey::Kind::kBackend:
+        changes.backends_changed |= apply_keyed(backend_health_, {parsed.first, parsed.second},
+                                                event, backend_health_from_json);
         return;
       default:
         return;  // addresses, VNIs: the registry's business, not the view's
@@ -247,29 +270,33 @@ void ClusterView::reevaluate_group(const std::map<std::string, std::set<std::str
   for (const auto& key : group->second) reevaluate(key, changes);
 }
 
-std::map<std::string, HostRecord> ClusterView::hosts() const {
-  std::lock_guard lock(mutex_);
-  return hosts_;
+namespace {
+// The view's accessors: a copy, taken under the view's lock.
+template <typename T>
+T locked_copy(std::mutex& mutex, const T& value) {
+  std::lock_guard lock(mutex);
+  return value;
 }
+}  // namespace
 
+std::map<std::string, HostRecord> ClusterView::hosts() const { return locked_copy(mutex_, hosts_); }
 std::map<std::string, NetworkRecord> ClusterView::networks() const {
-  std::lock_guard lock(mutex_);
-  return networks_;
+  return locked_copy(mutex_, networks_);
 }
-
 std::map<std::string, RemoteEndpoint> ClusterView::endpoints() const {
-  std::lock_guard lock(mutex_);
-  return reachable_;
+  return locked_copy(mutex_, reachable_);
 }
+std::map<ClusterView::BackendKey, CheckRecord> ClusterView::checks() const {
+  return locked_copy(mutex_, checks_);
+}
+std::map<ClusterView::BackendKey, BackendHealthRecord> ClusterView::backend_health() const {
+  return locked_copy(mutex_, backend_health_);
+}
+size_t ClusterView::bad_records() const { return locked_copy(mutex_, bad_records_); }
 
 void ClusterView::for_each_endpoint(const std::function<void(const RemoteEndpoint&)>& visit) const {
   std::lock_guard lock(mutex_);
   for (const auto& [key, remote] : reachable_) visit(remote);
-}
-
-size_t ClusterView::bad_records() const {
-  std::lock_guard lock(mutex_);
-  return bad_records_;
 }
 
 }  // namespace bpfnet::store

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "store/cluster_records.h"
@@ -36,6 +37,9 @@ struct ViewChanges {
   std::vector<NetworkRecord> networks_removed;
   std::vector<HostRecord> hosts_added;  // or changed
   std::vector<HostRecord> hosts_removed;
+  // A check or a backend's health (services across hosts) came, changed or
+  // went: read them again (checks(), backend_health()).
+  bool backends_changed = false;
 
   bool empty() const;
 };
@@ -68,6 +72,11 @@ class ClusterView {
   // copy of the whole view: a host syncs it on every change, and at 10,000
   // endpoints the copy was most of a sync). `visit` must not call the view.
   void for_each_endpoint(const std::function<void(const RemoteEndpoint&)>& visit) const;
+  // Services across hosts, by (service ID, endpoint ID): the backends each
+  // service's host asks their hosts to probe, and what those hosts say.
+  using BackendKey = std::pair<std::string, std::string>;
+  std::map<BackendKey, CheckRecord> checks() const;
+  std::map<BackendKey, BackendHealthRecord> backend_health() const;
   // Records the view could not read (skipped, counted).
   size_t bad_records() const;
 
@@ -92,6 +101,8 @@ class ClusterView {
   std::map<std::string, std::set<std::string>> endpoints_by_host_;
   std::map<std::string, std::set<std::string>> endpoints_by_network_;
   std::map<std::string, RemoteEndpoint> reachable_;  // by key
+  std::map<BackendKey, CheckRecord> checks_;
+  std::map<BackendKey, BackendHealthRecord> backend_health_;
   size_t bad_records_ = 0;
   bool stale_ = false;
   bool stopping_ = false;

@@ -12,6 +12,7 @@
 #include "bpfnet_abi.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/service.h"
 #include "daemon/cluster.h"
 #include "daemon/controller.h"
 #include "daemon/docker_driver.h"
@@ -275,8 +276,8 @@ class ControllerServicesAcrossHostsTest : public ControllerClusterTest {
   core::Ipv4 ip_on_b(const std::string& container) {
     return b.ctl->state().endpoint(ov(b).id, container)->ip;
   }
-  json add_backend(const std::string& container) {
-    return a.ctl->handle("service.add-backend", json{{"name", "web"}, {"container", container}});
+  json add_backend(const std::string& container, const std::string& service = "web") {
+    return a.ctl->handle("service.add-backend", json{{"name", service}, {"container", container}});
   }
 };
 
@@ -353,6 +354,30 @@ datapath::CtEntry lb_flow_to(core::Ipv4 backend, uint8_t tag) {
   e.tuple = {ip("198.51.100.7"), ip("192.0.2.1"), uint16_t(40000 + tag), 8080, 6};
   e.rewrite = {ip("198.51.100.7"), backend.value, uint16_t(40000 + tag), 80, 6};
   return e;
+}
+
+// A service with UDP ports only has nothing a probe could connect to: its
+// backends, local or on another host, are not probed (a TCP connect to the
+// UDP port was refused, and took every backend out of the table within
+// interval x fall); they stay in the table while their containers are there.
+TEST_F(ControllerServicesAcrossHostsTest, AServiceWithUdpPortsOnlyIsProbedNowhere) {
+  a.ctl->handle(
+      "service.create",
+      json{
+          {"name", "dns"}, {"network", "ov"}, {"ports", {"53/udp"}}, {"publish", {"5353:53/udp"}}});
+  add_backend("a1", "dns");
+  add_backend("b1@b", "dns");
+  a.ctl->sync_cluster();
+  b.ctl->sync_cluster();
+  a.ctl->sync_cluster();
+  const core::Service dns = a.ctl->state().get_service("dns");
+  EXPECT_FALSE(probe_of(b, ip_on_b("b1"))) << "host b probes b1's UDP port by TCP";
+  EXPECT_FALSE(probe_of(a, a.ctl->state().endpoint(ov(a).id, "a1")->ip))
+      << "host a probes a1's UDP port by TCP";
+  EXPECT_TRUE(a.ctl->health_targets().empty());
+  EXPECT_TRUE(b.ctl->health_targets().empty());
+  EXPECT_EQ(table_ids(a, dns.index), (std::set<uint32_t>{dns.backends[0].id, dns.backends[1].id}));
+  EXPECT_EQ(core::health_check_port(dns), 0);
 }
 
 TEST_F(ControllerServicesAcrossHostsTest, ARemoteBackendIsProbedByItsHostWhichSharesItsHealth) {

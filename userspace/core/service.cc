@@ -393,7 +393,7 @@ Service remove_service(State& state, const std::string& name) {
 uint16_t health_check_port(const Service& service) {
   for (const auto& [proto, port] : service.ports)
     if (proto == Proto::kTcp) return port;
-  return service.ports.front().second;
+  return 0;
 }
 
 std::vector<MaglevBackend> maglev_input(const Service& service,

@@ -133,7 +133,10 @@ std::vector<MaglevBackend> maglev_input(const Service& service,
                                         const std::set<uint32_t>& unhealthy_backend_ids);
 
 // The port a service's backends are health-checked on: its first TCP port
-// (an HTTP check needs TCP), else its first port.
+// (the probes connect, and an HTTP check needs TCP). 0 for a service with
+// UDP ports only: there is nothing to connect to, its backends are not
+// probed and count as healthy while their containers are connected (a TCP
+// connect to a UDP port is refused, which took every backend out).
 uint16_t health_check_port(const Service& service);
 
 // What the daemon knows about a backend at run time. A backend without an

@@ -198,9 +198,9 @@ std::vector<HealthTarget> Controller::health_targets() const {
   for (const auto& svc : state_.services)
     for (const auto& be : svc.backends) {
       const core::Endpoint* ep = state_.endpoint(svc.network_id, be.container);
-      if (!ep) continue;
-      targets.push_back(
-          health_target(be.id, ep->ip.value, core::health_check_port(svc), svc.health));
+      const uint16_t port = core::health_check_port(svc);
+      if (!ep || port == 0) continue;
+      targets.push_back(health_target(be.id, ep->ip.value, port, svc.health));
     }
   for (const auto& [id, probe] : remote_probes_) targets.push_back(probe.target);
   return targets;

@@ -59,7 +59,7 @@ void Controller::sync_backend_checks(bool view_changed) {
       if (!core::is_remote_backend(be.container)) continue;
       const core::RemoteContainer* found =
           core::find_remote_backend(remote, svc.network_id, be.container);
-      if (!found || found->endpoint_id.empty()) continue;
+      if (!found || found->endpoint_id.empty() || core::health_check_port(svc) == 0) continue;
       wanted[{svc.id, found->endpoint_id}] = store::CheckRecord{
           svc.name,    cluster.host().name,          svc.network_id, found->endpoint_id,
           found->host, core::health_check_port(svc), svc.health};

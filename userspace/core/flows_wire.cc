@@ -143,6 +143,10 @@ class RowsScanner {
     expect(',');
     key("rows");
     expect('[');
+    // A row is at least 46 bytes (22 numbers, their commas, brackets): room
+    // for all at once, no copy of a growing array (only pages written are
+    // touched).
+    out.rows.reserve((t_.size() - i_) / 46 + 1);
     if (!take(']')) {
       do out.rows.push_back(row(out.names));
       while (take(','));

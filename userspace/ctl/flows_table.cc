@@ -43,6 +43,11 @@ class Cells {
     text_.append(text, std::to_chars(at, text + sizeof text, b).ptr);
   }
   void end_cell() { ends_.push_back(text_.size()); }
+  // Room for `rows` rows of kColumns cells, ~15 bytes each.
+  void reserve(size_t rows) {
+    text_.reserve(rows * kColumns * 15);
+    ends_.reserve(rows * kColumns);
+  }
   size_t size() const { return ends_.size(); }
   std::string_view operator[](size_t k) const {
     const size_t begin = k ? ends_[k - 1] : 0;
@@ -112,6 +117,7 @@ core::DecodedFlows decode_flows(std::string_view result_text) {
 
 std::string flows_table(const std::vector<core::FlowRow>& rows) {
   Cells cells;
+  cells.reserve(rows.size() + 1);
   for (const char* h : {"PROTO", "CLIENT", "ADDRESS", "CONTAINER", "NETWORK", "SERVER", "NAT",
                         "STATE", "AGE", "IDLE", "PACKETS IN/OUT", "BYTES IN/OUT"}) {
     cells.append(h);

@@ -28,11 +28,12 @@ using nlohmann::json;
 using namespace bpfnet::daemon::fakes;
 
 struct Host {
-  Host(store::Store& shared, const std::string& name, const char* underlay, bool clustered = true)
+  Host(store::Store& shared, const std::string& name, const char* underlay, bool clustered = true,
+       const std::optional<core::Config>& config = std::nullopt)
       : store(dir.path()), ids(static_cast<uint32_t>(std::hash<std::string>{}(name))) {
     plumbing.namespaces = {"ns-a", "ns-b", "ns-c"};
     plumbing.uplinks["ul0"] = UplinkInfo{7, core::Ipv4::parse(underlay), {}, "ul0", "veth", 1500};
-    start(shared, name, underlay, clustered);
+    start(shared, name, underlay, clustered, config);
   }
   // The daemon's start sequence on this host's state dir: called again, a
   // restart of bpfnetd (without a graceful stop: the lease is not revoked).
@@ -561,6 +562,73 @@ TEST_F(ControllerServicesAcrossHostsTest, AConfigFileServiceOnAnOverlayTakesItsV
   ASSERT_TRUE(held) << "web's VIP is free while b and c balance on it";
   EXPECT_NE(store::address_from_json("k", held->value).host, "a");
   EXPECT_EQ(store::address_from_json("k", held->value).owner, "service web");
+}
+
+TEST_F(ControllerServicesAcrossHostsTest, AConfigFileServiceOnAnOverlayWorksOnAHostsFirstStart) {
+  json made = a.ctl->handle("service.create",
+                            json{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}});
+  const core::Ipv4 vip = core::Ipv4::parse(made["VIP"].get<std::string>());
+  // Host c has never joined: its state has no ov when the config is read.
+  // Its config names ov (with a remote backend on b) and a network that is
+  // nowhere.
+  const core::Config config = core::parse_config(
+      json{{"services",
+            {{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}, {"backends", {"b1@b"}}},
+             {{"name", "api"}, {"network", "nowhere"}, {"ports", {"80/tcp"}}}}}});
+  std::string err;
+  std::unique_ptr<Host> c;
+  ::testing::internal::CaptureStderr();
+  err = error_of([&] { c = std::make_unique<Host>(shared, "c", "192.0.2.3", true, config); });
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(err, "") << "a config naming an overlay of the cluster stops a new host";
+  // web with the cluster's VIP (a's), its backend, in the datapath.
+  const core::Service* web = c->ctl->state().find_service("web");
+  ASSERT_NE(web, nullptr) << log;
+  EXPECT_EQ(web->vip, vip);
+  EXPECT_EQ(web->network_id, ov(a).id);
+  ASSERT_EQ(web->backends.size(), 1u);
+  EXPECT_EQ(web->backends[0].container, "b1@b");
+  EXPECT_EQ(c->datapath.maps.services.size(), 1u);
+  // api's network is nowhere: an error naming both, and the rest runs on.
+  EXPECT_EQ(c->ctl->state().find_service("api"), nullptr);
+  EXPECT_NE(log.find("error: --config: service api: network nowhere not found"), std::string::npos)
+      << log;
+  c->connect("ov", "c1");
+  // The same restart of c (ov now in its state): web as it was.
+  c->start(shared, "c", "192.0.2.3", true, config);
+  EXPECT_EQ(c->ctl->state().get_service("web").vip, vip);
+  // An overlay named later makes the waiting service.
+  c->create_overlay("nowhere", "10.60.0.0/24");
+  c->ctl->sync_cluster();
+  ASSERT_NE(c->ctl->state().find_service("api"), nullptr);
+}
+
+TEST_F(ControllerServicesAcrossHostsTest, ASharedVipFreedByItsHolderIsTakenAtOnce) {
+  // a and b both define web (a first: a holds the VIP); a keeps another
+  // service on ov, so its lb address (an endpoint record) stays.
+  json made = a.ctl->handle("service.create",
+                            json{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}});
+  const core::Ipv4 vip = core::Ipv4::parse(made["VIP"].get<std::string>());
+  a.ctl->handle("service.create", json{{"name", "api"}, {"network", "ov"}, {"ports", {"81/tcp"}}});
+  EXPECT_EQ(b.ctl->handle("service.create",
+                          json{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}})["VIP"],
+            vip.to_string());
+  a.ctl->sync_cluster();
+  b.ctl->sync_cluster();
+  // a drops web: nothing else changes in the cluster but the VIP's record.
+  a.ctl->handle("service.rm", json{{"name", "web"}});
+  a.ctl->sync_cluster();
+  b.ctl->sync_cluster();
+  auto held = shared.get(store::keys::address(ov(a).id, vip));
+  ASSERT_TRUE(held) << "web's VIP is free while b balances on it";
+  EXPECT_EQ(store::address_from_json("k", held->value), (store::AddressRecord{"b", "service web"}));
+  // And no host hands it out.
+  std::string err = error_of([&] {
+    a.ctl->handle(
+        "network.connect",
+        json{{"network", "ov"}, {"container", "a9"}, {"netns", "ns-a"}, {"ip", vip.to_string()}});
+  });
+  EXPECT_NE(err.find("Address already in use"), std::string::npos) << err;
 }
 
 TEST_F(ControllerServicesAcrossHostsTest, BadRemoteBackendsAreRefusedNamingWhy) {

@@ -10,7 +10,12 @@
 # server comes back: h3's probes say so, and requests reach it again. How
 # long each took is logged, never judged (the deadlines are generous).
 # Last, h2 restarts with a config file defining the same service: it gets
-# the cluster's VIP (h1's), not the address it picked before joining.
+# the cluster's VIP (h1's), not the address it picked before joining. A new
+# host h4, started for the first time (its state has never seen ovh), with a
+# config naming ovh gets the service with that VIP too, and a clear error
+# for a service on a network the cluster lacks while it runs on. h1, which
+# holds the VIP in etcd, drops web (keeping another service on ovh, so that
+# nothing else of the cluster changes): h2 or h4 takes the VIP at once.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/cluster_lib.sh"
 LEASE_TTL=3
@@ -114,4 +119,47 @@ eventually 10 grep -q "joined the cluster as h2" "$T/h2/bpfnetd.log" || fail "h2
 eventually 10 bash -c "[ \"\$('$BPFNETCTL' --socket '$T/h2/sock' service inspect web | python3 -c 'import json, sys; print(json.load(sys.stdin)[0][\"VIP\"])')\" = $vip ]" ||
   fail "service web of h2's config file has VIP $(vip_of 2), not the cluster's $vip (h1's)"
 log "h2's config-file service web: VIP $(vip_of 2), h1's ($(grep -o 'service web: VIP .*' "$T/h2/bpfnetd.log" || echo "picked so at once"))"
+
+# --- h4 starts for the first time: its state has no ovh when bpfnetd reads
+# the config; web waits for the join, then takes the cluster's VIP.
+add_cluster_host 4
+cat >"$T/h4-config.json" <<JSON
+{"services": [{"name": "web", "network": "ovh", "ports": ["80/tcp"]},
+              {"name": "api", "network": "nowhere", "ports": ["80/tcp"]}]}
+JSON
+start_host_daemon 4 --config "$T/h4-config.json"
+eventually 10 grep -q "joined the cluster as h4" "$T/h4/bpfnetd.log" || fail "h4 did not join"
+eventually 10 bash -c "[ \"\$('$BPFNETCTL' --socket '$T/h4/sock' service inspect web 2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)[0][\"VIP\"])')\" = $vip ]" ||
+  fail "new host h4's config-file service web: $(hctl 4 service ls 2>&1), not VIP $vip: $(tail -5 "$T/h4/bpfnetd.log")"
+log "new host h4's config-file service web on ovh: VIP $(vip_of 4), the cluster's"
+eventually 10 grep -q "error: --config: service api: network nowhere not found" "$T/h4/bpfnetd.log" ||
+  fail "h4 did not say api's network nowhere is missing: $(tail -5 "$T/h4/bpfnetd.log")"
+kill -0 "${HOST_PID[4]}" || fail "h4's bpfnetd stopped"
+out=$(hctl 4 service ls) || fail "h4 does not answer: $out"
+log "h4: $(grep -o 'error: --config: service api.*' "$T/h4/bpfnetd.log")"
+
+# --- h1 holds web's VIP in etcd; it drops web but keeps another service on
+# ovh (so its lb address, and every other record, stays): h2 or h4, which
+# balance on that VIP, take it again on the deletion of its record.
+vip_holder() {  # vip_holder: the host holding $vip on ovh in etcd ("" if none)
+  etcd_do exec env ETCDCTL_API=3 etcdctl --endpoints "${STORE#etcd://}" get --print-value-only \
+    "/bpfnet/v1/ipam/$ovh_id/$vip" | python3 -c 'import json, sys
+text = sys.stdin.read().strip()
+print(json.loads(text)["host"] if text else "")'
+}
+ovh_id=$(hctl 1 network inspect ovh | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["Id"])')
+[ "$(vip_holder)" = h1 ] || fail "web's VIP $vip is held by '$(vip_holder)', not h1"
+hctl 1 service create api --network ovh --port 81/tcp >/dev/null
+# Its remote backends first: their checks' records go, a change of its own.
+for n in 2 3; do hctl 1 service rm-backend web "b$n@h$n" >/dev/null; done
+checks() {
+  etcd_do exec env ETCDCTL_API=3 etcdctl --endpoints "${STORE#etcd://}" get --prefix --keys-only \
+    /bpfnet/v1/checks/
+}
+eventually 10 bash -c "$(declare -f checks etcd_do); ROOT='$ROOT' ETCD_DIR='$ETCD_DIR' STORE='$STORE'; [ -z \"\$(checks)\" ]" ||
+  fail "h1's checks of b2@h2 and b3@h3 stay: $(checks)"
+hctl 1 service rm web >/dev/null
+eventually 10 bash -c "$(declare -f vip_holder etcd_do); ROOT='$ROOT' ETCD_DIR='$ETCD_DIR' STORE='$STORE' ovh_id='$ovh_id' vip='$vip'; h=\$(vip_holder); [ \"\$h\" = h2 ] || [ \"\$h\" = h4 ]" ||
+  fail "web's VIP $vip is held by '$(vip_holder)' after h1 dropped web (h2 and h4 still balance on it)"
+log "h1 dropped web: its VIP $vip is held by $(vip_holder) now"
 log "ok"

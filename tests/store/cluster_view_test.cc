@@ -61,6 +61,23 @@ TEST_F(ViewTest, StartReportsWhatIsThereThenFollowsChanges) {
   EXPECT_EQ(view.hosts().size(), 2u);
 }
 
+TEST_F(ViewTest, AReleasedAddressIsAChangeATakenOneIsNot) {
+  // A host sharing a service's VIP takes it again when its holder lets it
+  // go: the view has to say so, though it keeps no addresses.
+  auto h1 = make_host(store, "h1", "192.0.2.1");
+  auto network = h1->create_network(overlay("ov", "10.10.0.0/24"));
+  ClusterView view(store, log.listener());
+  view.start();
+  const size_t started = log.log().size();
+  EXPECT_FALSE(log.log().back().addresses_released) << "the first sync missed nothing";
+  const Ipv4 vip = h1->allocate_address(network.id, "service web");
+  EXPECT_EQ(log.log().size(), started);
+  h1->release_address(network.id, vip);
+  ASSERT_EQ(log.log().size(), started + 1);
+  EXPECT_TRUE(log.log().back().addresses_released);
+  EXPECT_FALSE(log.log().back().empty());
+}
+
 TEST_F(ViewTest, AHostWhoseLeaseExpiresTakesAllItsEndpointsInOneChange) {
   auto h1 = make_host(store, "h1", "192.0.2.1");
   auto h2 = make_host(store, "h2", "192.0.2.2");

@@ -250,7 +250,9 @@ void Controller::load(const std::optional<core::Config>& config) {
        core::ensure_default_bridge(next, options_.default_bridge, avoid, ids_, now_()))
     info(line);
   if (config) {
-    core::apply_config(next, *config, plumbing_.host_routes(), plumbing_.port_environment(), ids_,
+    core::Config here = *config;
+    defer_cluster_services(next, here);
+    core::apply_config(next, here, plumbing_.host_routes(), plumbing_.port_environment(), ids_,
                        now_());
     for (const auto& entry : config->services)
       if (entry.service.vip) config_vips_.insert(entry.service.name);

@@ -296,7 +296,21 @@ class Controller {
   std::map<uint32_t, uint32_t> remote_backend_ips_;  // backend ID -> last known address
   std::set<uint32_t> remote_out_;                    // as of the last purge
   std::set<std::string> config_vips_;                // services whose VIP the config file states
-  std::string backend_health_problem_;               // the last warning, not repeated
+  // --- The config file's services on overlays (daemon/controller_config.cc)
+  // A service of the config file on a network neither this host's state nor
+  // the config has, when there is a cluster: an overlay created on another
+  // host, which a host that has never joined knows only after its first
+  // sync. Such services are moved out of `config` into deferred_services_
+  // and made by apply_deferred_services once the cluster's networks are
+  // mirrored here, with their VIP from the cluster (as service.create).
+  void defer_cluster_services(const core::State& state, core::Config& config);
+  // Each deferred service whose network is now here is made (and its
+  // backends added); one whose network the cluster lacks is logged as an
+  // error once and waits for it (the rest of the host runs on).
+  void apply_deferred_services();
+  std::vector<core::ConfigService> deferred_services_;
+  std::set<std::string> deferred_reported_;  // services whose missing network was logged
+  std::string backend_health_problem_;       // the last warning, not repeated
   // A remote backend's address and flows (or why it is out) in `rt`.
   void remote_backend_runtime(const core::Service& svc, const core::ServiceBackend& be,
                               std::map<uint32_t, uint64_t>& flows_by_ip,

@@ -329,6 +329,7 @@ void Controller::sync_cluster() {
     commit(std::move(next));
   else
     write_maps(state_);
+  if (!deferred_services_.empty()) apply_deferred_services();
   sync_across_hosts(/*view_changed=*/true);
 }
 

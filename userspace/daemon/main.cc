@@ -275,7 +275,8 @@ int run(int argc, char** argv) {
                  "published ports through 127.0.0.1 (pass --cgroup)"
               << std::endl;
   daemon::Controller controller(store, plumbing, ids, rfc3339_now, copts);
-  controller.load(config);
+  // The cluster before the config: services of the config on an overlay
+  // network this host has not seen yet wait for the join (Controller::load).
   std::unique_ptr<daemon::Cluster> cluster;
   if (etcd) {
     daemon::ClusterOptions cl;
@@ -287,6 +288,7 @@ int run(int argc, char** argv) {
     cluster = std::make_unique<daemon::Cluster>(*etcd, std::move(cl));
     controller.set_cluster(cluster.get());
   }
+  controller.load(config);
 
   // 2. Load programs (reusing pinned maps), reconcile, persist.
   datapath::Datapath dp(datapath::DatapathOptions{bpffs, ct_max});

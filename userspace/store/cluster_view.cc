@@ -75,7 +75,7 @@ bool apply_keyed(std::map<ClusterView::BackendKey, T>& records, const ClusterVie
 
 bool ViewChanges::empty() const {
   return added.empty() && removed.empty() && networks_added.empty() && networks_removed.empty() &&
-         hosts_added.empty() && hosts_removed.empty() && !backends_changed;
+         hosts_added.empty() && hosts_removed.empty() && !backends_changed && !addresses_released;
 }
 
 ClusterView::ClusterView(Store& store, Listener listener)
@@ -157,6 +157,8 @@ void ClusterView::resync(bool throw_when_away) {
               changes);
       }
       stale_ = false;
+      // Addresses are not tracked: any may have gone while not watching.
+      changes.addresses_released = std::exchange(synced_, true);
     }
     if (!changes.empty() && listener_) listener_(changes);
   }
@@ -211,8 +213,12 @@ void ClusterView::apply(const WatchEvent& event, ViewChanges& changes) {
         changes.backends_changed |= apply_keyed(backend_health_, {parsed.first, parsed.second},
                                                 event, backend_health_from_json);
         return;
+      case keys::ParsedKey::Kind::kAddress:
+        // Taken and released by the registry; the view only says one went.
+        changes.addresses_released |= event.type == WatchEvent::Type::kDelete;
+        return;
       default:
-        return;  // addresses, VNIs: the registry's business, not the view's
+        return;  // VNIs: the registry's business, not the view's
     }
   } catch (const core::UserError&) {
     ++bad_records_;

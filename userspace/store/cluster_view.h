@@ -40,6 +40,11 @@ struct ViewChanges {
   // A check or a backend's health (services across hosts) came, changed or
   // went: read them again (checks(), backend_health()).
   bool backends_changed = false;
+  // An address of the cluster's IPAM was released (or, after a resync, may
+  // have been while the view was not watching): a host sharing a service's
+  // VIP with the host that held it takes it again (Controller::
+  // retake_shared_vips), so no host hands the VIP out meanwhile.
+  bool addresses_released = false;
 
   bool empty() const;
 };
@@ -105,6 +110,7 @@ class ClusterView {
   std::map<BackendKey, BackendHealthRecord> backend_health_;
   size_t bad_records_ = 0;
   bool stale_ = false;
+  bool synced_ = false;  // a resync has read the store (later ones may have missed deletions)
   bool stopping_ = false;
   // Serialises listener calls (watch thread vs. resync from the caller).
   std::mutex listener_mutex_;

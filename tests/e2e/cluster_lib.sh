@@ -111,18 +111,20 @@ elapsed_until() {
   python3 -c 'import sys; print("%.3f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$start" "$EPOCHREALTIME"
 }
 
-# An outside client (namespace PREFIX-client, 10.96.0.2) on host 1's uplink
-# up0 (10.96.0.1), for services published on host 1.
+# add_outside_client [NET]: an outside client (namespace PREFIX-client,
+# NET.2) on host 1's uplink up0 (NET.1), for services published on host 1.
+# NET: the first three octets, 10.96.0 unless given.
 add_outside_client() {
+  local net=${1:-10.96.0}
   ip netns add "${P}-client"
   ip link add "${P}up0" netns "${P}-h1" type veth peer name eth0 netns "${P}-client"
   ip -n "${P}-h1" link set "${P}up0" name up0
-  ip -n "${P}-h1" addr add 10.96.0.1/24 dev up0
+  ip -n "${P}-h1" addr add "$net.1/24" dev up0
   ip -n "${P}-h1" link set up0 up
-  ip -n "${P}-client" addr add 10.96.0.2/24 dev eth0
+  ip -n "${P}-client" addr add "$net.2/24" dev eth0
   ip -n "${P}-client" link set lo up
   ip -n "${P}-client" link set eth0 up
-  ip -n "${P}-client" route add default via 10.96.0.1
+  ip -n "${P}-client" route add default via "$net.1"
 }
 
 # spread N: N requests (each a new connection) from the outside client to

@@ -33,15 +33,7 @@ bad() {
 start_etcd
 for n in 1 2; do add_cluster_host "$n"; done
 # The outside client, on h1's uplink up0.
-ip netns add "${P}-client"
-ip link add "${P}up0" netns "${P}-h1" type veth peer name eth0 netns "${P}-client"
-ip -n "${P}-h1" link set "${P}up0" name up0
-ip -n "${P}-h1" addr add 10.97.0.1/24 dev up0
-ip -n "${P}-h1" link set up0 up
-ip -n "${P}-client" addr add 10.97.0.2/24 dev eth0
-ip -n "${P}-client" link set lo up
-ip -n "${P}-client" link set eth0 up
-ip -n "${P}-client" route add default via 10.97.0.1
+add_outside_client 10.97.0
 start_host_daemon 1 --uplink up0
 start_host_daemon 2
 for n in 1 2; do

@@ -91,6 +91,7 @@ void Controller::sync_remote_probes() {
   std::map<store::ClusterView::BackendKey, uint32_t> known;
   for (const auto& [id, probe] : remote_probes_) known[probe.key] = id;
   std::set<uint32_t> live;
+  bool changed = false;  // the checker's targets (set once per change, not per tick)
   for (const auto& [key, check] : cluster_checks_) {
     if (check.host != self) continue;
     const core::Endpoint* ep = state_.endpoint_by_id(check.endpoint_id);
@@ -110,11 +111,14 @@ void Controller::sync_remote_probes() {
       const uint32_t id = kFirstRemoteProbeId + next_remote_probe_id_++;
       it = known.emplace(key, id).first;
       remote_probes_.emplace(id, std::move(probe));
+      changed = true;
     }
     RemoteProbe& probe = remote_probes_.at(it->second);
     probe.check = check;
-    probe.target = target;
-    probe.target.backend_id = it->second;
+    HealthTarget next = target;
+    next.backend_id = it->second;
+    changed |= !(probe.target == next);
+    probe.target = next;
     live.insert(it->second);
   }
   for (auto it = remote_probes_.begin(); it != remote_probes_.end();) {
@@ -125,12 +129,13 @@ void Controller::sync_remote_probes() {
     if (it->second.published_healthy)
       cluster.registry().withdraw_backend_health(it->second.key.first, it->second.key.second);
     it = remote_probes_.erase(it);
+    changed = true;
   }
   // Records of this host's that no check asks for any more.
   for (const auto& [key, health] : cluster_health_)
     if (health.host == self && !known.contains(key))
       cluster.registry().withdraw_backend_health(key.first, key.second);
-  update_health_targets();
+  if (changed) update_health_targets();
 }
 
 void Controller::publish_probe_states() {

@@ -603,6 +603,35 @@ TEST_F(ControllerServicesAcrossHostsTest, AConfigFileServiceOnAnOverlayWorksOnAH
   ASSERT_NE(c->ctl->state().find_service("api"), nullptr);
 }
 
+// A config service whose backend on another host is not in the cluster is
+// not made half (a service without its backends would balance to the wrong
+// set): refused with the reason, said once, and made once the backend comes.
+TEST_F(ControllerServicesAcrossHostsTest, AConfigFileServiceIsNotHalfMadeWhenItsBackendIsMissing) {
+  const core::Config config = core::parse_config(
+      json{{"services",
+            {{{"name", "db"}, {"network", "ov"}, {"ports", {"81/tcp"}}, {"backends", {"b2@b"}}}}}});
+  std::unique_ptr<Host> c;
+  ::testing::internal::CaptureStderr();
+  const std::string err =
+      error_of([&] { c = std::make_unique<Host>(shared, "c", "192.0.2.3", true, config); });
+  c->ctl->sync_cluster();
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(err, "");
+  EXPECT_EQ(c->ctl->state().find_service("db"), nullptr) << "made without its backend";
+  EXPECT_TRUE(c->datapath.maps.services.empty());
+  const std::string said = "error: --config: service db on network ov: ";
+  ASSERT_NE(log.find(said), std::string::npos) << log;
+  EXPECT_EQ(log.find(said), log.rfind(said)) << "said more than once: " << log;
+  // b2 comes on b: the next change of the cluster makes db, with it.
+  b.connect("ov", "b2");
+  b.ctl->sync_cluster();
+  c->ctl->sync_cluster();
+  const core::Service* db = c->ctl->state().find_service("db");
+  ASSERT_NE(db, nullptr);
+  ASSERT_EQ(db->backends.size(), 1u);
+  EXPECT_EQ(db->backends[0].container, "b2@b");
+}
+
 TEST_F(ControllerServicesAcrossHostsTest, ASharedVipFreedByItsHolderIsTakenAtOnce) {
   // a and b both define web (a first: a holds the VIP); a keeps another
   // service on ov, so its lb address (an endpoint record) stays.

@@ -309,8 +309,9 @@ class Controller {
   // error once and waits for it (the rest of the host runs on).
   void apply_deferred_services();
   std::vector<core::ConfigService> deferred_services_;
-  std::set<std::string> deferred_reported_;  // services whose missing network was logged
-  std::string backend_health_problem_;       // the last warning, not repeated
+  // What was logged about waiting services (a missing network, a refusal): once each.
+  std::set<std::string> deferred_reported_;
+  std::string backend_health_problem_;  // the last warning, not repeated
   // A remote backend's address and flows (or why it is out) in `rt`.
   void remote_backend_runtime(const core::Service& svc, const core::ServiceBackend& be,
                               std::map<uint32_t, uint64_t>& flows_by_ip,

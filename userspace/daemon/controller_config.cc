@@ -57,8 +57,12 @@ void Controller::apply_deferred_services() {
       waiting.push_back(entry);
       continue;
     }
+    bool made_here = false;
     try {
-      if (!state_.find_service(name)) create_service(entry.service);
+      if (!state_.find_service(name)) {
+        create_service(entry.service);
+        made_here = true;
+      }
       // Its backends (and a check of the service against the config): the
       // ones on other hosts first, checked against the cluster's view as
       // service.add-backend checks them (apply_config knows no cluster).
@@ -76,7 +80,20 @@ void Controller::apply_deferred_services() {
       info(fmt::format("--config: service {} on network {}: VIP {}", name, network,
                        state_.get_service(name).vip.to_string()));
     } catch (const std::exception& e) {
-      error(fmt::format("--config: service {} on network {}: {}", name, network, e.what()));
+      // Nothing half made: a service without the backends its config gives
+      // would balance to the wrong set. Tried again at the next change of
+      // the cluster (a remote backend's host may join), said once.
+      if (made_here) {
+        try {
+          remove_service(name);
+        } catch (const std::exception& undo) {
+          warn(fmt::format("--config: service {}: undoing it: {}", name, undo.what()));
+        }
+      }
+      const std::string why =
+          fmt::format("--config: service {} on network {}: {}", name, network, e.what());
+      if (deferred_reported_.insert(why).second) error(why);
+      waiting.push_back(entry);
     }
   }
   deferred_services_ = std::move(waiting);

@@ -92,8 +92,17 @@ std::vector<std::string> set_cluster_backends(State& state, const std::string& n
     try {
       const ServiceBackend* had = state.get_service(name).backend(container);
       if (had && had->weight == weight) continue;
+      if (had) {
+        // In place: its ID (its Maglev permutation) and so its flows stay.
+        if (weight > kMaxBackendWeight)
+          throw UserError(
+              fmt::format("invalid weight {}: must be 0..{}", weight, kMaxBackendWeight));
+        for (Service& svc : state.services)
+          for (ServiceBackend& backend : svc.backends)
+            if (svc.name == name && backend.container == container) backend.weight = weight;
+        continue;
+      }
       State next = state;
-      if (had) remove_backend(next, name, container);
       add_backend(next, name, container, weight == 0 ? 1 : weight, self, remote);
       if (weight == 0) drain_backend(next, name, container);
       state = std::move(next);

@@ -39,7 +39,8 @@ void merge_backend_change(std::vector<ServiceBackend>& target,
 
 // Makes service `name`'s backends the cluster's `wanted` (cluster names,
 // weights; 0: draining), in this host's names: missing ones added (a
-// draining one added and drained), gone ones removed, weights set. Each
+// draining one added and drained), gone ones removed, weights set in place
+// (a backend keeps its ID, so its Maglev slots and flows stay). Each
 // backend on its own: one this host cannot add yet (its container not in
 // `remote` or not connected here) is left out and its refusal returned; the
 // others are applied.

@@ -12,6 +12,8 @@
 // backends, which leave every table as its endpoints leave the view.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/service_mesh.h"
 #include "daemon/controller.h"

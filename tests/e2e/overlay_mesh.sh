@@ -6,7 +6,9 @@
 # etcd. web is made on h1 with --publish 8080:80 and one backend on each
 # host; the outside clients of h2 and h3 request their own host's port 8080
 # and see all three backends answer; `service ls` and `inspect` on h2 show
-# it. `service rm` on h3 removes it everywhere: h1's port 8080 closes.
+# it; h2 cannot make another web. h1 dies: web stays on h2 and h3 (as in
+# Swarm), balanced over their backends; h1 restarts and b1 is back. `service
+# rm` on h3 removes it everywhere: h1's port 8080 closes.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/cluster_lib.sh"
 LEASE_TTL=3
@@ -72,6 +74,30 @@ for n in 2 3; do
   answered_by "$counts" h1 h2 h3 || fail "60 requests to h$n:8080 not spread over h1, h2, h3: $counts"
   log "60 requests from h$n's outside client to h$n:8080: $counts"
 done
+
+# The name is the cluster's: h2 cannot make another web (it has web already;
+# one that had not synced yet is refused by etcd, controller_cluster_tests).
+out=$(must_fail hctl 2 service create web --network ovm --port 81/tcp)
+grep -q "service with name web already exists" <<<"$out" ||
+  fail "a second web on h2: $out"
+
+# h1, which created web, dies (SIGKILL, its lease expires): web stays on h2
+# and h3, balanced over b2 and b3; h1 back, b1 is back in it.
+state_on_2() {  # state_on_2 BACKEND: its State in h2's inspect of web
+  hctl 2 service inspect web | python3 -c '
+import json, sys
+print([b["State"] for b in json.load(sys.stdin)[0]["Backends"] if b["Container"] == sys.argv[1]][0])' "$1"
+}
+is_state_on_2() { [ "$(state_on_2 "$1")" = "$2" ]; }
+stop_host_daemon 1 KILL
+eventually 20 is_state_on_2 b1@h1 unhealthy || fail "b1@h1 still $(state_on_2 b1@h1) on h2 after h1 died"
+counts=$(spread 30 "$(uplink 2)" "$(client 2)")
+answered_by "$counts" h2 h3 || fail "with h1 dead, 30 requests to h2:8080 not answered by h2 and h3: $counts"
+log "h1 (web's creator) dead: web stays, 30 requests to h2:8080: $counts"
+start_host_daemon 1 --uplink up0
+eventually 20 is_state_on_2 b1@h1 healthy || fail "b1@h1 still $(state_on_2 b1@h1) on h2 after h1 came back"
+eventually 10 bash -c "ip netns exec '${P}-client' curl -s --max-time 2 http://10.96.0.1:8080/ | grep -q ." ||
+  fail "h1's port 8080 does not answer after its restart: $(hctl 1 service inspect web)"
 
 # service rm on h3: gone everywhere; h1's port 8080 closes.
 got=$(ip netns exec "${P}-client" curl -s --max-time 2 http://10.96.0.1:8080/ || true)

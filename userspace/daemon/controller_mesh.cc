@@ -42,16 +42,17 @@ std::string Controller::create_mesh_service(core::ServiceCreate request) {
   // with a VIP no host has given out; then the record and the VIP in one
   // transaction (a name or VIP another host took meanwhile is refused).
   const std::string& self = cluster.host().name;
+  // A config-file service of this name on another host (local to each host
+  // that defines it, sharing one VIP): names are the cluster's. (A service
+  // of the cluster of this name is refused by the transaction below.)
+  const bool of_the_cluster = cluster.services().contains(request.name);
   std::set<core::Ipv4> taken;
   for (const auto& [ip, holder] : cluster.registry().addresses(network_id)) {
     taken.insert(ip);
-    // A config-file service of this name on another host (local to each
-    // host that defines it, sharing one VIP): names are the cluster's.
-    if (holder.owner == store::vip_owner(request.name) && holder.host != self &&
-        !cluster.services().contains(request.name))
-      throw core::UserError(fmt::format(
-          "service with name {} already exists on host {} (from its config file)", request.name,
-          holder.host));
+    if (!of_the_cluster && holder.owner == store::vip_owner(request.name) && holder.host != self)
+      throw core::UserError(
+          fmt::format("service with name {} already exists on host {} (from its config file)",
+                      request.name, holder.host));
   }
   core::State scratch = state_;
   core::Service made = core::create_service(scratch, request, ids_, port_environment(), taken);

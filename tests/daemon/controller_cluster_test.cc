@@ -817,6 +817,11 @@ TEST_F(ControllerMeshTest, APortTakenOnOneHostIsReportedThereWhileTheOthersPubli
   sync_all();
   EXPECT_EQ(b.ctl->handle("service.inspect", json{{"name", "web"}})["Problems"], problems);
   EXPECT_EQ(b.ctl->state().get_service("web").backends.size(), 2u);
+  // b's own service goes: at b's next sync, web takes the port there.
+  b.ctl->handle("service.rm", json{{"name", "local"}});
+  b.ctl->sync_cluster();
+  EXPECT_EQ(published_port(b, 8080)->backend_ip, b.ctl->state().get_service("web").vip.value);
+  EXPECT_EQ(b.ctl->handle("service.inspect", json{{"name", "web"}})["Problems"], json::array());
 }
 
 TEST_F(ControllerMeshTest, ABackendDownOnItsHostLeavesEveryHostsTable) {

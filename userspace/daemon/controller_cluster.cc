@@ -294,6 +294,10 @@ void Controller::sync_cluster() {
     return;
   }
   if (!cluster_->take_changes()) {
+    // A service of the cluster not whole here (a published port taken, a
+    // backend not here yet): tried again at each sync, not only at the
+    // cluster's next change (a port may be freed here).
+    if (!mesh_problems_.empty()) sync_mesh_services();
     if (lb_changed) write_maps(state_);
     sync_across_hosts(/*view_changed=*/false);
     return;

@@ -145,9 +145,17 @@ void Controller::apply_mesh_service(const store::ServiceRecord& record,
     }
     info(fmt::format("service {} of the cluster (created on host {}): made here, VIP {}", name,
                      record.created_by, wanted.vip.to_string()));
-  } else if (auto had = mesh_problems_.find(name); had != mesh_problems_.end()) {
-    for (const auto& problem : had->second)
-      if (problem.starts_with("its published ports")) problems.push_back(problem);
+  } else if (here->published != wanted.published) {
+    // Made here while its published ports were taken: bound once free.
+    try {
+      update([&](core::State& next) {
+        core::ensure_service(next, core::recreate_request(wanted), ids_, port_environment());
+      });
+      info(fmt::format("service {} of the cluster: its published ports are bound here now", name));
+    } catch (const core::UserError& e) {
+      problems.push_back(
+          fmt::format("its published ports are not bound on this host: {}", e.what()));
+    }
   }
   core::State next = state_;
   for (auto& problem :

@@ -298,7 +298,8 @@ TEST_F(ControllerServicesAcrossHostsTest, RemoteBackendsLbAddressAndClusterVip) 
   b.ctl->sync_cluster();
   ASSERT_TRUE(b.datapath.maps.tunnels.contains(lb));
   EXPECT_EQ(b.datapath.maps.tunnels.at(lb).remote, ip("192.0.2.1"));
-  EXPECT_EQ(b.datapath.maps.networks.at(ov(b).index).lb_addr, 0u) << "no service on b";
+  // web is the cluster's: b has it too, and balances from its own lb address.
+  EXPECT_NE(b.datapath.maps.networks.at(ov(b).index).lb_addr, 0u) << "web is not on b";
 
   add_backend("a1");
   json after = add_backend("b1@b");
@@ -381,18 +382,22 @@ TEST_F(ControllerServicesAcrossHostsTest, AServiceWithUdpPortsOnlyIsProbedNowher
   EXPECT_EQ(core::health_check_port(dns), 0);
 }
 
+// A service of one host's config file (not the cluster's: made on host a
+// only) with a backend on host b: a asks b to probe it (a check record).
 TEST_F(ControllerServicesAcrossHostsTest, ARemoteBackendIsProbedByItsHostWhichSharesItsHealth) {
-  a.ctl->handle("service.create", json{{"name", "web"},
-                                       {"network", "ov"},
-                                       {"ports", {"80/tcp"}},
-                                       {"publish", {"8080:80"}},
-                                       {"health",
-                                        {{"type", "http"},
-                                         {"path", "/ready"},
-                                         {"interval_ms", 500},
-                                         {"timeout_ms", 200},
-                                         {"rise", 2},
-                                         {"fall", 2}}}});
+  const json web_config = {{"name", "web"},
+                           {"network", "ov"},
+                           {"ports", {"80/tcp"}},
+                           {"publish", {"8080:80"}},
+                           {"health",
+                            {{"type", "http"},
+                             {"path", "/ready"},
+                             {"interval_ms", 500},
+                             {"timeout_ms", 200},
+                             {"rise", 2},
+                             {"fall", 2}}}};
+  a.start(shared, "a", "192.0.2.1", true, core::parse_config(json{{"services", {web_config}}}));
+  ASSERT_FALSE(a.ctl->state().get_service("web").global);
   add_backend("a1");
   add_backend("b1@b");
   a.ctl->sync_cluster();
@@ -548,18 +553,21 @@ TEST_F(ControllerServicesAcrossHostsTest, AConfigFileServiceOnAnOverlayTakesItsV
   // A restart keeps it (the lease resumed, the VIP held).
   a.start(shared, "a", "192.0.2.1", true, config);
   EXPECT_EQ(a.ctl->state().get_service("web").vip, vip);
-  // `service create` of the same service on a third host: the same VIP too.
+  // `service create` of the same name on a third host would make a service
+  // of the cluster, on a and b too: refused (names are the cluster's).
   Host c{shared, "c", "192.0.2.3"};
-  json created = c.ctl->handle("service.create",
-                               json{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}});
-  EXPECT_EQ(created["VIP"], vip.to_string());
+  EXPECT_NE(error_of([&] {
+              c.ctl->handle("service.create",
+                            json{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}});
+            }).find("service with name web already exists on host "),
+            std::string::npos);
+  EXPECT_EQ(c.ctl->state().find_service("web"), nullptr);
   // Host a removes its web: the VIP stays taken, by a host still using it.
   a.ctl->handle("service.rm", json{{"name", "web"}});
   a.ctl->sync_cluster();
   b.ctl->sync_cluster();
-  c.ctl->sync_cluster();
   held = shared.get(store::keys::address(ov(a).id, vip));
-  ASSERT_TRUE(held) << "web's VIP is free while b and c balance on it";
+  ASSERT_TRUE(held) << "web's VIP is free while b balances on it";
   EXPECT_NE(store::address_from_json("k", held->value).host, "a");
   EXPECT_EQ(store::address_from_json("k", held->value).owner, "service web");
 }
@@ -633,15 +641,15 @@ TEST_F(ControllerServicesAcrossHostsTest, AConfigFileServiceIsNotHalfMadeWhenIts
 }
 
 TEST_F(ControllerServicesAcrossHostsTest, ASharedVipFreedByItsHolderIsTakenAtOnce) {
-  // a and b both define web (a first: a holds the VIP); a keeps another
-  // service on ov, so its lb address (an endpoint record) stays.
-  json made = a.ctl->handle("service.create",
-                            json{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}});
-  const core::Ipv4 vip = core::Ipv4::parse(made["VIP"].get<std::string>());
-  a.ctl->handle("service.create", json{{"name", "api"}, {"network", "ov"}, {"ports", {"81/tcp"}}});
-  EXPECT_EQ(b.ctl->handle("service.create",
-                          json{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}})["VIP"],
-            vip.to_string());
+  // a and b both define web in their config files (a first: a holds the
+  // VIP); a keeps another service on ov, so its lb address (an endpoint
+  // record) stays.
+  const json web = {{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}};
+  const json api = {{"name", "api"}, {"network", "ov"}, {"ports", {"81/tcp"}}};
+  a.start(shared, "a", "192.0.2.1", true, core::parse_config(json{{"services", {web, api}}}));
+  const core::Ipv4 vip = a.ctl->state().get_service("web").vip;
+  b.start(shared, "b", "192.0.2.2", true, core::parse_config(json{{"services", {web}}}));
+  EXPECT_EQ(b.ctl->state().get_service("web").vip, vip);
   a.ctl->sync_cluster();
   b.ctl->sync_cluster();
   // a drops web: nothing else changes in the cluster but the VIP's record.
@@ -679,6 +687,209 @@ TEST_F(ControllerServicesAcrossHostsTest, BadRemoteBackendsAreRefusedNamingWhy) 
               a.ctl->handle("service.add-backend", json{{"name", "local"}, {"container", "b1@b"}});
             }).find("not an overlay network"),
             std::string::npos);
+}
+
+// --- Services of the cluster: Swarm's routing mesh (daemon/controller_mesh.cc)
+
+// The published port `port`/tcp of host h's datapath, to the VIP (none: not
+// published there).
+std::optional<datapath::PortMapEntry> published_port(Host& h, uint16_t port) {
+  for (const auto& [key, entry] : h.datapath.maps.portmaps)
+    if (entry.host_port == port && entry.proto == 6) return entry;
+  return std::nullopt;
+}
+
+class ControllerMeshTest : public ControllerServicesAcrossHostsTest {
+ protected:
+  json create_web(Host& h) {
+    return h.ctl->handle(
+        "service.create",
+        json{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}, {"publish", {"8080:80"}}});
+  }
+  void sync_all() {
+    for (int i = 0; i < 2; ++i) {
+      a.ctl->sync_cluster();
+      b.ctl->sync_cluster();
+    }
+  }
+};
+
+TEST_F(ControllerMeshTest, AServiceOnAnOverlayIsOnEveryHostWithItsVipPortAndAllBackends) {
+  json made = create_web(a);
+  EXPECT_EQ(made["Scope"], "global");
+  add_backend("a1");
+  add_backend("b1@b");
+  sync_all();
+  // b has web: the same ID and VIP, its published port on b's uplinks, and
+  // the same two backends in b's names (b1 is b's own, a1 is a's).
+  const core::Service* there = b.ctl->state().find_service("web");
+  ASSERT_NE(there, nullptr) << "web is not on host b";
+  EXPECT_TRUE(there->global);
+  EXPECT_EQ(there->id, made["Id"]);
+  EXPECT_EQ(there->vip.to_string(), made["VIP"]);
+  ASSERT_EQ(there->backends.size(), 2u);
+  EXPECT_EQ(there->backends[0].container, "a1@a");
+  EXPECT_EQ(there->backends[1].container, "b1");
+  std::optional<datapath::PortMapEntry> port = published_port(b, 8080);
+  ASSERT_TRUE(port) << "web's port 8080 is not published on host b";
+  EXPECT_EQ(port->backend_ip, there->vip.value);
+  EXPECT_EQ(table_ids(b, there->index),
+            (std::set<uint32_t>{there->backends[0].id, there->backends[1].id}));
+  EXPECT_NE(b.datapath.maps.networks.at(ov(b).index).lb_addr, 0u) << "b balances from no address";
+  // ls and inspect on b show it, with a1's address from the cluster.
+  json listed = b.ctl->handle("service.ls", json::object());
+  ASSERT_EQ(listed.size(), 1u);
+  json inspected = b.ctl->handle("service.inspect", json{{"name", "web"}});
+  EXPECT_EQ(inspected["Scope"], "global");
+  EXPECT_EQ(inspected["Backends"][0]["IP"],
+            a.ctl->state().endpoint(ov(a).id, "a1")->ip.to_string());
+  EXPECT_EQ(inspected["Problems"], json::array());
+
+  // A backend change on b reaches a: drain a1 there, remove b1.
+  b.ctl->handle("service.drain", json{{"name", "web"}, {"container", "a1@a"}});
+  b.ctl->handle("service.rm-backend", json{{"name", "web"}, {"container", "b1"}});
+  sync_all();
+  const core::Service& here = a.ctl->state().get_service("web");
+  ASSERT_EQ(here.backends.size(), 1u);
+  EXPECT_EQ(here.backends[0].container, "a1");
+  EXPECT_TRUE(here.backends[0].drained());
+
+  // service rm on b: gone everywhere, the port closed on a, the VIP free.
+  b.ctl->handle("service.rm", json{{"name", "web"}});
+  sync_all();
+  EXPECT_EQ(a.ctl->state().find_service("web"), nullptr);
+  EXPECT_FALSE(published_port(a, 8080)) << "web's port stays published on host a";
+  EXPECT_TRUE(a.datapath.maps.services.empty());
+  EXPECT_TRUE(shared.range_prefix(store::keys::services_prefix()).kvs.empty());
+  json c = a.ctl->handle("network.connect", json{{"network", "ov"},
+                                                 {"container", "a2"},
+                                                 {"netns", "ns-a"},
+                                                 {"ip", made["VIP"].get<std::string>()}});
+  EXPECT_EQ(c["ip"], made["VIP"]) << "the VIP was not released";
+}
+
+TEST_F(ControllerMeshTest, ANameTakenInTheClusterAndBadInputChangeNothingAnywhere) {
+  json made = create_web(a);
+  // b has not synced: its own state has no web, the cluster refuses.
+  const core::State before = b.ctl->state();
+  const auto records = shared.range_prefix(store::keys::kRoot).kvs;
+  EXPECT_EQ(error_of([&] { create_web(b); }),
+            "service with name web already exists in the cluster (created on host a)");
+  EXPECT_EQ(b.ctl->state(), before);
+  // Bad input: refused before the store, which is left as it was.
+  for (const json& bad :
+       {json{{"name", "api"}, {"network", "ov"}, {"ports", {"80-90"}}},
+        json{{"name", "api"}, {"network", "ov"}, {"ports", {"80"}}, {"publish", {"99999:80"}}},
+        json{{"name", "bad name!"}, {"network", "ov"}, {"ports", {"80"}}}}) {
+    EXPECT_NE(error_of([&] { b.ctl->handle("service.create", bad); }), "") << bad.dump();
+    EXPECT_EQ(b.ctl->state(), before);
+    EXPECT_EQ(shared.range_prefix(store::keys::kRoot).kvs, records) << bad.dump();
+  }
+  // A backend the cluster does not have: refused, the record unchanged.
+  EXPECT_NE(error_of([&] { add_backend("nobody@b"); }), "");
+  EXPECT_EQ(shared.range_prefix(store::keys::kRoot).kvs, records);
+  EXPECT_EQ(made["VIP"], a.ctl->state().get_service("web").vip.to_string());
+}
+
+TEST_F(ControllerMeshTest, APortTakenOnOneHostIsReportedThereWhileTheOthersPublish) {
+  // b publishes 8080 for a local service of its own.
+  b.ctl->handle("network.create", json{{"name", "br"}, {"subnet", "10.70.0.0/24"}});
+  b.ctl->handle(
+      "service.create",
+      json{{"name", "local"}, {"network", "br"}, {"ports", {"80"}}, {"publish", {"8080:80"}}});
+  create_web(a);
+  add_backend("a1");
+  sync_all();
+  ASSERT_TRUE(published_port(a, 8080));
+  // b makes web without its published port, keeps its own, and says why.
+  const core::Service* there = b.ctl->state().find_service("web");
+  ASSERT_NE(there, nullptr);
+  EXPECT_TRUE(there->published.empty());
+  EXPECT_EQ(published_port(b, 8080)->backend_ip, b.ctl->state().get_service("local").vip.value);
+  EXPECT_EQ(there->backends.size(), 1u);
+  json problems = b.ctl->handle("service.inspect", json{{"name", "web"}})["Problems"];
+  ASSERT_EQ(problems.size(), 1u) << problems.dump();
+  EXPECT_NE(problems[0].get<std::string>().find("published ports are not bound on this host"),
+            std::string::npos)
+      << problems.dump();
+  // Later changes keep saying it.
+  add_backend("b1@b");
+  sync_all();
+  EXPECT_EQ(b.ctl->handle("service.inspect", json{{"name", "web"}})["Problems"], problems);
+  EXPECT_EQ(b.ctl->state().get_service("web").backends.size(), 2u);
+  // b's own service goes: at b's next sync, web takes the port there.
+  b.ctl->handle("service.rm", json{{"name", "local"}});
+  b.ctl->sync_cluster();
+  EXPECT_EQ(published_port(b, 8080)->backend_ip, b.ctl->state().get_service("web").vip.value);
+  EXPECT_EQ(b.ctl->handle("service.inspect", json{{"name", "web"}})["Problems"], json::array());
+}
+
+TEST_F(ControllerMeshTest, ABackendDownOnItsHostLeavesEveryHostsTable) {
+  a.ctl->handle("service.create", json{{"name", "web"},
+                                       {"network", "ov"},
+                                       {"ports", {"80/tcp"}},
+                                       {"health", {{"rise", 1}, {"fall", 1}}}});
+  add_backend("a1");
+  add_backend("b1@b");
+  sync_all();
+  const core::Service web = a.ctl->state().get_service("web");
+  const core::Service on_b = b.ctl->state().get_service("web");
+  // Each host probes its own backend only.
+  std::optional<HealthTarget> probe = probe_of(b, ip_on_b("b1"));
+  ASSERT_TRUE(probe);
+  EXPECT_EQ(probe->backend_id, on_b.backends[1].id);
+  EXPECT_FALSE(probe_of(a, ip_on_b("b1")));
+  EXPECT_TRUE(shared.range_prefix(std::string(store::keys::kRoot) + "checks/").kvs.empty());
+  // b1 fails on b: out of b's table and, through the cluster, of a's.
+  EXPECT_TRUE(b.ctl->record_health(HealthResult{probe->backend_id, false, "connect: refused"}));
+  EXPECT_EQ(table_ids(b, on_b.index), (std::set<uint32_t>{on_b.backends[0].id}));
+  sync_all();
+  EXPECT_EQ(table_ids(a, web.index), (std::set<uint32_t>{web.backends[0].id}));
+  EXPECT_EQ(a.ctl->handle("service.inspect", json{{"name", "web"}})["Backends"][1]["LastError"],
+            "unhealthy on host b: connect: refused");
+  // Back up: back in a's table, its record gone.
+  EXPECT_TRUE(b.ctl->record_health(HealthResult{probe->backend_id, true, ""}));
+  sync_all();
+  EXPECT_EQ(table_ids(a, web.index).size(), 2u);
+  EXPECT_TRUE(shared.range_prefix(store::keys::backends_prefix(web.id)).kvs.empty());
+}
+
+TEST_F(ControllerMeshTest, TheServiceOutlivesItsCreatorAndARestartFollowsTheCluster) {
+  store::ManualClock clock;
+  store::FakeStore timed([&] { return clock.now(); });
+  Host c{timed, "c", "192.0.2.1"};
+  Host d{timed, "d", "192.0.2.2"};
+  c.create_overlay("ov", "10.50.0.0/24");
+  d.ctl->sync_cluster();
+  c.connect("ov", "a1");
+  d.connect("ov", "b1");
+  c.ctl->sync_cluster();
+  d.ctl->sync_cluster();
+  json made = c.ctl->handle("service.create",
+                            json{{"name", "web"}, {"network", "ov"}, {"ports", {"80/tcp"}}});
+  c.ctl->handle("service.add-backend", json{{"name", "web"}, {"container", "a1"}});
+  c.ctl->handle("service.add-backend", json{{"name", "web"}, {"container", "b1@d"}});
+  d.ctl->sync_cluster();
+  // c dies: its lease expires; web stays on d (and in the cluster, VIP
+  // included), balancing to d's backend only.
+  clock.advance(std::chrono::seconds(5));
+  d.cluster->registry().refresh_lease();
+  clock.advance(std::chrono::seconds(6));
+  d.cluster->registry().refresh_lease();
+  d.ctl->sync_cluster();
+  const core::Service& web = d.ctl->state().get_service("web");
+  EXPECT_EQ(table_ids(d, web.index), (std::set<uint32_t>{web.backends[1].id}));
+  EXPECT_TRUE(timed.get(store::keys::service("web")));
+  EXPECT_TRUE(timed.get(store::keys::address(ov(d).id, web.vip)));
+  // d is down while web is removed on a third host: back up, d removes it.
+  Host e{timed, "e", "192.0.2.3"};
+  ASSERT_NE(e.ctl->state().find_service("web"), nullptr) << "a new host does not make web";
+  e.ctl->handle("service.rm", json{{"name", "web"}});
+  d.start(timed, "d", "192.0.2.2");
+  EXPECT_EQ(d.ctl->state().find_service("web"), nullptr);
+  EXPECT_TRUE(d.datapath.maps.services.empty());
+  EXPECT_FALSE(
+      timed.get(store::keys::address(ov(d).id, core::Ipv4::parse(made["VIP"].get<std::string>()))));
 }
 
 }  // namespace

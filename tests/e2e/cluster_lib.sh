@@ -111,26 +111,31 @@ elapsed_until() {
   python3 -c 'import sys; print("%.3f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$start" "$EPOCHREALTIME"
 }
 
-# add_outside_client [NET]: an outside client (namespace PREFIX-client,
-# NET.2) on host 1's uplink up0 (NET.1), for services published on host 1.
-# NET: the first three octets, 10.96.0 unless given.
+# add_outside_client [NET] [N]: an outside client (namespace PREFIX-client,
+# PREFIX-clientN for N > 1; NET.2) on host N's uplink up0 (NET.1), for
+# services published on host N (default 1). NET: the first three octets,
+# 10.96.0 unless given.
 add_outside_client() {
-  local net=${1:-10.96.0}
-  ip netns add "${P}-client"
-  ip link add "${P}up0" netns "${P}-h1" type veth peer name eth0 netns "${P}-client"
-  ip -n "${P}-h1" link set "${P}up0" name up0
-  ip -n "${P}-h1" addr add "$net.1/24" dev up0
-  ip -n "${P}-h1" link set up0 up
-  ip -n "${P}-client" addr add "$net.2/24" dev eth0
-  ip -n "${P}-client" link set lo up
-  ip -n "${P}-client" link set eth0 up
-  ip -n "${P}-client" route add default via "$net.1"
+  local net=${1:-10.96.0} n=${2:-1}
+  local c="${P}-client"
+  [ "$n" = 1 ] || c="${P}-client$n"
+  ip netns add "$c"
+  ip link add "${P}up$n" netns "${P}-h$n" type veth peer name eth0 netns "$c"
+  ip -n "${P}-h$n" link set "${P}up$n" name up0
+  ip -n "${P}-h$n" addr add "$net.1/24" dev up0
+  ip -n "${P}-h$n" link set up0 up
+  ip -n "$c" addr add "$net.2/24" dev eth0
+  ip -n "$c" link set lo up
+  ip -n "$c" link set eth0 up
+  ip -n "$c" route add default via "$net.1"
 }
 
-# spread N: N requests (each a new connection) from the outside client to
-# host 1's published port 8080, as http_load.py counts them.
+# spread N [ADDRESS CLIENT]: N requests (each a new connection) from the
+# outside client (namespace CLIENT, default PREFIX-client) to ADDRESS's
+# published port 8080 (default host 1's, 10.96.0.1), as http_load.py counts
+# them.
 spread() {
-  ip netns exec "${P}-client" python3 "$E2E_DIR/http_load.py" 10.96.0.1 8080 "$1"
+  ip netns exec "${3:-${P}-client}" python3 "$E2E_DIR/http_load.py" "${2:-10.96.0.1}" 8080 "$1"
 }
 
 # answered_by JSON NAMES...: every name answered, no other, no error.

@@ -85,7 +85,7 @@ hctl 1 network inspect ovh | grep -q '"b3"' || fail "b3's endpoint left the clus
 took=$(elapsed_until 20 is_state b3@h3 unhealthy) ||
   fail "b3@h3 still $(state_of b3@h3) on h1 20 s after its server stopped: $(hctl 1 service inspect web)"
 log "b3@h3's server stopped: h1 has it unhealthy after ${took}s (h3 probes it: 2 failures x 200 ms)"
-grep -q "service web of host h1: backend b3 is now unhealthy" "$T/h3/bpfnetd.log" ||
+grep -q "service web: backend b3 is now unhealthy" "$T/h3/bpfnetd.log" ||
   fail "h3 did not say it found b3 unhealthy: $(tail -5 "$T/h3/bpfnetd.log")"
 hctl 1 service inspect web | grep -q "unhealthy on host h3" ||
   fail "h1's inspect does not say h3 found b3 unhealthy: $(hctl 1 service inspect web)"

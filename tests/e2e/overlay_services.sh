@@ -147,11 +147,17 @@ for n in 1 2; do
   hctl "$n" network inspect ovs -o json | grep -q "\"$vip/24\"" &&
     fail "service web's VIP $vip is also a container's address: $(hctl "$n" network inspect ovs)"
 done
-# h1's own address on ovs (its lb endpoint) must be in the others' tunnel maps.
+# h1's own address on ovs (its lb endpoint) must be in the others' tunnel
+# maps. (web is the cluster's: h2 and h3 have lb endpoints of their own too.)
+h1_lb_on_2() {
+  hctl 2 network inspect ovs -o json | python3 -c '
+import json, sys
+print([c["IPv4Address"].split("/")[0] for c in json.load(sys.stdin)[0]["Containers"].values()
+       if c["Name"] == "lb-ovs" and c.get("Host") == "h1"][0])'
+}
 lb=""
-eventually 5 bash -c "'$BPFNETCTL' --socket '$T/h2/sock' network inspect ovs | grep -q lb-ovs" ||
-  fail "h1's lb endpoint never reached h2"
-lb=$(ip_of 2 lb-ovs)
+eventually 5 h1_lb_on_2 || fail "h1's lb endpoint never reached h2"
+lb=$(h1_lb_on_2)
 for n in 2 3; do
   eventually 5 bash -c "$(declare -f tunnels); T='$T'; tunnels $n | grep -q '^$lb $(host_ip 1) '" ||
     fail "h$n never learned h1's lb address $lb"

@@ -30,6 +30,12 @@ TEST(ClusterKeys, LayoutUnderOneVersionedRoot) {
   EXPECT_EQ(keys::parse("/bpfnet/v1/backends/s1/e1").kind, Kind::kBackend);
   EXPECT_EQ(keys::parse("/bpfnet/v1/backends/s1/").kind, Kind::kOther);
   EXPECT_EQ(keys::parse("/bpfnet/v1/checks/s1").kind, Kind::kOther);
+  EXPECT_EQ(keys::service("web"), "/bpfnet/v1/services/web");
+  EXPECT_EQ(keys::services_prefix(), "/bpfnet/v1/services/");
+  auto service = keys::parse("/bpfnet/v1/services/web");
+  EXPECT_EQ(service.kind, Kind::kService);
+  EXPECT_EQ(service.first, "web");
+  EXPECT_EQ(keys::parse("/bpfnet/v1/services/web/x").kind, Kind::kOther);
 }
 
 TEST(ClusterKeys, ParseNamesWhatAKeyIs) {
@@ -74,6 +80,17 @@ TEST(ClusterRecords, RoundTrip) {
   EXPECT_EQ(check_from_json("k", to_json(check)), check);
   BackendHealthRecord health{"h2", false, "connect 10.0.0.2:80: Connection refused"};
   EXPECT_EQ(backend_health_from_json("k", to_json(health)), health);
+  ServiceRecord service{"h1", core::Service{}};
+  service.service.id = std::string(64, 'a');
+  service.service.name = "web";
+  service.service.network_id = "id1";
+  service.service.vip = Ipv4::parse("10.0.0.9");
+  service.service.ports = {{core::Proto::kTcp, 80}};
+  service.service.backends = {{"b1@h1", 1, 1}, {"b2@h2", 2, 0}};
+  service.service.global = true;
+  EXPECT_EQ(service_from_json("k", to_json(service)), service);
+  EXPECT_THROW(service_from_json("/bpfnet/v1/services/web", R"({"created_by":"h1"})"),
+               core::UserError);
 }
 
 TEST(ClusterRecords, BadChecksNameTheKeyAndField) {

@@ -317,5 +317,57 @@ TEST_F(RegistryTest, ChecksAndBackendHealthAreTheHostsOwnAndComeBackWithARenewed
   EXPECT_FALSE(store.get(keys::backend("s1", "e2")));
 }
 
+// Services of the cluster (routing mesh): one name in the cluster, taken
+// with its VIP in one transaction, under no lease (they outlive their host);
+// backend changes from two hosts both land.
+TEST_F(RegistryTest, ServicesAreTheClustersOutliveTheirHostAndMergeChanges) {
+  auto h1 = make_host(store, "h1", "192.0.2.1", 10s);
+  auto h2 = make_host(store, "h2", "192.0.2.2", 10s);
+  const NetworkRecord ov = h1->create_network(overlay("ov", "10.10.0.0/24"));
+  ServiceRecord web{"h1", core::Service{}};
+  web.service.id = std::string(64, 'a');
+  web.service.name = "web";
+  web.service.network_id = ov.id;
+  web.service.vip = Ipv4::parse("10.10.0.9");
+  web.service.ports = {{core::Proto::kTcp, 80}};
+  web.service.global = true;
+  h1->create_service(web);
+  EXPECT_EQ(service_from_json("k", store.get(keys::service("web"))->value), web);
+  EXPECT_EQ(address_from_json("k", store.get(keys::address(ov.id, web.service.vip))->value),
+            (AddressRecord{"h1", "service web"}));
+  ServiceRecord again = web;
+  again.created_by = "h2";
+  again.service.vip = Ipv4::parse("10.10.0.10");
+  EXPECT_USER_ERROR(h2->create_service(again),
+                    "service with name web already exists in the cluster (created on host h1)");
+  ServiceRecord api = web;
+  api.service.name = "api";
+  EXPECT_USER_ERROR(h2->create_service(api),
+                    "Address already in use: 10.10.0.9 is used by host h1");
+  EXPECT_FALSE(store.get(keys::service("api"))) << "a refused create wrote its record";
+  // Two hosts' backend changes: both land.
+  h1->update_service("web", web.service.id, [](ServiceRecord& r) {
+    r.service.backends.push_back(core::ServiceBackend{"b1@h1", 1, 1});
+  });
+  h2->update_service("web", web.service.id, [](ServiceRecord& r) {
+    r.service.backends.push_back(core::ServiceBackend{"b2@h2", 7, 1});
+  });
+  EXPECT_EQ(service_from_json("k", store.get(keys::service("web"))->value).service.backends.size(),
+            2u);
+  // h1 dies: web and its VIP stay.
+  clock.advance(11s);
+  store.tick();
+  EXPECT_TRUE(store.get(keys::service("web")));
+  EXPECT_TRUE(store.get(keys::address(ov.id, web.service.vip)));
+  // Removed from another host: record and VIP go together; a stale ID is
+  // not removed, and a gone service is no longer updated.
+  EXPECT_FALSE(h2->remove_service("web", std::string(64, 'b')));
+  EXPECT_TRUE(h2->remove_service("web", web.service.id));
+  EXPECT_FALSE(store.get(keys::service("web")));
+  EXPECT_FALSE(store.get(keys::address(ov.id, web.service.vip)));
+  EXPECT_USER_ERROR(h2->update_service("web", web.service.id, [](ServiceRecord&) {}),
+                    "service web is no longer in the cluster");
+}
+
 }  // namespace
 }  // namespace bpfnet::store

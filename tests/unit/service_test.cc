@@ -556,7 +556,7 @@ TEST_F(ServiceTest, InspectHasTheReadmeShape) {
   };
   const Service& api = state.get_service("api");
   nlohmann::json expected = nlohmann::json::parse(R"({
-    "Name": "api", "Network": "front", "VIP": "10.1.0.4",
+    "Name": "api", "Network": "front", "Scope": "local", "VIP": "10.1.0.4",
     "Ports": ["53/udp", "80/tcp"],
     "Published": [{"proto": "tcp", "container_port": 80, "host_ip": "0.0.0.0", "host_port": 8080,
                    "network": "front", "container_ip": "10.1.0.4"}],

@@ -436,6 +436,8 @@ nlohmann::json service_inspect(const State& state, const Service& service,
       {"Name", service.name},
       {"Id", service.id},
       {"Network", network.name},
+      // "global": the cluster's (on every host, see core/service_mesh.h).
+      {"Scope", service.global ? "global" : "local"},
       {"VIP", service.vip.to_string()},
       {"Ports", ports},
       {"Published", published_json(service, network)},

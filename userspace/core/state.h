@@ -142,6 +142,10 @@ struct Service {
   HealthCheck health;
   std::vector<ServiceBackend> backends;  // in the order they were added
   uint32_t index = 0;                    // BPF map key: lowest free >= 1
+  // A service of the cluster (Swarm's routing mesh, core/service_mesh.h):
+  // its definition lives in the cluster store and every host has it; this
+  // host removes it when the store's record goes, also while it was away.
+  bool global = false;
 
   const ServiceBackend* backend(std::string_view container) const;
   bool operator==(const Service&) const = default;
@@ -231,6 +235,11 @@ nlohmann::json to_json(const State& state);
 // UserError naming the bad field path, e.g.
 // `state: networks[1].subnet: invalid CIDR "10.0.0/8"`.
 State state_from_json(const nlohmann::json& json);
+
+// One service as the state file has it (also the cluster store's service
+// records, store/cluster_records.h). Throws UserError as state_from_json.
+nlohmann::json service_to_json(const Service& service);
+Service service_from_json(const nlohmann::json& json, const std::string& path);
 
 // Checks every invariant the engine maintains: unique IDs, names, indexes,
 // interface names, addresses; endpoints on existing bridge networks; both

@@ -184,6 +184,8 @@ constexpr StringField<Service> kServiceStrings[] = {
     {"network_id", &Service::network_id},
 };
 
+}  // namespace
+
 nlohmann::json service_to_json(const Service& service) {
   nlohmann::json json = {
       {"vip", service.vip.to_string()},
@@ -196,6 +198,7 @@ nlohmann::json service_to_json(const Service& service) {
   };
   write_strings<Service>(service, kServiceStrings, json);
   if (service.affinity_timeout_s) json["affinity_timeout_s"] = *service.affinity_timeout_s;
+  if (service.global) json["global"] = true;
   return json;
 }
 
@@ -221,8 +224,11 @@ Service service_from_json(const nlohmann::json& json, const std::string& path) {
         at_path(kStateRoot, fields.path_of("health"), [&] { return make_health_check(spec); });
     service.backends = fields.required_items("backends", backend_from_json);
     service.index = fields.required_uint32("index");
+    service.global = fields.optional_bool("global", false);
   });
 }
+
+namespace {
 
 constexpr StringField<IpamPool> kIpamPoolStrings[] = {
     {"id", &IpamPool::id},

@@ -124,6 +124,11 @@ std::map<store::ClusterView::BackendKey, store::BackendHealthRecord> Cluster::ba
   return view_->backend_health();
 }
 
+std::map<std::string, store::ServiceRecord> Cluster::services() const {
+  if (!started_) return {};
+  return view_->services();
+}
+
 std::map<uint32_t, datapath::RemoteEndpointFact> Cluster::remote_endpoints() const {
   std::map<uint32_t, datapath::RemoteEndpointFact> out;
   if (!started_) return out;

@@ -70,6 +70,8 @@ class Cluster {
   // them: the checks services' hosts ask for, and the backends' health.
   std::map<store::ClusterView::BackendKey, store::CheckRecord> checks() const;
   std::map<store::ClusterView::BackendKey, store::BackendHealthRecord> backend_health() const;
+  // The cluster's services (routing mesh), by name.
+  std::map<std::string, store::ServiceRecord> services() const;
   // Other hosts' endpoints, by address (host order): the tunnel map.
   std::map<uint32_t, datapath::RemoteEndpointFact> remote_endpoints() const;
 

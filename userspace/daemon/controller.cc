@@ -227,6 +227,14 @@ bool Controller::record_health(const HealthResult& result) {
                        h.healthy ? "healthy" : "unhealthy",
                        h.healthy ? "" : " (" + h.last_error + ")"));
       write_tables(state_);
+      if (svc.global) {
+        try {
+          publish_mesh_health();
+        } catch (const std::exception& e) {
+          // Published at a later tick (sync_across_hosts retries).
+          warn(fmt::format("cluster: publishing a backend's health: {}", e.what()));
+        }
+      }
       if (!h.healthy)
         if (const core::Endpoint* ep = state_.endpoint(svc.network_id, be.container))
           datapath::purge_lb_flows_to(*datapath_, {ep->ip.value}, flow_end_sink());

@@ -171,10 +171,18 @@ class Controller {
   // cluster ("" without one) and the containers of the other hosts, the
   // backends `service add-backend SERVICE CONTAINER@HOST` may name.
   std::string cluster_host_name() const;
-  // service.create and service.rm. On an overlay network the VIP is an
-  // address of the cluster's IPAM (no host hands it out to a container).
+  // service.create and service.rm. On an overlay network the service is
+  // the cluster's (routing mesh, daemon/controller_mesh.cc): made and
+  // removed on every host, its VIP an address of the cluster's IPAM.
   std::string create_service(core::ServiceCreate request);
   std::string remove_service(const std::string& name);
+  // service.add-backend, rm-backend, drain: `change` edits a copy of the
+  // state; a change of the cluster's service goes to its record first, so
+  // every host makes it.
+  void change_service(const std::string& name, const std::function<void(core::State&)>& change);
+  // Why the cluster's service `name` is not whole on this host (its
+  // published ports taken here, a backend not known here), for inspect.
+  std::vector<std::string> mesh_problems(const std::string& name) const;
   std::vector<core::RemoteContainer> remote_containers() const;
 
   // Periodic work: conntrack GC, host address changes. `now_ns` is
@@ -245,6 +253,24 @@ class Controller {
   // a service here, taken and published or released as services come and
   // go. Returns whether host_.lb_addresses changed.
   bool sync_lb_addresses();
+  // A config-file service on an overlay network: local to this host, with
+  // the VIP the cluster gives (the same service's on another host, else one
+  // no host has given out).
+  std::string create_config_overlay_service(core::ServiceCreate request);
+  // --- Services of the cluster (daemon/controller_mesh.cc) ---------------
+  std::string create_mesh_service(core::ServiceCreate request);
+  void remove_mesh_service(const core::Service& service);
+  // Each service record of the cluster made, changed or removed here.
+  void sync_mesh_services();
+  void apply_mesh_service(const store::ServiceRecord& record,
+                          const std::vector<core::RemoteContainer>& remote);
+  // Logs the problems not logged before; mesh_problems() says them.
+  void note_mesh_problems(const std::string& name, std::vector<std::string> problems);
+  // This host's backends of the cluster's services that are down, in the
+  // store for the other hosts (withdrawn when back up or gone).
+  void publish_mesh_health();
+  std::map<std::string, std::vector<std::string>> mesh_problems_;  // by service name
+  std::map<store::ClusterView::BackendKey, store::BackendHealthRecord> published_mesh_health_;
   // After joining: each service on an overlay network holds its VIP in the
   // cluster's IPAM, as service.create takes it; a service another host
   // defines too gets that host's VIP, and one whose VIP another host gave

@@ -294,6 +294,10 @@ void Controller::sync_cluster() {
     return;
   }
   if (!cluster_->take_changes()) {
+    // A service of the cluster not whole here (a published port taken, a
+    // backend not here yet): tried again at each sync, not only at the
+    // cluster's next change (a port may be freed here).
+    if (!mesh_problems_.empty()) sync_mesh_services();
     if (lb_changed) write_maps(state_);
     sync_across_hosts(/*view_changed=*/false);
     return;
@@ -330,6 +334,14 @@ void Controller::sync_cluster() {
   else
     write_maps(state_);
   if (!deferred_services_.empty()) apply_deferred_services();
+  sync_mesh_services();
+  // A service of the cluster made or removed here just now: this host's lb
+  // address on its overlay at once (it balances to other hosts from it).
+  try {
+    if (sync_lb_addresses()) write_maps(state_);
+  } catch (const std::exception& e) {
+    warn(fmt::format("cluster: {}", e.what()));
+  }
   sync_across_hosts(/*view_changed=*/true);
 }
 
@@ -339,6 +351,7 @@ void Controller::sync_across_hosts(bool view_changed) {
     sync_backend_checks(view_changed);
     sync_remote_probes();
     publish_probe_states();
+    publish_mesh_health();
   } catch (const std::exception& e) {
     // Tried again at the next sync (said once).
     if (backend_health_problem_ != e.what())

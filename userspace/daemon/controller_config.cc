@@ -60,7 +60,7 @@ void Controller::apply_deferred_services() {
     bool made_here = false;
     try {
       if (!state_.find_service(name)) {
-        create_service(entry.service);
+        create_config_overlay_service(entry.service);
         made_here = true;
       }
       // Its backends (and a check of the service against the config): the

@@ -15,6 +15,8 @@
 
 namespace bpfnet::daemon {
 
+using store::vip_owner;
+
 namespace {
 
 // The lb endpoint's "container" name, as Docker swarm names it.
@@ -32,9 +34,6 @@ core::Mac mac_of(core::Ipv4 ip) {
                static_cast<uint8_t>(ip.value)};
   return mac;
 }
-
-// Who holds a service's VIP in the cluster's IPAM.
-std::string vip_owner(const std::string& service) { return "service " + service; }
 
 // The VIP another host took for a service of this name on the network (the
 // same service, defined on that host too): the service's VIP everywhere.
@@ -81,16 +80,19 @@ void Controller::remote_backend_runtime(const core::Service& svc, const core::Se
 }
 
 std::string Controller::create_service(core::ServiceCreate request) {
-  std::string id;
   const core::Network& network = state_.get_network(request.network);
-  if (!network.overlay()) {
-    update([&](core::State& next) {
-      id = core::create_service(next, request, ids_, port_environment()).id;
-    });
-    return id;
-  }
+  if (network.overlay()) return create_mesh_service(std::move(request));
+  std::string id;
+  update([&](core::State& next) {
+    id = core::create_service(next, request, ids_, port_environment()).id;
+  });
+  return id;
+}
+
+std::string Controller::create_config_overlay_service(core::ServiceCreate request) {
+  std::string id;
   Cluster& cluster = require_cluster();
-  const std::string network_id = network.id;
+  const std::string network_id = state_.get_network(request.network).id;
   // The same service on another host: its VIP (unless another is asked for).
   const std::map<core::Ipv4, store::AddressRecord> held = cluster.registry().addresses(network_id);
   const std::optional<core::Ipv4> shared = shared_vip(held, request.name, cluster.host().name);
@@ -123,7 +125,9 @@ void Controller::retake_shared_vips() {
   Cluster& cluster = *cluster_;
   for (const core::Service& svc : state_.services) {
     const core::Network* net = state_.network_by_id(svc.network_id);
-    if (!net || !net->overlay() || cluster.registry().holds_address(net->id, svc.vip)) continue;
+    // The cluster's services hold their VIP under no host's lease.
+    if (svc.global || !net || !net->overlay() || cluster.registry().holds_address(net->id, svc.vip))
+      continue;
     try {
       cluster.registry().allocate_address(net->id, vip_owner(svc.name), svc.vip);
     } catch (const core::UserError&) {
@@ -138,7 +142,7 @@ void Controller::claim_service_vips() {
   const std::vector<core::Service> services = state_.services;  // update() replaces state_
   for (const core::Service& svc : services) {
     const core::Network* net = state_.network_by_id(svc.network_id);
-    if (!net || !net->overlay()) continue;
+    if (svc.global || !net || !net->overlay()) continue;
     const std::string network_id = net->id;
     try {
       const std::map<core::Ipv4, store::AddressRecord> held =
@@ -180,7 +184,11 @@ void Controller::claim_service_vips() {
         for (auto& s : next.services)
           if (s.name == name) s.vip = cluster_vip;
       });
-      cluster.registry().release_address(network_id, svc.vip);  // if this host held it
+      // The old VIP, if this host held it for this service (not another
+      // service's VIP that this one's config-file pick collided with).
+      if (auto old = held.find(svc.vip);
+          old != held.end() && old->second.host == self && old->second.owner == vip_owner(svc.name))
+        cluster.registry().release_address(network_id, svc.vip);
     } catch (const std::exception& e) {
       warn(fmt::format("service {}: its VIP in the cluster: {}", svc.name, e.what()));
     }
@@ -189,6 +197,10 @@ void Controller::claim_service_vips() {
 
 std::string Controller::remove_service(const std::string& name) {
   const core::Service service = state_.get_service(name);
+  if (service.global) {
+    remove_mesh_service(service);
+    return service.id;
+  }
   update([&](core::State& next) { core::remove_service(next, name); });
   const core::Network* network = state_.network_by_id(service.network_id);
   if (network && network->overlay() && cluster_ && cluster_->started()) {

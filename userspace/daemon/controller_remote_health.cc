@@ -56,7 +56,9 @@ void Controller::sync_backend_checks(bool view_changed) {
   std::map<store::ClusterView::BackendKey, store::CheckRecord> wanted;
   for (const auto& svc : state_.services)
     for (const auto& be : svc.backends) {
-      if (!core::is_remote_backend(be.container)) continue;
+      // The cluster's services are on every host: each probes its own
+      // backends of them and says which are down (publish_mesh_health).
+      if (svc.global || !core::is_remote_backend(be.container)) continue;
       const core::RemoteContainer* found =
           core::find_remote_backend(remote, svc.network_id, be.container);
       if (!found || found->endpoint_id.empty() || core::health_check_port(svc) == 0) continue;
@@ -133,7 +135,7 @@ void Controller::sync_remote_probes() {
   }
   // Records of this host's that no check asks for any more.
   for (const auto& [key, health] : cluster_health_)
-    if (health.host == self && !known.contains(key))
+    if (health.host == self && !known.contains(key) && !published_mesh_health_.contains(key))
       cluster.registry().withdraw_backend_health(key.first, key.second);
   if (changed) update_health_targets();
 }

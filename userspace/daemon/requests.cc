@@ -259,7 +259,10 @@ json port_rm(Controller& ctl, core::JsonFields& args) {
 // --- services ---------------------------------------------------------------
 
 json inspect(Controller& ctl, const std::string& id) {
-  return core::service_inspect(ctl.state(), ctl.state().get_service(id), ctl.backend_runtime());
+  const core::Service& service = ctl.state().get_service(id);
+  json out = core::service_inspect(ctl.state(), service, ctl.backend_runtime());
+  if (service.global) out["Problems"] = ctl.mesh_problems(service.name);
+  return out;
 }
 
 json service_create(Controller& ctl, core::JsonFields& args) {
@@ -273,12 +276,8 @@ template <typename Change>
 json change_backend(Controller& ctl, core::JsonFields& args, Change change) {
   std::string name = args.required_string("name");
   std::string container = args.required_string("container");
-  std::string id;
-  ctl.update([&](core::State& next) {
-    change(next, name, container);
-    id = next.get_service(name).id;
-  });
-  return inspect(ctl, id);
+  ctl.change_service(name, [&](core::State& next) { change(next, name, container); });
+  return inspect(ctl, ctl.state().get_service(name).id);
 }
 
 json service_add_backend(Controller& ctl, core::JsonFields& args) {

@@ -22,6 +22,7 @@ constexpr std::array kFolders{
     Folder{"endpoints/", ParsedKey::Kind::kEndpoint, 2},
     Folder{"checks/", ParsedKey::Kind::kCheck, 2},
     Folder{"backends/", ParsedKey::Kind::kBackend, 2},
+    Folder{"services/", ParsedKey::Kind::kService, 1},
 };
 
 std::string join(std::string_view folder, std::string_view first = {},
@@ -66,6 +67,9 @@ std::string backends_prefix(std::string_view service_id) {
 std::string backend(std::string_view service_id, std::string_view endpoint_id) {
   return join("backends/", service_id, endpoint_id);
 }
+
+std::string services_prefix() { return join("services/"); }
+std::string service(std::string_view name) { return join("services/", name); }
 
 ParsedKey parse(std::string_view key) {
   if (key.substr(0, kRoot.size()) != kRoot) return {};

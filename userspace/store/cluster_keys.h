@@ -43,11 +43,27 @@ std::string check(std::string_view service_id, std::string_view endpoint_id);
 std::string backends_prefix(std::string_view service_id);
 std::string backend(std::string_view service_id, std::string_view endpoint_id);
 
+// /bpfnet/v1/services/<name>: ServiceRecord, no lease (a service of the
+// cluster outlives the host that created it, as Swarm's do). By name, so
+// that creating one is a create-if-absent on its name.
+std::string services_prefix();
+std::string service(std::string_view name);
+
 // What a key under kRoot names, for the watcher.
 struct ParsedKey {
-  enum class Kind { kHost, kNetwork, kVni, kAddress, kEndpoint, kCheck, kBackend, kOther };
+  enum class Kind {
+    kHost,
+    kNetwork,
+    kVni,
+    kAddress,
+    kEndpoint,
+    kCheck,
+    kBackend,
+    kService,
+    kOther
+  };
   Kind kind = Kind::kOther;
-  std::string first;   // host name, network ID, VNI text, service ID
+  std::string first;   // host name, network ID, VNI text, service ID or name
   std::string second;  // endpoint ID, address text
 };
 ParsedKey parse(std::string_view key);

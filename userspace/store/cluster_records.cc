@@ -90,6 +90,14 @@ std::string to_json(const BackendHealthRecord& health) {
       .dump();
 }
 
+std::string vip_owner(std::string_view service) { return fmt::format("service {}", service); }
+
+std::string to_json(const ServiceRecord& service) {
+  return json{{"created_by", service.created_by},
+              {"service", core::service_to_json(service.service)}}
+      .dump();
+}
+
 HostRecord host_from_json(std::string_view key, std::string_view text) {
   return read_record<HostRecord>(key, text, [](core::JsonFields& fields, HostRecord& host) {
     host.name = fields.required_string("name");
@@ -162,6 +170,19 @@ BackendHealthRecord backend_health_from_json(std::string_view key, std::string_v
         h.healthy = fields.required_bool("healthy");
         h.last_error = fields.optional_string("last_error").value_or("");
       });
+}
+
+ServiceRecord service_from_json(std::string_view key, std::string_view text) {
+  return read_record<ServiceRecord>(key, text, [&](core::JsonFields& fields, ServiceRecord& r) {
+    r.created_by = fields.required_string("created_by");
+    const json* service = fields.find("service");
+    if (service == nullptr) fields.fail("service", "missing (expected an object)");
+    try {
+      r.service = core::service_from_json(*service, "service");
+    } catch (const core::UserError& e) {
+      throw core::UserError(fmt::format("{}: {}", key, e.what()));
+    }
+  });
 }
 
 std::optional<uint32_t> requested_vni(const std::map<std::string, std::string>& options) {

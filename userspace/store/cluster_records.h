@@ -92,7 +92,21 @@ struct BackendHealthRecord {
   bool operator==(const BackendHealthRecord&) const = default;
 };
 
+// A service of the cluster (Swarm's routing mesh, core/service_mesh.h):
+// every host makes it. `service` as the creating host made it (its index and
+// backend IDs are that host's), its backends named CONTAINER@HOST.
+struct ServiceRecord {
+  std::string created_by;  // host name
+  core::Service service;
+
+  bool operator==(const ServiceRecord&) const = default;
+};
+
+// Who holds a service's VIP in the cluster's IPAM (AddressRecord::owner).
+std::string vip_owner(std::string_view service);
+
 std::string to_json(const HostRecord& host);
+std::string to_json(const ServiceRecord& service);
 std::string to_json(const NetworkRecord& network);
 std::string to_json(const AddressRecord& address);
 std::string to_json(const EndpointRecord& endpoint);
@@ -107,6 +121,7 @@ AddressRecord address_from_json(std::string_view key, std::string_view json);
 EndpointRecord endpoint_from_json(std::string_view key, std::string_view json);
 CheckRecord check_from_json(std::string_view key, std::string_view json);
 BackendHealthRecord backend_health_from_json(std::string_view key, std::string_view json);
+ServiceRecord service_from_json(std::string_view key, std::string_view json);
 
 // The VNI asked for with -o vxlanid_list=N, or nullopt for "pick one".
 // Throws core::UserError for anything but one decimal VNI 1..2^24-1.

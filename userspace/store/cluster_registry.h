@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -108,6 +109,23 @@ class ClusterRegistry {
   void publish_backend_health(const std::string& service_id, const std::string& endpoint_id,
                               BackendHealthRecord health);
   void withdraw_backend_health(const std::string& service_id, const std::string& endpoint_id);
+
+  // Services of the cluster (Swarm's routing mesh, store/cluster_services.cc),
+  // under no lease: they outlive the host that made them. create_service
+  // writes the record and takes its VIP (for vip_owner(name), held by the
+  // creating host's name) in one transaction, each only if absent and while
+  // the network is there. Throws core::UserError `service with name api
+  // already exists in the cluster (created on host h1)`, `Address already
+  // in use: 10.0.0.2 is used by host h2` or `network ID not found`.
+  void create_service(const ServiceRecord& record);
+  // Removes service `name`'s record (while it is service `id`) and its VIP
+  // in one transaction. False: there is no such record.
+  bool remove_service(const std::string& name, const std::string& id);
+  // `edit` applied to service `name`'s record (while it is service `id`) by
+  // compare-and-swap, read and applied again after another host's change.
+  // Throws core::UserError `service api is no longer in the cluster`.
+  void update_service(const std::string& name, const std::string& id,
+                      const std::function<void(ServiceRecord&)>& edit);
 
  private:
   struct Owned {

@@ -60,9 +60,8 @@ bool apply_record(std::map<std::string, T>& records, const std::string& id, cons
 }
 
 // A put or delete of a record nothing else depends on; true if it changed.
-template <typename T, typename Parse>
-bool apply_keyed(std::map<ClusterView::BackendKey, T>& records, const ClusterView::BackendKey& id,
-                 const WatchEvent& event, Parse&& parse) {
+template <typename Key, typename T, typename Parse>
+bool apply_keyed(std::map<Key, T>& records, const Key& id, const WatchEvent& event, Parse&& parse) {
   if (event.type == WatchEvent::Type::kDelete) return records.erase(id) > 0;
   T record = parse(event.key, event.value);
   auto it = records.find(id);
@@ -75,7 +74,8 @@ bool apply_keyed(std::map<ClusterView::BackendKey, T>& records, const ClusterVie
 
 bool ViewChanges::empty() const {
   return added.empty() && removed.empty() && networks_added.empty() && networks_removed.empty() &&
-         hosts_added.empty() && hosts_removed.empty() && !backends_changed && !addresses_released;
+         hosts_added.empty() && hosts_removed.empty() && !backends_changed && !services_changed &&
+         !addresses_released;
 }
 
 ClusterView::ClusterView(Store& store, Listener listener)
@@ -147,6 +147,7 @@ void ClusterView::resync(bool throw_when_away) {
       for (const auto& [ids, check] : checks_) known.push_back(keys::check(ids.first, ids.second));
       for (const auto& [ids, health] : backend_health_)
         known.push_back(keys::backend(ids.first, ids.second));
+      for (const auto& [name, service] : services_) known.push_back(keys::service(name));
       for (const auto& key : known) {
         if (!present.contains(key)) {
           apply(WatchEvent{WatchEvent::Type::kDelete, key, "", all.revision, 0}, changes);
@@ -207,11 +208,16 @@ void ClusterView::apply(const WatchEvent& event, ViewChanges& changes) {
         return;
       case keys::ParsedKey::Kind::kCheck:
         changes.backends_changed |=
-            apply_keyed(checks_, {parsed.first, parsed.second}, event, check_from_json);
+            apply_keyed(checks_, BackendKey{parsed.first, parsed.second}, event, check_from_json);
         return;
       case keys::ParsedKey::Kind::kBackend:
-        changes.backends_changed |= apply_keyed(backend_health_, {parsed.first, parsed.second},
-                                                event, backend_health_from_json);
+        changes.backends_changed |=
+            apply_keyed(backend_health_, BackendKey{parsed.first, parsed.second}, event,
+                        backend_health_from_json);
+        return;
+      case keys::ParsedKey::Kind::kService:
+        changes.services_changed |=
+            apply_keyed(services_, parsed.first, event, store::service_from_json);
         return;
       case keys::ParsedKey::Kind::kAddress:
         // Taken and released by the registry; the view only says one went.
@@ -297,6 +303,9 @@ std::map<ClusterView::BackendKey, CheckRecord> ClusterView::checks() const {
 }
 std::map<ClusterView::BackendKey, BackendHealthRecord> ClusterView::backend_health() const {
   return locked_copy(mutex_, backend_health_);
+}
+std::map<std::string, ServiceRecord> ClusterView::services() const {
+  return locked_copy(mutex_, services_);
 }
 size_t ClusterView::bad_records() const { return locked_copy(mutex_, bad_records_); }
 

@@ -40,6 +40,9 @@ struct ViewChanges {
   // A check or a backend's health (services across hosts) came, changed or
   // went: read them again (checks(), backend_health()).
   bool backends_changed = false;
+  // A service of the cluster (routing mesh) came, changed or went: read
+  // them again (services()).
+  bool services_changed = false;
   // An address of the cluster's IPAM was released (or, after a resync, may
   // have been while the view was not watching): a host sharing a service's
   // VIP with the host that held it takes it again (Controller::
@@ -82,6 +85,8 @@ class ClusterView {
   using BackendKey = std::pair<std::string, std::string>;
   std::map<BackendKey, CheckRecord> checks() const;
   std::map<BackendKey, BackendHealthRecord> backend_health() const;
+  // The cluster's services (routing mesh), by name.
+  std::map<std::string, ServiceRecord> services() const;
   // Records the view could not read (skipped, counted).
   size_t bad_records() const;
 
@@ -108,6 +113,7 @@ class ClusterView {
   std::map<std::string, RemoteEndpoint> reachable_;  // by key
   std::map<BackendKey, CheckRecord> checks_;
   std::map<BackendKey, BackendHealthRecord> backend_health_;
+  std::map<std::string, ServiceRecord> services_;  // by name
   size_t bad_records_ = 0;
   bool stale_ = false;
   bool synced_ = false;  // a resync has read the store (later ones may have missed deletions)

@@ -2,7 +2,7 @@
 /*
  * Overlay networks across hosts, VXLAN between hosts:
  *   - to a remote endpoint (bpfnet_tunnels): encapsulated here and sent out
- *     of the underlay interface (lib/vxlan.h), GSO packets kept whole; what
+ *     of the underlay interface (lib/vxlan.h) unless TCP or GSO; what
  *     that path cannot take goes to the collect-metadata ("external") VXLAN
  *     device with the tunnel key (its host's underlay address, the
  *     network's VNI), as Cilium does it.

@@ -1,24 +1,28 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * VXLAN (RFC 7348) over IPv4 in BPF, without the VXLAN device on the fast
- * path:
+ * path, for packets one at a time (UDP, ICMP, anything but TCP):
  *   - out: bpf_skb_adjust_room() opens 50 bytes after the frame's Ethernet
  *     header (outer IPv4, UDP, VXLAN, then the inner Ethernet header, a copy
- *     of the frame's), with the ENCAP flags so that a GSO packet stays one
- *     (SKB_GSO_UDP_TUNNEL: segmented after encapsulation by the underlay
- *     device or the stack, as the VXLAN device's would be), and
- *     bpf_redirect_neigh() sends it out of the underlay interface with the
- *     next hop's MAC. That skips the device's transmit: its route lookup,
- *     its socket and the second pass through the stack.
- *   - in: at tc ingress of the underlay interface (overlay.bpf.c), a VXLAN
- *     packet to this host's underlay address has its outer headers taken off
- *     and is delivered as the device's program would deliver it. GRO still
- *     merges it: the VXLAN device's socket stays bound to 4789, and the
- *     kernel's UDP GRO merges tunnelled segments before tc sees them.
- * Everything this path does not take goes through the device as before: no
- * underlay interface known, a packet too big for the underlay that only the
- * device can fragment (no DF), an outer fragment or options, a non-zero
- * outer UDP checksum (the kernel checks it), an skb already encapsulated.
+ *     of the frame's), and bpf_redirect_neigh() sends it out of the
+ *     underlay interface with the next hop's MAC. That skips the device's
+ *     transmit: its route lookup, its socket and a second pass through the
+ *     stack.
+ *   - in: at tc ingress of the underlay interface (overlay.bpf.c), such a
+ *     VXLAN packet to this host's underlay address has its outer headers
+ *     taken off and is delivered as the device's program would deliver it,
+ *     skipping the stack's UDP receive and the device's GRO cells.
+ * TCP stays on the VXLAN device both ways, as do GSO packets: the device
+ * segments after encapsulation and its socket's GRO merges before
+ * decapsulation, and on the way in the kernel also clears the tunnel's
+ * offload state (skb->encapsulation, SKB_GSO_UDP_TUNNEL), which BPF cannot
+ * (no adjust_room flag for it in this kernel): a decapsulated GSO packet
+ * forwarded out of an uplink would be segmented as a tunnel packet. One flow
+ * keeps one path, so its segments are never reordered between the two.
+ * The device also takes what this path cannot: no underlay interface known,
+ * a packet too big for the underlay (no DF: the device fragments the outer
+ * packet), an outer fragment or IP options, a non-zero outer UDP checksum
+ * (the kernel checks it), VXLAN flags other than I.
  */
 #ifndef BPFNET_LIB_VXLAN_H
 #define BPFNET_LIB_VXLAN_H
@@ -112,6 +116,8 @@ BPF_SUBPROG int tunnel_encap(struct __sk_buff *skb, __be32 host, __u32 vni)
 	struct iphdr *inner = (void *)(eth + 1);
 	if ((void *)(inner + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
 		return TUNNEL_VIA_DEVICE;
+	if (inner->protocol == IPPROTO_TCP || skb->gso_size)
+		return TUNNEL_VIA_DEVICE;
 	__u16 outer_len = (__u16)(skb->len - sizeof(*eth) + BPFNET_VXLAN_ENCAP_LEN);
 
 	struct iphdr ip = {
@@ -143,13 +149,12 @@ BPF_SUBPROG int tunnel_encap(struct __sk_buff *skb, __be32 host, __u32 vni)
 	h.vx.flags = bpf_htonl(BPFNET_VXLAN_FLAG_VNI);
 	h.vx.vni = bpf_htonl(vni << 8);
 
-	/* FIXED_GSO: the inner MSS already fits (the overlay's MTU is the
-	 * underlay's less these 50 bytes). Fails on an skb that is already
-	 * encapsulated: the device can still take it. */
-	__u64 flags = BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 |
-		      BPF_F_ADJ_ROOM_ENCAP_L4_UDP | BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
-		      BPF_F_ADJ_ROOM_ENCAP_L2(sizeof(struct ethhdr));
-	if (bpf_skb_adjust_room(skb, BPFNET_VXLAN_ENCAP_LEN, BPF_ADJ_ROOM_MAC, flags) < 0)
+	/* No ENCAP flags: they are for GSO, which stays on the device, and
+	 * would mark the skb encapsulated for the receiving host's kernel (a
+	 * veth underlay keeps the mark), which BPF there cannot clear. An
+	 * inner CHECKSUM_PARTIAL stays as it is: csum_start is an offset from
+	 * the buffer's head, which the inner packet keeps. */
+	if (bpf_skb_adjust_room(skb, BPFNET_VXLAN_ENCAP_LEN, BPF_ADJ_ROOM_MAC, 0) < 0)
 		return TUNNEL_VIA_DEVICE;
 	if (bpf_skb_store_bytes(skb, sizeof(struct ethhdr), &h, sizeof(h), 0) < 0)
 		return DROP_ERR(BPFNET_DROP_NO_VXLAN);
@@ -198,11 +203,20 @@ static __always_inline int vxlan_decap(struct __sk_buff *skb, struct bpf_tunnel_
 	 * (decapsulated, the outer Ethernet header would call anything IPv4). */
 	if (h->inner_eth.h_proto != bpf_htons(ETH_P_IP))
 		return DROP_ERR(BPFNET_DROP_UNSUPPORTED_L3);
+	struct iphdr *inner = (void *)(h + 1);
+	if ((void *)(inner + 1) > data_end || inner->protocol == IPPROTO_TCP || skb->gso_size)
+		return CONTINUE_PASS;
 	key->remote_ipv4 = bpf_ntohl(h->ip.saddr);
 	key->tunnel_id = bpf_ntohl(h->vx.vni) >> 8;
-	if (bpf_skb_adjust_room(skb, -BPFNET_VXLAN_ENCAP_LEN, BPF_ADJ_ROOM_MAC,
-				BPF_F_ADJ_ROOM_FIXED_GSO) < 0)
+	struct ethhdr inner_eth;
+	__builtin_memcpy(&inner_eth, (void *)&h->inner_eth, sizeof(inner_eth));
+	if (bpf_skb_adjust_room(skb, -BPFNET_VXLAN_ENCAP_LEN, BPF_ADJ_ROOM_MAC, 0) < 0)
 		return CONTINUE_PASS;
+	/* The inner frame's own Ethernet header in front, as the VXLAN device
+	 * leaves it: what follows (an ICMP error's reversed MACs) sees the
+	 * same frame either way. */
+	if (bpf_skb_store_bytes(skb, 0, &inner_eth, sizeof(inner_eth), 0) < 0)
+		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	return CONTINUE_NO_NAT;
 }
 

@@ -49,9 +49,6 @@ const Mac kRemoteMac{0x02, 0x42, 0x0a, 0x32, 0x00, 0x03};
 const Mac kRemoteMac2{0x02, 0x42, 0x0a, 0x3c, 0x00, 0x03};
 const Mac kBroadcast{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 const Mac kZero{};
-const Mac kUnderlayMac{0x52, 0x54, 0x00, 0x00, 0x00, 0x01};
-const Mac kPeerHostMac{0x52, 0x54, 0x00, 0x00, 0x00, 0x02};
-constexpr size_t kVxlanHeaders = 50;  // outer IPv4 + UDP + VXLAN + inner Ethernet
 
 class OverlayProgTest : public ::testing::Test {
  protected:
@@ -123,25 +120,7 @@ class OverlayProgTest : public ::testing::Test {
   // carrying @inner.
   static Bytes vxlan_frame(const Bytes& inner, const char* outer_src, uint32_t vni,
                            uint16_t udp_check = 0, const char* outer_dst = "192.168.77.1") {
-    Bytes b = eth(kUnderlayMac, kPeerHostMac, 0x0800);
-    const size_t ip_len = 20 + 8 + 8 + inner.size();
-    b.resize(kEth + 36);
-    b[kEth] = 0x45;
-    put16(b, kEth + 2, static_cast<uint16_t>(ip_len));
-    put16(b, kEth + 4, 0x77);
-    b[kEth + 8] = 64;
-    b[kEth + 9] = 17;
-    put32(b, kEth + 12, ip4(outer_src));
-    put32(b, kEth + 16, ip4(outer_dst));
-    put16(b, kEth + 10, ipv4_header_checksum(b));
-    put16(b, kEth + 20, 50123);
-    put16(b, kEth + 22, 4789);
-    put16(b, kEth + 24, static_cast<uint16_t>(ip_len - 20));
-    put16(b, kEth + 26, udp_check);
-    put32(b, kEth + 28, 0x08000000);
-    put32(b, kEth + 32, vni << 8);
-    b.insert(b.end(), inner.begin(), inner.end());
-    return b;
+    return vxlan_packet(inner, ip4(outer_src), ip4(outer_dst), vni, udp_check);
   }
 
   RunResult from_underlay(const Bytes& frame) {
@@ -201,6 +180,21 @@ class OverlayProgTest : public ::testing::Test {
 
   // What A sends to R: to R's MAC, as A's ARP resolved it.
   static Bytes tcp_a_to(const char* daddr) { return tcp(kRemoteMac, kMacA, "10.50.0.2", daddr); }
+  // UDP: what VXLAN in BPF carries (TCP stays on the device).
+  static Bytes udp(const Mac& dst_mac, const Mac& src_mac, const char* saddr, const char* daddr,
+                   uint16_t sport = 40000) {
+    Ipv4Spec s;
+    s.proto = 17;
+    s.saddr = ip4(saddr);
+    s.daddr = ip4(daddr);
+    s.sport = sport;
+    s.dport = 53;
+    return ipv4_frame(dst_mac, src_mac, s);
+  }
+  static Bytes udp_a_to(const char* daddr) { return udp(kRemoteMac, kMacA, "10.50.0.2", daddr); }
+  static Bytes udp_r_to(const char* daddr, const char* saddr = "10.50.0.3") {
+    return udp(kRemoteMac, kRemoteMac, saddr, daddr);
+  }
   // What R's host sends through the tunnel to L.
   static Bytes tcp_r_to(const char* daddr, const char* saddr = "10.50.0.3") {
     return tcp(kRemoteMac, kRemoteMac, saddr, daddr);
@@ -393,7 +387,7 @@ TEST_F(OverlayProgTest, AttachUnderlayAttachesDecapAndWritesItsSubnet) {
 TEST_F(OverlayProgTest, RemotePeerIsEncapsulatedInBpfOutOfTheUnderlay) {
   attach_vxlan();
   attach_underlay();
-  Bytes in = tcp_a_to("10.50.0.3");
+  Bytes in = udp_a_to("10.50.0.3");
   RunResult r = run_prog(dp_->from_container_prog_fd(), in);
   ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
   ASSERT_EQ(r.out.size(), in.size() + kVxlanHeaders);
@@ -410,14 +404,14 @@ TEST_F(OverlayProgTest, RemotePeerIsEncapsulatedInBpfOutOfTheUnderlay) {
   EXPECT_EQ(get32(r.out, ip + 12), ip4("192.168.77.1")) << "this host's underlay address";
   EXPECT_EQ(get32(r.out, ip + 16), ip4("192.168.77.2")) << "R's host";
   EXPECT_EQ(get16(r.out, ip + 10), ipv4_header_checksum(r.out, ip)) << "outer IP checksum";
-  const size_t udp = ip + 20;
-  const uint16_t sport = get16(r.out, udp);
+  const size_t uh = ip + 20;
+  const uint16_t sport = get16(r.out, uh);
   EXPECT_GE(sport, 49152) << "source port in RFC 7348's range";
-  EXPECT_EQ(get16(r.out, udp + 2), 4789);
-  EXPECT_EQ(get16(r.out, udp + 4), in.size() - kEth + kVxlanHeaders - 20) << "UDP length";
-  EXPECT_EQ(get16(r.out, udp + 6), 0) << "zero UDP checksum (RFC 7348, IPv4)";
-  EXPECT_EQ(get32(r.out, udp + 8), 0x08000000u) << "VXLAN flags: I";
-  EXPECT_EQ(get32(r.out, udp + 12), kVni << 8) << "VNI";
+  EXPECT_EQ(get16(r.out, uh + 2), 4789);
+  EXPECT_EQ(get16(r.out, uh + 4), in.size() - kEth + kVxlanHeaders - 20) << "UDP length";
+  EXPECT_EQ(get16(r.out, uh + 6), 0) << "zero UDP checksum (RFC 7348, IPv4)";
+  EXPECT_EQ(get32(r.out, uh + 8), 0x08000000u) << "VXLAN flags: I";
+  EXPECT_EQ(get32(r.out, uh + 12), kVni << 8) << "VNI";
   EXPECT_EQ(Bytes(r.out.begin() + kEth + kVxlanHeaders - kEth, r.out.end()), in)
       << "the inner frame as the container sent it";
   EXPECT_EQ(count(kLo, BPFNET_OK, BPFNET_DIR_FROM_CONTAINER), 1u);
@@ -426,16 +420,13 @@ TEST_F(OverlayProgTest, RemotePeerIsEncapsulatedInBpfOutOfTheUnderlay) {
   // other flows spread.
   std::set<uint16_t> sports;
   for (uint16_t p = 40000; p < 40016; ++p) {
-    Ipv4Spec s;
-    s.saddr = ip4("10.50.0.2");
-    s.daddr = ip4("10.50.0.3");
-    s.sport = p;
-    RunResult again = run_prog(dp_->from_container_prog_fd(), ipv4_frame(kRemoteMac, kMacA, s));
+    RunResult again = run_prog(dp_->from_container_prog_fd(),
+                               udp(kRemoteMac, kMacA, "10.50.0.2", "10.50.0.3", p));
     ASSERT_EQ(again.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
     if (p == 40000) {
-      EXPECT_EQ(get16(again.out, udp), sport);
+      EXPECT_EQ(get16(again.out, uh), sport);
     }
-    sports.insert(get16(again.out, udp));
+    sports.insert(get16(again.out, uh));
   }
   EXPECT_GE(sports.size(), 8u) << "16 flows over " << sports.size() << " source ports";
 
@@ -446,6 +437,22 @@ TEST_F(OverlayProgTest, RemotePeerIsEncapsulatedInBpfOutOfTheUnderlay) {
   EXPECT_EQ(dev.out, in);
 }
 
+// TCP keeps the VXLAN device both ways: its GSO and GRO, and the kernel's
+// clearing of the tunnel's offload state on the way in.
+TEST_F(OverlayProgTest, TcpStaysOnTheVxlanDeviceBothWays) {
+  attach_vxlan();
+  attach_underlay();
+  Bytes in = tcp_a_to("10.50.0.3");
+  RunResult r = encap(in);
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  EXPECT_EQ(r.out, in) << "left to the VXLAN device";
+  ASSERT_EQ(probe_->bss->probe_key_rc, 0) << "with its tunnel key";
+  Bytes tunnelled = vxlan_frame(tcp_r_to("10.50.0.4"), "192.168.77.2", kVni);
+  RunResult back = from_underlay(tunnelled);
+  EXPECT_EQ(back.retval, static_cast<uint32_t>(TC_ACT_UNSPEC)) << "passed on to the device";
+  EXPECT_EQ(back.out, tunnelled);
+}
+
 TEST_F(OverlayProgTest, OuterEcnCopiesTheInnerCeBecomingEct0) {
   attach_vxlan();
   attach_underlay();
@@ -454,8 +461,9 @@ TEST_F(OverlayProgTest, OuterEcnCopiesTheInnerCeBecomingEct0) {
                                       {0x03, 0x02},
                                       {0xb8, 0x00},
                                       {0xba, 0x02}}) {
-    Bytes in = tcp_a_to("10.50.0.3");
+    Bytes in = udp_a_to("10.50.0.3");
     in[kEth + 1] = inner_tos;
+    put16(in, kEth + 10, 0);
     put16(in, kEth + 10, ipv4_header_checksum(in));
     RunResult r = run_prog(dp_->from_container_prog_fd(), in);
     ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
@@ -468,9 +476,10 @@ TEST_F(OverlayProgTest, TooBigForTheUnderlayGoesThroughTheDeviceWhichFragments) 
   attach_vxlan();
   attach_underlay();
   Ipv4Spec s;
+  s.proto = 17;
   s.saddr = ip4("10.50.0.2");
   s.daddr = ip4("10.50.0.3");
-  s.payload.assign(1500 - 20 - 20 - kVxlanHeaders + 1, 'x');  // one byte over, wrapped
+  s.payload.assign(1500 - 20 - 8 - kVxlanHeaders + 1, 'x');  // one byte over, wrapped
   Bytes in = ipv4_frame(kRemoteMac, kMacA, s);
   put16(in, kEth + 6, 0);  // no DF: a router would fragment it
   put16(in, kEth + 10, ipv4_header_checksum(in));
@@ -491,7 +500,7 @@ TEST_F(OverlayProgTest, TooBigForTheUnderlayGoesThroughTheDeviceWhichFragments) 
 TEST_F(OverlayProgTest, UnderlayDecapDeliversAsTheVxlanDeviceDoes) {
   attach_vxlan();
   attach_underlay();
-  Bytes inner = tcp_r_to("10.50.0.4");
+  Bytes inner = udp_r_to("10.50.0.4");
   RunResult r = from_underlay(vxlan_frame(inner, "192.168.77.2", kVni));
   ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
   // The outer headers gone; the Ethernet header the local peer gets.
@@ -500,7 +509,7 @@ TEST_F(OverlayProgTest, UnderlayDecapDeliversAsTheVxlanDeviceDoes) {
   std::memcpy(&want[6], kGwL.data(), 6);
   EXPECT_EQ(r.out, want);
   EXPECT_EQ(get16(r.out, kEth + 10), ipv4_header_checksum(r.out));
-  EXPECT_EQ(get16(r.out, kEth + 20 + 16), l4_checksum(r.out));
+  EXPECT_EQ(get16(r.out, kEth + 20 + 6), l4_checksum(r.out));
   // The same bytes as through the device.
   EXPECT_EQ(decap(inner, "192.168.77.2", kVni).out, want);
   EXPECT_EQ(count(kLo, BPFNET_OK, BPFNET_DIR_FROM_UPLINK), 2u);
@@ -517,13 +526,13 @@ TEST_F(OverlayProgTest, UnderlayDecapDropsForgedAndForeignPackets) {
         << "drop reason " << int(reason) << " not counted on the underlay";
   };
   // R lives on 192.168.77.2: another host cannot speak for it.
-  expect_underlay_drop(vxlan_frame(tcp_r_to("10.50.0.4"), "192.168.77.9", kVni),
+  expect_underlay_drop(vxlan_frame(udp_r_to("10.50.0.4"), "192.168.77.9", kVni),
                        BPFNET_DROP_TUNNEL_SPOOF);
   // Right host, wrong VNI.
-  expect_underlay_drop(vxlan_frame(tcp_r_to("10.50.0.4"), "192.168.77.2", kOtherVni),
+  expect_underlay_drop(vxlan_frame(udp_r_to("10.50.0.4"), "192.168.77.2", kOtherVni),
                        BPFNET_DROP_TUNNEL_SPOOF);
   // To a local endpoint of another overlay.
-  expect_underlay_drop(vxlan_frame(tcp_r_to("10.60.0.2"), "192.168.77.2", kVni),
+  expect_underlay_drop(vxlan_frame(udp_r_to("10.60.0.2"), "192.168.77.2", kVni),
                        BPFNET_DROP_ISOLATION);
   // ARP never crosses.
   expect_underlay_drop(vxlan_frame(arp_frame(kBroadcast, kRemoteMac, 1, kRemoteMac,
@@ -536,7 +545,7 @@ TEST_F(OverlayProgTest, UnderlayDecapDropsForgedAndForeignPackets) {
 TEST_F(OverlayProgTest, UnderlayPassesWhatIsNotItsVxlanUntouched) {
   attach_vxlan();
   attach_underlay();
-  Bytes inner = tcp_r_to("10.50.0.4");
+  Bytes inner = udp_r_to("10.50.0.4");
   Bytes fragment = vxlan_frame(inner, "192.168.77.2", kVni);
   put16(fragment, kEth + 6, 0x2000);  // MF: the stack reassembles first
   Bytes flags = vxlan_frame(inner, "192.168.77.2", kVni);

@@ -21,8 +21,10 @@
  * 4: bpfnet_ct is a preallocated hash (was an LRU) and bpfnet_ct_value grew
  *    (64 -> 96 bytes) by per-direction TCP tracking, per-direction counters
  *    (packets, bytes) and the flow's creation time (bpfnetctl flows); new
- *    maps bpfnet_events (ring buffer), bpfnet_monitor, bpfnet_mon_cpu. */
-#define BPFNET_ABI_VERSION 4
+ *    maps bpfnet_events (ring buffer), bpfnet_monitor, bpfnet_mon_cpu.
+ * 5: bpfnet_config grew (24 -> 32 bytes) by underlay_ifindex and
+ *    underlay_mask (VXLAN encapsulated and decapsulated in BPF). */
+#define BPFNET_ABI_VERSION 5
 
 /* Map capacities. The C++ side validates requests against the same numbers. */
 #define BPFNET_MAX_ENDPOINTS 65536
@@ -393,6 +395,11 @@ struct bpfnet_config {
 	__be32 underlay;     /* this host's underlay address (tunnels' outer source) */
 	__u16 nat_port_min;  /* masquerade source ports (host order); 0: the defaults */
 	__u16 nat_port_max;
+	/* The interface the underlay address is on, where tunnelled packets
+	 * leave and arrive without the VXLAN device (lib/vxlan.h); 0: through
+	 * the device only. */
+	__u32 underlay_ifindex;
+	__be32 underlay_mask; /* its subnet: remote hosts in it are next hops */
 };
 
 /*
@@ -444,7 +451,7 @@ BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_if_counters) == 32, "bpfnet_if_counter
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_portmap_key) == 8, "bpfnet_portmap_key layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_portmap_value) == 8, "bpfnet_portmap_value layout");
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_tunnel) == 20, "bpfnet_tunnel layout");
-BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_config) == 24, "bpfnet_config layout");
+BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_config) == 32, "bpfnet_config layout");
 #ifdef BPFNET_ABI_TEST_UPGRADE
 BPFNET_STATIC_ASSERT(sizeof(struct bpfnet_uplink) == 16, "bpfnet_uplink layout");
 #else

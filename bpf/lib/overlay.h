@@ -1,24 +1,21 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Overlay networks across hosts, over one collect-metadata ("external")
- * VXLAN device per host, as Cilium does it:
- *   - to a remote endpoint (bpfnet_tunnels): the tunnel key (its host's
- *     underlay address, the network's VNI) goes on the skb and the frame,
- *     untouched, is redirected to the VXLAN device, which adds the outer
- *     headers: its UDP tunnel GSO segments large TCP sends after
- *     encapsulation, and on the receiving host the VXLAN socket's GRO merges
- *     the inner segments before tc sees them. Encapsulating in BPF
- *     (bpf_skb_adjust_room) would also have to pick the outer route, MACs and
- *     UDP source port itself, and decapsulating on the underlay's ingress
- *     would run without that GRO (no VXLAN socket to merge for).
- *   - from the VXLAN device (tc ingress, overlay.bpf.c): the kernel has taken
- *     the outer headers off and left the key; the inner source must be an
- *     endpoint of the host the packet came from, on that VNI (one host cannot
- *     speak for another host's containers), and the inner destination a
- *     local endpoint of the same network, delivered as local traffic is;
- *     or a reply of a flow this host translated (a published port or a
- *     service VIP balanced to a backend on another host), reverse-NATed as
- *     the uplink and container paths do it.
+ * Overlay networks across hosts, VXLAN between hosts:
+ *   - to a remote endpoint (bpfnet_tunnels): encapsulated here and sent out
+ *     of the underlay interface (lib/vxlan.h) unless TCP or GSO; what
+ *     that path cannot take goes to the collect-metadata ("external") VXLAN
+ *     device with the tunnel key (its host's underlay address, the
+ *     network's VNI), as Cilium does it.
+ *   - from another host: at tc ingress of the underlay (overlay.bpf.c's
+ *     bpfnet_from_underlay) the outer headers come off here; what that
+ *     path passes reaches the VXLAN device, whose tc ingress
+ *     (bpfnet_from_overlay) gets the key the kernel left. Either way the
+ *     inner source must be an endpoint of the host the packet came from, on
+ *     that VNI (one host cannot speak for another host's containers), and
+ *     the inner destination a local endpoint of the same network, delivered
+ *     as local traffic is; or a reply of a flow this host translated (a
+ *     published port or a service VIP balanced to a backend on another
+ *     host), reverse-NATed as the uplink and container paths do it.
  * Published flows to a backend on another host leave with this host's own
  * address on the overlay (its "lb" endpoint, bpfnet_network.lb_addr), as
  * Docker swarm's routing mesh does: the backend's host accepts the packet
@@ -39,6 +36,7 @@
 #include "lib/tracked.h"
 #include "lib/results.h"
 #include "lib/tunnel.h"
+#include "lib/vxlan.h"
 
 /* The remote endpoint at @daddr when @net is an overlay and @daddr is an
  * endpoint on another host (of any overlay: the caller checks which). */
@@ -174,6 +172,30 @@ static __always_inline int overlay_deliver(struct __sk_buff *skb, const struct b
 	return bpf_redirect_peer(dst->ifindex, 0);
 }
 
+/* What overlay_deliver() answered (an ICMP error of a routed hop, lib/pmtu.h)
+ * goes back to the host the packet came from, with the key for that. */
+static __always_inline int overlay_answered(struct __sk_buff *skb, const struct bpf_tunnel_key *key)
+{
+	/* Its drop is counted already; a failure here only loses the error. */
+	tunnel_redirect(skb, bpf_htonl(key->remote_ipv4), key->tunnel_id);
+	return CONTINUE_ANSWERED;
+}
+
+/*
+ * tc ingress of the underlay interface: a VXLAN packet to this host's
+ * underlay address, decapsulated and delivered; CONTINUE_PASS for anything
+ * else (the uplink program, if any, and the stack get it unchanged).
+ */
+static __always_inline int overlay_from_underlay(struct __sk_buff *skb, struct fwd_result *fwd)
+{
+	struct bpf_tunnel_key key = {};
+	int rc = vxlan_decap(skb, &key);
+	if (rc != CONTINUE_NO_NAT)
+		return rc;
+	rc = overlay_deliver(skb, &key, fwd);
+	return rc == CONTINUE_ANSWERED ? overlay_answered(skb, &key) : rc;
+}
+
 /*
  * tc ingress of the VXLAN device: the key the device left, then delivery.
  * A packet answered on a routed hop (a backend's reply whose TTL ran out on
@@ -190,11 +212,7 @@ static __always_inline int overlay_from_tunnel(struct __sk_buff *skb, struct fwd
 	if (bpf_skb_get_tunnel_key(skb, &key, sizeof(key), 0) < 0)
 		return DROP_ERR(BPFNET_DROP_MALFORMED);
 	int rc = overlay_deliver(skb, &key, fwd);
-	if (rc != CONTINUE_ANSWERED)
-		return rc;
-	/* Its drop is counted already; a failure here only loses the error. */
-	tunnel_redirect(skb, bpf_htonl(key.remote_ipv4), key.tunnel_id);
-	return CONTINUE_ANSWERED;
+	return rc == CONTINUE_ANSWERED ? overlay_answered(skb, &key) : rc;
 }
 
 #endif

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Out through the collect-metadata VXLAN device (see lib/overlay.h): the
- * tunnel key (the remote host's underlay address, the VNI) goes on the skb
- * and the frame, untouched, is redirected to the device, which adds the
- * outer headers. Shared by container traffic to remote endpoints (bridged:
+ * Out through the tunnel: encapsulated in BPF and sent out of the underlay
+ * (lib/vxlan.h), or, where that path does not apply, through the
+ * collect-metadata VXLAN device (see lib/overlay.h): the tunnel key (the
+ * remote host's underlay address, the VNI) goes on the skb and the frame,
+ * untouched, is redirected to the device, which adds the outer headers.
+ * Shared by container traffic to remote endpoints (bridged:
  * one L2 segment across hosts, lib/overlay.h) and by translated flows (a
  * published port's or a VIP's backend on another host, lib/deliver.h),
  * which take a routed hop into the tunnel (tunnel_hop_redirect).
@@ -14,13 +16,15 @@
 #include "lib/maps.h"
 #include "lib/pmtu.h"
 #include "lib/results.h"
-
-/* Outer TTL: the underlay is routed like any host traffic. */
-#define BPFNET_TUNNEL_TTL 64
+#include "lib/vxlan.h"
 
 /* Sends @skb to the host whose underlay address is @host, on @vni. */
 static __always_inline int tunnel_redirect(struct __sk_buff *skb, __be32 host, __u32 vni)
 {
+	int encap = tunnel_encap(skb, host, vni);
+	if (encap != TUNNEL_VIA_DEVICE)
+		return encap;
+
 	__u32 zero = 0;
 	const struct bpfnet_config *cfg = bpf_map_lookup_elem(&bpfnet_config, &zero);
 	if (!cfg || !cfg->vxlan_ifindex)

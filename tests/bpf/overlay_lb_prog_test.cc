@@ -45,6 +45,7 @@ constexpr uint32_t kVni = 4097;
 constexpr uint32_t kIndex = 7;
 constexpr uint32_t kTable = 251;
 constexpr uint8_t kTcp = 6;
+constexpr uint8_t kUdp = 17;
 
 const Mac kMacA{0x02, 0x42, 0x0a, 0x32, 0x00, 0x02};
 const Mac kGwA{0x6e, 0x00, 0x00, 0x00, 0x00, 0x0a};
@@ -110,7 +111,10 @@ class OverlayLbProgTest : public ::testing::Test {
     ASSERT_EQ(overlay_probe_bpf::load(probe_.get()), 0);
   }
 
-  void TearDown() override { std::system("ip link del bpfnet_vxlan 2>/dev/null"); }
+  void TearDown() override {
+    std::system("ip link del bpfnet_vxlan 2>/dev/null");
+    std::system("ip link del bpfnet_ul_t 2>/dev/null");
+  }
 
   void sync() { dp_->apply(datapath::diff(dp_->read_maps(), want_)); }
 
@@ -119,6 +123,22 @@ class OverlayLbProgTest : public ::testing::Test {
     vxlan_ = if_nametoindex("bpfnet_vxlan");
     ASSERT_NE(vxlan_, 0u);
     dp_->attach_overlay(vxlan_, ip4("192.168.77.1"));
+  }
+
+  // VXLAN in BPF (lib/vxlan.h) on an underlay interface (a veth) of
+  // 192.168.77.1/24.
+  void attach_underlay() {
+    ASSERT_EQ(std::system("ip link add bpfnet_ul_t type veth peer name bpfnet_ul_p"), 0);
+    underlay_ = if_nametoindex("bpfnet_ul_t");
+    ASSERT_NE(underlay_, 0u);
+    dp_->attach_underlay(underlay_, 24);
+  }
+  // What the backend's host sends: `inner` through VXLAN, arriving on the
+  // underlay.
+  RunResult from_underlay(const Bytes& inner) {
+    return run_prog(dp_->from_underlay_prog_fd(),
+                    vxlan_packet(inner, ip4("192.168.77.2"), ip4("192.168.77.1"), kVni), 1,
+                    underlay_);
   }
 
   RunResult tc_uplink(const Bytes& f) { return run_prog(dp_->tc_uplink_prog_fd(), f, 1, up0_); }
@@ -158,6 +178,17 @@ class OverlayLbProgTest : public ::testing::Test {
     spec.tcp_flags = flags;
     return ipv4_frame(dst, src, spec);
   }
+  static Bytes udp(const Mac& dst, const Mac& src, uint32_t s, uint32_t d, uint16_t sp, uint16_t dp,
+                   uint8_t ttl) {
+    Ipv4Spec spec;
+    spec.proto = kUdp;
+    spec.saddr = s;
+    spec.daddr = d;
+    spec.sport = sp;
+    spec.dport = dp;
+    spec.ttl = ttl;
+    return ipv4_frame(dst, src, spec);
+  }
   // A TCP segment (DF set, as ipv4_frame builds it) whose IP packet is
   // `ip_len` bytes, sent with TTL `ttl`.
   static Bytes tcp_sized(const Mac& dst, const Mac& src, uint32_t s, uint32_t d, uint16_t sp,
@@ -195,6 +226,7 @@ class OverlayLbProgTest : public ::testing::Test {
   uint32_t up0_ = 0;
   uint32_t up1_ = 0;
   uint32_t vxlan_ = 0;
+  uint32_t underlay_ = 0;
 };
 
 TEST_F(OverlayLbProgTest, PublishedFlowToARemoteBackendLeavesFromTheLbAddressThroughTheTunnel) {
@@ -358,6 +390,49 @@ TEST_F(OverlayLbProgTest, ARemoteBackendsExpiringReplyIsAnsweredBackThroughTheTu
   back = decap(tcp_sized(kRemoteMac, kGwA, kRemote, kLb, 80, nport, 60, 2, 0x12), vxlan_);
   ASSERT_EQ(back.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
   EXPECT_EQ(back.out, tcp_sized(kRouter, kUp0, kHost, kClient, 8080, 41030, 60, 1, 0x12));
+}
+
+// The same with VXLAN in BPF, for a UDP service (TCP stays on the device,
+// lib/vxlan.h): the published flow leaves encapsulated, the backend's TTL-1
+// reply is decapsulated at the underlay, and the error encapsulated back to
+// the backend's host, every header checked.
+TEST_F(OverlayLbProgTest, ARemoteBackendsExpiringReplyIsAnsweredBackThroughTheBpfTunnel) {
+  attach_vxlan();
+  attach_underlay();
+  want_.add_portmap(PortMapEntry{0, 5353, kUdp, kVip, 53});
+  want_.add_service(datapath::ServiceEntry{kVip, 53, kUdp, kIndex, kTable, 0});
+  sync();
+  Bytes query = udp(kUp0, kClientMac, kClient, kHost, 41030, 5353, 64);
+  RunResult r = tc_uplink(query);
+  ASSERT_EQ(r.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  ASSERT_EQ(r.out.size(), kVxlanHeaders + query.size()) << "the flow went out encapsulated";
+  EXPECT_EQ(get32(r.out, kEth + 16), ip4("192.168.77.2")) << "to the backend's host";
+  EXPECT_EQ(get16(r.out, kEth + 10), ipv4_header_checksum(r.out)) << "outer IP checksum";
+  Bytes inner_query(r.out.begin() + kVxlanHeaders, r.out.end());
+  EXPECT_EQ(get32(inner_query, kEth + 12), kLb) << "from this host's lb address";
+  EXPECT_EQ(get32(inner_query, kEth + 16), kRemote) << "to the backend";
+  EXPECT_EQ(inner_query[kEth + 8], 63) << "TTL spent on the hop";
+  EXPECT_EQ(get16(inner_query, kEth + 10), ipv4_header_checksum(inner_query));
+  EXPECT_EQ(get16(inner_query, kEth + 26), l4_checksum(inner_query)) << "UDP checksum";
+  uint16_t nport = get16(inner_query, kEth + 20);
+
+  Bytes reply = udp(kRemoteMac, kGwA, kRemote, kLb, 53, nport, 1);
+  RunResult back = from_underlay(reply);
+  ASSERT_EQ(back.retval, static_cast<uint32_t>(TC_ACT_REDIRECT)) << "answered";
+  Bytes error = icmp_error_frame(kGwA, kRemoteMac, kLb, kRemote, 11, 0, reply);
+  ASSERT_EQ(back.out.size(), kVxlanHeaders + error.size());
+  EXPECT_EQ(get32(back.out, kEth + 12), ip4("192.168.77.1")) << "outer source: this host";
+  EXPECT_EQ(get32(back.out, kEth + 16), ip4("192.168.77.2")) << "outer destination";
+  EXPECT_EQ(get16(back.out, kEth + 10), ipv4_header_checksum(back.out)) << "outer IP checksum";
+  EXPECT_EQ(get16(back.out, kEth + 22), 4789);
+  EXPECT_EQ(get32(back.out, kEth + 32), kVni << 8);
+  Bytes inner(back.out.begin() + kVxlanHeaders, back.out.end());
+  EXPECT_EQ(inner, error) << "the same error as through the VXLAN device";
+  EXPECT_EQ(count(underlay_, BPFNET_DROP_TTL_EXCEEDED), 1u);
+  // With TTL to spare it goes on to the client, reverse-translated.
+  back = from_underlay(udp(kRemoteMac, kGwA, kRemote, kLb, 53, nport, 2));
+  ASSERT_EQ(back.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+  EXPECT_EQ(back.out, udp(kRouter, kUp0, kHost, kClient, 5353, 41030, 1));
 }
 
 // Into the tunnel a packet may be as big as the overlay's MTU (1450 here,

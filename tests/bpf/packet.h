@@ -151,6 +151,33 @@ inline Bytes ipv4_frame(const Mac& dst, const Mac& src, const Ipv4Spec& s) {
   return b;
 }
 
+// VXLAN (UDP 4789) from one host's underlay to another's, carrying `inner`.
+const Mac kUnderlayMac{0x52, 0x54, 0x00, 0x00, 0x00, 0x01};  // this host's
+const Mac kPeerHostMac{0x52, 0x54, 0x00, 0x00, 0x00, 0x02};  // the sending host's
+constexpr size_t kVxlanHeaders = 50;  // outer IPv4 + UDP + VXLAN + inner Ethernet
+inline Bytes vxlan_packet(const Bytes& inner, uint32_t outer_src, uint32_t outer_dst, uint32_t vni,
+                          uint16_t udp_check = 0) {
+  Bytes b = eth(kUnderlayMac, kPeerHostMac, 0x0800);
+  const size_t ip_len = 20 + 8 + 8 + inner.size();
+  b.resize(kEth + 36);
+  b[kEth] = 0x45;
+  put16(b, kEth + 2, static_cast<uint16_t>(ip_len));
+  put16(b, kEth + 4, 0x77);
+  b[kEth + 8] = 64;
+  b[kEth + 9] = 17;
+  put32(b, kEth + 12, outer_src);
+  put32(b, kEth + 16, outer_dst);
+  put16(b, kEth + 10, ipv4_header_checksum(b));
+  put16(b, kEth + 20, 50123);
+  put16(b, kEth + 22, 4789);
+  put16(b, kEth + 24, static_cast<uint16_t>(ip_len - 20));
+  put16(b, kEth + 26, udp_check);
+  put32(b, kEth + 28, 0x08000000);
+  put32(b, kEth + 32, vni << 8);
+  b.insert(b.end(), inner.begin(), inner.end());
+  return b;
+}
+
 // The frame after one routed hop (uplink <-> container, out of the host):
 // TTL - 1, the IP checksum computed afresh. Bridging leaves frames as they are.
 inline Bytes routed(Bytes f) {

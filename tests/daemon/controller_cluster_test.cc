@@ -43,6 +43,7 @@ struct Host {
     cluster.reset();
     ControllerOptions options = without_default_bridge();
     options.underlay = "ul0";
+    options.vxlan_in_bpf = vxlan_in_bpf;
     ctl = std::make_unique<Controller>(
         store, plumbing, ids, [] { return std::string("2026-12-05T00:00:00Z"); }, options);
     if (clustered) {
@@ -68,6 +69,7 @@ struct Host {
                                                {"netns", "ns-" + container.substr(0, 1)}});
   }
 
+  bool vxlan_in_bpf = true;  // bpfnetd --overlay-encap bpf (the default) or device
   TempDir dir;
   StateStore store;
   bpfnet::fakes::FakeIds ids;
@@ -99,6 +101,28 @@ TEST(ControllerClusterNoStore, OverlayNeedsStore) {
   std::string err = error_of([&] { lonely.create_overlay("ov", "10.50.0.0/24"); });
   EXPECT_NE(err.find("--store"), std::string::npos) << err;
   EXPECT_EQ(lonely.ctl->state().networks.size(), 2u);  // host and none only
+}
+
+TEST(ControllerClusterUnderlay, TheUnderlayAddressesInterfaceCarriesVxlanInBpf) {
+  store::FakeStore shared;
+  // No interface has the address: through the VXLAN device only.
+  Host a(shared, "a", "192.0.2.1");
+  EXPECT_EQ(a.datapath.overlay_ifindex, FakePlumbing::kVxlanIfindex);
+  EXPECT_EQ(a.datapath.underlay_ifindex, 0u);
+  // Found at a restart: VXLAN in BPF on it, with its subnet.
+  a.plumbing.underlay_link = daemon::AddressLink{7, 24};
+  a.start(shared, "a", "192.0.2.1");
+  EXPECT_EQ(a.datapath.underlay_ifindex, 7u);
+  EXPECT_EQ(a.datapath.underlay_prefix, 24u);
+  // Moved to another interface while running: the tick follows.
+  a.plumbing.underlay_link = daemon::AddressLink{9, 16};
+  a.ctl->tick(1'000'000'000'000ull);
+  EXPECT_EQ(a.datapath.underlay_ifindex, 9u);
+  EXPECT_EQ(a.datapath.underlay_prefix, 16u);
+  // --overlay-encap device: never.
+  a.vxlan_in_bpf = false;
+  a.start(shared, "a", "192.0.2.1");
+  EXPECT_EQ(a.datapath.underlay_ifindex, 0u);
 }
 
 TEST_F(ControllerClusterTest, NetworkCreatedOnOneHostIsMirroredOnTheOther) {

@@ -122,6 +122,8 @@ class FakePlumbing : public Plumbing {
     return info;
   }
   std::vector<core::Ipv4> host_addresses() override { return addresses; }
+  std::optional<daemon::AddressLink> underlay_link;  // what address_link finds, for any address
+  std::optional<daemon::AddressLink> address_link(core::Ipv4) override { return underlay_link; }
   void enable_forwarding() override { record("enable_forwarding", ""); }
   uint64_t netns_cookie() override { return 1; }
   core::PortEnvironment port_environment() override { return {}; }

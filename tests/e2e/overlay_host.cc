@@ -5,7 +5,7 @@
 // namespace (ip netns exec).
 //
 //   overlay_host program --pin DIR --underlay IFACE --underlay-ip IP --vni N
-//       --subnet A.B.C.D/LEN --gateway IP [--no-icc] [--internal]
+//       --subnet A.B.C.D/LEN --gateway IP [--no-icc] [--internal] [--encap bpf|device]
 //       --local HOSTVETH,IP,MAC ... --remote IP,MAC,HOSTIP ...
 //   overlay_host counters --pin DIR
 //       one line per counter: IFNAME REASON DIR PACKETS
@@ -96,7 +96,18 @@ int program(const Args& a) {
   netlink::LinkInfo vxlan = nl.ensure_vxlan_device("bpfnet_vxlan", 4789, underlay.mtu);
 
   datapath::Datapath dp(datapath::DatapathOptions{.pin_dir = a.one("pin")});
-  dp.attach_overlay(static_cast<uint32_t>(vxlan.ifindex), parse_ip(a.one("underlay-ip")));
+  const uint32_t underlay_ip = parse_ip(a.one("underlay-ip"));
+  dp.attach_overlay(static_cast<uint32_t>(vxlan.ifindex), underlay_ip);
+  // VXLAN in BPF on the underlay interface, as bpfnetd's default
+  // (--overlay-encap bpf), or through the device only.
+  const std::string encap = a.options.contains("encap") ? a.one("encap") : "bpf";
+  if (encap != "bpf" && encap != "device") throw std::invalid_argument("--encap bpf|device");
+  unsigned prefix_len = 0;
+  for (const auto& addr : nl.list_addresses(a.one("underlay")))
+    if (addr.addr == underlay_ip) prefix_len = static_cast<unsigned>(addr.prefix_len);
+  if (encap == "bpf" && prefix_len == 0)
+    throw std::invalid_argument("--underlay-ip is not an address of --underlay");
+  dp.attach_underlay(encap == "bpf" ? static_cast<uint32_t>(underlay.ifindex) : 0, prefix_len);
 
   auto subnet = split(a.one("subnet"), '/');
   if (subnet.size() != 2) throw std::invalid_argument("--subnet wants A.B.C.D/LEN");

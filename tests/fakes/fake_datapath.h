@@ -59,7 +59,16 @@ class FakeDatapath : public datapath::DatapathPort {
     overlay_ifindex = vxlan_ifindex;
     overlay_underlay = underlay_ip;
   }
-  void detach_overlay(uint32_t) override { overlay_ifindex = overlay_underlay = 0; }
+  void detach_overlay(uint32_t) override {
+    overlay_ifindex = overlay_underlay = 0;
+    underlay_ifindex = underlay_prefix = 0;
+  }
+  uint32_t underlay_ifindex = 0;  // what attach_underlay was given, 0: none
+  unsigned underlay_prefix = 0;
+  void attach_underlay(uint32_t ifindex, unsigned prefix_len) override {
+    underlay_ifindex = ifindex;
+    underlay_prefix = prefix_len;
+  }
   std::pair<uint16_t, uint16_t> nat_ports{};  // as set_nat_ports wrote them
   void set_nat_ports(uint16_t min, uint16_t max) override { nat_ports = {min, max}; }
   std::vector<datapath::CtEntry> read_conntrack() override { return conntrack; }

@@ -85,6 +85,19 @@ HostFacts Controller::host_facts(const core::State& state, bool strict) {
   return facts;
 }
 
+void Controller::attach_underlay() {
+  std::optional<AddressLink> link;
+  if (options_.vxlan_in_bpf) link = plumbing_.address_link(cluster_->host().underlay);
+  if (underlay_link_ && *underlay_link_ == link) return;
+  if (options_.vxlan_in_bpf && !link)
+    warn(
+        fmt::format("underlay address {} is on no interface: overlay traffic goes through the "
+                    "VXLAN device only",
+                    cluster_->host().underlay.to_string()));
+  datapath_->attach_underlay(link ? link->ifindex : 0, link ? link->prefix_len : 0);
+  underlay_link_ = link;
+}
+
 void Controller::attach_uplinks() {
   if (!host_.uplinks.empty()) plumbing_.enable_forwarding();
   uplinks_.clear();
@@ -305,10 +318,13 @@ void Controller::reconcile_all() {
   converge(state_, state_, /*reattach=*/true);
   attach_uplinks();
   if (!options_.cgroup.empty()) datapath_->attach_cgroup(options_.cgroup, plumbing_.netns_cookie());
-  if (cluster_)
+  if (cluster_) {
     datapath_->attach_overlay(
         plumbing_.ensure_vxlan_device(host_.underlay_mtu ? host_.underlay_mtu : core::kDefaultMtu),
         cluster_->host().underlay.value);
+    underlay_link_.reset();  // attach_overlay cleared nothing, but a restart re-attaches
+    attach_underlay();
+  }
   const core::PortEnvironment ports = plumbing_.port_environment();
   nat_ports_ = core::masquerade_ports(ports.ephemeral_low, ports.ephemeral_high);
   if (nat_ports_ == core::kDefaultNatPorts)
@@ -477,6 +493,7 @@ void Controller::tick(uint64_t now_ns) {
   datapath::gc_conntrack(*datapath_, now_ns, flow_end_sink());
   report_flow_ends(now_ns);
   // Host addresses come and go (DHCP, an uplink readdressed or recreated): keep up.
+  if (cluster_) attach_underlay();
   HostFacts facts = host_facts(state_, /*strict=*/false);
   if (facts == host_) return;
   bool uplinks_changed = facts.uplinks != host_.uplinks;

@@ -45,6 +45,9 @@ struct ControllerOptions {
   // --underlay: the interface overlay traffic leaves by (its MTU sizes
   // overlay networks); empty: none, or given by address only.
   std::string underlay;
+  // --overlay-encap: VXLAN encapsulated and decapsulated in BPF on the
+  // underlay interface (true), or only through the VXLAN device.
+  bool vxlan_in_bpf = true;
   // Docker's default `bridge` network (--bip, --bridge none).
   core::DefaultBridgeSettings default_bridge;
 };
@@ -207,6 +210,9 @@ class Controller {
   // with a warning until it comes back (periodic refresh).
   HostFacts host_facts(const core::State& state, bool strict);
   void attach_uplinks();
+  // The BPF tunnel path on the interface the underlay address is on (again
+  // when that changes); the VXLAN device alone when none has it.
+  void attach_underlay();
   void write_maps(const core::State& state);
   void write_tables(const core::State& state);
   std::set<uint32_t> unhealthy_backends() const;
@@ -225,6 +231,8 @@ class Controller {
   HostFacts host_;                         // as of the last reconcile/tick
   core::NatPortSpan nat_ports_;            // written to the datapath by reconcile_all
   std::vector<UplinkStatus> uplinks_;      // the hooks attach_uplinks() chose
+  // What attach_underlay() last gave the datapath; unset: nothing yet.
+  std::optional<std::optional<AddressLink>> underlay_link_;
   HealthChecker* checker_ = nullptr;
   std::map<uint32_t, core::HealthState> health_;  // by backend id
   uint64_t last_gc_ns_ = 0;

@@ -109,7 +109,7 @@ core::Config read_config(const std::string& path) {
 int run(int argc, char** argv) {
   std::string config_path, state_dir, bpffs, socket_path, cgroup, plugin_name, plugin_socket;
   std::vector<std::string> uplinks;
-  std::string store_url, host_name, underlay, underlay_ip;
+  std::string store_url, host_name, underlay, underlay_ip, overlay_encap = "bpf";
   std::string bip_text, bridge, metrics_text;
   int lease_ttl_s = 10;
   uint32_t ct_max = 0;
@@ -148,6 +148,9 @@ int run(int argc, char** argv) {
       "its MTU sizes overlay networks")(
       "underlay-ip", po::value(&underlay_ip),
       "this host's address in the cluster (default: --underlay's first IPv4 address)")(
+      "overlay-encap", po::value(&overlay_encap)->default_value("bpf"),
+      "bpf: VXLAN added and removed by BPF on the underlay interface, the VXLAN device only for "
+      "what needs it (fragments); device: through the kernel's VXLAN device only")(
       "store-lease-ttl", po::value(&lease_ttl_s)->default_value(10),
       "seconds after which a host that stopped answering leaves the cluster")(
       "metrics", po::value(&metrics_text),
@@ -235,6 +238,11 @@ int run(int argc, char** argv) {
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  if (overlay_encap != "bpf" && overlay_encap != "device") {
+    std::cerr << fmt::format("bpfnetd: --overlay-encap: expected bpf or device, got \"{}\"\n",
+                             overlay_encap);
+    return 2;
+  }
   // After the signal mask: gRPC starts threads, which must not take SIGTERM.
   std::unique_ptr<store::EtcdStore> etcd;
   if (!store_url.empty()) {
@@ -269,6 +277,7 @@ int run(int argc, char** argv) {
   copts.xdp = !vm.count("no-xdp");
   copts.cgroup = cgroup == "none" ? "" : cgroup.empty() ? cgroup2_root() : cgroup;
   copts.underlay = underlay;
+  copts.vxlan_in_bpf = overlay_encap == "bpf";
   copts.default_bridge = {.enabled = !vm.count("bridge"), .bip = bip};
   if (copts.cgroup.empty() && cgroup != "none")
     std::cerr << "bpfnetd: warning: no cgroup v2 mount found: host processes cannot reach "

@@ -180,6 +180,13 @@ std::vector<core::Ipv4> NetlinkPlumbing::host_addresses() {
   return out;
 }
 
+std::optional<AddressLink> NetlinkPlumbing::address_link(core::Ipv4 address) {
+  for (const auto& a : host_.list_addresses())
+    if (a.addr == address.value)
+      return AddressLink{static_cast<uint32_t>(a.ifindex), static_cast<unsigned>(a.prefix_len)};
+  return std::nullopt;
+}
+
 void NetlinkPlumbing::enable_forwarding() { netlink::write_sysctl("net/ipv4/ip_forward", "1"); }
 
 uint64_t NetlinkPlumbing::netns_cookie() { return netlink::current_netns_cookie(); }

@@ -29,6 +29,7 @@ class NetlinkPlumbing final : public Plumbing {
   UplinkInfo uplink(const std::string& name) override;
   uint32_t ensure_vxlan_device(unsigned mtu) override;
   std::vector<core::Ipv4> host_addresses() override;
+  std::optional<AddressLink> address_link(core::Ipv4 address) override;
   void enable_forwarding() override;
   uint64_t netns_cookie() override;
   core::PortEnvironment port_environment() override;

@@ -19,6 +19,13 @@ namespace bpfnet::daemon {
 using datapath::HostLink;
 using datapath::UplinkInfo;
 
+// An interface holding an address, and the address's prefix length.
+struct AddressLink {
+  uint32_t ifindex = 0;
+  unsigned prefix_len = 0;
+  bool operator==(const AddressLink&) const = default;
+};
+
 class Plumbing {
  public:
   virtual ~Plumbing() = default;
@@ -61,6 +68,9 @@ class Plumbing {
   virtual uint32_t ensure_vxlan_device(unsigned mtu) = 0;
   // Every IPv4 address of the host namespace (published ports answer on them).
   virtual std::vector<core::Ipv4> host_addresses() = 0;
+  // The interface `address` is on, with its prefix: where tunnelled packets
+  // leave and arrive (the underlay). nullopt when no interface has it.
+  virtual std::optional<AddressLink> address_link(core::Ipv4 address) = 0;
   // net.ipv4.ip_forward=1: needed to route between containers and uplinks.
   virtual void enable_forwarding() = 0;
   virtual uint64_t netns_cookie() = 0;

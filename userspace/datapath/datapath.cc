@@ -35,7 +35,6 @@ using namespace bpf_calls;
 // Fixed tc filter identity: a restart attaches with the same handle and
 // priority and BPF_TC_F_REPLACE, so the kernel swaps the program atomically
 // and the veth is never without one.
-constexpr uint32_t kTcHandle = 0xb9f;
 constexpr uint32_t kTcPriority = 1;
 
 bool is_bpffs(const std::string& path) {
@@ -205,7 +204,7 @@ int create_tc_hook(bpf_tc_hook* hook) {
 
 }  // namespace
 
-void Datapath::tc_attach(uint32_t ifindex, int ingress_fd, int egress_fd) {
+void Datapath::tc_attach(uint32_t ifindex, int ingress_fd, int egress_fd, uint32_t handle) {
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
               .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
   int err = create_tc_hook(&hook);
@@ -218,7 +217,7 @@ void Datapath::tc_attach(uint32_t ifindex, int ingress_fd, int egress_fd) {
   for (const Point& p : {Point{BPF_TC_INGRESS, ingress_fd}, Point{BPF_TC_EGRESS, egress_fd}}) {
     if (p.fd < 0) continue;
     LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = static_cast<int>(ifindex), .attach_point = p.point);
-    LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = p.fd, .flags = BPF_TC_F_REPLACE, .handle = kTcHandle,
+    LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = p.fd, .flags = BPF_TC_F_REPLACE, .handle = handle,
                 .priority = kTcPriority);
     check(bpf_tc_attach(&h, &o),
           fmt::format("attach tc {} on ifindex {}",
@@ -236,10 +235,10 @@ void Datapath::update_config(const std::function<void(bpfnet_config&)>& change) 
   update(fd, &zero, &cfg, "write config");
 }
 
-void Datapath::tc_detach_ingress(uint32_t ifindex) {
+void Datapath::tc_detach_ingress(uint32_t ifindex, uint32_t handle) {
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
               .attach_point = BPF_TC_INGRESS);
-  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = kTcPriority);
   int err = bpf_tc_detach(&hook, &opts);
   // Gone already: the filter (ENOENT), or the device (ENODEV; EINVAL for a
   // stale ifindex).

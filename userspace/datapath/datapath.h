@@ -58,6 +58,7 @@ class Datapath final : public DatapathPort {
   void attach_cgroup(const std::string& cgroup_path, uint64_t host_netns_cookie) override;
   void attach_overlay(uint32_t vxlan_ifindex, uint32_t underlay_ip) override;
   void detach_overlay(uint32_t vxlan_ifindex) override;
+  void attach_underlay(uint32_t ifindex, unsigned prefix_len) override;
   void set_nat_ports(uint16_t min, uint16_t max) override;
   std::vector<CtEntry> read_conntrack() override;
   std::vector<core::FlowHalf> read_flow_halves() override;
@@ -75,6 +76,7 @@ class Datapath final : public DatapathPort {
   int xdp_uplink_prog_fd() const;
   int tc_uplink_prog_fd() const;
   int from_overlay_prog_fd() const;
+  int from_underlay_prog_fd() const;
   // A map by its pinned name (tests and benchmarks poke maps directly; the
   // datapath itself uses the skeleton's typed handles).
   int map_fd(const std::string& name) const;
@@ -90,12 +92,17 @@ class Datapath final : public DatapathPort {
                           const std::function<struct bpf_link*()>& attach);
   // Detaches and unpins what attach_pinned_link(name) attached, if anything.
   void detach_pinned_link(const std::string& name);
-  void tc_attach(uint32_t ifindex, int ingress_fd, int egress_fd);
+  // `handle`: which of bpfnet's filters (one interface may have two: an
+  // uplink's and the underlay's, tried newest first at the same priority).
+  void tc_attach(uint32_t ifindex, int ingress_fd, int egress_fd, uint32_t handle = kTcHandle);
   // Removes what tc_attach put at ingress; an absent filter or device is fine.
-  void tc_detach_ingress(uint32_t ifindex);
+  void tc_detach_ingress(uint32_t ifindex, uint32_t handle = kTcHandle);
   // Read-modify-write of bpfnet_config (key 0): its fields have different
   // owners (the cgroup hooks, the overlay), none may wipe the others'.
   void update_config(const std::function<void(struct bpfnet_config&)>& change);
+
+  static constexpr uint32_t kTcHandle = 0xb9f;
+  static constexpr uint32_t kTcUnderlayHandle = 0xba0;
 
   std::string pin_dir_;
   // The endpoint object owns every map; the others reuse its maps.

@@ -41,9 +41,17 @@ class DatapathPort {
   // to tunnel through it with `underlay_ip` (host order) as the outer
   // source. Idempotent; a restart calls it again.
   virtual void attach_overlay(uint32_t vxlan_ifindex, uint32_t underlay_ip) = 0;
-  // Undoes attach_overlay: remote overlay destinations are then dropped
-  // (no-vxlan). An absent device or program is fine.
+  // Undoes attach_overlay (and attach_underlay): remote overlay
+  // destinations are then dropped (no-vxlan). An absent device or program
+  // is fine.
   virtual void detach_overlay(uint32_t vxlan_ifindex) = 0;
+  // VXLAN in BPF (bpf/lib/vxlan.h), after attach_overlay: the decapsulation
+  // program at tc ingress of `ifindex`, the interface the underlay address
+  // is on (`prefix_len`: its subnet, whose hosts are next hops), and the
+  // endpoint programs encapsulate and send out of it; the VXLAN device
+  // carries only what that path cannot. 0: through the device only. Moves
+  // the program off an interface given before. Idempotent.
+  virtual void attach_underlay(uint32_t ifindex, unsigned prefix_len) = 0;
   // The source ports masquerade allocates from (core/nat_ports.h).
   virtual void set_nat_ports(uint16_t min, uint16_t max) = 0;
   virtual std::vector<CtEntry> read_conntrack() = 0;

@@ -498,7 +498,15 @@ void Controller::tick(uint64_t now_ns) {
   if (facts == host_) return;
   bool uplinks_changed = facts.uplinks != host_.uplinks;
   host_ = std::move(facts);
-  if (uplinks_changed) attach_uplinks();
+  if (uplinks_changed) {
+    attach_uplinks();
+    // An uplink filter added on the underlay interface goes before the
+    // underlay's: put the underlay's first again.
+    if (cluster_) {
+      underlay_link_.reset();
+      attach_underlay();
+    }
+  }
   write_maps(state_);
 }
 

@@ -53,8 +53,14 @@ void Datapath::attach_underlay(uint32_t ifindex, unsigned prefix_len) {
   uint32_t before = 0;
   update_config([&](bpfnet_config& cfg) { before = cfg.underlay_ifindex; });
   // Decapsulation first: what the endpoint programs then send in BPF comes
-  // back through it.
-  if (ifindex != 0) tc_attach(ifindex, from_underlay_prog_fd(), -1, kTcUnderlayHandle);
+  // back through it. Taken off and put back: tc tries filters of one
+  // priority newest first, and an uplink's on the same interface must come
+  // after it (else the uplink program passes VXLAN on to the VXLAN device:
+  // still delivered, the slow way).
+  if (ifindex != 0) {
+    tc_detach_ingress(ifindex, kTcUnderlayHandle);
+    tc_attach(ifindex, from_underlay_prog_fd(), -1, kTcUnderlayHandle);
+  }
   const uint32_t mask = prefix_len == 0 ? 0 : ~uint32_t{0} << (32 - prefix_len);
   update_config([&](bpfnet_config& cfg) {
     cfg.underlay_ifindex = ifindex;

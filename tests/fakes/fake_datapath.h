@@ -34,7 +34,11 @@ class FakeDatapath : public datapath::DatapathPort {
     attached.insert(ifindex);
   }
   bool endpoint_attached(uint32_t ifindex) override { return attached.contains(ifindex); }
-  datapath::MapContents read_maps() override { return maps; }
+  size_t read_maps_calls = 0;  // each a read of every map (the kernel's: every entry)
+  datapath::MapContents read_maps() override {
+    ++read_maps_calls;
+    return maps;
+  }
   void apply(const datapath::MapDelta& delta) override {
     deltas.push_back(delta);
 #define BPFNET_FAKE_APPLY(name, Key, Value)                                   \

@@ -293,12 +293,18 @@ void Controller::sync_cluster() {
     cluster_problem_ = e.what();
     return;
   }
-  if (!cluster_->take_changes()) {
+  ClusterChanges changes = cluster_->take_changes();
+  if (!changes.any) {
     if (lb_changed) write_maps(state_);
     sync_across_hosts(/*view_changed=*/false);
     return;
   }
+  apply_cluster_changes(changes, lb_changed);
+  if (!deferred_services_.empty()) apply_deferred_services();
+  sync_across_hosts(/*view_changed=*/true);
+}
 
+void Controller::mirror_cluster_networks() {
   core::State next = state_;
   const std::vector<core::Network> wanted = cluster_->networks();
   for (const auto& net : wanted) {
@@ -322,15 +328,10 @@ void Controller::sync_cluster() {
                        e.what()));
     }
   }
-  host_.remote_endpoints = cluster_->remote_endpoints();
-  cluster_checks_ = cluster_->checks();
-  cluster_health_ = cluster_->backend_health();
   if (next != state_)
     commit(std::move(next));
   else
     write_maps(state_);
-  if (!deferred_services_.empty()) apply_deferred_services();
-  sync_across_hosts(/*view_changed=*/true);
 }
 
 void Controller::sync_across_hosts(bool view_changed) {

@@ -235,6 +235,20 @@ TEST_F(ControllerClusterTest, AResyncOfTheViewRewritesEveryTunnel) {
   EXPECT_EQ(b.datapath.maps.tunnels.size(), 2u);
 }
 
+// A refused write leaves the maps behind the view: the next sync, though
+// nothing new came, reconciles them all.
+TEST_F(ControllerClusterTest, ARefusedTunnelWriteIsMadeGoodAtTheNextSync) {
+  a.create_overlay("ov", "10.50.0.0/24");
+  b.ctl->sync_cluster();
+  b.datapath.refuse_apply = true;
+  a.connect("ov", "a1");
+  EXPECT_NE(error_of([&] { b.ctl->sync_cluster(); }).find("map write refused"), std::string::npos);
+  EXPECT_TRUE(b.datapath.maps.tunnels.empty());
+  b.datapath.refuse_apply = false;
+  b.ctl->sync_cluster();
+  EXPECT_EQ(b.datapath.maps.tunnels.size(), 1u);
+}
+
 TEST_F(ControllerClusterTest, AFailedDisconnectStaysInTheCluster) {
   a.create_overlay("ov", "10.50.0.0/24");
   b.ctl->sync_cluster();

@@ -39,7 +39,9 @@ class FakeDatapath : public datapath::DatapathPort {
     ++read_maps_calls;
     return maps;
   }
+  bool refuse_apply = false;  // as a kernel refusing a map write
   void apply(const datapath::MapDelta& delta) override {
+    if (refuse_apply) throw datapath::DatapathError("fake: map write refused");
     deltas.push_back(delta);
 #define BPFNET_FAKE_APPLY(name, Key, Value)                                   \
   for (const auto& [key, value] : delta.name.upserts) maps.name[key] = value; \

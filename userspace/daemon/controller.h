@@ -287,7 +287,8 @@ class Controller {
   // the maps have it) as host_.remote_endpoints now says: only those that
   // differ.
   void write_tunnels(const std::map<uint32_t, std::optional<datapath::TunnelEntry>>& before);
-  // A tunnel write failed: the next change reconciles all of them.
+  // A write of the view's changes failed: each sync reconciles everything
+  // until one succeeds.
   bool tunnels_behind_ = false;
   // What remote `backend`'s own host says of it for `svc`, if unhealthy.
   const store::BackendHealthRecord* unhealthy_verdict(const core::Service& svc,

@@ -294,7 +294,7 @@ void Controller::sync_cluster() {
     return;
   }
   ClusterChanges changes = cluster_->take_changes();
-  if (!changes.any) {
+  if (!changes.any && !tunnels_behind_) {
     if (lb_changed) write_maps(state_);
     sync_across_hosts(/*view_changed=*/false);
     return;

@@ -27,17 +27,13 @@ void Controller::apply_cluster_changes(const ClusterChanges& changes, bool lb_ch
     cluster_checks_ = cluster_->checks();
     cluster_health_ = cluster_->backend_health();
   }
-  if (changes.full || tunnels_behind_) {
-    host_.remote_endpoints = cluster_->remote_endpoints();
-    mirror_cluster_networks();  // commits or writes the maps: all of them
-    tunnels_behind_ = false;
-    return;
-  }
+  const bool full = changes.full || tunnels_behind_;
+  if (full) host_.remote_endpoints = cluster_->remote_endpoints();
   // Each touched address's entry as the maps have it now (before its first
   // change in this batch), then the facts as the view says.
   std::map<uint32_t, std::optional<datapath::TunnelEntry>> before;
   std::set<std::string> networks;
-  for (const auto& change : changes.remote) {
+  for (const auto& change : full ? std::vector<RemoteEndpointChange>{} : changes.remote) {
     auto it = host_.remote_endpoints.find(change.ip);
     if (!before.contains(change.ip))
       before[change.ip] = it == host_.remote_endpoints.end()
@@ -51,17 +47,20 @@ void Controller::apply_cluster_changes(const ClusterChanges& changes, bool lb_ch
       host_.remote_endpoints.erase(it);
     }
   }
-  if (changes.networks) {
-    mirror_cluster_networks();
-    return;
-  }
-  // Services with backends on other hosts resolve them through the remote
-  // endpoints (and the backends' health): the whole projection.
-  if (lb_changed || changes.backends || remote_backends_on(networks)) {
+  // Whatever fails below (a refused write, a network that cannot be
+  // mirrored) leaves the maps behind the facts: the next sync reconciles
+  // them all, until that succeeds.
+  tunnels_behind_ = true;
+  if (full || changes.networks) {
+    mirror_cluster_networks();  // commits or writes the maps: all of them
+  } else if (lb_changed || changes.backends || remote_backends_on(networks)) {
+    // Services with backends on other hosts resolve them through the
+    // remote endpoints (and the backends' health): the whole projection.
     write_maps(state_);
-    return;
+  } else {
+    write_tunnels(before);
   }
-  write_tunnels(before);
+  tunnels_behind_ = false;
 }
 
 bool Controller::remote_backends_on(const std::set<std::string>& networks) const {
@@ -88,14 +87,7 @@ void Controller::write_tunnels(
       delta.tunnels.deletes.emplace_back(ip, *had);
     }
   }
-  if (delta.empty()) return;
-  try {
-    datapath_->apply(delta);
-  } catch (...) {
-    // The maps may now lack some of it: the next change rewrites them all.
-    tunnels_behind_ = true;
-    throw;
-  }
+  if (!delta.empty()) datapath_->apply(delta);
 }
 
 }  // namespace bpfnet::daemon

@@ -208,7 +208,8 @@ def results(a):
             f"Measured by `scripts/bench_overlay.sh` on "
             f"{datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d')}: "
             f"`{a.cmdline}` (from the repository root); load average before / after: "
-            f"{a.load_before} / {' '.join(open('/proc/loadavg').read().split()[:3])}; took {a.seconds} s; "
+            f"{a.load_before} / {a.load_after or ' '.join(open('/proc/loadavg').read().split()[:3])}; "
+            f"took {a.seconds} s; "
             f"{a.passes} passes, pps cases {a.pps_secs} s, iperf3 {a.iperf_secs} s, "
             f"{os.cpu_count()} cores shared with other work (compare the ratios within the run).", ""]
     for title, name in (("Targets", "targets"), ("Cross-host container to container", "datapath"),
@@ -239,7 +240,9 @@ def main():
     sub.add_parser("table")
     r = sub.add_parser("results")
     r.add_argument("file")
-    for opt in ("cmdline", "load-before", "seconds", "passes", "pps-secs", "iperf-secs", "extra"):
+    # --load-after: for a report made later from kept runs (default: the load now).
+    for opt in ("cmdline", "load-before", "load-after", "seconds", "passes", "pps-secs",
+                "iperf-secs", "extra"):
         r.add_argument("--" + opt, default="")
     a = p.parse_args()
     if isinstance(load(a.tunnels_map), list):

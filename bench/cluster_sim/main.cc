@@ -9,9 +9,9 @@
 // Phases: (1) every host joins; h0 creates overlay `ov`; the last host (the
 // joiner) connects its E endpoints and leaves gracefully. (2) Fill: the other
 // H-1 hosts connect E endpoints each, --fill-parallel hosts at a time
-// (`connect --ip`: automatic
-// allocation reads the whole address prefix per connect, see RESULTS.md),
-// until every host's tunnel map holds every other host's endpoints.
+// (`connect --ip`, as in the earlier runs: the fill measures the spread, not
+// hosts racing for the lowest free address), until every host's tunnel map
+// holds every other host's endpoints.
 // (3) Probes: P connects with automatic addresses, round robin over the
 // hosts, one every probe-gap-ms; each one's time from the start of its
 // connect until the last other host wrote it into its tunnel map. (4) Join:

@@ -195,6 +195,84 @@ TEST_F(ControllerClusterTest, AnotherHostsChangeWakesTheSync) {
   EXPECT_FALSE(readable(b.cluster->wake_fd()));
 }
 
+// At scale every host syncs every other host's every change: a sync takes
+// the view's changes, not a rebuild of every remote endpoint diffed against
+// a read of every map (bench/RESULTS.md, 50 hosts x 200 endpoints).
+TEST_F(ControllerClusterTest, AnotherHostsEndpointIsOneTunnelWriteWithoutReadingTheMaps) {
+  a.create_overlay("ov", "10.50.0.0/24");
+  b.ctl->sync_cluster();
+  a.connect("ov", "a1");
+  a.connect("ov", "b2");
+  b.ctl->sync_cluster();
+  ASSERT_EQ(b.datapath.maps.tunnels.size(), 2u);
+  b.datapath.deltas.clear();
+  b.datapath.read_maps_calls = 0;
+
+  json made = a.connect("ov", "c3");
+  const uint32_t ip = core::Ipv4::parse(made["ip"].get<std::string>()).value;
+  b.ctl->sync_cluster();
+  EXPECT_EQ(b.datapath.read_maps_calls, 0u) << "a remote endpoint read every map";
+  ASSERT_EQ(b.datapath.deltas.size(), 1u);
+  EXPECT_EQ(b.datapath.deltas[0].size(), 1u);
+  ASSERT_EQ(b.datapath.deltas[0].tunnels.upserts.size(), 1u);
+  EXPECT_EQ(b.datapath.deltas[0].tunnels.upserts[0].first, ip);
+  EXPECT_EQ(b.datapath.maps.tunnels.size(), 3u);
+  const datapath::TunnelEntry written = b.datapath.maps.tunnels.at(ip);
+  EXPECT_EQ(written.remote, core::Ipv4::parse("192.0.2.1").value);
+  EXPECT_EQ(written.network, b.ctl->state().network_by_name("ov")->index);
+
+  // Nothing new: nothing written.
+  b.ctl->sync_cluster();
+  EXPECT_EQ(b.datapath.deltas.size(), 1u);
+  // One goes: one delete, of its entry.
+  a.ctl->handle("network.disconnect", json{{"network", "ov"}, {"container", "c3"}});
+  b.ctl->sync_cluster();
+  EXPECT_EQ(b.datapath.read_maps_calls, 0u);
+  ASSERT_EQ(b.datapath.deltas.size(), 2u);
+  EXPECT_EQ(b.datapath.deltas[1].size(), 1u);
+  ASSERT_EQ(b.datapath.deltas[1].tunnels.deletes.size(), 1u);
+  EXPECT_EQ(b.datapath.deltas[1].tunnels.deletes[0], std::make_pair(ip, written));
+  EXPECT_EQ(b.datapath.maps.tunnels.size(), 2u);
+  // The periodic tick's host facts leave the remote endpoints as they are.
+  b.ctl->tick(1);
+  b.ctl->tick(1 + b.ctl->gc_interval_ns);
+  EXPECT_EQ(b.datapath.maps.tunnels.size(), 2u);
+  EXPECT_EQ(b.datapath.deltas.size(), 2u);
+}
+
+// Applying changes one by one must not drift: when the view re-reads the
+// store (its watch was cut off), the host reconciles all of its maps.
+TEST_F(ControllerClusterTest, AResyncOfTheViewRewritesEveryTunnel) {
+  a.create_overlay("ov", "10.50.0.0/24");
+  b.ctl->sync_cluster();
+  a.connect("ov", "a1");
+  b.ctl->sync_cluster();
+  ASSERT_EQ(b.datapath.maps.tunnels.size(), 1u);
+  b.datapath.maps.tunnels.clear();  // lost behind the daemon's back
+  shared.hold_events(true);
+  a.connect("ov", "b2");
+  shared.compact(shared.revision());
+  shared.hold_events(false);  // b's watch finds its history gone: the view re-reads
+  b.datapath.read_maps_calls = 0;
+  b.ctl->sync_cluster();
+  EXPECT_GT(b.datapath.read_maps_calls, 0u);
+  EXPECT_EQ(b.datapath.maps.tunnels.size(), 2u);
+}
+
+// A refused write leaves the maps behind the view: the next sync, though
+// nothing new came, reconciles them all.
+TEST_F(ControllerClusterTest, ARefusedTunnelWriteIsMadeGoodAtTheNextSync) {
+  a.create_overlay("ov", "10.50.0.0/24");
+  b.ctl->sync_cluster();
+  b.datapath.refuse_apply = true;
+  a.connect("ov", "a1");
+  EXPECT_NE(error_of([&] { b.ctl->sync_cluster(); }).find("map write refused"), std::string::npos);
+  EXPECT_TRUE(b.datapath.maps.tunnels.empty());
+  b.datapath.refuse_apply = false;
+  b.ctl->sync_cluster();
+  EXPECT_EQ(b.datapath.maps.tunnels.size(), 1u);
+}
+
 TEST_F(ControllerClusterTest, AFailedDisconnectStaysInTheCluster) {
   a.create_overlay("ov", "10.50.0.0/24");
   b.ctl->sync_cluster();

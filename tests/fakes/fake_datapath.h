@@ -34,8 +34,14 @@ class FakeDatapath : public datapath::DatapathPort {
     attached.insert(ifindex);
   }
   bool endpoint_attached(uint32_t ifindex) override { return attached.contains(ifindex); }
-  datapath::MapContents read_maps() override { return maps; }
+  size_t read_maps_calls = 0;  // each a read of every map (the kernel's: every entry)
+  datapath::MapContents read_maps() override {
+    ++read_maps_calls;
+    return maps;
+  }
+  bool refuse_apply = false;  // as a kernel refusing a map write
   void apply(const datapath::MapDelta& delta) override {
+    if (refuse_apply) throw datapath::DatapathError("fake: map write refused");
     deltas.push_back(delta);
 #define BPFNET_FAKE_APPLY(name, Key, Value)                                   \
   for (const auto& [key, value] : delta.name.upserts) maps.name[key] = value; \

@@ -184,6 +184,44 @@ TEST_F(RegistryTest, AddressesSkipGatewayAndHonourRangeAndWanted) {
   EXPECT_USER_ERROR(h1->allocate_address("f00", "x"), "network f00 not found");
 }
 
+TEST_F(RegistryTest, AutomaticAddressesComeFromTheViewAndTheTransactionArbitrates) {
+  auto h1 = make_host(store, "h1", "192.0.2.1");
+  auto h2 = make_host(store, "h2", "192.0.2.2");
+  auto network = h1->create_network(overlay("ov", "10.10.0.0/24"));
+  // Candidates as a view has them, here one that lags: it offers 10.10.0.2
+  // though h2 took it meanwhile.
+  auto offering = [&](std::vector<const char*> offer, std::vector<std::vector<Ipv4>>* asked) {
+    return [&network, offer, asked](const std::string& network_id, const Cidr&,
+                                    const std::function<bool(Ipv4)>& skip,
+                                    size_t count) -> std::optional<std::vector<Ipv4>> {
+      EXPECT_EQ(network_id, network.id);
+      std::vector<Ipv4> out;
+      for (const char* ip : offer)
+        if (out.size() < count && !skip(Ipv4::parse(ip))) out.push_back(Ipv4::parse(ip));
+      if (asked) asked->push_back(out);
+      return out;
+    };
+  };
+  std::vector<std::vector<Ipv4>> asked;
+  h1->set_free_addresses(offering({"10.10.0.2", "10.10.0.3"}, &asked));
+  EXPECT_EQ(h2->allocate_address(network.id, "b"), Ipv4::parse("10.10.0.2"));
+  // The lost race teaches it .2 is held: the next candidates skip it.
+  EXPECT_EQ(h1->allocate_address(network.id, "a"), Ipv4::parse("10.10.0.3"));
+  ASSERT_EQ(asked.size(), 2u);
+  EXPECT_EQ(asked[0], std::vector<Ipv4>{Ipv4::parse("10.10.0.2")});
+  EXPECT_EQ(asked[1], std::vector<Ipv4>{Ipv4::parse("10.10.0.3")});
+  // The view's pick is taken (no read of the store's addresses, whose
+  // lowest free one is .4), and the host's own (.3) are never offered.
+  asked.clear();
+  h1->set_free_addresses(offering({"10.10.0.3", "10.10.0.9"}, &asked));
+  EXPECT_EQ(h1->allocate_address(network.id, "c"), Ipv4::parse("10.10.0.9"));
+  ASSERT_EQ(asked.size(), 1u);
+  // A view that cannot say: the store is read.
+  h1->set_free_addresses([](const std::string&, const Cidr&, const std::function<bool(Ipv4)>&,
+                            size_t) { return std::optional<std::vector<Ipv4>>{}; });
+  EXPECT_EQ(h1->allocate_address(network.id, "d"), Ipv4::parse("10.10.0.4"));
+}
+
 TEST_F(RegistryTest, EndpointsNeedAnAddressOfTheirOwnHost) {
   auto h1 = make_host(store, "h1", "192.0.2.1");
   auto h2 = make_host(store, "h2", "192.0.2.2");

@@ -10,6 +10,7 @@ namespace bpfnet::store {
 namespace {
 
 using namespace std::chrono_literals;
+using core::Cidr;
 using core::Ipv4;
 using testing::connect;
 using testing::make_host;
@@ -148,6 +149,49 @@ TEST_F(ViewTest, ACompactedWatchResyncsWithoutLosingOrRepeatingChanges) {
   // And the new watch follows on.
   connect(*h1, network, "after");
   EXPECT_EQ(view.endpoints().size(), 2u);
+}
+
+TEST_F(ViewTest, ItKnowsTheTakenAddressesWithoutReadingThePrefix) {
+  auto h1 = make_host(store, "h1", "192.0.2.1");
+  auto h2 = make_host(store, "h2", "192.0.2.2");
+  auto network = h1->create_network(overlay("ov", "10.10.0.0/24"));
+  const Cidr pool = Cidr::parse("10.10.0.0/24");
+  // What the registry skips: the network, gateway and broadcast addresses.
+  auto reserved = [](Ipv4 ip) {
+    return ip == Ipv4::parse("10.10.0.0") || ip == Ipv4::parse("10.10.0.1") ||
+           ip == Ipv4::parse("10.10.0.255");
+  };
+  ClusterView view(store, log.listener());
+  // Not read yet: it cannot say (the registry reads the store instead).
+  EXPECT_FALSE(view.free_addresses(network.id, pool, reserved, 4).has_value());
+  h1->allocate_address(network.id, "a", Ipv4::parse("10.10.0.4"));
+  h1->allocate_address(network.id, "b", Ipv4::parse("10.10.0.2"));
+  view.start();
+  h2->allocate_address(network.id, "c", Ipv4::parse("10.10.0.3"));
+  auto free = [&](size_t count, const std::function<bool(Ipv4)>& skip) {
+    std::vector<std::string> out;
+    const std::vector<Ipv4> found =
+        view.free_addresses(network.id, pool, skip, count).value_or(std::vector<Ipv4>{});
+    for (Ipv4 ip : found) out.push_back(ip.to_string());
+    return out;
+  };
+  EXPECT_EQ(free(3, reserved), (std::vector<std::string>{"10.10.0.5", "10.10.0.6", "10.10.0.7"}));
+  EXPECT_EQ(free(2, [&](Ipv4 ip) { return reserved(ip) || ip == Ipv4::parse("10.10.0.5"); }),
+            (std::vector<std::string>{"10.10.0.6", "10.10.0.7"}));
+  // A release is followed.
+  h1->release_address(network.id, Ipv4::parse("10.10.0.2"));
+  EXPECT_EQ(free(2, reserved), (std::vector<std::string>{"10.10.0.2", "10.10.0.5"}));
+  // Released and taken while the watch was cut off: the resync notices.
+  store.hold_events(true);
+  h2->release_address(network.id, Ipv4::parse("10.10.0.3"));
+  h2->allocate_address(network.id, "d", Ipv4::parse("10.10.0.5"));
+  store.compact(store.revision());
+  store.hold_events(false);
+  EXPECT_TRUE(view.resync_if_needed());
+  EXPECT_TRUE(log.log().back().resynced);
+  EXPECT_EQ(free(2, reserved), (std::vector<std::string>{"10.10.0.2", "10.10.0.3"}));
+  // The whole pool taken: nothing to offer.
+  EXPECT_TRUE(view.free_addresses(network.id, Cidr::parse("10.10.0.4/32"), reserved, 1)->empty());
 }
 
 TEST_F(ViewTest, ChecksAndBackendHealthFollowTheirHostsLeasesAndResyncs) {

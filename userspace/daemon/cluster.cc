@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <utility>
 
 #include "core/numbers.h"
 
@@ -48,12 +49,60 @@ Cluster::Cluster(store::Store& store, ClusterOptions options)
   ropts.keep_alive_thread = options_.keep_alive_thread;
   registry_ = std::make_unique<store::ClusterRegistry>(store_, ropts);
   view_ = std::make_unique<store::ClusterView>(
-      store_, [this](const store::ViewChanges&) { mark_changed(); });
+      store_, [this](const store::ViewChanges& changes) { note_changes(changes); });
+  registry_->set_free_addresses(
+      [view = view_.get()](const std::string& network_id, const core::Cidr& pool,
+                           const std::function<bool(core::Ipv4)>& skip, size_t count) {
+        return view->free_addresses(network_id, pool, skip, count);
+      });
 }
 
 Cluster::~Cluster() {
   view_.reset();  // no listener call after this
   ::close(wake_fd_);
+}
+
+namespace {
+datapath::RemoteEndpointFact fact_of(const store::RemoteEndpoint& remote) {
+  return datapath::RemoteEndpointFact{remote.endpoint.network_id,
+                                      remote.endpoint.container,
+                                      remote.endpoint.host,
+                                      remote.underlay,
+                                      remote.vni,
+                                      remote.endpoint.mac.bytes,
+                                      remote.endpoint.endpoint_id};
+}
+}  // namespace
+
+void Cluster::note_changes(const store::ViewChanges& changes) {
+  {
+    std::lock_guard lock(changes_mutex_);
+    pending_.any = true;
+    pending_.full |= changes.resynced;
+    pending_.networks |= !changes.networks_added.empty() || !changes.networks_removed.empty();
+    pending_.backends |= changes.backends_changed;
+    // A full reconcile reads the whole view: the changes are in it.
+    if (pending_.full) {
+      pending_.remote.clear();
+    } else {
+      auto note = [&](const store::RemoteEndpoint& remote, bool removed) {
+        if (remote.endpoint.host == options_.host.name) return;
+        pending_.remote.push_back({remote.endpoint.ip.value, fact_of(remote), removed});
+      };
+      for (const auto& remote : changes.removed) note(remote, true);
+      for (const auto& remote : changes.added) note(remote, false);
+    }
+  }
+  mark_changed();
+}
+
+void Cluster::mark_full() {
+  {
+    std::lock_guard lock(changes_mutex_);
+    pending_.any = pending_.full = true;
+    pending_.remote.clear();
+  }
+  mark_changed();
 }
 
 void Cluster::mark_changed() {
@@ -64,10 +113,12 @@ void Cluster::mark_changed() {
   [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
 }
 
-bool Cluster::take_changes() {
+ClusterChanges Cluster::take_changes() {
   uint64_t count = 0;
   [[maybe_unused]] ssize_t n = ::read(wake_fd_, &count, sizeof(count));  // drain (non-blocking)
-  return changed_.exchange(false);
+  changed_.exchange(false);
+  std::lock_guard lock(changes_mutex_);
+  return std::exchange(pending_, ClusterChanges{});
 }
 
 void Cluster::start(const std::vector<core::Cidr>& local_subnets) {
@@ -77,7 +128,7 @@ void Cluster::start(const std::vector<core::Cidr>& local_subnets) {
   registry_->set_local_subnets(local_subnets);
   view_->start();
   started_ = true;
-  mark_changed();
+  mark_full();
 }
 
 void Cluster::stop() {
@@ -93,7 +144,7 @@ std::vector<store::EndpointRecord> Cluster::upkeep() {
   if (!registry_->lease_lost()) return {};
   std::vector<store::EndpointRecord> lost = registry_->renew();
   if (!options_.lease_file.empty()) write_lease(options_.lease_file, registry_->lease());
-  mark_changed();
+  mark_full();
   return lost;
 }
 
@@ -133,14 +184,7 @@ std::map<uint32_t, datapath::RemoteEndpointFact> Cluster::remote_endpoints() con
   std::map<uint32_t, datapath::RemoteEndpointFact> out;
   if (!started_) return out;
   view_->for_each_endpoint([&](const store::RemoteEndpoint& remote) {
-    if (remote.endpoint.host == options_.host.name) return;
-    out[remote.endpoint.ip.value] = datapath::RemoteEndpointFact{remote.endpoint.network_id,
-                                                                 remote.endpoint.container,
-                                                                 remote.endpoint.host,
-                                                                 remote.underlay,
-                                                                 remote.vni,
-                                                                 remote.endpoint.mac.bytes,
-                                                                 remote.endpoint.endpoint_id};
+    if (remote.endpoint.host != options_.host.name) out[remote.endpoint.ip.value] = fact_of(remote);
   });
   return out;
 }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,25 @@
 #include "store/store.h"
 
 namespace bpfnet::daemon {
+
+// One remote endpoint that became reachable (or changed) or went, as the
+// view reported it; applied in order (a changed one: removed, then added).
+struct RemoteEndpointChange {
+  uint32_t ip = 0;  // host order
+  datapath::RemoteEndpointFact fact;
+  bool removed = false;
+};
+
+// What changed in the view since the last take_changes().
+struct ClusterChanges {
+  bool any = false;
+  // Reconcile everything from the view (start, a resync, a renewed lease):
+  // `remote` is then not the whole story.
+  bool full = false;
+  bool networks = false;                     // overlay networks came, changed or went
+  bool backends = false;                     // checks or backend health (services across hosts)
+  std::vector<RemoteEndpointChange> remote;  // other hosts' endpoints, in order
+};
 
 struct ClusterOptions {
   store::HostRecord host;  // name and underlay address
@@ -51,8 +71,9 @@ class Cluster {
 
   store::ClusterRegistry& registry() { return *registry_; }
   const store::HostRecord& host() const { return options_.host; }
-  // The view changed since the last call (or the cluster was just started).
-  bool take_changes();
+  // What changed in the view since the last call (everything, `full`,
+  // when the cluster was just started or the view re-read the store).
+  ClusterChanges take_changes();
   // An eventfd that becomes readable when the view changes, so that the
   // daemon's loop syncs at once instead of at its next periodic tick (a
   // remote endpoint reaches the tunnel map within a watch round trip).
@@ -80,8 +101,14 @@ class Cluster {
   ClusterOptions options_;
   std::unique_ptr<store::ClusterRegistry> registry_;
   std::unique_ptr<store::ClusterView> view_;
+  // From the view's listener (its watch thread): notes the changes and
+  // wakes the daemon's loop.
+  void note_changes(const store::ViewChanges& changes);
+  void mark_full();
   void mark_changed();
 
+  std::mutex changes_mutex_;
+  ClusterChanges pending_;  // under changes_mutex_
   std::atomic<bool> changed_{false};
   int wake_fd_ = -1;
   bool started_ = false;

@@ -60,7 +60,7 @@ std::vector<core::UplinkSpec> Controller::uplink_specs(const core::State& state)
   return out;
 }
 
-HostFacts Controller::host_facts(const core::State& state, bool strict) {
+HostFacts Controller::host_facts(const core::State& state, bool strict, bool with_remote) {
   HostFacts facts;
   for (const auto& spec : uplink_specs(state)) {
     try {
@@ -80,7 +80,7 @@ HostFacts Controller::host_facts(const core::State& state, bool strict) {
       warn(e.what());
     }
   }
-  if (cluster_) facts.remote_endpoints = cluster_->remote_endpoints();
+  if (cluster_ && with_remote) facts.remote_endpoints = cluster_->remote_endpoints();
   facts.lb_addresses = host_.lb_addresses;  // the cluster's to change (sync_lb_addresses)
   return facts;
 }
@@ -494,9 +494,16 @@ void Controller::tick(uint64_t now_ns) {
   report_flow_ends(now_ns);
   // Host addresses come and go (DHCP, an uplink readdressed or recreated): keep up.
   if (cluster_) attach_underlay();
-  HostFacts facts = host_facts(state_, /*strict=*/false);
-  if (facts == host_) return;
+  // The remote endpoints are sync_cluster's to keep (by the view's
+  // changes): compared without them, no copy of every remote endpoint.
+  HostFacts facts = host_facts(state_, /*strict=*/false, /*with_remote=*/false);
+  std::map<uint32_t, datapath::RemoteEndpointFact> remote;
+  remote.swap(host_.remote_endpoints);
+  const bool same = facts == host_;
+  host_.remote_endpoints.swap(remote);
+  if (same) return;
   bool uplinks_changed = facts.uplinks != host_.uplinks;
+  facts.remote_endpoints.swap(host_.remote_endpoints);
   host_ = std::move(facts);
   if (uplinks_changed) {
     attach_uplinks();

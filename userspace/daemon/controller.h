@@ -208,7 +208,9 @@ class Controller {
   void check_maps(std::vector<std::string>& problems);
   // `strict`: a missing uplink is an error (start); else it is skipped
   // with a warning until it comes back (periodic refresh).
-  HostFacts host_facts(const core::State& state, bool strict);
+  // `with_remote`: the cluster's remote endpoints read whole (at start);
+  // else left empty (sync_cluster keeps host_'s up to date by changes).
+  HostFacts host_facts(const core::State& state, bool strict, bool with_remote = true);
   void attach_uplinks();
   // The BPF tunnel path on the interface the underlay address is on (again
   // when that changes); the VXLAN device alone when none has it.
@@ -304,6 +306,24 @@ class Controller {
   // sync_across_hosts does that (and, when the view changed, retakes shared
   // VIPs) at each sync; a refusal of the store is warned once and retried.
   void sync_across_hosts(bool view_changed);
+  // --- The view's changes to the maps (daemon/controller_cluster_sync.cc)
+  // Applies what changed in the view since the last sync: the remote
+  // endpoints' tunnel entries one by one; everything (the overlay networks
+  // mirrored, the whole projection) when the view re-read the store, when
+  // networks change, or when a service balances to a touched network's
+  // remote endpoints.
+  void apply_cluster_changes(const ClusterChanges& changes, bool lb_changed);
+  // The cluster's overlay networks in the state (commit), or the maps
+  // rewritten from it when the state stays as it is.
+  void mirror_cluster_networks();
+  bool remote_backends_on(const std::set<std::string>& network_ids) const;
+  // Writes the tunnel entries of the addresses in `before` (each entry as
+  // the maps have it) as host_.remote_endpoints now says: only those that
+  // differ.
+  void write_tunnels(const std::map<uint32_t, std::optional<datapath::TunnelEntry>>& before);
+  // A write of the view's changes failed: each sync reconciles everything
+  // until one succeeds.
+  bool tunnels_behind_ = false;
   // What remote `backend`'s own host says of it for `svc`, if unhealthy.
   const store::BackendHealthRecord* unhealthy_verdict(const core::Service& svc,
                                                       const core::RemoteContainer& backend) const;

@@ -293,7 +293,8 @@ void Controller::sync_cluster() {
     cluster_problem_ = e.what();
     return;
   }
-  if (!cluster_->take_changes()) {
+  ClusterChanges changes = cluster_->take_changes();
+  if (!changes.any && !tunnels_behind_) {
     // A service of the cluster not whole here (a published port taken, a
     // backend not here yet): tried again at each sync, not only at the
     // cluster's next change (a port may be freed here).
@@ -302,7 +303,20 @@ void Controller::sync_cluster() {
     sync_across_hosts(/*view_changed=*/false);
     return;
   }
+  apply_cluster_changes(changes, lb_changed);
+  if (!deferred_services_.empty()) apply_deferred_services();
+  sync_mesh_services();
+  // A service of the cluster made or removed here just now: this host's lb
+  // address on its overlay at once (it balances to other hosts from it).
+  try {
+    if (sync_lb_addresses()) write_maps(state_);
+  } catch (const std::exception& e) {
+    warn(fmt::format("cluster: {}", e.what()));
+  }
+  sync_across_hosts(/*view_changed=*/true);
+}
 
+void Controller::mirror_cluster_networks() {
   core::State next = state_;
   const std::vector<core::Network> wanted = cluster_->networks();
   for (const auto& net : wanted) {
@@ -326,23 +340,10 @@ void Controller::sync_cluster() {
                        e.what()));
     }
   }
-  host_.remote_endpoints = cluster_->remote_endpoints();
-  cluster_checks_ = cluster_->checks();
-  cluster_health_ = cluster_->backend_health();
   if (next != state_)
     commit(std::move(next));
   else
     write_maps(state_);
-  if (!deferred_services_.empty()) apply_deferred_services();
-  sync_mesh_services();
-  // A service of the cluster made or removed here just now: this host's lb
-  // address on its overlay at once (it balances to other hosts from it).
-  try {
-    if (sync_lb_addresses()) write_maps(state_);
-  } catch (const std::exception& e) {
-    warn(fmt::format("cluster: {}", e.what()));
-  }
-  sync_across_hosts(/*view_changed=*/true);
 }
 
 void Controller::sync_across_hosts(bool view_changed) {

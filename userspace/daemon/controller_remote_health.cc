@@ -52,7 +52,10 @@ std::set<uint32_t> Controller::remote_backends_out() const {
 void Controller::sync_backend_checks(bool view_changed) {
   Cluster& cluster = *cluster_;
   if (!has_remote_backends() && published_checks_.empty() && !view_changed) return;
-  const std::vector<core::RemoteContainer> remote = remote_containers();
+  // Without remote backends no check is wanted: no copy of every remote
+  // endpoint on each change of the view.
+  const std::vector<core::RemoteContainer> remote =
+      has_remote_backends() ? remote_containers() : std::vector<core::RemoteContainer>{};
   std::map<store::ClusterView::BackendKey, store::CheckRecord> wanted;
   for (const auto& svc : state_.services)
     for (const auto& be : svc.backends) {

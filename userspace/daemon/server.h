@@ -79,8 +79,9 @@ class ControlServer {
   // caller), calling `tick` about every `tick_ms` whatever the clients do.
   // `wake_fd` (an eventfd, or -1): when it becomes readable the next tick
   // comes at once, though never sooner than kMinWakeGap after the last one,
-  // so that a burst of wake-ups costs at most one tick per gap: a cluster
-  // sync rewrites the whole tunnel map's worth of state, and at 10 ms, 50
+  // so that a burst of wake-ups costs at most one tick per gap: a tick has
+  // fixed costs besides the cluster's changes, and when a cluster sync
+  // still rewrote the whole tunnel map's worth of state, at 10 ms, 50
   // simulated hosts filling a network spent 5x the CPU of the 200 ms tick
   // (bench/RESULTS.md). The tick must drain it (Cluster::take_changes does).
   void run(const Handler& handler, const std::function<void()>& tick = {}, int tick_ms = 5000,

@@ -60,6 +60,13 @@ uint32_t lb_address(const HostFacts& host, const core::Network& net) {
 
 }  // namespace
 
+std::optional<TunnelEntry> tunnel_entry(const core::State& state, uint32_t ip,
+                                        const RemoteEndpointFact& remote) {
+  const core::Network* net = state.network_by_id(remote.network_id);
+  if (!net || !net->overlay()) return std::nullopt;
+  return TunnelEntry{ip, remote.underlay.value, remote.vni, net->index, remote.mac};
+}
+
 MapContents project(const core::State& state, const std::map<std::string, HostLink>& links,
                     const HostFacts& host) {
   MapContents out;
@@ -78,8 +85,8 @@ MapContents project(const core::State& state, const std::map<std::string, HostLi
                                            lb_address(host, net)};
   }
   for (const auto& [ip, remote] : host.remote_endpoints)
-    if (const core::Network* net = state.network_by_id(remote.network_id); net && net->overlay())
-      out.tunnels[ip] = TunnelEntry{ip, remote.underlay.value, remote.vni, net->index, remote.mac};
+    if (std::optional<TunnelEntry> entry = tunnel_entry(state, ip, remote))
+      out.tunnels[ip] = *entry;
   for (const auto& ep : state.endpoints) {
     auto link = links.find(ep.id);
     const core::Network* net = state.network_by_id(ep.network_id);

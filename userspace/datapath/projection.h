@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "core/state.h"
@@ -14,6 +15,11 @@ namespace bpfnet::datapath {
 
 // `links`: endpoint id -> its host veth; endpoints without one (not plumbed,
 // or their namespace is gone) get no entries.
+// The tunnel-map entry of remote endpoint `ip` (host order) on this host:
+// none unless its network is an overlay this host mirrors.
+std::optional<TunnelEntry> tunnel_entry(const core::State& state, uint32_t ip,
+                                        const RemoteEndpointFact& remote);
+
 MapContents project(const core::State& state, const std::map<std::string, HostLink>& links,
                     const HostFacts& host = {});
 

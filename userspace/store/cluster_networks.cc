@@ -222,29 +222,68 @@ core::Ipv4 ClusterRegistry::allocate_address(const std::string& network_id,
   }
   const core::Cidr pool = network.ip_range.value_or(network.subnet);
   std::minstd_rand random(std::random_device{}());
+  // Addresses found held during this call (lost races: the view may not
+  // have them yet) and this host's own (taken, perhaps not yet watched).
+  std::set<core::Ipv4> held;
+  {
+    std::lock_guard lock(mutex_);
+    const std::string prefix = keys::addresses_prefix(network_id);
+    for (auto it = owned_.addresses.lower_bound(prefix);
+         it != owned_.addresses.end() && it->first.starts_with(prefix); ++it)
+      if (auto ip = core::Ipv4::try_parse(keys::parse(it->first).second)) held.insert(*ip);
+  }
+  auto skip = [&](core::Ipv4 ip) { return reserved(ip) || held.contains(ip); };
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    std::set<core::Ipv4> taken;
-    for (const auto& kv : store_.range_prefix(keys::addresses_prefix(network_id)).kvs) {
-      if (auto ip = core::Ipv4::try_parse(keys::parse(kv.key).second)) taken.insert(*ip);
-    }
     // The lowest free address, as Docker hands them out. After a lost race
     // (other hosts connecting at the same moment try the same one), one of
     // the lowest 2, 4, 8... free ones at random, so that N racers need
     // about log2(N) rounds instead of N.
     const size_t window = size_t{1} << std::min(attempt, 16);
-    std::vector<core::Ipv4> candidates;
-    for (uint64_t i = 0; i < pool.size() && candidates.size() < window; ++i) {
-      core::Ipv4 ip{static_cast<uint32_t>(pool.network().value + i)};
-      if (!reserved(ip) && !taken.contains(ip)) candidates.push_back(ip);
-    }
+    std::vector<core::Ipv4> candidates =
+        free_candidates(network_id, pool, skip, window).value_or(std::vector<core::Ipv4>{});
+    if (candidates.empty()) candidates = free_in_store(network_id, pool, skip, window);
     if (candidates.empty()) break;
     core::Ipv4 ip =
         candidates[std::uniform_int_distribution<size_t>(0, candidates.size() - 1)(random)];
     if (!take(ip)) return ip;
+    held.insert(ip);
   }
   throw core::UserError(
       fmt::format("no available IPv4 addresses on this network's address pools: {} ({})",
                   network.name, network.id));
+}
+
+std::optional<std::vector<core::Ipv4>> ClusterRegistry::free_candidates(
+    const std::string& network_id, const core::Cidr& pool,
+    const std::function<bool(core::Ipv4)>& skip, size_t count) const {
+  FreeAddresses source;
+  {
+    std::lock_guard lock(mutex_);
+    source = free_addresses_;
+  }
+  if (!source) return std::nullopt;
+  return source(network_id, pool, skip, count);
+}
+
+std::vector<core::Ipv4> ClusterRegistry::free_in_store(const std::string& network_id,
+                                                       const core::Cidr& pool,
+                                                       const std::function<bool(core::Ipv4)>& skip,
+                                                       size_t count) {
+  std::set<core::Ipv4> taken;
+  for (const auto& kv : store_.range_prefix(keys::addresses_prefix(network_id)).kvs) {
+    if (auto ip = core::Ipv4::try_parse(keys::parse(kv.key).second)) taken.insert(*ip);
+  }
+  std::vector<core::Ipv4> out;
+  for (uint64_t i = 0; i < pool.size() && out.size() < count; ++i) {
+    core::Ipv4 ip{static_cast<uint32_t>(pool.network().value + i)};
+    if (!skip(ip) && !taken.contains(ip)) out.push_back(ip);
+  }
+  return out;
+}
+
+void ClusterRegistry::set_free_addresses(FreeAddresses source) {
+  std::lock_guard lock(mutex_);
+  free_addresses_ = std::move(source);
 }
 
 void ClusterRegistry::release_address(const std::string& network_id, core::Ipv4 ip) {

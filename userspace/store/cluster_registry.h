@@ -78,6 +78,16 @@ class ClusterRegistry {
   // never hold the same one.
   core::Ipv4 allocate_address(const std::string& network_id, const std::string& owner,
                               std::optional<core::Ipv4> wanted = std::nullopt);
+  // Where automatic allocation finds its candidates: the lowest `count`
+  // addresses of `pool` not taken and not `skip`ped, or nullopt when it
+  // cannot say (then the network's ipam/ prefix is read from the store).
+  // The daemon passes its ClusterView's, which watches ipam/ anyway, so a
+  // connect costs no read of every address; the create-if-absent
+  // transaction stays the arbiter (a candidate taken meanwhile: the next).
+  using FreeAddresses = std::function<std::optional<std::vector<core::Ipv4>>(
+      const std::string& network_id, const core::Cidr& pool,
+      const std::function<bool(core::Ipv4)>& skip, size_t count)>;
+  void set_free_addresses(FreeAddresses source);
   // Releases an address this host holds (another host's is left alone).
   void release_address(const std::string& network_id, core::Ipv4 ip);
   // Whether this host holds the address (as far as it knows: taken by it
@@ -142,6 +152,11 @@ class ClusterRegistry {
   bool publish_batch(const std::vector<EndpointRecord>& batch);
   void start_keeper(LeaseId lease);
   std::pair<NetworkRecord, int64_t> get_network(const std::string& network_id);
+  std::optional<std::vector<core::Ipv4>> free_candidates(
+      const std::string& network_id, const core::Cidr& pool,
+      const std::function<bool(core::Ipv4)>& skip, size_t count) const;
+  std::vector<core::Ipv4> free_in_store(const std::string& network_id, const core::Cidr& pool,
+                                        const std::function<bool(core::Ipv4)>& skip, size_t count);
 
   Store& store_;
   RegistryOptions options_;
@@ -150,6 +165,7 @@ class ClusterRegistry {
   bool lease_lost_ = false;
   Owned owned_;
   std::unique_ptr<LeaseKeeper> keeper_;
+  FreeAddresses free_addresses_;
 };
 
 }  // namespace bpfnet::store

@@ -19,43 +19,53 @@ std::string identity(const HostRecord& host) { return host.name; }
 
 // Within one batch the lists say where things ended up: something added and
 // then removed again is neither; "removed" is applied before "added".
+// `index` is where each identity is in `added` (a resync's batch holds every
+// endpoint of the cluster: a search of the list per item was quadratic, and
+// at 10,000 endpoints it was most of a joining host's start).
 template <typename T>
-void note_added(std::vector<T>& added, const T& item) {
-  auto same = std::find_if(added.begin(), added.end(),
-                           [&](const T& x) { return identity(x) == identity(item); });
-  if (same != added.end()) {
-    *same = item;
-  } else {
+void note_added(std::vector<T>& added, BatchIndex& index, const T& item) {
+  auto [at, fresh] = index.emplace(identity(item), added.size());
+  if (fresh) {
     added.push_back(item);
+  } else {
+    added[at->second] = item;
   }
 }
 
 template <typename T>
-void note_removed(std::vector<T>& added, std::vector<T>& removed, const T& item) {
-  auto same = std::find_if(added.begin(), added.end(),
-                           [&](const T& x) { return identity(x) == identity(item); });
-  if (same != added.end()) {
-    added.erase(same);
-  } else {
+void note_removed(std::vector<T>& added, std::vector<T>& removed, BatchIndex& index,
+                  const T& item) {
+  auto at = index.find(identity(item));
+  if (at == index.end()) {
     removed.push_back(item);
+    return;
   }
+  // Out of the list, the last one taking its place.
+  const size_t pos = at->second;
+  index.erase(at);
+  if (pos + 1 != added.size()) {
+    added[pos] = std::move(added.back());
+    index[identity(added[pos])] = pos;
+  }
+  added.pop_back();
 }
 
 // Applies a put or delete of one record kind to its map, noting the change.
 template <typename T, typename Parse>
 bool apply_record(std::map<std::string, T>& records, const std::string& id, const WatchEvent& event,
-                  Parse&& parse, std::vector<T>& added, std::vector<T>& removed) {
+                  Parse&& parse, std::vector<T>& added, std::vector<T>& removed,
+                  BatchIndex& index) {
   auto it = records.find(id);
   if (event.type == WatchEvent::Type::kDelete) {
     if (it == records.end()) return false;
-    note_removed(added, removed, it->second);
+    note_removed(added, removed, index, it->second);
     records.erase(it);
     return true;
   }
   T record = parse(event.key, event.value);
   if (it != records.end() && it->second == record) return false;
   records[id] = record;
-  note_added(added, record);
+  note_added(added, index, record);
   return true;
 }
 
@@ -75,7 +85,7 @@ bool apply_keyed(std::map<Key, T>& records, const Key& id, const WatchEvent& eve
 bool ViewChanges::empty() const {
   return added.empty() && removed.empty() && networks_added.empty() && networks_removed.empty() &&
          hosts_added.empty() && hosts_removed.empty() && !backends_changed && !services_changed &&
-         !addresses_released;
+         !addresses_released && !resynced;
 }
 
 ClusterView::ClusterView(Store& store, Listener listener)
@@ -116,6 +126,7 @@ void ClusterView::on_events(const std::vector<WatchEvent>& events) {
   ViewChanges changes;
   {
     std::lock_guard lock(mutex_);
+    batch_ = {};
     for (const auto& event : events) apply(event, changes);
   }
   if (!changes.empty() && listener_) listener_(changes);
@@ -138,6 +149,7 @@ void ClusterView::resync(bool throw_when_away) {
     ViewChanges changes;
     {
       std::lock_guard lock(mutex_);
+      batch_ = {};
       std::set<std::string> present;
       for (const auto& kv : all.kvs) present.insert(kv.key);
       std::vector<std::string> known;
@@ -148,6 +160,8 @@ void ClusterView::resync(bool throw_when_away) {
       for (const auto& [ids, health] : backend_health_)
         known.push_back(keys::backend(ids.first, ids.second));
       for (const auto& [name, service] : services_) known.push_back(keys::service(name));
+      for (const auto& [network_id, taken] : addresses_)
+        for (core::Ipv4 ip : taken) known.push_back(keys::address(network_id, ip));
       for (const auto& key : known) {
         if (!present.contains(key)) {
           apply(WatchEvent{WatchEvent::Type::kDelete, key, "", all.revision, 0}, changes);
@@ -160,6 +174,7 @@ void ClusterView::resync(bool throw_when_away) {
       stale_ = false;
       // Addresses are not tracked: any may have gone while not watching.
       changes.addresses_released = std::exchange(synced_, true);
+      changes.resynced = true;
     }
     if (!changes.empty() && listener_) listener_(changes);
   }
@@ -193,13 +208,13 @@ void ClusterView::apply(const WatchEvent& event, ViewChanges& changes) {
     switch (parsed.kind) {
       case keys::ParsedKey::Kind::kHost:
         if (apply_record(hosts_, parsed.first, event, host_from_json, changes.hosts_added,
-                         changes.hosts_removed)) {
+                         changes.hosts_removed, batch_.hosts)) {
           reevaluate_group(endpoints_by_host_, parsed.first, changes);
         }
         return;
       case keys::ParsedKey::Kind::kNetwork:
         if (apply_record(networks_, parsed.first, event, network_from_json, changes.networks_added,
-                         changes.networks_removed)) {
+                         changes.networks_removed, batch_.networks)) {
           reevaluate_group(endpoints_by_network_, parsed.first, changes);
         }
         return;
@@ -220,8 +235,9 @@ void ClusterView::apply(const WatchEvent& event, ViewChanges& changes) {
             apply_keyed(services_, parsed.first, event, store::service_from_json);
         return;
       case keys::ParsedKey::Kind::kAddress:
-        // Taken and released by the registry; the view only says one went.
-        changes.addresses_released |= event.type == WatchEvent::Type::kDelete;
+        // Taken and released by the registry; the view keeps which are
+        // taken (free_addresses) and says when one went.
+        apply_address(event, parsed.first, parsed.second, changes);
         return;
       default:
         return;  // VNIs: the registry's business, not the view's
@@ -229,6 +245,21 @@ void ClusterView::apply(const WatchEvent& event, ViewChanges& changes) {
   } catch (const core::UserError&) {
     ++bad_records_;
   }
+}
+
+void ClusterView::apply_address(const WatchEvent& event, const std::string& network_id,
+                                const std::string& address, ViewChanges& changes) {
+  const std::optional<core::Ipv4> ip = core::Ipv4::try_parse(address);
+  if (event.type == WatchEvent::Type::kDelete) {
+    changes.addresses_released = true;
+    if (!ip) return;
+    auto taken = addresses_.find(network_id);
+    if (taken == addresses_.end()) return;
+    taken->second.erase(*ip);
+    if (taken->second.empty()) addresses_.erase(taken);
+    return;
+  }
+  if (ip) addresses_[network_id].insert(*ip);  // else not ours to judge: allocation skips it too
 }
 
 void ClusterView::apply_endpoint(const WatchEvent& event, const std::string& network_id,
@@ -266,11 +297,11 @@ void ClusterView::reevaluate(const std::string& key, ViewChanges& changes) {
   }
   auto before = reachable_.find(key);
   if (before != reachable_.end() && (!now || *now != before->second)) {
-    note_removed(changes.added, changes.removed, before->second);
+    note_removed(changes.added, changes.removed, batch_.endpoints, before->second);
     reachable_.erase(before);
   }
   if (now && !reachable_.contains(key)) {
-    note_added(changes.added, *now);
+    note_added(changes.added, batch_.endpoints, *now);
     reachable_[key] = *now;
   }
 }
@@ -308,6 +339,26 @@ std::map<std::string, ServiceRecord> ClusterView::services() const {
   return locked_copy(mutex_, services_);
 }
 size_t ClusterView::bad_records() const { return locked_copy(mutex_, bad_records_); }
+
+std::optional<std::vector<core::Ipv4>> ClusterView::free_addresses(
+    const std::string& network_id, const core::Cidr& pool,
+    const std::function<bool(core::Ipv4)>& skip, size_t count) const {
+  std::lock_guard lock(mutex_);
+  if (stale_ || !synced_) return std::nullopt;
+  static const std::set<core::Ipv4> kNone;
+  auto found = addresses_.find(network_id);
+  const std::set<core::Ipv4>& taken = found == addresses_.end() ? kNone : found->second;
+  // The pool and the taken set in one walk, both in address order.
+  std::vector<core::Ipv4> out;
+  auto next_taken = taken.lower_bound(pool.network());
+  for (uint64_t i = 0; i < pool.size() && out.size() < count; ++i) {
+    const core::Ipv4 ip{static_cast<uint32_t>(pool.network().value + i)};
+    while (next_taken != taken.end() && *next_taken < ip) ++next_taken;
+    if (next_taken != taken.end() && *next_taken == ip) continue;
+    if (!skip(ip)) out.push_back(ip);
+  }
+  return out;
+}
 
 void ClusterView::for_each_endpoint(const std::function<void(const RemoteEndpoint&)>& visit) const {
   std::lock_guard lock(mutex_);

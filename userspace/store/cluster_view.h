@@ -8,8 +8,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -17,6 +19,9 @@
 #include "store/store.h"
 
 namespace bpfnet::store {
+
+// Where each item of a batch's `added` list is, by identity (the view's).
+using BatchIndex = std::unordered_map<std::string, size_t>;
 
 // An endpoint is reachable once its record, its host's record and its
 // network's record are all known; it stops being so when any of them goes.
@@ -48,6 +53,11 @@ struct ViewChanges {
   // VIP with the host that held it takes it again (Controller::
   // retake_shared_vips), so no host hands the VIP out meanwhile.
   bool addresses_released = false;
+  // The view re-read the whole store (at start, after a compaction cut the
+  // watch off, after the store was away): what it missed meanwhile is in
+  // the lists above, but a host applying changes incrementally reconciles
+  // everything once more, so that nothing drifts.
+  bool resynced = false;
 
   bool empty() const;
 };
@@ -89,6 +99,16 @@ class ClusterView {
   std::map<std::string, ServiceRecord> services() const;
   // Records the view could not read (skipped, counted).
   size_t bad_records() const;
+  // The lowest `count` addresses of `pool` that no record under the
+  // network's ipam/ prefix holds and `skip` does not exclude, as the view
+  // has them (one walk of the pool against the taken set, no store read):
+  // the candidates of an automatic allocation, whose create-if-absent
+  // transaction stays the arbiter. nullopt while the view is stale or not
+  // yet read: read the store instead.
+  std::optional<std::vector<core::Ipv4>> free_addresses(const std::string& network_id,
+                                                        const core::Cidr& pool,
+                                                        const std::function<bool(core::Ipv4)>& skip,
+                                                        size_t count) const;
 
  private:
   void on_events(const std::vector<WatchEvent>& events);
@@ -97,6 +117,8 @@ class ClusterView {
   void resync(bool throw_when_away);
   void apply(const WatchEvent& event, ViewChanges& changes);
   void apply_endpoint(const WatchEvent& event, const std::string& network_id, ViewChanges& changes);
+  void apply_address(const WatchEvent& event, const std::string& network_id,
+                     const std::string& address, ViewChanges& changes);
   // Reports the endpoint at `key` as added/removed/changed as its records say.
   void reevaluate(const std::string& key, ViewChanges& changes);
   void reevaluate_group(const std::map<std::string, std::set<std::string>>& index,
@@ -114,6 +136,12 @@ class ClusterView {
   std::map<BackendKey, CheckRecord> checks_;
   std::map<BackendKey, BackendHealthRecord> backend_health_;
   std::map<std::string, ServiceRecord> services_;  // by name
+  // Addresses taken under ipam/, by network ID (network_id -> addresses).
+  std::map<std::string, std::set<core::Ipv4>> addresses_;
+  // The batch being built (under mutex_): where its added items are.
+  struct {
+    BatchIndex endpoints, networks, hosts;
+  } batch_;
   size_t bad_records_ = 0;
   bool stale_ = false;
   bool synced_ = false;  // a resync has read the store (later ones may have missed deletions)

@@ -61,6 +61,7 @@ struct vxlan_encap {
 
 #define BPFNET_VXLAN_ENCAP_LEN ((int)sizeof(struct vxlan_encap))
 _Static_assert(sizeof(struct vxlan_encap) == 50, "outer IPv4 + UDP + VXLAN + inner Ethernet");
+_Static_assert(sizeof(struct bpf_redir_neigh) <= sizeof(struct vxlan_encap), "fits in its place");
 
 /* tunnel_encap() left the packet to the VXLAN device (the caller sets the
  * tunnel key): not a verdict, not a drop. */
@@ -73,6 +74,31 @@ static __always_inline __u8 vxlan_outer_tos(__u8 inner_tos)
 	__u8 ecn = inner_tos & 3;
 
 	return ecn == 3 ? 2 : ecn;
+}
+
+/* The inner flow's hash, for the outer source port: addresses, protocol and
+ * (when the packet has them: not a later fragment) the ports. Computed
+ * here from what is parsed already: bpf_get_hash_recalc() would run the
+ * flow dissector on every packet, as the VXLAN device does. */
+static __always_inline __u32 vxlan_flow_hash(const struct iphdr *ip, void *data_end)
+{
+	__u32 h = ip->saddr * 0x9e3779b1u ^ ip->daddr;
+
+	h = (h ^ ip->protocol) * 0x85ebca6bu;
+	const __be32 *ports = (const void *)(ip + 1);
+	if (ip->ihl == 5 && !(ip->frag_off & bpf_htons(IP_OFFSET_MASK)) &&
+	    (void *)(ports + 1) <= data_end &&
+	    (ip->protocol == IPPROTO_UDP || ip->protocol == IPPROTO_SCTP ||
+	     ip->protocol == IPPROTO_UDPLITE))
+		h ^= *ports;
+	/* murmur3's finaliser: every input bit reaches the top bits, which
+	 * pick the port. */
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
 }
 
 static __always_inline __sum16 ipv4_header_csum(const struct iphdr *ip)
@@ -102,14 +128,6 @@ BPF_SUBPROG int tunnel_encap(struct __sk_buff *skb, __be32 host, __u32 vni)
 	__be32 ul_addr = cfg->underlay;
 	__be32 ul_mask = cfg->underlay_mask;
 
-	/* Segments (GSO) or the packet must fit the underlay once wrapped; a
-	 * bigger one is only sent here without DF, and the device fragments
-	 * the outer packet. */
-	__u32 mtu_len = 0;
-	if (bpf_check_mtu(skb, ul_ifindex, &mtu_len, BPFNET_VXLAN_ENCAP_LEN, 0) !=
-	    BPF_MTU_CHK_RET_SUCCESS)
-		return TUNNEL_VIA_DEVICE;
-
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
@@ -118,27 +136,32 @@ BPF_SUBPROG int tunnel_encap(struct __sk_buff *skb, __be32 host, __u32 vni)
 		return TUNNEL_VIA_DEVICE;
 	if (inner->protocol == IPPROTO_TCP || skb->gso_size)
 		return TUNNEL_VIA_DEVICE;
+	/* The packet must fit the underlay once wrapped; a bigger one is only
+	 * sent here without DF, and the device fragments the outer packet. */
+	__u32 mtu_len = 0;
+	if (bpf_check_mtu(skb, ul_ifindex, &mtu_len, BPFNET_VXLAN_ENCAP_LEN, 0) !=
+	    BPF_MTU_CHK_RET_SUCCESS)
+		return TUNNEL_VIA_DEVICE;
+	__u32 hash = vxlan_flow_hash(inner, data_end);
 	__u16 outer_len = (__u16)(skb->len - sizeof(*eth) + BPFNET_VXLAN_ENCAP_LEN);
 
-	struct iphdr ip = {
-	    .version = 4,
-	    .ihl = 5,
-	    .tos = vxlan_outer_tos(inner->tos),
-	    .tot_len = bpf_htons(outer_len),
-	    /* No DF, as the VXLAN device sends by default: ids must differ. */
-	    .id = (__be16)bpf_get_prandom_u32(),
-	    .ttl = BPFNET_TUNNEL_TTL,
-	    .protocol = IPPROTO_UDP,
-	    .saddr = ul_addr,
-	    .daddr = host,
-	};
-	ip.check = ipv4_header_csum(&ip);
 	struct vxlan_encap h = {};
-	__builtin_memcpy((void *)&h.ip, &ip, sizeof(ip));
+	/* Through void *: h is packed (50 bytes), its IPv4 header at offset 0
+	 * of an 8-byte aligned stack slot. */
+	struct iphdr *ip = (void *)&h.ip;
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tos = vxlan_outer_tos(inner->tos);
+	ip->tot_len = bpf_htons(outer_len);
+	/* No DF, as the VXLAN device sends by default: ids must differ. */
+	ip->id = (__be16)bpf_get_prandom_u32();
+	ip->ttl = BPFNET_TUNNEL_TTL;
+	ip->protocol = IPPROTO_UDP;
+	ip->saddr = ul_addr;
+	ip->daddr = host;
+	ip->check = ipv4_header_csum(ip);
 	__builtin_memcpy((void *)&h.inner_eth, eth, sizeof(*eth));
 
-	__u32 hash = bpf_get_hash_recalc(skb);
-	hash ^= hash << 16;
 	h.udp.source = bpf_htons(BPFNET_VXLAN_SPORT_MIN +
 				 (__u16)(((__u64)hash * BPFNET_VXLAN_SPORT_RANGE) >> 32));
 	h.udp.dest = bpf_htons(BPFNET_VXLAN_PORT);
@@ -163,8 +186,13 @@ BPF_SUBPROG int tunnel_encap(struct __sk_buff *skb, __be32 host, __u32 vni)
 	 * lookup per packet); beyond it, the kernel's FIB picks one. The
 	 * outer MACs come from the neighbour table either way. */
 	if (ul_mask && !((host ^ ul_addr) & ul_mask)) {
-		struct bpf_redir_neigh nh = {.nh_family = AF_INET, .ipv4_nh = host};
-		return bpf_redirect_neigh(ul_ifindex, &nh, sizeof(nh), 0);
+		/* In h's place, written out already: the stack this global
+		 * function adds to its callers' stays small. */
+		struct bpf_redir_neigh *nh = (void *)&h;
+		__builtin_memset(nh, 0, sizeof(*nh));
+		nh->nh_family = AF_INET;
+		nh->ipv4_nh = host;
+		return bpf_redirect_neigh(ul_ifindex, nh, sizeof(*nh), 0);
 	}
 	return bpf_redirect_neigh(ul_ifindex, NULL, 0, 0);
 }

@@ -259,6 +259,23 @@ TEST_F(ControllerClusterTest, AResyncOfTheViewRewritesEveryTunnel) {
   EXPECT_EQ(b.datapath.maps.tunnels.size(), 2u);
 }
 
+// Syncs apply changes alone; a tunnel entry lost behind the daemon's back
+// comes back at the periodic full reconcile (cluster_full_interval_ns).
+TEST_F(ControllerClusterTest, ALostTunnelComesBackAtThePeriodicFullReconcile) {
+  a.create_overlay("ov", "10.50.0.0/24");
+  b.ctl->sync_cluster();
+  a.connect("ov", "a1");
+  b.ctl->sync_cluster();
+  ASSERT_EQ(b.datapath.maps.tunnels.size(), 1u);
+  b.datapath.maps.tunnels.clear();  // deleted by hand
+  const uint64_t t0 = 1'000'000'000'000ull;
+  b.ctl->tick(t0);
+  b.ctl->tick(t0 + b.ctl->cluster_full_interval_ns - 1);
+  EXPECT_TRUE(b.datapath.maps.tunnels.empty()) << "only changes between full reconciles";
+  b.ctl->tick(t0 + b.ctl->cluster_full_interval_ns);
+  EXPECT_EQ(b.datapath.maps.tunnels.size(), 1u);
+}
+
 // A refused write leaves the maps behind the view: the next sync, though
 // nothing new came, reconciles them all.
 TEST_F(ControllerClusterTest, ARefusedTunnelWriteIsMadeGoodAtTheNextSync) {

@@ -74,6 +74,10 @@ class Cluster {
   // What changed in the view since the last call (everything, `full`,
   // when the cluster was just started or the view re-read the store).
   ClusterChanges take_changes();
+  // The next take_changes() says full: everything reconciled from the view
+  // (the daemon's periodic check against what may have changed behind its
+  // back).
+  void mark_full();
   // An eventfd that becomes readable when the view changes, so that the
   // daemon's loop syncs at once instead of at its next periodic tick (a
   // remote endpoint reaches the tunnel map within a watch round trip).
@@ -104,7 +108,6 @@ class Cluster {
   // From the view's listener (its watch thread): notes the changes and
   // wakes the daemon's loop.
   void note_changes(const store::ViewChanges& changes);
-  void mark_full();
   void mark_changed();
 
   std::mutex changes_mutex_;

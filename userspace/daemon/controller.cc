@@ -484,6 +484,14 @@ nlohmann::json Controller::handle(const std::string& op, const nlohmann::json& a
 void Controller::tick(uint64_t now_ns) {
   if (checker_)
     for (const auto& r : checker_->take_results()) record_health(r);
+  // Syncs apply the view's changes alone: an entry lost behind the daemon's
+  // back (deleted by hand, a write that never landed) would stay lost. Now
+  // and then, everything from the view, as every sync did before.
+  if (cluster_ && last_cluster_full_ns_ == 0) last_cluster_full_ns_ = now_ns;
+  if (cluster_ && now_ns - last_cluster_full_ns_ >= cluster_full_interval_ns) {
+    cluster_->mark_full();
+    last_cluster_full_ns_ = now_ns;
+  }
   sync_cluster();
   // Flows purged since the last tick (by requests, some on the Docker
   // plugin's thread): told from here, the control socket's thread.

@@ -238,6 +238,7 @@ class Controller {
   HealthChecker* checker_ = nullptr;
   std::map<uint32_t, core::HealthState> health_;  // by backend id
   uint64_t last_gc_ns_ = 0;
+  uint64_t last_cluster_full_ns_ = 0;
   // Where bpfnetd's own conntrack removals put their flow ends while a
   // monitor listens to flows (nullptr otherwise: nothing is collected), and
   // their hand-over to flows_ended, from tick() only: the monitors' sockets
@@ -373,6 +374,9 @@ class Controller {
 
  public:
   uint64_t gc_interval_ns = 5'000'000'000ULL;
+  // How often the tunnel map and the rest of the cluster's share of the maps
+  // are reconciled from the view as a whole, not only by its changes.
+  uint64_t cluster_full_interval_ns = 30'000'000'000ULL;
   // The flows bpfnetd removes (conntrack GC, and purges when a container,
   // published port or backend goes), as monitor flow events (MonitorHub):
   // collected only while wants_flow_ends() says someone listens.

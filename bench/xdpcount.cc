@@ -91,8 +91,7 @@ int run(const Options& o) {
     throw std::runtime_error("--action is drop, pass or redirect");
   if ((o.action == "redirect") != !o.redirect_to.empty())
     throw std::runtime_error("--action redirect goes with --redirect-to IFACE");
-  if (tc && (o.action == "redirect" || o.capture))
-    throw std::runtime_error("--mode tc counts and drops or passes (no redirect, no capture)");
+  if (tc && o.capture) throw std::runtime_error("--mode tc does not capture");
   int redirect_ifindex = o.redirect_to.empty() ? 0 : ifindex_of(o.redirect_to);
 
   libbpf_set_print([](enum libbpf_print_level lvl, const char* fmt, va_list ap) {
@@ -219,7 +218,8 @@ int main(int argc, char** argv) {
       "native (driver) or generic (skb) XDP, or tc (ingress, an skb as a container's stack "
       "gets it); generic and tc also see frames arriving by bpf_redirect_peer")(
       "action", po::value(&o.action)->default_value("drop"),
-      "drop, pass, or redirect (out of --redirect-to, after counting)")(
+      "drop, pass, or redirect (after counting: out of --redirect-to with XDP; with tc, "
+      "bpf_redirect_peer into the peer of --redirect-to, a veth)")(
       "redirect-to", po::value(&o.redirect_to), "interface (same namespace) to redirect to")(
       "interval", po::value(&o.interval)->default_value(1.0),
       "seconds between rate lines (0: none)")(

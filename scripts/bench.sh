@@ -50,7 +50,8 @@
 # NEW_ADDRS (new-flow tuples: NEW_ADDRS x 65536), CTL_N, GBENCH (0/1),
 # GBENCH_REPS (bench_endpoint repetitions, default 5; 1 with --quick),
 # BENCH_ONLY (subset of: raw bridge c2c docker pub-xdp pub-tc ctl engine gbench),
-# PROFILE=DIR (perf profiles of the PROFILE_CASES rows; see below).
+# PROFILE=DIR (perf profiles of the PROFILE_CASES rows; see below),
+# KEEP_ROWS=DIR (the measured rows kept there, for bench/report.py).
 set -euo pipefail
 shopt -s inherit_errexit
 # This file: the flags, the knobs and the order of the cases. The shared
@@ -192,6 +193,9 @@ done
 
 # ------------------------------------------------------------------ report
 "${REPORT[@]}" merge "$T/rows"
+# KEEP_ROWS=DIR: the rows and the per-packet figures kept (the report again
+# with bench/report.py, without measuring again).
+if [ -n "${KEEP_ROWS:-}" ]; then mkdir -p "$KEEP_ROWS" && cp "$T/rows" "$T"/gbench.json* "$KEEP_ROWS/" 2>/dev/null || true; fi
 TABLE=$("${REPORT[@]}" table "$T/rows")
 GTABLE=$("${REPORT[@]}" gbench "$T/gbench.json")
 TARGETS=$("${REPORT[@]}" targets "$T/rows" "$T/gbench.json.medians" "$SCALING_N" "$CTL_N")

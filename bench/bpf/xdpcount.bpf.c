@@ -89,12 +89,17 @@ int bench_xdpcount(struct xdp_md *ctx)
 	return verdict;
 }
 
-/* tc ingress: count, then drop (TC_ACT_SHOT) or pass (TC_ACT_OK); `verdict`
- * holds the XDP action userspace chose, mapped here. */
+/* tc ingress: count, then drop (TC_ACT_SHOT), pass (TC_ACT_OK) or, with
+ * `redirect_ifindex`, bpf_redirect_peer() into that veth's peer: the hop of a
+ * path that builds the skb at its first interface and delivers it straight
+ * into a container's namespace (bpfnet's tc uplink path, doing nothing else).
+ * `verdict` holds the XDP action userspace chose, mapped here. */
 SEC("tc")
 int bench_tccount(struct __sk_buff *skb)
 {
 	count(skb->len);
+	if (redirect_ifindex)
+		return bpf_redirect_peer(redirect_ifindex, 0);
 	return verdict == XDP_DROP ? TC_ACT_SHOT : TC_ACT_OK;
 }
 

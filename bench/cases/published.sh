@@ -40,6 +40,10 @@ bpfnet_pub_session() {  # bpfnet_pub_session xdp|tc
   # The two-hop limit once more, right before this session: on a shared
   # machine whose speed drifts, the session's figures are read against it.
   want raw && measure_raw2 "raw2_$mode" ", before the bpfnet $label rows"
+  # The tc path builds the skb at the uplink: its own limit as well.
+  if [ "$mode" = tc ] && want raw; then
+    measure_raw2 "raw2tc_$mode" ", before the bpfnet $label rows" tc
+  fi
   pub_client
   if [ "$mode" = xdp ]; then
     in_ns pcl ethtool -K eth0 tx off >/dev/null

@@ -33,8 +33,14 @@ run_raw_and_veth() {
 # uplink and then the container's veth; then with the receivers a container
 # has (skb_receiver_rows; GRO on at the receiving end, which XDP frames need
 # there without an XDP program, as bpfnetd sets it on a container's eth0).
+# HOP tc: the hop is a tc ingress program instead (count, bpf_redirect_peer
+# into the far end), with GRO on at the first veth's end so that pktgen's
+# frames become skbs there: bpfnet's tc uplink path doing nothing else, the
+# limit of any tc path (the far end's native XDP never sees redirect_peer's
+# packets, so the first row counts in generic mode, as the bpfnet tc rows do).
 # The frames carry the receiving end's MAC and address, for its socket.
-measure_raw2() {  # measure_raw2 KEY CASE_SUFFIX
+measure_raw2() {  # measure_raw2 KEY CASE_SUFFIX [xdp|tc]
+  local hop_mode=${3:-xdp}
   make_ns gen; make_ns mid; make_ns rx
   veth_between gen veth0 mid veth1
   veth_between mid veth2 rx veth3
@@ -42,13 +48,22 @@ measure_raw2() {  # measure_raw2 KEY CASE_SUFFIX
   for l in gen:veth0 mid:veth1 mid:veth2 rx:veth3; do ip -n "$(ns "${l%%:*}")" link set "${l#*:}" up; done
   ip -n "$(ns gen)" addr add 10.210.1.1/24 dev veth0
   ip -n "$(ns rx)" addr add 10.210.1.2/24 dev veth3
-  "$XDPCOUNT" --netns "$(ns mid)" --iface veth1 --action redirect --redirect-to veth2 --quiet \
-    --interval 0 --ready-file "$T/hop.ready" >/dev/null 2>"$T/hop.err" &
-  local hop=$! dmac case="raw limit, two veth hops: pktgen -> veth -> XDP redirect -> veth"
+  local hop_args=() rx_mode=native rx_label="XDP drop" case="raw limit, two veth hops: pktgen -> veth -> XDP redirect -> veth"
+  if [ "$hop_mode" = tc ]; then
+    "$XDPCOUNT" --netns "$(ns mid)" --iface veth1 --set-gro on
+    hop_args=(--mode tc)
+    rx_mode=generic
+    rx_label="generic XDP drop"
+    case="raw limit, two veth hops, the skb built at the first: pktgen -> veth -> tc redirect_peer -> veth"
+  fi
+  "$XDPCOUNT" --netns "$(ns mid)" --iface veth1 "${hop_args[@]}" --action redirect --redirect-to veth2 \
+    --quiet --interval 0 --ready-file "$T/hop.ready" >/dev/null 2>"$T/hop.err" &
+  local hop=$! dmac
   BG_PIDS+=("$hop")
   wait_ready "$T/hop.ready" "$hop" || { cat "$T/hop.err" >&2; die "forwarding xdpcount did not attach"; }
   dmac=$(mac_of rx veth3)
-  measure "$1" "(1)" "$case -> XDP drop$2" pps pps_runs gen veth0 "$dmac" 10.210.1.2 9 rx:veth3 native
+  measure "$1" "(1)" "$case -> $rx_label$2" pps \
+    pps_runs gen veth0 "$dmac" 10.210.1.2 9 rx:veth3 "$rx_mode"
   "$XDPCOUNT" --netns "$(ns rx)" --iface veth3 --set-gro on
   skb_receiver_rows "$1" "(1)" "$case -> receiver$2" rx veth3 9 gen veth0 "$dmac" 10.210.1.2 9
   kill -INT $hop; wait $hop || true

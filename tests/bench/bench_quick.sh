@@ -66,6 +66,10 @@ receivers = (", tc counter", ", UDP socket")
 measured += [f"raw limit, two veth hops: pktgen -> veth -> XDP redirect -> veth -> receiver{when}{rx}"
              for when in ("", ", before the bpfnet XDP rows", ", before the bpfnet tc (default on a veth) rows")
              for rx in receivers]
+# The tc path's own limit (a tc hop, the skb built at the first veth), before the tc rows.
+tc_hop = ("raw limit, two veth hops, the skb built at the first: pktgen -> veth -> tc redirect_peer -> veth"
+          " -> {}, before the bpfnet tc (default on a veth) rows")
+measured += [tc_hop.format("generic XDP drop")] + [tc_hop.format("receiver") + rx for rx in receivers]
 measured += [f"published port UDP, Docker-style, iptables-{b}, N=1, established{rx}"
              for b in ("nft", "legacy") for rx in receivers]
 measured += [f"published port UDP, bpfnet {path}, N=1, established{rx}"

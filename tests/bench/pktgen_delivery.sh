@@ -87,30 +87,44 @@ ip netns exec "${P}-c" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 ip link add vb2 netns "$(ns b)" type veth peer vc netns "$(ns c)"
 ip -n "$(ns b)" link set vb2 up
 ip -n "$(ns c)" link set vc up
-"$XDPCOUNT" --netns "$(ns b)" --iface vb --json --quiet --interval 0 --action redirect \
-  --redirect-to vb2 --ready-file "$T/hop.ready" >"$T/hop.json" 2>"$T/hop.err" &
-HOP=$!
-BG_PIDS+=("$HOP")
-for _ in $(seq 1 100); do [ -f "$T/hop.ready" ] && break; sleep 0.05; done
-[ -f "$T/hop.ready" ] || { cat "$T/hop.err" >&2; fail "redirecting xdpcount did not attach"; }
-"$XDPCOUNT" --netns "$(ns c)" --iface vc --json --quiet --interval 0 --ready-file "$T/far.ready" \
-  >"$T/far.json" 2>"$T/far.err" &
-FAR=$!
-BG_PIDS+=("$FAR")
-for _ in $(seq 1 100); do [ -f "$T/far.ready" ] && break; sleep 0.05; done
-[ -f "$T/far.ready" ] || { cat "$T/far.err" >&2; fail "far counter did not attach"; }
-pktgen_a --count 40000 --flows 4
-expect_offered 40000
-sleep 0.1
-kill -INT "$HOP" "$FAR"
-wait "$HOP" || fail "redirecting xdpcount failed"
-wait "$FAR" || fail "far counter failed"
-[ "$(json_get "$T/hop.json" packets)" -eq 40000 ] || fail "hop counted $(json_get "$T/hop.json" packets)"
-[ "$(json_get "$T/far.json" packets)" -eq 40000 ] || fail "far end got $(json_get "$T/far.json" packets)"
+# 40000 frames through a hop in b (xdpcount HOP_ARGS, redirecting to vb2)
+# must all be counted there and at vc (xdpcount FAR_MODE).
+hop_delivers() {  # hop_delivers NAME FAR_MODE HOP_ARGS...
+  local name=$1 far_mode=$2
+  shift 2
+  "$XDPCOUNT" --netns "$(ns b)" --iface vb "$@" --json --quiet --interval 0 --action redirect \
+    --redirect-to vb2 --ready-file "$T/$name.ready" >"$T/$name.json" 2>"$T/$name.err" &
+  HOP=$!
+  BG_PIDS+=("$HOP")
+  for _ in $(seq 1 100); do [ -f "$T/$name.ready" ] && break; sleep 0.05; done
+  [ -f "$T/$name.ready" ] || { cat "$T/$name.err" >&2; fail "$name: the hop did not attach"; }
+  "$XDPCOUNT" --netns "$(ns c)" --iface vc --mode "$far_mode" --json --quiet --interval 0 \
+    --ready-file "$T/$name.far.ready" >"$T/$name.far.json" 2>"$T/$name.far.err" &
+  FAR=$!
+  BG_PIDS+=("$FAR")
+  for _ in $(seq 1 100); do [ -f "$T/$name.far.ready" ] && break; sleep 0.05; done
+  [ -f "$T/$name.far.ready" ] || { cat "$T/$name.far.err" >&2; fail "$name: far counter did not attach"; }
+  pktgen_a --count 40000 --flows 4
+  expect_offered 40000
+  sleep 0.2
+  kill -INT "$HOP" "$FAR"
+  wait "$HOP" || fail "$name: the hop failed"
+  wait "$FAR" || fail "$name: far counter failed"
+  [ "$(json_get "$T/$name.json" packets)" -eq 40000 ] || fail "$name: hop counted $(json_get "$T/$name.json" packets)"
+  [ "$(json_get "$T/$name.far.json" packets)" -eq 40000 ] ||
+    fail "$name: far end got $(json_get "$T/$name.far.json" packets)"
+}
+hop_delivers xdphop native
 log "forwarding hop: 40000 counted and passed on, 40000 at the far end"
 if "$XDPCOUNT" --netns "$(ns b)" --iface vb --action redirect --duration 0.1 >/dev/null 2>&1; then
   fail "xdpcount accepted --action redirect without --redirect-to"
 fi
+
+log "a tc hop: xdpcount --mode tc --action redirect hands every skb to vb2's peer (bpf_redirect_peer)"
+"$XDPCOUNT" --netns "$(ns b)" --iface vb --set-gro on  # pktgen's frames become skbs at vb
+# redirect_peer skips vc's native XDP: the far counter runs in generic mode.
+hop_delivers tchop generic --mode tc
+log "tc hop: 40000 counted and handed on, 40000 at the far end"
 
 log "refused inputs"
 for bad in "--size 59" "--flows 0" "--proto icmp" "--flow-field ttl" "--chunk 0" \

@@ -8,8 +8,8 @@ offered pps) on pps rows, or "-" for a row not measured. Subcommands:
     merge ROWS                        one row per key over every pass (in place)
     table ROWS                        the figures table (Markdown, stdout)
     gbench GBENCH_JSON                the per-packet table of bench/bench_endpoint;
-                                      writes GBENCH_JSON.medians for `targets`
-    targets ROWS MEDIANS SCALING_N CTL_N   the targets table
+                                      writes GBENCH_JSON.lowest (each warm figure) for `targets`
+    targets ROWS PER_PACKET SCALING_N CTL_N   the targets table (PER_PACKET: gbench's .lowest)
     chart ROWS WORKDIR KERNEL FRAME_BYTES RUNS
                                       WORKDIR/chart.png by bench/scaling.gp
                                       (gnuplot's output in WORKDIR/gnuplot.log)
@@ -182,12 +182,9 @@ PER_PACKET_WHY = {
     "tc_dnat_established": "the XDP path's work, with the L4 checksum updated by bpf_l4_csum_replace "
                            "calls (which keep the skb's checksum state right) instead of a direct write",
     "xdp_dnat_new": "a missed lookup and two inserts (the flow's two entries, each an element from the free "
-                    "list) into the conntrack's preallocated 262,144-entry hash; this warm figure is above the "
-                    "cold one and the tc path's, with twice the tc path's share of time in the hash map's "
-                    "bucket walk (perf), which is not explained yet",
-    "tc_dnat_new": "a missed lookup and two inserts (the flow's two entries, each an element from the free "
-                   "list) into the conntrack's preallocated 262,144-entry hash, the bucket walks and inserts "
-                   "taking more of the time than the program",
+                    "list) into the conntrack's preallocated 262,144-entry hash, the bucket walks and inserts "
+                    "taking more of the time than the program",
+    "tc_dnat_new": "as the XDP path's: a missed lookup and two inserts into the conntrack's hash",
 }
 LB_KINDS = (("lb_new", "new flow"), ("lb_established", "established"))
 LB_SERVICES = (1, 100, 10000)
@@ -234,14 +231,14 @@ def gbench(path):
             k2, k100 = lb_name(kind, s, 2), lb_name(kind, s, 100)
             out.append(f"| {label} | {s:,} | {f(warm.get(k2))} | {f(warm.get(k100))}"
                        f" | {f(cold.get(k2))} | {f(cold.get(k100))} |")
-    json.dump(warm, open(path + ".medians", "w"))
+    json.dump(warm, open(path + ".lowest", "w"))
     return out
 
 
 # --------------------------------------------------------------- targets
-def targets(m, medians, scaling_n, ctl_n):
+def targets(m, per_packet, scaling_n, ctl_n):
     """Each target stated with the measured ratio and whether it is met."""
-    gb = json.load(open(medians)) if os.path.exists(medians) else {}
+    gb = json.load(open(per_packet)) if os.path.exists(per_packet) else {}
     ns = [int(x) for x in scaling_n.split()]
     ctl_n = [int(x) for x in ctl_n.split()]
     out = ["| target | measured | verdict |", "|---|---|---|"]

@@ -198,7 +198,7 @@ done
 if [ -n "${KEEP_ROWS:-}" ]; then mkdir -p "$KEEP_ROWS" && cp "$T/rows" "$T"/gbench.json* "$KEEP_ROWS/" 2>/dev/null || true; fi
 TABLE=$("${REPORT[@]}" table "$T/rows")
 GTABLE=$("${REPORT[@]}" gbench "$T/gbench.json")
-TARGETS=$("${REPORT[@]}" targets "$T/rows" "$T/gbench.json.medians" "$SCALING_N" "$CTL_N")
+TARGETS=$("${REPORT[@]}" targets "$T/rows" "$T/gbench.json.lowest" "$SCALING_N" "$CTL_N")
 echo "$TABLE"
 if [ -n "$GTABLE" ]; then echo; echo "$GTABLE"; fi
 echo
